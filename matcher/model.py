@@ -1,0 +1,373 @@
+"""The problem and solution documents: the one contract shared by fixtures, solvers, CLI and API.
+
+Field names follow DESIGN.md and are never renamed. `Problem` validates types and ranges per
+field and then every cross-reference (unknown ids, duplicate ids, two residents in one bed-space)
+in one pass, raising `ProblemInvalid` with every issue, so a bad document is rejected whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from matcher.errors import Issue, ProblemInvalid
+
+
+class UnitKind(str, Enum):
+    young_persons = "young_persons"
+    women_only = "women_only"
+    adult_mixed = "adult_mixed"
+    family = "family"
+    refuge = "refuge"
+    housing_first = "housing_first"
+
+
+class GenderPolicy(str, Enum):
+    women_only = "women_only"
+    men_only = "men_only"
+    mixed = "mixed"
+
+
+class Staffing(str, Enum):
+    staffed_24_7 = "24_7"
+    daytime = "daytime"
+    visiting = "visiting"
+
+
+class Pathway(str, Enum):
+    emergency = "emergency"
+    recovery = "recovery"
+    housing_first = "housing_first"
+
+
+class TeamKind(str, Enum):
+    intensive = "intensive"
+    navigator = "navigator"
+    floating = "floating"
+
+
+class Gender(str, Enum):
+    woman = "woman"
+    man = "man"
+    non_binary = "non_binary"
+
+
+class Risk(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    very_high = "very_high"
+
+    @property
+    def level(self) -> int:
+        """0 (low) to 3 (very high), so risks compare in order."""
+        return RISK_ORDER.index(self)
+
+    @property
+    def is_high(self) -> bool:
+        return self in (Risk.high, Risk.very_high)
+
+
+RISK_ORDER = (Risk.low, Risk.medium, Risk.high, Risk.very_high)
+
+
+class Flag(str, Enum):
+    mappa_1 = "mappa_1"
+    mappa_2 = "mappa_2"
+    mappa_3 = "mappa_3"
+    risk_to_women = "risk_to_women"
+    risk_to_children = "risk_to_children"
+    da_victim = "da_victim"
+    da_perpetrator = "da_perpetrator"
+    arson = "arson"
+    substance_use = "substance_use"
+    mental_health = "mental_health"
+    care_leaver = "care_leaver"
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, frozen=True)
+
+
+NonNegative = Field(ge=0)
+
+
+class Area(_Doc):
+    id: str = Field(min_length=1)
+    name: str = ""
+
+
+class Link(_Doc):
+    a: str
+    b: str
+    minutes: float = Field(ge=0)
+
+
+class Unit(_Doc):
+    id: str = Field(min_length=1)
+    name: str = ""
+    area: str
+    kind: UnitKind
+    gender_policy: GenderPolicy = GenderPolicy.mixed
+    self_contained: bool = False
+    min_age: int = Field(default=16, ge=16)
+    max_age: int = Field(default=120, ge=16)
+    under_18_approved: bool = False
+    staffing: Staffing = Staffing.daytime
+    mappa_approved: bool = False
+    max_risk: Risk = Risk.very_high
+    max_high_risk_residents: int = Field(default=1_000_000, ge=0)
+    support_hours_capacity: float = Field(default=1e9, ge=0)
+    offers: list[str] = Field(default_factory=list)
+    pathway: Pathway = Pathway.recovery
+    confidential_address: bool = False
+    address: str | None = None
+
+    @model_validator(mode="after")
+    def _age_band(self) -> Self:
+        if self.min_age > self.max_age:
+            raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
+        return self
+
+
+class BedSpace(_Doc):
+    id: str = Field(min_length=1)
+    unit: str
+    cluster: str = ""
+    accessible: bool = False
+    available_from: date | None = None
+
+
+class SupportTeam(_Doc):
+    id: str = Field(min_length=1)
+    kind: TeamKind
+    area: str
+    caseload_capacity: int = Field(ge=0)
+    current_caseload: int = Field(default=0, ge=0)
+    female_workers: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _caseload(self) -> Self:
+        if self.current_caseload > self.caseload_capacity:
+            raise ValueError(
+                f"current_caseload {self.current_caseload} is above "
+                f"caseload_capacity {self.caseload_capacity}"
+            )
+        return self
+
+
+class Resident(_Doc):
+    id: str = Field(min_length=1)
+    bedspace: str
+    gender: Gender
+    age: int = Field(ge=16)
+    risk: Risk = Risk.low
+    flags: list[Flag] = Field(default_factory=list)
+    support_hours: float = Field(default=0, ge=0)
+    arrived: date | None = None
+    expected_leave: date | None = None
+
+
+class Referral(_Doc):
+    id: str = Field(min_length=1)
+    referred: date
+    age: int = Field(ge=16)
+    gender: Gender
+    needs_women_only: bool = False
+    wants_female_worker: bool = False
+    household_size: int = Field(default=1, ge=1)
+    risk: Risk = Risk.low
+    flags: list[Flag] = Field(default_factory=list)
+    support_hours: float = Field(default=0, ge=0)
+    needs_24_7: bool = False
+    needs_accessible: bool = False
+    pathway: Pathway = Pathway.recovery
+    preferred_areas: list[str] = Field(default_factory=list)
+    excluded_areas: list[str] = Field(default_factory=list)
+    strengths: list[str] = Field(default_factory=list)
+    keep_apart: list[str] = Field(default_factory=list)
+    keep_together: list[str] = Field(default_factory=list)
+    priority: int = Field(default=1, ge=1, le=5)
+
+
+class Policy(_Doc):
+    weights: dict[str, float] = Field(default_factory=dict)
+    women_only_reserve: int = Field(default=0, ge=0)
+
+
+class Problem(_Doc):
+    as_of: date
+    areas: list[Area] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    units: list[Unit] = Field(default_factory=list)
+    bedspaces: list[BedSpace] = Field(default_factory=list)
+    support_teams: list[SupportTeam] = Field(default_factory=list)
+    residents: list[Resident] = Field(default_factory=list)
+    referrals: list[Referral] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Self:
+        issues = list(_reference_issues(self))
+        if issues:
+            # Not a ValueError on purpose: pydantic lets it through with every issue intact.
+            raise ProblemInvalid(issues)
+        return self
+
+    def resident_is_present(self, resident: Resident) -> bool:
+        """A resident whose expected leaving date is on or before `as_of` has gone."""
+        return resident.expected_leave is None or resident.expected_leave > self.as_of
+
+
+def _duplicates(collection: str, ids: Iterable[str]) -> Iterable[Issue]:
+    seen: set[str] = set()
+    for index, item_id in enumerate(ids):
+        if item_id in seen:
+            yield Issue((collection, index, "id"), f"duplicate id {item_id!r}")
+        seen.add(item_id)
+
+
+def _reference_issues(problem: Problem) -> Iterable[Issue]:
+    for name in ("areas", "units", "bedspaces", "support_teams", "residents", "referrals"):
+        yield from _duplicates(name, (item.id for item in getattr(problem, name)))
+
+    area_ids = {a.id for a in problem.areas}
+    unit_ids = {u.id for u in problem.units}
+    bed_ids = {b.id for b in problem.bedspaces}
+    referral_ids = {r.id for r in problem.referrals}
+    person_ids = referral_ids | {r.id for r in problem.residents}
+    for index, resident in enumerate(problem.residents):
+        if resident.id in referral_ids:
+            yield Issue(("residents", index, "id"), f"id {resident.id!r} is also a referral's id")
+
+    def unknown(loc: tuple[str | int, ...], value: str, known: set[str], what: str) -> list[Issue]:
+        return [] if value in known else [Issue(loc, f"unknown {what} id {value!r}")]
+
+    for i, link in enumerate(problem.links):
+        yield from unknown(("links", i, "a"), link.a, area_ids, "area")
+        yield from unknown(("links", i, "b"), link.b, area_ids, "area")
+    for i, unit in enumerate(problem.units):
+        yield from unknown(("units", i, "area"), unit.area, area_ids, "area")
+    for i, bed in enumerate(problem.bedspaces):
+        yield from unknown(("bedspaces", i, "unit"), bed.unit, unit_ids, "unit")
+    for i, team in enumerate(problem.support_teams):
+        yield from unknown(("support_teams", i, "area"), team.area, area_ids, "area")
+
+    occupant: dict[str, str] = {}
+    for i, resident in enumerate(problem.residents):
+        yield from unknown(("residents", i, "bedspace"), resident.bedspace, bed_ids, "bed-space")
+        if not problem.resident_is_present(resident):
+            continue
+        if resident.bedspace in occupant:
+            yield Issue(
+                ("residents", i, "bedspace"),
+                f"bed-space {resident.bedspace!r} already holds resident "
+                f"{occupant[resident.bedspace]!r}",
+            )
+        occupant.setdefault(resident.bedspace, resident.id)
+
+    for i, referral in enumerate(problem.referrals):
+        for field, known, what in (
+            ("preferred_areas", area_ids, "area"),
+            ("excluded_areas", area_ids, "area"),
+            ("keep_apart", person_ids, "referral or resident"),
+            ("keep_together", referral_ids, "referral"),
+        ):
+            for j, value in enumerate(getattr(referral, field)):
+                yield from unknown(("referrals", i, field, j), value, known, what)
+        for field in ("keep_apart", "keep_together"):
+            for j, value in enumerate(getattr(referral, field)):
+                if value == referral.id:
+                    yield Issue(("referrals", i, field, j), "a referral cannot name itself")
+        for field in ("preferred_areas", "excluded_areas", "keep_apart", "keep_together"):
+            for value, count in Counter(getattr(referral, field)).items():
+                if count > 1:
+                    yield Issue(("referrals", i, field), f"{value!r} is listed {count} times")
+        both = set(referral.keep_apart) & set(referral.keep_together)
+        for value in sorted(both):
+            yield Issue(("referrals", i, "keep_apart"), f"{value!r} is also in keep_together")
+
+
+class Assignment(_Doc):
+    referral: str
+    bedspace: str
+    support_team: str | None = None
+    score: float = 0.0
+    terms: dict[str, float] = Field(default_factory=dict)
+
+
+class Unplaced(_Doc):
+    referral: str
+    reasons: list[str] = Field(default_factory=list)
+
+
+SolveStatus = Literal["optimal", "feasible", "fallback", "infeasible_input"]
+
+
+class Solution(_Doc):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    status: SolveStatus = "feasible"
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    solve_seconds: float = 0.0
+    backend: str = ""
+    placed_by_priority: dict[str, int] = Field(default_factory=dict)
+    assignments: list[Assignment] = Field(default_factory=list)
+    unplaced: list[Unplaced] = Field(default_factory=list)
+
+
+def _parse(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ProblemInvalid.from_validation_error(error) from None
+
+
+def parse_problem(data: Any) -> Problem:
+    """Validate a decoded JSON document as a `Problem`, or raise `ProblemInvalid`."""
+    problem: Problem = _parse(Problem, data)
+    return problem
+
+
+def parse_solution(data: Any) -> Solution:
+    solution: Solution = _parse(Solution, data)
+    return solution
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file, turning a missing file or bad JSON into `ProblemInvalid`."""
+    name = str(path)
+    try:
+        text = Path(path).read_text() if name != "-" else _stdin()
+    except OSError as error:
+        raise ProblemInvalid([Issue((), f"{name}: cannot read file ({error.strerror})")]) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ProblemInvalid(
+            [Issue((), f"{name}: not valid JSON (line {error.lineno}, column {error.colno}: "
+                       f"{error.msg})")]
+        ) from None
+
+
+def _stdin() -> str:
+    import sys
+
+    return sys.stdin.read()
+
+
+def load_problem(path: str | Path) -> Problem:
+    return parse_problem(read_json(path))
+
+
+def load_solution(path: str | Path) -> Solution:
+    return parse_solution(read_json(path))
