@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from matcher.errors import Issue, ProblemInvalid
 
 
-class UnitKind(str, Enum):
+class UnitKind(StrEnum):
     young_persons = "young_persons"
     women_only = "women_only"
     adult_mixed = "adult_mixed"
@@ -29,37 +29,37 @@ class UnitKind(str, Enum):
     housing_first = "housing_first"
 
 
-class GenderPolicy(str, Enum):
+class GenderPolicy(StrEnum):
     women_only = "women_only"
     men_only = "men_only"
     mixed = "mixed"
 
 
-class Staffing(str, Enum):
+class Staffing(StrEnum):
     staffed_24_7 = "24_7"
     daytime = "daytime"
     visiting = "visiting"
 
 
-class Pathway(str, Enum):
+class Pathway(StrEnum):
     emergency = "emergency"
     recovery = "recovery"
     housing_first = "housing_first"
 
 
-class TeamKind(str, Enum):
+class TeamKind(StrEnum):
     intensive = "intensive"
     navigator = "navigator"
     floating = "floating"
 
 
-class Gender(str, Enum):
+class Gender(StrEnum):
     woman = "woman"
     man = "man"
     non_binary = "non_binary"
 
 
-class Risk(str, Enum):
+class Risk(StrEnum):
     low = "low"
     medium = "medium"
     high = "high"
@@ -78,7 +78,7 @@ class Risk(str, Enum):
 RISK_ORDER = (Risk.low, Risk.medium, Risk.high, Risk.very_high)
 
 
-class Flag(str, Enum):
+class Flag(StrEnum):
     mappa_1 = "mappa_1"
     mappa_2 = "mappa_2"
     mappa_3 = "mappa_3"
@@ -354,8 +354,13 @@ def read_json(path: str | Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ProblemInvalid(
-            [Issue((), f"{name}: not valid JSON (line {error.lineno}, column {error.colno}: "
-                       f"{error.msg})")]
+            [
+                Issue(
+                    (),
+                    f"{name}: not valid JSON (line {error.lineno}, column {error.colno}: "
+                    f"{error.msg})",
+                )
+            ]
         ) from None
 
 

@@ -1,0 +1,74 @@
+"""Eligibility masks: which referral may take which bed-space, and every reason why not.
+
+Unit rules are evaluated on (referrals × units) and broadcast to bed-spaces through each
+bed-space's unit, so the cost grows with units, not bed-spaces; only the few bed-space rules
+(free, accessible, cluster gender) touch the full (referrals × bed-spaces) grid. Reasons are
+kept as bit sets, one bit per rule, so asking for them costs one integer per pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from constraints import BEDSPACE_RULES, UNIT_RULES, PairRule
+from constraints.tables import Tables, build_tables
+from matcher.model import Problem
+
+assert len(UNIT_RULES) <= 32 and len(BEDSPACE_RULES) <= 8
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    tables: Tables
+    unit_allowed: np.ndarray  # (R, U) every unit rule passes
+    allowed: np.ndarray  # (R, B) every rule passes
+    unit_failures: np.ndarray | None  # (R, U) uint32, bit i set when UNIT_RULES[i] fails
+    bed_failures: np.ndarray | None  # (R, B) uint8, bit j set when BEDSPACE_RULES[j] fails
+
+    def unit_rules_failed(self, referral: int, unit: int) -> list[PairRule]:
+        bits = int(self._need(self.unit_failures)[referral, unit])
+        return [rule for i, rule in enumerate(UNIT_RULES) if bits >> i & 1]
+
+    def rules_failed(self, referral: int, bed: int) -> list[PairRule]:
+        """Every rule that excludes this referral from this bed-space, unit rules first."""
+        unit = int(self.tables.beds.unit[bed])
+        bits = int(self._need(self.bed_failures)[referral, bed])
+        bed_rules = [rule for j, rule in enumerate(BEDSPACE_RULES) if bits >> j & 1]
+        return self.unit_rules_failed(referral, unit) + bed_rules
+
+    def reasons(self, referral: int, bed: int) -> list[str]:
+        return [rule.reason for rule in self.rules_failed(referral, bed)]
+
+    @staticmethod
+    def _need(array: np.ndarray | None) -> np.ndarray:
+        if array is None:
+            raise ValueError("reasons were not computed: call eligibility(..., reasons=True)")
+        return array
+
+
+def eligibility(source: Problem | Tables, *, reasons: bool = False) -> Eligibility:
+    """Evaluate every pair rule over all referrals and bed-spaces."""
+    tables = source if isinstance(source, Tables) else build_tables(source)
+    n_refs, n_units, n_beds = len(tables.referrals), len(tables.units), len(tables.beds)
+
+    unit_allowed = np.ones((n_refs, n_units), dtype=bool)
+    unit_failures = np.zeros((n_refs, n_units), dtype=np.uint32) if reasons else None
+    for i, rule in enumerate(UNIT_RULES):
+        passes = rule.evaluate(tables)
+        unit_allowed &= passes
+        if unit_failures is not None:
+            unit_failures |= (~passes).astype(np.uint32) << np.uint32(i)
+
+    bed_allowed = np.ones((n_refs, n_beds), dtype=bool)
+    bed_failures = np.zeros((n_refs, n_beds), dtype=np.uint8) if reasons else None
+    for j, rule in enumerate(BEDSPACE_RULES):
+        passes = rule.evaluate(tables)
+        bed_allowed &= passes
+        if bed_failures is not None:
+            bed_failures |= (~passes).astype(np.uint8) << np.uint8(j)
+
+    allowed = unit_allowed[:, tables.beds.unit]
+    allowed &= bed_allowed
+    return Eligibility(tables, unit_allowed, allowed, unit_failures, bed_failures)

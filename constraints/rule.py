@@ -1,0 +1,136 @@
+"""What a hard rule between one referral and one place is, and the plain view of a place.
+
+A `PairRule` is a named predicate `allows(referral, place) -> bool` written in plain Python,
+which is the rule as a coordinator would read it and what the checker evaluates, plus a
+vectorised twin over `Tables` that the masks use. Property tests hold the two equal.
+
+`Place` is one bed-space seen with everything a pair rule may look at: its unit, who already
+lives there, which support teams could serve it, how much of the women-only reserve is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from constraints.tables import Tables
+from matcher.model import BedSpace, Problem, Referral, Resident, SupportTeam, Unit
+
+
+class Scope(StrEnum):
+    """Whether a rule looks only at the unit (evaluated per unit) or at the bed-space itself."""
+
+    unit = "unit"
+    bedspace = "bedspace"
+
+
+@dataclass(frozen=True)
+class Place:
+    problem: Problem
+    bed: BedSpace
+    unit: Unit
+    free: bool
+    unit_residents: tuple[Resident, ...]
+    cluster_residents: tuple[Resident, ...]
+    area_residents: tuple[Resident, ...]
+    teams_with_room: tuple[SupportTeam, ...]
+    women_only_reserve_room: int  # free women-only bed-spaces open to anyone after the reserve
+
+
+MaskFn = Callable[[Tables], np.ndarray]
+
+
+@dataclass
+class PairRule:
+    allows: Callable[[Referral, Place], bool]
+    reason: str
+    scope: Scope
+    mask: MaskFn | None = field(default=None)
+
+    @property
+    def name(self) -> str:
+        return self.allows.__name__
+
+    @property
+    def family(self) -> str:
+        return self.allows.__module__.rsplit(".", 1)[-1]
+
+    @property
+    def doc(self) -> str:
+        return (self.allows.__doc__ or "").strip()
+
+    def __call__(self, referral: Referral, place: Place) -> bool:
+        return self.allows(referral, place)
+
+    def vectorised(self, fn: MaskFn) -> MaskFn:
+        """Register the numpy form: a bool array broadcastable to (R, U) or (R, B) by scope."""
+        self.mask = fn
+        return fn
+
+    def evaluate(self, tables: Tables) -> np.ndarray:
+        """The rule's mask, broadcast to (referrals, units) or (referrals, bed-spaces)."""
+        assert self.mask is not None, f"rule {self.name} has no vectorised form"
+        width = len(tables.units) if self.scope is Scope.unit else len(tables.beds)
+        return np.broadcast_to(self.mask(tables), (len(tables.referrals), width))
+
+
+def pair_rule(reason: str, scope: Scope = Scope.unit) -> Callable[[Callable], PairRule]:
+    """Declare a hard rule between a referral and a place, with the reason it excludes."""
+
+    def wrap(allows: Callable[[Referral, Place], bool]) -> PairRule:
+        return PairRule(allows=allows, reason=reason, scope=scope)
+
+    return wrap
+
+
+def build_places(problem: Problem) -> list[Place]:
+    """Every bed-space as a `Place`, in plain Python (the checker's and the oracle's view)."""
+    units = {u.id: u for u in problem.units}
+    beds = {b.id: b for b in problem.bedspaces}
+    present = [r for r in problem.residents if problem.resident_is_present(r)]
+    occupied = {r.bedspace for r in present}
+
+    def cluster_key(bed: BedSpace) -> tuple[str, str]:
+        return (bed.unit, bed.cluster or f"#{bed.id}")
+
+    by_unit: dict[str, list[Resident]] = {}
+    by_cluster: dict[tuple[str, str], list[Resident]] = {}
+    by_area: dict[str, list[Resident]] = {}
+    for resident in present:
+        bed = beds[resident.bedspace]
+        by_unit.setdefault(bed.unit, []).append(resident)
+        by_cluster.setdefault(cluster_key(bed), []).append(resident)
+        by_area.setdefault(units[bed.unit].area, []).append(resident)
+
+    def is_free(bed: BedSpace) -> bool:
+        available = bed.available_from is None or bed.available_from <= problem.as_of
+        return available and bed.id not in occupied
+
+    free_women_only = sum(
+        1
+        for bed in problem.bedspaces
+        if is_free(bed) and units[bed.unit].gender_policy.value == "women_only"
+    )
+    reserve_room = max(0, free_women_only - problem.policy.women_only_reserve)
+    teams_by_area: dict[str, list[SupportTeam]] = {}
+    for team in problem.support_teams:
+        if team.current_caseload < team.caseload_capacity:
+            teams_by_area.setdefault(team.area, []).append(team)
+
+    return [
+        Place(
+            problem=problem,
+            bed=bed,
+            unit=units[bed.unit],
+            free=is_free(bed),
+            unit_residents=tuple(by_unit.get(bed.unit, ())),
+            cluster_residents=tuple(by_cluster.get(cluster_key(bed), ())),
+            area_residents=tuple(by_area.get(units[bed.unit].area, ())),
+            teams_with_room=tuple(teams_by_area.get(units[bed.unit].area, ())),
+            women_only_reserve_room=reserve_room,
+        )
+        for bed in problem.bedspaces
+    ]

@@ -1,0 +1,79 @@
+"""Staffing and support: 24/7 cover, support hours a unit can give, and support teams."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from constraints.rule import Place, pair_rule
+from constraints.tables import Tables
+from matcher.model import Pathway, Referral, Staffing, SupportTeam, TeamKind, Unit
+
+# Support hours are sums of fractional hours; compare with a tolerance so that summing
+# the same hours in another order never flips a decision.
+HOURS_TOLERANCE = 1e-6
+
+
+@pair_rule("Person needs 24/7 staffing; unit is not staffed 24/7.")
+def needs_24_7_only_where_staffed(referral: Referral, place: Place) -> bool:
+    """People who need round-the-clock cover go only to units staffed 24/7
+    (001_f0b97a0675c2ab20.txt: specialist accommodation staffed 24/7)."""
+    return not referral.needs_24_7 or place.unit.staffing is Staffing.staffed_24_7
+
+
+@needs_24_7_only_where_staffed.vectorised
+def _(t: Tables) -> np.ndarray:
+    return ~t.referrals.needs_24_7[:, None] | t.units.staffed_24_7[None, :]
+
+
+@pair_rule("Unit has too few support hours left for this person.")
+def support_hours_room_left(referral: Referral, place: Place) -> bool:
+    """Residents' and newcomers' support hours stay within the unit's capacity; where residents
+    already exceed it, newcomers bring none (001_f0b97a0675c2ab20.txt: levels of cover)."""
+    used = sum(r.support_hours for r in place.unit_residents)
+    room = max(0.0, place.unit.support_hours_capacity - used)
+    return referral.support_hours <= room + HOURS_TOLERANCE
+
+
+@support_hours_room_left.vectorised
+def _(t: Tables) -> np.ndarray:
+    room = t.units.support_hours_room + HOURS_TOLERANCE
+    return t.referrals.support_hours[:, None] <= room[None, :]
+
+
+def team_may_serve(referral: Referral, unit: Unit, team: SupportTeam) -> bool:
+    """A team may take this placement: it works in the unit's area, is intensive where Housing
+    First is involved, and has a female worker where one is wanted (capacity aside)."""
+    needs_intensive = (
+        referral.pathway is Pathway.housing_first or unit.pathway is Pathway.housing_first
+    )
+    return (
+        team.area == unit.area
+        and (team.kind is TeamKind.intensive or not needs_intensive)
+        and (team.female_workers > 0 or not referral.wants_female_worker)
+    )
+
+
+@pair_rule("Unit needs a visiting support team; none in its area can take this person.")
+def support_team_available(referral: Referral, place: Place) -> bool:
+    """A placement in a visiting unit gets a support team from the unit's area with room: an
+    intensive one for Housing First, with a female worker where wanted
+    (004_a7a7d18c3a44ee66.txt: Complex Lives caseloads; 003_a67c211e5b94c3ff.txt: Housing First)."""
+    if place.unit.staffing is not Staffing.visiting:
+        return True
+    return any(team_may_serve(referral, place.unit, team) for team in place.teams_with_room)
+
+
+@support_team_available.vectorised
+def _(t: Tables) -> np.ndarray:
+    r, u = t.referrals, t.units
+    needs_intensive = r.pathway_housing_first[:, None] | u.pathway_housing_first[None, :]
+    needs_female = r.wants_female_worker[:, None]
+    any_team, female, intensive, intensive_female = (
+        t.team_available[:, k][None, :] for k in range(4)
+    )
+    served = np.where(
+        needs_intensive,
+        np.where(needs_female, intensive_female, intensive),
+        np.where(needs_female, female, any_team),
+    )
+    return ~u.visiting[None, :] | served
