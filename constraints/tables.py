@@ -51,6 +51,7 @@ class ReferralColumns:
     support_hours: Floats
     needs_24_7: Bool
     needs_accessible: Bool
+    pathway: Ints  # codes in PATHWAYS order
     pathway_housing_first: Bool
     priority: Ints
     waiting_days: Ints
@@ -81,12 +82,14 @@ class UnitColumns:
     visiting: Bool
     mappa_approved: Bool
     max_risk: Ints
+    pathway: Ints  # codes in PATHWAYS order
     pathway_housing_first: Bool
     # Residents present on `as_of`, aggregated per unit.
     women_residents: Ints
     risk_to_women_residents: Ints
     high_risk_room: Ints  # newcomers of high or very high risk the unit may still take
     support_hours_room: Floats  # support hours newcomers may still bring
+    high_need_share: Floats  # share of the unit's present residents who are high-need
     free_beds: Ints
     free_women_only_beds: Ints
 
@@ -135,6 +138,13 @@ class TeamColumns:
 
 
 UNIT_KINDS = list(UnitKind)
+PATHWAYS = list(Pathway)
+# Residents or referrals needing this many support hours a week or more count as high-need.
+HIGH_NEED_HOURS = 6.0
+
+
+def is_high_need(high_risk: bool, needs_24_7: bool, support_hours: float) -> bool:
+    return high_risk or needs_24_7 or support_hours >= HIGH_NEED_HOURS
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,8 @@ def build_tables(problem: Problem) -> Tables:
     rtw_residents = np.zeros(n_units, dtype=np.int64)
     high_risk_residents = np.zeros(n_units, dtype=np.int64)
     resident_hours = np.zeros(n_units, dtype=np.float64)
+    present_residents = np.zeros(n_units, dtype=np.int64)
+    high_need_residents = np.zeros(n_units, dtype=np.int64)
     cluster_women = np.zeros(n_clusters, dtype=np.int64)
     cluster_men = np.zeros(n_clusters, dtype=np.int64)
     resident_unit: dict[str, int] = {}
@@ -197,6 +209,8 @@ def build_tables(problem: Problem) -> Tables:
         rtw_residents[u] += Flag.risk_to_women in resident.flags
         high_risk_residents[u] += resident.risk.is_high
         resident_hours[u] += resident.support_hours
+        present_residents[u] += 1
+        high_need_residents[u] += is_high_need(resident.risk.is_high, False, resident.support_hours)
         cluster_women[bed_cluster[b]] += resident.gender is Gender.woman
         cluster_men[bed_cluster[b]] += resident.gender is Gender.man
 
@@ -224,6 +238,7 @@ def build_tables(problem: Problem) -> Tables:
         visiting=np.array([u.staffing is Staffing.visiting for u in units], dtype=bool),
         mappa_approved=np.array([u.mappa_approved for u in units], dtype=bool),
         max_risk=np.array([u.max_risk.level for u in units], dtype=np.int64),
+        pathway=_codes([u.pathway for u in units], PATHWAYS),
         pathway_housing_first=np.array(
             [u.pathway is Pathway.housing_first for u in units], dtype=bool
         ),
@@ -238,6 +253,7 @@ def build_tables(problem: Problem) -> Tables:
             np.array([u.support_hours_capacity for u in units], dtype=np.float64) - resident_hours,
             0.0,
         ),
+        high_need_share=high_need_residents / np.maximum(present_residents, 1),
         free_beds=free_beds,
         free_women_only_beds=np.where(women_only, free_beds, 0),
     )
@@ -294,6 +310,7 @@ def build_tables(problem: Problem) -> Tables:
         support_hours=np.array([r.support_hours for r in refs], dtype=np.float64),
         needs_24_7=np.array([r.needs_24_7 for r in refs], dtype=bool),
         needs_accessible=np.array([r.needs_accessible for r in refs], dtype=bool),
+        pathway=_codes([r.pathway for r in refs], PATHWAYS),
         pathway_housing_first=np.array(
             [r.pathway is Pathway.housing_first for r in refs], dtype=bool
         ),
