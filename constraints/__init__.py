@@ -12,7 +12,6 @@ PAIR_RULES: tuple[PairRule, ...] = (
     bedspace.bedspace_free_on_date,
     gender.women_only_units_take_only_women,
     gender.men_only_units_take_only_men,
-    gender.non_binary_people_go_to_mixed_units,
     gender.women_only_need_met_safely,
     gender.cluster_gender_consistent_with_residents,
     gender.no_risk_to_women_beside_women_residents,

@@ -11,7 +11,8 @@ from matcher.model import Flag, Gender, GenderPolicy, Referral, UnitKind
 
 @pair_rule("Unit is women-only.")
 def women_only_units_take_only_women(referral: Referral, place: Place) -> bool:
-    """Women-only units take only women (002_dcd69be417dc9cc0.txt: ~30% women-only spaces)."""
+    """Women-only units take only women; non-binary people go to mixed units
+    (002_dcd69be417dc9cc0.txt: ~30% women-only spaces)."""
     return (
         place.unit.gender_policy is not GenderPolicy.women_only or referral.gender is Gender.woman
     )
@@ -24,7 +25,8 @@ def _(t: Tables) -> np.ndarray:
 
 @pair_rule("Unit is men-only.")
 def men_only_units_take_only_men(referral: Referral, place: Place) -> bool:
-    """Men-only units take only men (001_f0b97a0675c2ab20.txt: customer groups kept separate)."""
+    """Men-only units take only men; non-binary people go to mixed units
+    (001_f0b97a0675c2ab20.txt: customer groups kept separate)."""
     return place.unit.gender_policy is not GenderPolicy.men_only or referral.gender is Gender.man
 
 
@@ -73,20 +75,6 @@ def _(t: Tables) -> np.ndarray:
     return ~(t.referrals.is_man[:, None] & women_there[None, :]) & ~(
         t.referrals.is_woman[:, None] & men_there[None, :]
     )
-
-
-@pair_rule("Person is non-binary; unit is single-gender.")
-def non_binary_people_go_to_mixed_units(referral: Referral, place: Place) -> bool:
-    """Non-binary people go to mixed units (DESIGN.md hard rule 2)."""
-    return referral.gender is not Gender.non_binary or (
-        place.unit.gender_policy is GenderPolicy.mixed
-    )
-
-
-@non_binary_people_go_to_mixed_units.vectorised
-def _(t: Tables) -> np.ndarray:
-    mixed = ~t.units.women_only & ~t.units.men_only
-    return ~t.referrals.is_non_binary[:, None] | mixed[None, :]
 
 
 @pair_rule("Person poses a risk to women; women live in this unit.")
