@@ -106,7 +106,7 @@ def problems(
     ref_ids = [f"R{i}" for i in range(n_refs)]
     person_ids = ref_ids + [r["id"] for r in residents]
     referrals = []
-    for i, rid in enumerate(ref_ids):
+    for rid in ref_ids:
         others = [p for p in person_ids if p != rid]
         apart = draw(st.lists(st.sampled_from(others), unique=True, max_size=1)) if others else []
         partners = [p for p in ref_ids if p != rid and p not in apart]
