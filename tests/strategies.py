@@ -10,14 +10,18 @@ from hypothesis import strategies as st
 from matcher.model import Flag, Problem, parse_problem
 
 AS_OF = date(2026, 11, 23)
-KINDS = ["young_persons", "women_only", "adult_mixed", "family", "refuge", "housing_first"]
-POLICIES = ["women_only", "men_only", "mixed"]
-STAFFING = ["24_7", "daytime", "visiting"]
+# Repeats weight the draws towards placeable instances while still reaching every value.
+KINDS = ["adult_mixed"] * 3 + ["young_persons", "women_only", "family", "refuge", "housing_first"]
+POLICIES = ["mixed"] * 3 + ["women_only", "men_only"]
+STAFFING = ["24_7"] * 2 + ["daytime", "visiting"]
 PATHWAYS = ["emergency", "recovery", "housing_first"]
 RISKS = ["low", "medium", "high", "very_high"]
+UNIT_RISKS = ["very_high"] * 3 + ["medium", "high"]
+REFERRAL_RISKS = ["low"] * 3 + ["medium"] * 2 + ["high", "very_high"]
 GENDERS = ["woman", "man", "non_binary"]
 OFFERS = ["college", "employment", "art", "sport"]
 FLAGS = [f.value for f in Flag]
+REFERRAL_FLAGS = [*FLAGS, *["substance_use", "mental_health", "care_leaver", "arson"] * 3]
 
 
 @st.composite
@@ -38,7 +42,7 @@ def problems(
     n_units = draw(st.integers(1, max_units))
     units: list[dict[str, Any]] = []
     for u in range(n_units):
-        min_age = draw(st.sampled_from([16, 16, 18, 25]))
+        min_age = draw(st.sampled_from([16, 16, 16, 18, 25]))
         units.append(
             {
                 "id": f"U{u}",
@@ -51,9 +55,9 @@ def problems(
                 "under_18_approved": draw(st.booleans()),
                 "staffing": draw(st.sampled_from(STAFFING)),
                 "mappa_approved": draw(st.booleans()),
-                "max_risk": draw(st.sampled_from(RISKS)),
-                "max_high_risk_residents": draw(st.integers(0, 3)),
-                "support_hours_capacity": draw(st.sampled_from([0, 4, 8, 20, 100])),
+                "max_risk": draw(st.sampled_from(UNIT_RISKS)),
+                "max_high_risk_residents": draw(st.integers(0, 4)),
+                "support_hours_capacity": draw(st.sampled_from([0, 8, 20, 100, 100])),
                 "offers": draw(st.lists(st.sampled_from(OFFERS), unique=True, max_size=2)),
                 "pathway": draw(st.sampled_from(PATHWAYS)),
             }
@@ -73,12 +77,12 @@ def problems(
             }
         )
     teams = []
-    for t in range(draw(st.integers(0, 3))):
-        capacity = draw(st.integers(0, 3))
+    for t in range(draw(st.integers(0, 4))):
+        capacity = draw(st.integers(0, 4))
         teams.append(
             {
                 "id": f"T{t}",
-                "kind": draw(st.sampled_from(["intensive", "navigator", "floating"])),
+                "kind": draw(st.sampled_from(["intensive", "intensive", "navigator", "floating"])),
                 "area": f"A{draw(st.integers(0, n_areas - 1))}",
                 "caseload_capacity": capacity,
                 "current_caseload": draw(st.integers(0, capacity)),
@@ -86,7 +90,7 @@ def problems(
             }
         )
     residents = []
-    beds_taken = draw(st.lists(st.integers(0, n_beds - 1), unique=True, max_size=n_beds))
+    beds_taken = draw(st.lists(st.integers(0, n_beds - 1), unique=True, max_size=n_beds // 2 + 1))
     for k, b in enumerate(beds_taken):
         leave = draw(st.sampled_from([None, -3, 0, 10]))
         residents.append(
@@ -120,23 +124,25 @@ def problems(
             {
                 "id": rid,
                 "referred": str(AS_OF - timedelta(days=draw(st.integers(0, 200)))),
-                "age": draw(st.integers(16, 70)),
+                "age": draw(st.sampled_from([16, 17, 19, 22, 25, 30, 40, 55, 70])),
                 "gender": gender,
                 "needs_women_only": gender == "woman" and draw(st.booleans()),
-                "wants_female_worker": draw(st.booleans()),
-                "household_size": draw(st.sampled_from([1, 1, 1, 2])),
-                "risk": draw(st.sampled_from(RISKS)),
-                "flags": draw(st.lists(st.sampled_from(FLAGS), unique=True, max_size=3)),
+                "wants_female_worker": draw(st.integers(0, 3)) == 0,
+                "household_size": 2 if draw(st.integers(0, 7)) == 0 else 1,
+                "risk": draw(st.sampled_from(REFERRAL_RISKS)),
+                "flags": draw(st.lists(st.sampled_from(REFERRAL_FLAGS), unique=True, max_size=2)),
                 "support_hours": draw(st.sampled_from([0, 1, 3, 6])),
-                "needs_24_7": draw(st.booleans()),
-                "needs_accessible": draw(st.integers(0, 4)) == 0,
+                "needs_24_7": draw(st.integers(0, 3)) == 0,
+                "needs_accessible": draw(st.integers(0, 7)) == 0,
                 "pathway": draw(st.sampled_from(PATHWAYS)),
                 "preferred_areas": draw(
                     st.lists(st.sampled_from([a["id"] for a in areas]), unique=True, max_size=1)
                 ),
                 "excluded_areas": draw(
                     st.lists(st.sampled_from([a["id"] for a in areas]), unique=True, max_size=1)
-                ),
+                )
+                if draw(st.integers(0, 3)) == 0
+                else [],
                 "strengths": draw(st.lists(st.sampled_from(OFFERS), unique=True, max_size=2)),
                 "keep_apart": apart,
                 "keep_together": together,
