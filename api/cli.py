@@ -17,7 +17,7 @@ from typing import Any
 
 from matcher.errors import BedmatchError, ProblemInvalid
 
-COMMANDS = ("solve", "rank", "check", "generate", "serve", "vacancies", "simulate")
+COMMANDS = ("solve", "rank", "check", "generate", "serve", "vacancies", "simulate", "bench")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -1,0 +1,246 @@
+"""The Markdown tables of a benchmark run, generated from its `results.json` and nothing else.
+
+`python -m benchmarks.report RESULTS.json [-o FILE]` regenerates the table from a saved run;
+`benchmarks/RESULTS.md` is such a file and is never edited by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SOLVE_COLUMNS = (
+    "instance",
+    "size",
+    "backend",
+    "status",
+    "solve s (median)",
+    "spread s (min–max)",
+    "time × greedy",
+    "placed 5/4/3/2/1",
+    "objective",
+    "bound",
+    "gap",
+    "soft objective",
+    "soft − greedy",
+    "peak MiB",
+    "checker",
+)
+MASK_COLUMNS = (
+    "size",
+    "pairs",
+    "median s (of n)",
+    "spread s",
+    "target s",
+    "traced peak MiB",
+    "process peak MiB",
+    "target MiB",
+    "plain Python s (extrapolated)",
+    "speed-up",
+    "sample agrees",
+    "meets target",
+)
+BANDS = ("5", "4", "3", "2", "1")
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """Every table of the run, with the machine, the commit and the command to reproduce it."""
+    lines = [
+        f"# bedmatch benchmarks: family `{results.get('family')}`",
+        "",
+        "Generated from `results.json` by `benchmarks/report.py`; do not edit by hand.",
+        "",
+        f"- Machine: {results.get('machine_label')}",
+        f"- Software: {_versions(results.get('machine') or {})}",
+        f"- Commit: `{results.get('git_sha')}`",
+        f"- Run: {results.get('started')} to {results.get('finished')}",
+        f"- Reproduce: `{results.get('command')}`",
+        "",
+        *_verdict(results),
+        *_mask_section(results.get("mask")),
+        *_solve_section(results.get("solves") or []),
+    ]
+    for section, title in (
+        ("rank_latency", "Rank latency"),
+        ("simulation", "Simulation speed"),
+        ("service_load", "Service load"),
+    ):
+        lines += _script_section(title, results.get(section))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _versions(machine: dict[str, Any]) -> str:
+    versions = machine.get("versions") or {}
+    parts = [f"Python {machine.get('python')}"] + [
+        f"{name} {version}" for name, version in versions.items() if version
+    ]
+    return ", ".join(parts) + (f"; {machine['os']}" if machine.get("os") else "")
+
+
+def _verdict(results: dict[str, Any]) -> list[str]:
+    failures = results.get("failures") or []
+    if not failures:
+        return ["**Verdict: pass** (no broken rule, exact backends agree, gaps within target).", ""]
+    return ["**Verdict: FAIL**", "", *[f"- {failure}" for failure in failures], ""]
+
+
+def _table(columns: Sequence[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join("---" for _ in columns) + " |",
+        *["| " + " | ".join(row) + " |" for row in rows],
+        "",
+    ]
+
+
+def _mask_section(record: dict[str, Any] | None) -> list[str]:
+    lines = ["## Eligibility mask with reasons (issue 3)", ""]
+    if record is None:
+        return lines + ["Not measured in this family.", ""]
+    if record.get("outcome") != "measured":
+        return lines + [f"Not measured: {_first_line(record.get('error'))}", ""]
+    row = [
+        record["size"],
+        f"{record['pairs']:,}",
+        f"{record['median_s']:.3f} (of {record['repeat']})",
+        f"{record['min_s']:.3f}–{record['max_s']:.3f}",
+        f"{record['target_s']:g}",
+        _mib(record["traced_peak_bytes"]),
+        _mib(record["process_peak_rss_bytes"]),
+        _mib(record["target_bytes"]),
+        f"{record['baseline_extrapolated_s']:.1f}",
+        f"{record['speedup']:.0f}×" if record.get("speedup") else "–",
+        "yes" if record["sample_agrees"] else "**NO**",
+        "yes" if record.get("meets_targets") else "**no**",
+    ]
+    note = (
+        f"Timed: `eligibility(build_tables(problem), reasons=True)`. Baseline: every rule of "
+        f"`PAIR_RULES` on every `build_places` place, for {record['baseline_sample_referrals']} "
+        f"referrals spread over the list ({record['baseline_per_referral_s']:.3f} s each), "
+        f"extrapolated to all, in the same process. Process peak is the whole measuring "
+        f"process (interpreter and the generated problem included)."
+    )
+    return lines + _table(MASK_COLUMNS, [row]) + [note, ""]
+
+
+def _solve_section(records: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Batch allocation (issue 4)", ""]
+    measured = [r for r in records if r.get("outcome") == "measured"]
+    others = [r for r in records if r.get("outcome") != "measured"]
+    if not records:
+        return lines + ["No instances in this family.", ""]
+    greedy = {r["instance"]: r for r in measured if r["backend"] == "greedy"}
+    rows = [_solve_row(record, greedy.get(record["instance"])) for record in measured]
+    if rows:
+        lines += _table(SOLVE_COLUMNS, rows)
+        lines += [
+            "Times are wall seconds around `matcher.solve.solve`; `time × greedy` and "
+            "`soft − greedy` compare with the greedy baseline measured in the same run. "
+            "Placed counts are per priority band, 5 (most urgent) first.",
+            "",
+        ]
+    if others:
+        lines += ["Not measured:", ""]
+        lines += [
+            f"- {r['instance']} / {r['backend']}: {r.get('outcome')}, "
+            f"{_first_line(r.get('reason') or r.get('error'))}"
+            for r in others
+        ]
+        lines.append("")
+    return lines
+
+
+def _solve_row(record: dict[str, Any], greedy: dict[str, Any] | None) -> list[str]:
+    bands = record.get("placed_by_band") or {}
+    time_ratio = soft_delta = "–"
+    if greedy is not None and record["backend"] != "greedy":
+        if greedy.get("median_s"):
+            time_ratio = f"{record['median_s'] / greedy['median_s']:.1f}"
+        soft_delta = f"{record['soft_objective'] - greedy['soft_objective']:+,.0f}"
+    checker = "pass" if not record.get("violations") else f"**{record['violations']} broken**"
+    return [
+        record["instance"],
+        record["size"] + (f" ({record['stress']})" if record.get("stress") else ""),
+        record["backend"],
+        str(record.get("status")),
+        f"{record['median_s']:.2f}",
+        f"{record['min_s']:.2f}–{record['max_s']:.2f} (n={record['repeat']})",
+        time_ratio,
+        "/".join(str(bands.get(band, 0)) for band in BANDS),
+        _number(record.get("objective")),
+        _number(record.get("bound")),
+        f"{record['gap']:.3%}" if record.get("gap") is not None else "–",
+        _number(record.get("soft_objective")),
+        soft_delta,
+        _mib(record.get("peak_rss_bytes")),
+        checker,
+    ]
+
+
+def _script_section(title: str, record: dict[str, Any] | None) -> list[str]:
+    if record is None or record.get("outcome") == "skipped":
+        return []
+    lines = [f"## {title}", ""]
+    if record.get("outcome") == "error":
+        return lines + [f"Failed: {_first_line(record.get('error'))}", ""]
+    hidden = {"family", "script", "git_sha", "machine", "outcome", "arguments"}
+    shown = {key: value for key, value in record.items() if key not in hidden}
+    rows = [[key, _scalar(value)] for key, value in _flatten(shown)]
+    return lines + _table(("measure", "value"), rows)
+
+
+def _flatten(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Scalar fields of a script's record, nested dicts as dotted names; lists are left out."""
+    out: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out += _flatten(value, f"{prefix}{key}.")
+        elif value is None or isinstance(value, int | float | str | bool):
+            out.append((f"{prefix}{key}", value))
+    return out
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _mib(value: Any) -> str:
+    if value is None:
+        return "–"
+    mib = value / (1 << 20)
+    return f"{mib:,.0f}" if mib >= 10 else f"{mib:.2f}"
+
+
+def _first_line(text: Any) -> str:
+    return str(text or "").strip().splitlines()[0] if text else "no reason given"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Regenerate the Markdown table of a run.")
+    parser.add_argument("results", help="a results.json written by `bedmatch bench`")
+    parser.add_argument("-o", "--output", help="write here instead of stdout")
+    args = parser.parse_args(argv)
+    table = render_markdown(json.loads(Path(args.results).read_text()))
+    if args.output:
+        Path(args.output).write_text(table)
+    else:
+        sys.stdout.write(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

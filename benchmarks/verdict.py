@@ -1,0 +1,98 @@
+"""Whether a benchmark run shows a regression in correctness or quality (never in speed).
+
+A run fails when any solution breaks a hard rule (the checker's verdict), when CP-SAT and
+PuLP both claim optimality yet place different numbers per priority band or reach different
+soft objectives, when an exact backend's proven gap is above the target (or it proves none),
+when a measurement crashed, or when the eligibility mask disagrees with the plain rules on
+its sample. Absolute times never fail a run: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from benchmarks.solves import EXACT_BACKENDS
+
+# Issue 4: the soft gap on the largest instances is at most 1%.
+GAP_TARGET = 0.01
+SOFT_REL_TOLERANCE = 1e-6
+
+
+def solve_failures(records: list[dict[str, Any]], gap_target: float = GAP_TARGET) -> list[str]:
+    """Every reason the solve records fail the run, one sentence each."""
+    failures: list[str] = []
+    by_instance: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for record in records:
+        where = f"{record['instance']} / {record['backend']}"
+        outcome = record.get("outcome", "measured")
+        if outcome == "error":
+            failures.append(f"{where}: the measurement failed: {_first_line(record.get('error'))}")
+            continue
+        if outcome != "measured":
+            continue
+        by_instance[record["instance"]][record["backend"]] = record
+        if record.get("violations", 0):
+            examples = "; ".join(record.get("violation_examples", [])[:3])
+            failures.append(
+                f"{where}: the checker found {record['violations']} broken hard rule(s): {examples}"
+            )
+        if record["backend"] in EXACT_BACKENDS:
+            failures.extend(_gap_failures(where, record, gap_target))
+    for instance, backends in sorted(by_instance.items()):
+        failures.extend(_disagreement(instance, backends))
+    return failures
+
+
+def _gap_failures(where: str, record: dict[str, Any], gap_target: float) -> list[str]:
+    if record.get("status") == "optimal":
+        return []
+    gap = record.get("gap")
+    if gap is None:
+        return [f"{where}: status {record.get('status')} with no proven gap"]
+    if gap > gap_target:
+        return [f"{where}: proven gap {gap:.4%} is above the target {gap_target:.2%}"]
+    return []
+
+
+def _disagreement(instance: str, backends: dict[str, dict[str, Any]]) -> list[str]:
+    """CP-SAT and PuLP read the same masks and scores, so two optima must be the same."""
+    exact = [backends[name] for name in EXACT_BACKENDS if name in backends]
+    if len(exact) < 2 or not all(r.get("status") == "optimal" for r in exact):
+        return []
+    first, second = exact
+    failures = []
+    if first.get("placed_by_band") != second.get("placed_by_band"):
+        failures.append(
+            f"{instance}: cpsat and pulp both claim optimality but place different counts per "
+            f"band: {first.get('placed_by_band')} vs {second.get('placed_by_band')}"
+        )
+    a, b = first.get("soft_objective"), second.get("soft_objective")
+    if a is None or b is None or not math.isclose(a, b, rel_tol=SOFT_REL_TOLERANCE, abs_tol=1e-6):
+        failures.append(
+            f"{instance}: cpsat and pulp both claim optimality but reach different soft "
+            f"objectives: {a} vs {b}"
+        )
+    return failures
+
+
+def mask_failures(record: dict[str, Any] | None) -> list[str]:
+    if record is None or record.get("outcome") == "skipped":
+        return []
+    if record.get("outcome") == "error":
+        return [f"mask benchmark failed: {_first_line(record.get('error'))}"]
+    if not record.get("sample_agrees", False):
+        return ["the eligibility mask disagrees with the plain per-pair rules on its sample"]
+    return []
+
+
+def run_failures(results: dict[str, Any], gap_target: float = GAP_TARGET) -> list[str]:
+    """Every failure of a whole `results.json` document."""
+    return solve_failures(results.get("solves", []), gap_target) + mask_failures(
+        results.get("mask")
+    )
+
+
+def _first_line(text: Any) -> str:
+    return str(text or "unknown error").strip().splitlines()[0]

@@ -1,0 +1,113 @@
+"""The runner on the tiny family writes results.json and a table generated from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.cli import main
+from benchmarks.families import TINY
+from benchmarks.report import MASK_COLUMNS, SOLVE_COLUMNS, render_markdown
+from benchmarks.runner import BenchOptions, run_bench
+from benchmarks.solves import BACKENDS, solver_available, solver_status
+
+RECORD_FIELDS = {"instance", "family", "seed", "size", "backend", "git_sha", "machine", "outcome"}
+
+
+def header(columns: tuple[str, ...]) -> str:
+    return "| " + " | ".join(columns) + " |"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("bench")
+    options = BenchOptions(
+        family="tiny", output_dir=out, repeat=1, time_limit_s=5, progress=False, scripts=False
+    )
+    return out, run_bench(options)
+
+
+def test_results_json_has_a_record_per_instance_and_backend(
+    tiny_run: tuple[Path, dict[str, Any]],
+) -> None:
+    out, results = tiny_run
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["family"] == "tiny" and saved["git_sha"] and saved["machine"]["cores"]
+    pairs = {(r["instance"], r["backend"]) for r in saved["solves"]}
+    assert pairs == {(spec.name, backend) for spec in TINY for backend in BACKENDS}
+    for solve in saved["solves"]:
+        assert solve.keys() >= RECORD_FIELDS
+        expected = {"available": "measured", "absent": "skipped"}.get(solver_status()[0])
+        assert solve["outcome"] == expected, solve.get("error")
+    assert saved["ok"] == (saved["failures"] == [])
+
+
+def test_solve_records_carry_the_solution_summary_once_a_solver_exists(
+    tiny_run: tuple[Path, dict[str, Any]],
+) -> None:
+    _, results = tiny_run
+    if not solver_available():
+        pytest.skip("matcher.solve is not in this checkout yet")
+    for solve in results["solves"]:
+        assert {"status", "objective", "bound", "gap", "placed_by_band", "median_s"} <= set(solve)
+        assert solve["checker"] == "pass", solve["violation_examples"]
+        assert solve["peak_rss_bytes"] > 0
+
+
+def test_mask_record_compares_with_the_plain_baseline(
+    tiny_run: tuple[Path, dict[str, Any]],
+) -> None:
+    _, results = tiny_run
+    mask = results["mask"]
+    assert mask["outcome"] == "measured" and mask["repeat"] == 5
+    assert mask["sample_agrees"] is True
+    assert mask["baseline_extrapolated_s"] > 0 and mask["peak_rss_bytes"] > 0
+
+
+def test_markdown_is_generated_from_the_json(tiny_run: tuple[Path, dict[str, Any]]) -> None:
+    out, _ = tiny_run
+    table = (out / "results.md").read_text()
+    assert table == render_markdown(json.loads((out / "results.json").read_text()))
+    assert header(MASK_COLUMNS) in table
+    assert "bedmatch bench --family tiny --repeat 1" in table
+    if solver_available():
+        assert header(SOLVE_COLUMNS) in table
+
+
+def test_solve_table_compares_each_backend_with_greedy() -> None:
+    def solve(backend: str, seconds: float, soft: float) -> dict[str, Any]:
+        return {
+            "instance": "small", "size": "100x200", "stress": None, "backend": backend,
+            "outcome": "measured", "status": "optimal", "median_s": seconds, "min_s": seconds,
+            "max_s": seconds, "repeat": 1, "objective": 5.0, "bound": 5.0, "gap": 0.0,
+            "placed_by_band": {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3},
+            "soft_objective": soft, "violations": 0, "peak_rss_bytes": 200 << 20,
+        }  # fmt: skip
+
+    table = render_markdown({"solves": [solve("cpsat", 4.0, 900.0), solve("greedy", 2.0, 700.0)]})
+    assert header(SOLVE_COLUMNS) in table
+    (cpsat_row,) = [line for line in table.splitlines() if line.startswith("| small | ")][:1]
+    cells = [cell.strip() for cell in cpsat_row.strip("|").split("|")]
+    row = dict(zip(SOLVE_COLUMNS, cells, strict=True))
+    assert row["backend"] == "cpsat" and row["time × greedy"] == "2.0"
+    assert row["soft − greedy"] == "+200" and row["placed 5/4/3/2/1"] == "2/1/0/0/3"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "--family", "enormous"],
+        ["bench", "--family", "tiny", "--backends", "cpsat,gurobi"],
+        ["bench", "--family", "tiny", "--repeat", "0"],
+        ["bench", "--family", "tiny", "--time-limit", "-1"],
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_option(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "-o", str(tmp_path)]) == 2
+    assert "--" in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()
