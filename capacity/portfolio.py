@@ -1,0 +1,148 @@
+"""The portfolio a scenario stresses, and the people who may be referred to it.
+
+The portfolio is a generated `Problem` (units, bed-spaces, support teams and the people
+already placed), changed the way a commissioner would change it. Referrals are drawn from a
+pool of generated referrals, so their mix of ages, genders, risks and needs is the
+generator's unless the scenario reweights it.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from capacity.scenario import DEFAULT_STAYS, PortfolioSpec, Scenario
+from fixtures.generator import generate
+from matcher.model import (
+    BedSpace,
+    Gender,
+    GenderPolicy,
+    Pathway,
+    Policy,
+    Problem,
+    Referral,
+    Risk,
+    Staffing,
+    SupportTeam,
+    TeamKind,
+    Unit,
+    UnitKind,
+)
+
+TEMPLATE_POOL = 2000
+
+
+@lru_cache(maxsize=8)
+def build_portfolio(spec: PortfolioSpec) -> Problem:
+    """The generated portfolio with the scenario's changes applied, without referrals."""
+    problem = generate(spec.seed, 0, spec.beds, stress=spec.stress)
+    if spec.women_only_share is not None:
+        problem = _raise_women_only_share(problem, spec.women_only_share)
+    if spec.extra_housing_first:
+        problem = _add_housing_first(problem, spec.extra_housing_first)
+    if spec.women_only_reserve is not None:
+        policy = Policy(weights=problem.policy.weights, women_only_reserve=spec.women_only_reserve)
+        problem = problem.model_copy(update={"policy": policy})
+    return problem
+
+
+@lru_cache(maxsize=8)
+def referral_templates(spec: PortfolioSpec) -> tuple[Referral, ...]:
+    """People who may be referred: the generator's mix, each referred on their own.
+
+    Pairings (couples, keep-apart) are dropped: they name people of the generated snapshot
+    who never exist in the simulation.
+    """
+    pool = generate(spec.seed + 7919, TEMPLATE_POOL, spec.beds, stress=spec.stress)
+    return tuple(
+        r.model_copy(update={"keep_apart": [], "keep_together": []}) for r in pool.referrals
+    )
+
+
+def turnover_per_day(problem: Problem, scenario: Scenario) -> float:
+    """Bed-spaces freeing per day in a steady state: each bed-space over its pathway's mean stay."""
+    stays = {**DEFAULT_STAYS, **scenario.stays}
+    units = {u.id: u for u in problem.units}
+    return sum(1 / stays[units[b.unit].pathway].mean_days for b in problem.bedspaces)
+
+
+def _raise_women_only_share(problem: Problem, share: float) -> Problem:
+    """Redesignate mixed adult units, smallest first, until `share` of bed-spaces are women-only.
+
+    Men and non-binary residents of a redesignated unit are moved elsewhere first, so the
+    simulation starts from a portfolio where every hard rule holds.
+    """
+    size = {u.id: 0 for u in problem.units}
+    for bed in problem.bedspaces:
+        size[bed.unit] += 1
+    women_only = sum(
+        size[u.id] for u in problem.units if u.gender_policy is GenderPolicy.women_only
+    )
+    wanted = math.ceil(share * len(problem.bedspaces))
+    candidates = sorted(
+        (
+            u
+            for u in problem.units
+            if u.kind is UnitKind.adult_mixed and u.gender_policy is not GenderPolicy.women_only
+        ),
+        key=lambda u: (u.gender_policy is GenderPolicy.men_only, size[u.id], u.id),
+    )
+    converted: set[str] = set()
+    for unit in candidates:
+        if women_only >= wanted:
+            break
+        converted.add(unit.id)
+        women_only += size[unit.id]
+    units = [
+        u.model_copy(update={"gender_policy": GenderPolicy.women_only, "kind": UnitKind.women_only})
+        if u.id in converted
+        else u
+        for u in problem.units
+    ]
+    unit_of_bed = {b.id: b.unit for b in problem.bedspaces}
+    residents = [
+        r
+        for r in problem.residents
+        if unit_of_bed[r.bedspace] not in converted or r.gender is Gender.woman
+    ]
+    return problem.model_copy(update={"units": units, "residents": residents})
+
+
+def _add_housing_first(problem: Problem, flats: int) -> Problem:
+    """Add Housing First flats across the areas, with intensive support to serve them."""
+    areas = [a.id for a in problem.areas]
+    units, beds, teams = list(problem.units), list(problem.bedspaces), list(problem.support_teams)
+    per_area = dict.fromkeys(areas, 0)
+    for n in range(1, flats + 1):
+        area = areas[(n - 1) % len(areas)]
+        per_area[area] += 1
+        unit_id = f"UHF{n:04d}"
+        units.append(
+            Unit(
+                id=unit_id,
+                name=f"Housing First flat {unit_id}",
+                area=area,
+                kind=UnitKind.housing_first,
+                self_contained=True,
+                min_age=18,
+                staffing=Staffing.visiting,
+                max_risk=Risk.very_high,
+                max_high_risk_residents=1,
+                support_hours_capacity=15,
+                pathway=Pathway.housing_first,
+            )
+        )
+        beds.append(BedSpace(id=f"BHF{n:04d}", unit=unit_id, cluster="C1"))
+    # Intensive workers hold 5-7 cases (DESIGN.md facts list): one team of 6 per 6 new flats.
+    for area, count in per_area.items():
+        for k in range(math.ceil(count / 6)):
+            teams.append(
+                SupportTeam(
+                    id=f"THF-{area}-{k + 1}",
+                    kind=TeamKind.intensive,
+                    area=area,
+                    caseload_capacity=6,
+                    female_workers=1,
+                )
+            )
+    return problem.model_copy(update={"units": units, "bedspaces": beds, "support_teams": teams})
