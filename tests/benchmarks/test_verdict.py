@@ -30,7 +30,9 @@ def record(instance: str = "small", backend: str = "cpsat", **fields: Any) -> di
 
 
 def clean_run() -> list[dict[str, Any]]:
-    return [record(backend="cpsat"), record(backend="pulp"), record(backend="greedy", gap=None)]
+    greedy = record(backend="greedy", gap=None, soft_objective=1000.0)
+    greedy["placed_by_band"] = BANDS | {"1": 0}
+    return [record(backend="cpsat"), record(backend="pulp"), greedy]
 
 
 def test_a_clean_run_passes_whatever_the_times() -> None:
@@ -61,7 +63,7 @@ def test_a_real_violating_solution_reaches_the_verdict_through_the_checker() -> 
 
 def test_exact_backends_disagreeing_on_band_counts_fail_the_run() -> None:
     records = clean_run()
-    records[1]["placed_by_band"] = BANDS | {"5": 0, "4": 1}
+    records[1]["placed_by_band"] = BANDS | {"1": 2}
     (failure,) = solve_failures(records)
     assert "different counts per band" in failure
 
@@ -113,3 +115,15 @@ def test_a_mask_that_disagrees_with_the_plain_rules_fails() -> None:
     assert mask_failures({"outcome": "measured", "sample_agrees": True}) == []
     assert mask_failures({"outcome": "measured", "sample_agrees": False})
     assert run_failures({"solves": clean_run(), "mask": {"outcome": "error", "error": "boom"}})
+
+
+def test_an_exact_backend_below_greedy_fails_even_within_its_gap() -> None:
+    records = clean_run()
+    records[0] |= {"status": "feasible", "gap": 0.005, "placed_by_band": BANDS | {"3": 1}}
+    (failure,) = solve_failures(records)
+    assert "small: cpsat (feasible) is worse than the greedy baseline" in failure
+    fewer_soft = clean_run()
+    fewer_soft[2] |= {"placed_by_band": dict(BANDS), "soft_objective": 1100.0}
+    fewer_soft[1] |= {"status": "feasible", "gap": 0.005, "soft_objective": 1000.0}
+    (failure,) = solve_failures(fewer_soft)
+    assert "pulp" in failure and "greedy" in failure
