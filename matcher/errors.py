@@ -3,7 +3,10 @@
     BedmatchError
     ├── ProblemInvalid      a problem or solution document is malformed or inconsistent
     │                       (HTTP 422, CLI exit 2); carries every issue found, not the first
-    └── BackendUnavailable  a solver backend is not installed or cannot run (HTTP 503)
+    ├── BackendUnavailable  a solver backend is not installed or cannot run (HTTP 503)
+    ├── ReferralNotFound    a ranking or override names a referral the problem lacks (HTTP 404)
+    └── PlacementRefused    an override asks for a placement a hard rule forbids (HTTP 409);
+                            carries every rule's reason
 
 A referral nobody can place is not an error: it is a result, with reasons.
 """
@@ -71,3 +74,27 @@ class ProblemInvalid(BedmatchError):
 
 class BackendUnavailable(BedmatchError):
     """The requested solver backend cannot run here."""
+
+
+class ReferralNotFound(BedmatchError):
+    """A ranking or override names a referral id the problem does not hold."""
+
+    def __init__(self, referral: str) -> None:
+        self.referral = referral
+        super().__init__(f"unknown referral id {referral!r}")
+
+
+class PlacementRefused(BedmatchError):
+    """A chosen placement breaks hard rules; no override reason can allow it.
+
+    `rules` names the broken rules and `reasons` gives each in a coordinator's words.
+    """
+
+    def __init__(
+        self, referral: str, bedspace: str, rules: Sequence[str], reasons: Sequence[str]
+    ) -> None:
+        self.referral = referral
+        self.bedspace = bedspace
+        self.rules = list(rules)
+        self.reasons = list(reasons)
+        super().__init__(f"{referral} cannot be placed in {bedspace}: " + " ".join(self.reasons))

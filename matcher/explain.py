@@ -1,0 +1,128 @@
+"""Sentences a coordinator reads: why a placement scores what it does, term by term.
+
+Each soft term of `constraints/scores.py` gets one sentence for a (referral, unit) pair,
+built from the same columns the points come from ("in a preferred area (Oakley)",
+"12 minutes from Fernby", "offers college, matching a strength", "waited 84 days"), so the
+words never disagree with the numbers beside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from constraints.scores import MAX_WAIT_DAYS, TERMS, Scores, travel_matrix
+from constraints.tables import HIGH_NEED_HOURS, Tables
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass(frozen=True)
+class TermExplainer:
+    """Writes the term sentences; built once per problem, read per (referral, unit)."""
+
+    tables: Tables
+    scores: Scores
+    area_minutes: np.ndarray  # (A, A) shortest travel minutes between areas
+    area_names: list[str]
+
+    @classmethod
+    def build(cls, tables: Tables, scores: Scores) -> TermExplainer:
+        names = [area.name or area.id for area in tables.problem.areas]
+        return cls(tables, scores, travel_matrix(tables), names)
+
+    def sentences(self, referral: int, unit: int) -> dict[str, str]:
+        """One sentence per soft term, in the order of `TERMS`."""
+        writers = {
+            "waiting": self._waiting,
+            "preferred_area": self._preferred_area,
+            "travel": self._travel,
+            "strengths": self._strengths,
+            "pathway_fit": self._pathway_fit,
+            "female_worker": self._female_worker,
+            "spread_high_need": self._spread_high_need,
+        }
+        return {term: writers[term](referral, unit) for term in TERMS if term in writers}
+
+    def _waiting(self, r: int, u: int) -> str:
+        days = int(self.tables.referrals.waiting_days[r])
+        if days <= 0:
+            return "referred today"
+        text = f"waited {days} day{'s' if days != 1 else ''}"
+        return text + " (counted up to a year)" if days > MAX_WAIT_DAYS else text
+
+    def _preferred_names(self, r: int) -> list[str]:
+        return [self.area_names[a] for a in np.flatnonzero(self.tables.referrals.preferred_area[r])]
+
+    def _preferred_area(self, r: int, u: int) -> str:
+        area = int(self.tables.units.area[u])
+        if self.tables.referrals.preferred_area[r, area]:
+            return f"in a preferred area ({self.area_names[area]})"
+        preferred = self._preferred_names(r)
+        if not preferred:
+            return "no preferred area given"
+        return f"not in a preferred area ({_join(preferred)})"
+
+    def _travel(self, r: int, u: int) -> str:
+        preferred = np.flatnonzero(self.tables.referrals.preferred_area[r])
+        if preferred.size == 0:
+            return "no preferred area to measure travel from"
+        area = int(self.tables.units.area[u])
+        minutes = self.area_minutes[preferred, area]
+        nearest = int(preferred[int(np.argmin(minutes))])
+        value = float(minutes.min())
+        if not np.isfinite(value):
+            return "not reachable from a preferred area"
+        if value == 0:
+            return f"no travel from {self.area_names[nearest]}"
+        return f"{value:g} minutes from {self.area_names[nearest]}"
+
+    def _strengths(self, r: int, u: int) -> str:
+        problem = self.tables.problem
+        strengths = problem.referrals[r].strengths
+        if not strengths:
+            return "no strengths recorded"
+        offers = set(problem.units[u].offers)
+        matched = [_words(s) for s in strengths if s in offers]
+        if not matched:
+            return (
+                f"offers nothing matching their strengths ({_join([_words(s) for s in strengths])})"
+            )
+        plural = "strengths" if len(matched) > 1 else "a strength"
+        return f"offers {_join(matched)}, matching {plural}"
+
+    def _pathway_fit(self, r: int, u: int) -> str:
+        problem = self.tables.problem
+        offered = _words(problem.units[u].pathway.value)
+        wanted = _words(problem.referrals[r].pathway.value)
+        if offered == wanted:
+            return f"{offered} pathway, as referred"
+        return f"{offered} pathway; referred for {wanted}"
+
+    def _female_worker(self, r: int, u: int) -> str:
+        if not self.tables.referrals.is_woman[r]:
+            return "female worker term applies to women only"
+        if self.tables.units.women_only[u]:
+            return "women-only service with female staff"
+        if self.tables.team_available[u, 1]:
+            return "a support team with a female worker covers the area"
+        return "no female worker assured"
+
+    def _spread_high_need(self, r: int, u: int) -> str:
+        refs = self.tables.referrals
+        high_need = (
+            refs.is_high_risk[r] or refs.needs_24_7[r] or refs.support_hours[r] >= HIGH_NEED_HOURS
+        )
+        if not high_need:
+            return "not high-need, so spreading does not apply"
+        share = float(self.tables.units.high_need_share[u])
+        return f"{share:.0%} of present residents are high-need"

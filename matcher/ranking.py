@@ -1,0 +1,1059 @@
+"""Ranking one referral: every safe placement, scored and explained, in milliseconds.
+
+A coordinator on the phone asks "where can this person go?". `RankingContext.build(problem)`
+does the heavy work once per problem (column tables, the eligibility masks with reasons, the
+soft-term points, and per-referral summaries: eligible bed-spaces per unit and each person's
+best unit); `rank(context, referral_id)` then answers from those arrays:
+
+- `ranked`: exactly the bed-spaces the checker accepts for this referral placed alone, best
+  first, each with the batch model's points per soft term, a sentence per term, the support
+  team it would get in a `visiting` unit, and what taking it would cost people still waiting;
+- `excluded`: every unit with no such bed-space and every hard rule that shuts it, in
+  coordinator words (bed-space rules summarised per unit: "No bed-space here is free").
+
+Couples (`keep_together`) move into one unit or not at all, so for a referral with partners a
+bed-space is listed only where the whole group fits in that unit at once: every partner is
+eligible there, on a bed-space of their own, with the shared limits (high-risk places,
+support hours, team caseloads, the women-only reserve, cluster gender) holding for the group
+together. Each such placement names the partners' bed-spaces; the checker accepts the group's
+assignments together. Units the referral could take alone but the group cannot are excluded
+with the reason.
+
+`override(context, referral_id, bedspace_id, reason)` records a coordinator's choice of any
+eligible placement with their reason, and refuses an excluded one with the rules' reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+from constraints import BEDSPACE_RULES, UNIT_RULES
+from constraints.coupling import coupling
+from constraints.eligibility import Eligibility, eligibility
+from constraints.scores import Scores, score
+from constraints.staffing import HOURS_TOLERANCE
+from constraints.tables import Tables, build_tables
+from matcher.errors import Issue, PlacementRefused, ProblemInvalid, ReferralNotFound
+from matcher.explain import TermExplainer
+from matcher.model import Assignment, Flag, Problem, Solution
+
+# How many of the top placements get a "cost to others" when the caller does not say.
+DEFAULT_COST_TOP = 10
+KEEP_TOGETHER_RULE = "keep_together_same_unit_or_neither"
+
+# Bed-space rules summarised over a unit's bed-spaces: (all of them fail, some of them fail).
+BED_RULE_SUMMARIES: dict[str, tuple[str, str]] = {
+    "bedspace_free_on_date": (
+        "No bed-space here is free on the placement date.",
+        "{k} of {n} bed-spaces: not free on the placement date.",
+    ),
+    "accessible_where_needed": (
+        "Person needs an accessible bed-space; none here is accessible.",
+        "{k} of {n} bed-spaces: not accessible.",
+    ),
+    "cluster_gender_consistent_with_residents": (
+        "Every bed-space here shares facilities with people of another gender.",
+        "{k} of {n} bed-spaces: facilities shared with people of another gender.",
+    ),
+}
+NO_BEDSPACES = "Unit has no bed-spaces."
+
+
+# --- results -------------------------------------------------------------------------
+
+
+class AffectedReferral(BaseModel):
+    """A waiting referral of equal or higher priority who would lose out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    referral: str
+    priority: int
+    eligible_bedspaces: int
+    loses: Literal["only", "best"]  # their only eligible option, or their best-scoring unit
+
+
+class CostToOthers(BaseModel):
+    """Frozen, so placements alike can share one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    affected: list[AffectedReferral] = Field(default_factory=list)
+    summary: str = ""
+
+
+class PartnerPlacement(BaseModel):
+    referral: str
+    bedspace: str
+    support_team: str | None = None
+
+
+class RankedPlacement(BaseModel):
+    rank: int  # 1 + the number of placements scoring strictly more
+    bedspace: str
+    unit: str
+    unit_name: str = ""
+    support_team: str | None = None
+    score: int
+    terms: dict[str, int]
+    reasons: list[str]  # one sentence per term, highest points first
+    partners: list[PartnerPlacement] = Field(default_factory=list)
+    cost_to_others: CostToOthers | None = None  # only for the top placements
+    batch_places_elsewhere: bool | None = None  # None when no batch solution was given
+
+
+# The two long lists of a ranking (every eligible unit, every excluded unit: hundreds on a
+# city's portfolio) are typed dicts, not models: building them costs a tenth as much.
+
+
+class UnitSummary(TypedDict):
+    """The ranking grouped by unit: bed-spaces of one unit score alike."""
+
+    rank: int
+    unit: str
+    unit_name: str
+    score: int
+    bedspaces: list[str]
+    behind_top: str  # why it ranks below the first unit, by the terms that differ
+    # Why the unit's other bed-spaces are not offered ("2 of 6 bed-spaces are not free..."),
+    # and the rules behind it.
+    other_bedspaces: list[str]
+    other_bedspace_rules: list[str]
+
+
+class ExcludedUnit(TypedDict):
+    unit: str
+    bedspaces: list[str]
+    reasons: list[str]
+    rules: list[str]  # the names of the rules behind `reasons`
+
+
+class RankResult(BaseModel):
+    referral: str
+    priority: int
+    emergency_da: bool  # priority-5 DA victim: may take women-only bed-spaces held in reserve
+    partners: list[str] = Field(default_factory=list)  # keep_together: moves in with these
+    eligible_bedspaces: int
+    eligible_units: int
+    ranked: list[RankedPlacement]
+    units: list[UnitSummary]
+    excluded: list[ExcludedUnit]
+    batch_placement: str | None = None  # the batch solution's bed-space for this referral
+    notes: list[str] = Field(default_factory=list)
+
+
+class OverrideDecision(BaseModel):
+    """A coordinator's chosen placement, kept with their reason."""
+
+    referral: str
+    bedspace: str
+    unit: str
+    support_team: str | None
+    score: int
+    terms: dict[str, int]
+    rank: int
+    top_score: int
+    top_bedspace: str
+    reason: str
+    partners: list[PartnerPlacement] = Field(default_factory=list)
+    cost_to_others: CostToOthers
+    assignments: list[Assignment]  # ready to add to a Solution: this referral and partners
+
+
+# --- the context built once per problem ------------------------------------------------
+
+
+@dataclass
+class RankingContext:
+    """Everything a ranking reads, computed once per problem."""
+
+    problem: Problem
+    tables: Tables
+    eligibility: Eligibility
+    scores: Scores
+    explainer: TermExplainer
+    total: np.ndarray  # (R, U) total points
+    counts: np.ndarray  # (R, U) eligible bed-spaces per unit
+    eligible_total: np.ndarray  # (R,) eligible bed-spaces in all
+    best_unit: np.ndarray  # (R,) highest-scoring unit with an eligible bed-space, -1 if none
+    eligible_women_only: np.ndarray  # (R,) eligible bed-spaces in women-only units
+    unit_beds: list[np.ndarray]  # bed-space indices per unit
+    unit_bed_ids: list[list[str]]
+    teams_in_area: dict[int, np.ndarray]
+    reserve_room: int  # women-only bed-spaces open to people the reserve does not exempt
+    reserve_exempt: np.ndarray  # (R,)
+    groups: dict[int, list[int]]  # keep_together: referral -> its whole group, sorted
+    keep_apart: dict[int, set[int]]  # referral -> referrals kept apart from it
+    da_apart: dict[int, set[int]]  # referral -> DA victims/perpetrators kept apart from it
+    units_in_area: dict[int, np.ndarray]
+    # Transposed copies: "who else could take this bed-space / unit" reads one row.
+    allowed_by_bed: np.ndarray  # (B, R)
+    counts_by_unit: np.ndarray  # (U, R)
+    bed_count: np.ndarray  # (U,) bed-spaces per unit
+    batch_bed: dict[str, str] | None = None
+    _waiting_memo: dict[int, np.ndarray] = field(default_factory=dict)
+    # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
+    # bounded by the rule combinations and unit sizes, not by the number of calls.
+    _excluded_memo: dict[tuple[int, ...], tuple[list[str], list[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, problem: Problem, batch: Solution | None = None) -> RankingContext:
+        tables = build_tables(problem)
+        elig = eligibility(tables, reasons=True)
+        scores = score(tables)
+        total = scores.total()
+        n_refs, n_units = len(tables.referrals), len(tables.units)
+        total = np.broadcast_to(total, (n_refs, n_units)).copy()
+
+        bed_unit = tables.beds.unit
+        order = np.argsort(bed_unit, kind="stable")
+        per_unit = np.bincount(bed_unit, minlength=n_units)
+        starts = np.concatenate(([0], np.cumsum(per_unit)[:-1])).astype(np.int64)
+        unit_beds = [order[s : s + n] for s, n in zip(starts, per_unit, strict=True)]
+        counts = np.zeros((n_refs, n_units), dtype=np.int32)
+        has_beds = np.flatnonzero(per_unit)
+        if n_refs and has_beds.size:
+            counts[:, has_beds] = np.add.reduceat(
+                elig.allowed[:, order], starts[has_beds], axis=1, dtype=np.int32
+            )
+        eligible_total = counts.sum(axis=1)
+        masked = np.where(counts > 0, total, np.iinfo(np.int64).min)
+        best_unit = (
+            np.where(eligible_total > 0, masked.argmax(axis=1), -1)
+            if n_units
+            else np.full(n_refs, -1)
+        )
+        women_only = tables.units.women_only
+
+        links = coupling(tables)
+        groups = {i: sorted(g) for g in links.keep_together_groups for i in g}
+        keep_apart: dict[int, set[int]] = {}
+        for i, j in links.keep_apart_pairs:
+            keep_apart.setdefault(i, set()).add(j)
+            keep_apart.setdefault(j, set()).add(i)
+        da_apart: dict[int, set[int]] = {}
+        for i, j in links.da_apart_pairs:
+            da_apart.setdefault(i, set()).add(j)
+            da_apart.setdefault(j, set()).add(i)
+
+        bed_ids = tables.beds.ids
+        batch_bed = (
+            {a.referral: a.bedspace for a in batch.assignments} if batch is not None else None
+        )
+        return cls(
+            problem=problem,
+            tables=tables,
+            eligibility=elig,
+            scores=scores,
+            explainer=TermExplainer.build(tables, scores),
+            total=total,
+            counts=counts,
+            eligible_total=eligible_total,
+            best_unit=best_unit,
+            eligible_women_only=counts[:, women_only].sum(axis=1),
+            unit_beds=unit_beds,
+            unit_bed_ids=[[bed_ids[b] for b in beds] for beds in unit_beds],
+            teams_in_area={
+                int(a): np.flatnonzero(tables.teams.area == a) for a in np.unique(tables.teams.area)
+            },
+            reserve_room=links.reserve_room,
+            reserve_exempt=links.reserve_exempt,
+            groups=groups,
+            keep_apart=keep_apart,
+            da_apart=da_apart,
+            units_in_area={
+                int(a): np.flatnonzero(tables.units.area == a) for a in np.unique(tables.units.area)
+            },
+            allowed_by_bed=np.ascontiguousarray(elig.allowed.T),
+            counts_by_unit=np.ascontiguousarray(counts.T),
+            bed_count=per_unit,
+            batch_bed=batch_bed,
+        )
+
+    def waiting_at_or_above(self, priority: int) -> np.ndarray:
+        """Referrals of this priority or higher with at least one eligible bed-space."""
+        memo = self._waiting_memo.get(priority)
+        if memo is None:
+            refs = self.tables.referrals
+            memo = np.flatnonzero((refs.priority >= priority) & (self.eligible_total > 0))
+            self._waiting_memo[priority] = memo
+        return memo
+
+    def referral_index(self, referral_id: str) -> int:
+        index = self.tables.referrals.index.get(referral_id)
+        if index is None:
+            raise ReferralNotFound(referral_id)
+        return index
+
+
+def build_context(problem: Problem, batch: Solution | None = None) -> RankingContext:
+    """Build the per-problem context once; then `rank` any referral in milliseconds."""
+    return RankingContext.build(problem, batch)
+
+
+# --- support teams ---------------------------------------------------------------------
+
+
+def _teams_that_may_serve(ctx: RankingContext, r: int, u: int) -> np.ndarray:
+    """Indices of teams that may serve referral r in unit u (capacity aside), as
+    `constraints.staffing.team_may_serve` says."""
+    t, refs, units = ctx.tables.teams, ctx.tables.referrals, ctx.tables.units
+    candidates = ctx.teams_in_area.get(int(units.area[u]), np.empty(0, dtype=np.int64))
+    if candidates.size == 0:
+        return candidates
+    ok = np.ones(candidates.size, dtype=bool)
+    if refs.pathway_housing_first[r] or units.pathway_housing_first[u]:
+        ok &= t.intensive[candidates]
+    if refs.wants_female_worker[r]:
+        ok &= t.has_female_worker[candidates]
+    return candidates[ok]
+
+
+def _choose_team(ctx: RankingContext, r: int, u: int, used: dict[int, int]) -> int | None:
+    """The team with most room left that may serve r in u; None if none has room."""
+    best, best_room = None, 0
+    for team in _teams_that_may_serve(ctx, r, u):
+        room = int(ctx.tables.teams.room[team]) - used.get(int(team), 0)
+        if room > best_room:
+            best, best_room = int(team), room
+    return best
+
+
+# --- couples ---------------------------------------------------------------------------
+
+Placement = list[tuple[int, int, int | None]]  # (referral, bed-space, team) per group member
+
+
+def _group_unit_problems(ctx: RankingContext, group: list[int], u: int) -> list[tuple[str, str]]:
+    """Why the whole group cannot live in unit u together, beyond each member's own rules;
+    (rule, reason) pairs, empty when only the bed-space search can tell."""
+    t = ctx.tables
+    refs, units = t.referrals, t.units
+    ids = refs.ids
+    problems: list[tuple[str, str]] = []
+    high = int(refs.is_high_risk[group].sum())
+    if high and high > units.high_risk_room[u]:
+        problems.append(
+            (
+                "high_risk_within_unit_limit",
+                f"Together they are {high} high-risk people; the unit can take "
+                f"{int(units.high_risk_room[u])} more.",
+            )
+        )
+    hours = float(refs.support_hours[group].sum())
+    room = float(units.support_hours_room[u])
+    if hours > room + HOURS_TOLERANCE:
+        problems.append(
+            (
+                "support_hours_within_capacity",
+                f"Together they need {hours:g} support hours; the unit has {room:g} left.",
+            )
+        )
+    rtw = refs.flags[Flag.risk_to_women]
+    for a in group:
+        if rtw[a]:
+            women = [ids[b] for b in group if b != a and refs.is_woman[b]]
+            if women:
+                problems.append(
+                    (
+                        "risk_to_women_never_with_women",
+                        f"{ids[a]} poses a risk to women and would live with {_join(women)}.",
+                    )
+                )
+    for a in group:
+        for b in sorted(ctx.keep_apart.get(a, ())):
+            if a < b and b in group:
+                problems.append(
+                    ("keep_apart_never_in_same_unit", f"{ids[a]} and {ids[b]} must be kept apart.")
+                )
+    if units.women_only[u]:
+        takers = sum(1 for m in group if not ctx.reserve_exempt[m])
+        if takers > max(0, ctx.reserve_room):
+            problems.append(
+                (
+                    "women_only_reserve_held",
+                    f"Together they would take {takers} women-only bed-spaces; "
+                    f"{max(0, ctx.reserve_room)} are open outside the reserve.",
+                )
+            )
+    if len(group) > int(t.units.free_beds[u]):
+        problems.append(
+            (
+                KEEP_TOGETHER_RULE,
+                f"Too few free bed-spaces here for the {len(group)} people moving in together.",
+            )
+        )
+    return problems
+
+
+def _complete_group(
+    ctx: RankingContext, r: int, bed: int, group: list[int], team_r: bool = True
+) -> Placement | None:
+    """Bed-spaces (and teams) for every member of r's group in r's unit, r taking `bed`;
+    None if no arrangement keeps every rule. A small backtracking search: groups are 2-3."""
+    t = ctx.tables
+    allowed = ctx.eligibility.allowed
+    u = int(t.beds.unit[bed])
+    unit_beds = ctx.unit_beds[u]
+    visiting = bool(t.units.visiting[u])
+    members = [r] + [m for m in group if m != r]
+    options = {m: unit_beds[allowed[m, unit_beds]] for m in members}
+    options[r] = np.array([bed])
+    gender = {
+        m: "w" if t.referrals.is_woman[m] else "m" if t.referrals.is_man[m] else "" for m in members
+    }
+    team_options = {m: _teams_that_may_serve(ctx, m, u) for m in members} if visiting else {}
+
+    chosen: Placement = []
+    beds_used: set[int] = set()
+    cluster_genders: dict[int, set[str]] = {}
+    team_used: dict[int, int] = {}
+
+    def place(k: int) -> bool:
+        if k == len(members):
+            return True
+        m = members[k]
+        for b in options[m]:
+            b = int(b)
+            if b in beds_used:
+                continue
+            c = int(t.beds.cluster[b])
+            here = cluster_genders.get(c, set())
+            if gender[m] and ({"w", "m"} - {gender[m]}) & here:
+                continue
+            teams: list[int | None] = [None]
+            if visiting:
+                with_room = [
+                    int(x)
+                    for x in team_options[m]
+                    if int(t.teams.room[x]) - team_used.get(int(x), 0) > 0
+                ]
+                with_room.sort(key=lambda x: -(int(t.teams.room[x]) - team_used.get(x, 0)))
+                teams = list(with_room)
+            for team in teams:
+                beds_used.add(b)
+                cluster_genders.setdefault(c, set()).add(gender[m])
+                if team is not None:
+                    team_used[team] = team_used.get(team, 0) + 1
+                chosen.append((m, b, team))
+                if place(k + 1):
+                    return True
+                chosen.pop()
+                if team is not None:
+                    team_used[team] -= 1
+                beds_used.discard(b)
+                cluster_genders[c] = {gender[x] for x, y, _ in chosen if t.beds.cluster[y] == c}
+        return False
+
+    return list(chosen) if place(0) else None
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --- exclusions ------------------------------------------------------------------------
+
+
+def _bed_rule_counts(ctx: RankingContext, r: int) -> list[np.ndarray]:
+    """Per bed-space rule, how many of each unit's bed-spaces it shuts to referral r."""
+    failures = ctx.eligibility._need(ctx.eligibility.bed_failures)[r]
+    n_units = len(ctx.tables.units)
+    unit_of = ctx.tables.beds.unit
+    out = []
+    for j in range(len(BEDSPACE_RULES)):
+        failing = (failures >> np.uint8(j)) & np.uint8(1)
+        out.append(np.bincount(unit_of, weights=failing, minlength=n_units).astype(np.int64))
+    return out
+
+
+def _unit_exclusion(
+    ctx: RankingContext, unit_bits: int, bed_counts: Sequence[int], n_beds: int
+) -> tuple[list[str], list[str]]:
+    """(reasons, rule names) for one unit, from its failed-rule bits and bed-rule counts."""
+    memo = ctx._excluded_memo
+    unit_part = memo.get((unit_bits,))
+    if unit_part is None:
+        failed = [rule for i, rule in enumerate(UNIT_RULES) if unit_bits >> i & 1]
+        unit_part = ([rule.reason for rule in failed], [rule.name for rule in failed])
+        memo[(unit_bits,)] = unit_part
+    reasons, rules = list(unit_part[0]), list(unit_part[1])
+    if n_beds == 0:
+        reasons.append(NO_BEDSPACES)
+    for j, k in enumerate(bed_counts):
+        if k == 0:
+            continue
+        key = (-1, j, k, n_beds)  # -1 keeps these keys apart from the unit-bit keys
+        worded = memo.get(key)
+        if worded is None:
+            rule = BEDSPACE_RULES[j]
+            every, some = BED_RULE_SUMMARIES.get(
+                rule.name, (rule.reason, "{k} of {n} bed-spaces: " + rule.reason)
+            )
+            worded = ([every if k == n_beds else some.format(k=k, n=n_beds)], [rule.name])
+            memo[key] = worded
+        reasons += worded[0]
+        rules += worded[1]
+    return reasons, rules
+
+
+def _excluded_units(
+    ctx: RankingContext,
+    r: int,
+    placed_units: np.ndarray,
+    group_failures: dict[int, list[tuple[str, str]]],
+    bed_counts: list[np.ndarray],
+) -> list[ExcludedUnit]:
+    n_units = len(ctx.tables.units)
+    unit_bits = ctx.eligibility._need(ctx.eligibility.unit_failures)[r]
+    is_placed = np.zeros(n_units, dtype=bool)
+    is_placed[placed_units] = True
+    shut = np.flatnonzero(~is_placed)
+    columns = zip(
+        shut.tolist(),
+        unit_bits[shut].tolist(),
+        ctx.bed_count[shut].tolist(),
+        zip(*(c[shut].tolist() for c in bed_counts), strict=True),
+        strict=True,
+    )
+    unit_ids = ctx.tables.units.ids
+    excluded: list[ExcludedUnit] = []
+    for u, bits, n_beds, counts in columns:
+        reasons, rules = _unit_exclusion(ctx, bits, counts, n_beds)
+        for rule, reason in group_failures.get(u, ()):
+            reasons.append(reason)
+            if rule not in rules:
+                rules.append(rule)
+        excluded.append(
+            {
+                "unit": unit_ids[u],
+                "bedspaces": list(ctx.unit_bed_ids[u]),
+                "reasons": reasons,
+                "rules": rules,
+            }
+        )
+    return excluded
+
+
+# --- cost to others --------------------------------------------------------------------
+
+
+def cost_to_others(ctx: RankingContext, placement: Placement) -> CostToOthers:
+    """Who of equal or higher priority, still waiting, would lose their only eligible
+    bed-space or every bed-space in their best-scoring unit if this placement were made.
+
+    Counts what the placement uses up for others: the bed-spaces themselves, a cluster's
+    gender once a man or woman moves in, the unit's last high-risk place or support hours,
+    the unit for people kept apart from the newcomers or posing/at risk to women, the area for
+    DA victims and perpetrators kept apart, the last women-only bed-spaces outside the
+    reserve, and a support team's last free case.
+    """
+    t = ctx.tables
+    refs, units, beds = t.referrals, t.units, t.beds
+    newcomers = [m for m, _, _ in placement]
+    taken = np.array([b for _, b, _ in placement], dtype=np.int64)
+    u = int(beds.unit[taken[0]])
+    priority = int(refs.priority[placement[0][0]])
+
+    cand = ctx.waiting_at_or_above(priority)
+    for m in newcomers:
+        cand = cand[cand != m]
+    if cand.size == 0:
+        return CostToOthers(summary="Nobody of equal or higher priority loses an option.")
+    by_bed = ctx.allowed_by_bed
+
+    # Bed-spaces taken, and the rest of a cluster shut to the other gender.
+    partial = by_bed[taken][:, cand].sum(axis=0).astype(np.int64)
+    for cluster in np.unique(beds.cluster[taken]):
+        in_cluster = [m for m, b, _ in placement if beds.cluster[b] == cluster]
+        rest = ctx.unit_beds[u][beds.cluster[ctx.unit_beds[u]] == cluster]
+        rest = rest[~np.isin(rest, taken, assume_unique=True)]
+        if rest.size == 0:
+            continue
+        shut = np.zeros(cand.size, dtype=bool)
+        if refs.is_man[in_cluster].any():
+            shut |= refs.is_woman[cand]
+        if refs.is_woman[in_cluster].any():
+            shut |= refs.is_man[cand]
+        if shut.any():
+            partial += np.where(shut, by_bed[rest][:, cand].sum(axis=0), 0)
+
+    # The whole unit shut to some.
+    unit_shut = np.zeros(cand.size, dtype=bool)
+    high = int(refs.is_high_risk[newcomers].sum())
+    if high and units.high_risk_room[u] - high <= 0:
+        unit_shut |= refs.is_high_risk[cand]
+    hours = float(refs.support_hours[newcomers].sum())
+    if hours > 0:
+        left = float(units.support_hours_room[u]) - hours
+        unit_shut |= refs.support_hours[cand] > left + HOURS_TOLERANCE
+    if refs.flags[Flag.risk_to_women][newcomers].any():
+        unit_shut |= refs.is_woman[cand]
+    if refs.is_woman[newcomers].any():
+        unit_shut |= refs.flags[Flag.risk_to_women][cand]
+
+    def position(o: int) -> int | None:
+        k = int(np.searchsorted(cand, o))
+        return k if k < cand.size and cand[k] == o else None
+
+    for m in newcomers:
+        for o in ctx.keep_apart.get(m, ()):
+            k = position(o)
+            if k is not None:
+                unit_shut[k] = True
+    counts_here = ctx.counts_by_unit[u][cand]
+    lost = np.where(unit_shut, counts_here, partial)
+
+    # The last women-only bed-spaces outside the reserve.
+    reserve_shut = np.zeros(cand.size, dtype=bool)
+    if units.women_only[u]:
+        takers = sum(1 for m in newcomers if not ctx.reserve_exempt[m])
+        if takers and ctx.reserve_room - takers <= 0:
+            reserve_shut = ~ctx.reserve_exempt[cand]
+            lost = np.where(reserve_shut, ctx.eligible_women_only[cand], lost)
+
+    # Other units shut: the area (DA kept apart) and a team's last free case.
+    extra: dict[int, np.ndarray] = {}  # unit -> which candidates lose it
+    area = int(units.area[u])
+    for m in newcomers:
+        for o in ctx.da_apart.get(m, ()):
+            k = position(o)
+            if k is not None:
+                for v in ctx.units_in_area[area].tolist():
+                    if v != u:
+                        extra.setdefault(v, np.zeros(cand.size, dtype=bool))[k] = True
+    team_load: dict[int, int] = {}
+    for _, _, team in placement:
+        if team is not None:
+            team_load[team] = team_load.get(team, 0) + 1
+    for team, load in team_load.items():
+        if t.teams.room[team] - load > 0:
+            continue
+        team_area = int(t.teams.area[team])
+        visiting_units = [
+            int(v) for v in ctx.units_in_area.get(team_area, ()) if units.visiting[v] and v != u
+        ]
+        if not visiting_units:
+            continue
+        room_after = t.teams.room.copy()
+        for other, used in team_load.items():
+            room_after[other] -= used
+        in_area = ctx.teams_in_area[team_area]
+        serving = in_area[room_after[in_area] > 0]
+        after = np.array(
+            [
+                serving.size > 0,
+                t.teams.has_female_worker[serving].any(),
+                t.teams.intensive[serving].any(),
+                (t.teams.intensive[serving] & t.teams.has_female_worker[serving]).any(),
+            ]
+        )
+        for v in visiting_units:
+            flipped = t.team_available[v] & ~after
+            if not flipped.any():
+                continue
+            column = 2 * (refs.pathway_housing_first[cand] | units.pathway_housing_first[v])
+            column = column + refs.wants_female_worker[cand]
+            loses = flipped[column]
+            if loses.any():
+                mask = extra.setdefault(v, np.zeros(cand.size, dtype=bool))
+                mask |= loses
+    best = ctx.best_unit[cand]
+    best_lost = (best == u) & (unit_shut | (partial >= counts_here))
+    best_lost |= reserve_shut & units.women_only[best]
+    for v, mask in extra.items():
+        counted = mask & ~(reserve_shut & units.women_only[v])
+        lost = lost + np.where(counted, ctx.counts_by_unit[v][cand], 0)
+        best_lost |= mask & (best == v)
+
+    only = lost >= ctx.eligible_total[cand]
+    best_only = best_lost & ~only
+    losses: tuple[tuple[Literal["only", "best"], np.ndarray], ...] = (
+        ("only", only),
+        ("best", best_only),
+    )
+    affected = [
+        AffectedReferral(
+            referral=refs.ids[o],
+            priority=int(refs.priority[o]),
+            eligible_bedspaces=int(ctx.eligible_total[o]),
+            loses=kind,
+        )
+        for kind, mask in losses
+        for o in cand[mask].tolist()
+    ]
+    affected.sort(key=lambda a: (a.loses != "only", -a.priority, a.referral))
+    n_only, n_best = int(only.sum()), int(best_only.sum())
+    if not affected:
+        summary = "Nobody of equal or higher priority loses their only or best option."
+    else:
+        parts = []
+        if n_only:
+            parts.append(f"{n_only} would lose their only eligible option")
+        if n_best:
+            parts.append(f"{n_best} would lose their best unit")
+        summary = "Of those waiting at equal or higher priority, " + " and ".join(parts) + "."
+    return CostToOthers(affected=affected, summary=summary)
+
+
+# --- ranking ---------------------------------------------------------------------------
+
+
+def _cost_once(
+    ctx: RankingContext, placement: Placement, costs: dict[tuple[int, ...], CostToOthers]
+) -> CostToOthers:
+    beds = ctx.tables.beds
+    key = tuple(
+        x
+        for m, b, team in placement
+        for x in (m, int(beds.unit[b]), int(beds.cluster[b]), int(beds.accessible[b]), team or -1)
+    )
+    if key not in costs:
+        costs[key] = cost_to_others(ctx, placement)
+    return costs[key]
+
+
+def _behind_top(ctx: RankingContext, r: int, unit_order: list[int]) -> list[str]:
+    """Why each unit ranks below the first: its points behind, and the terms that differ."""
+    if not unit_order:
+        return []
+    names = list(ctx.scores.terms)
+    points = np.stack(
+        [
+            np.broadcast_to(values, (len(ctx.tables.referrals), len(ctx.tables.units)))[
+                r, unit_order
+            ]
+            for values in ctx.scores.terms.values()
+        ]
+    )  # (terms, units in rank order)
+    gaps = points[:, :1] - points
+    behind = gaps.sum(axis=0).tolist()
+    worst = np.argsort(-gaps, axis=0, kind="stable")[:3].T.tolist()
+    gap_rows = gaps.T.tolist()
+    labels = [name.replace("_", " ") for name in names]
+    out = [""]
+    for k in range(1, len(unit_order)):
+        row = gap_rows[k]
+        words = ", ".join([f"{labels[i]} (-{row[i]})" for i in worst[k] if row[i] > 0])
+        if behind[k] == 0:
+            out.append("scores the same as the top unit")
+            continue
+        text = f"{behind[k]} points below the top unit"
+        out.append(f"{text}, mostly on {words}" if words else text)
+    return out
+
+
+def _placements(
+    ctx: RankingContext, r: int
+) -> tuple[np.ndarray, dict[int, Placement] | None, dict[int, list[tuple[str, str]]]]:
+    """The bed-spaces r may take as the checker would accept; for a group, each with the
+    whole group's arrangement, and why units r alone could take cannot take the group."""
+    t = ctx.tables
+    beds = np.flatnonzero(ctx.eligibility.allowed[r])
+    group = ctx.groups.get(r)
+    if group is None:
+        return beds, None, {}
+
+    completions: dict[int, Placement] = {}
+    failures: dict[int, list[tuple[str, str]]] = {}
+    ids = t.referrals.ids
+    for u in np.unique(t.beds.unit[beds]).tolist():
+        problems = [
+            (
+                KEEP_TOGETHER_RULE,
+                f"Moves in with {ids[m]}, who cannot live here: "
+                + " ".join(_partner_reasons(ctx, m, u)),
+            )
+            for m in group
+            if m != r and ctx.counts[m, u] == 0
+        ]
+        problems += _group_unit_problems(ctx, group, u)
+        if problems:
+            failures[u] = problems
+            continue
+        for b in beds[t.beds.unit[beds] == u].tolist():
+            completion = _complete_group(ctx, r, b, group)
+            if completion is not None:
+                completions[b] = completion
+        if not any(t.beds.unit[b] == u for b in completions):
+            failures[u] = [
+                (
+                    KEEP_TOGETHER_RULE,
+                    "No arrangement of bed-spaces and support teams here fits everyone moving "
+                    "in together (a shared kitchen would hold men and women, or team "
+                    "caseloads are full).",
+                )
+            ]
+    return np.array(sorted(completions), dtype=np.int64), completions, failures
+
+
+def _partner_reasons(ctx: RankingContext, m: int, u: int) -> list[str]:
+    unit_bits = int(ctx.eligibility._need(ctx.eligibility.unit_failures)[m, u])
+    unit_beds = ctx.unit_beds[u]
+    failures = ctx.eligibility._need(ctx.eligibility.bed_failures)[m, unit_beds]
+    counts = tuple(int(((failures >> j) & 1).sum()) for j in range(len(BEDSPACE_RULES)))
+    return _unit_exclusion(ctx, unit_bits, counts, len(unit_beds))[0]
+
+
+def rank(
+    ctx: RankingContext,
+    referral_id: str,
+    top: int | None = None,
+    cost_top: int = DEFAULT_COST_TOP,
+) -> RankResult:
+    """Every safe placement of one referral, best first, and every excluded unit with all
+    its reasons. `top` keeps the first `top` placements (all when None); the first
+    `min(top, cost_top)` get what they would cost the others waiting."""
+    if top is not None and top < 1:
+        raise ProblemInvalid([Issue(("top",), f"must be 1 or more, got {top}")])
+    r = ctx.referral_index(referral_id)
+    t = ctx.tables
+    refs, units = t.referrals, t.units
+    placed_beds, completions, group_failures = _placements(ctx, r)
+
+    placed_units = t.beds.unit[placed_beds]
+    unit_scores = ctx.total[r, placed_units]
+    order = np.lexsort((placed_beds, placed_units, -unit_scores))
+    sorted_beds, sorted_units = placed_beds[order], placed_units[order]
+    sorted_scores = unit_scores[order]
+    ranks = np.searchsorted(-sorted_scores, -sorted_scores, side="left") + 1
+    shown = len(order) if top is None else min(top, len(order))
+
+    batch = ctx.batch_bed.get(referral_id) if ctx.batch_bed is not None else None
+    batch_unit = int(t.beds.unit[t.beds.index[batch]]) if batch is not None else None
+
+    per_unit: dict[int, tuple[dict[str, int], list[str], int | None]] = {}
+    # A bed-space's column of `allowed` depends only on its unit, cluster and accessibility,
+    # so bed-spaces alike in those cost the others alike: work each case out once.
+    costs: dict[tuple[int, ...], CostToOthers] = {}
+    ranked = []
+    bed_ids, team_ids = t.beds.ids, t.teams.ids
+    for position in range(shown):
+        bed, u = int(sorted_beds[position]), int(sorted_units[position])
+        if u not in per_unit:
+            terms = ctx.scores.pair_terms(r, u)
+            sentences = ctx.explainer.sentences(r, u)
+            by_points = sorted(terms, key=lambda name: -terms[name])
+            team = _choose_team(ctx, r, u, {}) if units.visiting[u] else None
+            per_unit[u] = (terms, [sentences[name] for name in by_points], team)
+        terms, reasons, team = per_unit[u]
+        placement = completions[bed] if completions is not None else [(r, bed, team)]
+        team = placement[0][2]
+        ranked.append(
+            RankedPlacement.model_construct(
+                rank=int(ranks[position]),
+                bedspace=bed_ids[bed],
+                unit=units.ids[u],
+                unit_name=ctx.problem.units[u].name,
+                support_team=team_ids[team] if team is not None else None,
+                score=int(sorted_scores[position]),
+                terms=dict(terms),
+                reasons=list(reasons),
+                partners=[
+                    PartnerPlacement(
+                        referral=refs.ids[m],
+                        bedspace=bed_ids[b],
+                        support_team=team_ids[tm] if tm is not None else None,
+                    )
+                    for m, b, tm in placement[1:]
+                ],
+                cost_to_others=(_cost_once(ctx, placement, costs) if position < cost_top else None),
+                batch_places_elsewhere=(
+                    None if ctx.batch_bed is None else batch_unit is not None and batch_unit != u
+                ),
+            )
+        )
+
+    # Group by unit: placements are sorted by score then unit, so a unit's run is contiguous.
+    starts = (
+        np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]]).tolist()
+        if len(order)
+        else []
+    )
+    unit_order = sorted_units[starts].tolist()
+    behind = _behind_top(ctx, r, unit_order)
+    sorted_ids = [bed_ids[b] for b in sorted_beds.tolist()]
+    bounds = [*starts, len(order)]
+    bed_counts = _bed_rule_counts(ctx, r)
+    summaries: list[UnitSummary] = []
+    for k, (u, start, stop) in enumerate(zip(unit_order, bounds, bounds[1:], strict=False)):
+        counts = [int(c[u]) for c in bed_counts]
+        others, other_rules = (
+            _unit_exclusion(ctx, 0, counts, int(ctx.bed_count[u])) if any(counts) else ([], [])
+        )
+        summaries.append(
+            {
+                "rank": int(ranks[start]),
+                "unit": units.ids[u],
+                "unit_name": ctx.problem.units[u].name,
+                "score": int(sorted_scores[start]),
+                "bedspaces": sorted_ids[start:stop],
+                "behind_top": behind[k],
+                "other_bedspaces": others,
+                "other_bedspace_rules": other_rules,
+            }
+        )
+
+    notes = []
+    emergency = bool(ctx.reserve_exempt[r])
+    if emergency:
+        notes.append(
+            "Priority-5 domestic abuse referral: answered at once, without a batch run; "
+            "women-only bed-spaces held in reserve are open to this person."
+        )
+    group = ctx.groups.get(r, [r])
+    partners = [refs.ids[m] for m in group if m != r]
+    if partners:
+        notes.append(
+            f"Moves in with {_join(partners)}: only units where everyone fits together are "
+            "listed, each with the partners' bed-spaces."
+        )
+    if ctx.batch_bed is not None:
+        notes.append(
+            f"The batch solution places this referral in {batch}."
+            if batch is not None
+            else "The batch solution leaves this referral unplaced."
+        )
+
+    # Built here from checked parts, so the whole is not validated a second time.
+    return RankResult.model_construct(
+        referral=referral_id,
+        priority=int(refs.priority[r]),
+        emergency_da=emergency,
+        partners=partners,
+        eligible_bedspaces=len(order),
+        eligible_units=len(unit_order),
+        ranked=ranked,
+        units=summaries,
+        excluded=_excluded_units(ctx, r, np.unique(placed_units), group_failures, bed_counts),
+        batch_placement=batch,
+        notes=notes,
+    )
+
+
+# --- override --------------------------------------------------------------------------
+
+
+def override(
+    ctx: RankingContext,
+    referral_id: str,
+    bedspace_id: str,
+    reason: str,
+    support_team: str | None = None,
+) -> OverrideDecision:
+    """Choose any eligible placement, not only the top one, keeping the coordinator's reason.
+
+    Raises `PlacementRefused` with every broken rule's reason for a placement a hard rule
+    forbids, whatever the reason given; `ProblemInvalid` for an empty reason or unknown ids.
+    """
+    r = ctx.referral_index(referral_id)
+    t = ctx.tables
+    issues = []
+    if not reason.strip():
+        issues.append(Issue(("reason",), "a reason is required to override the ranking"))
+    b = t.beds.index.get(bedspace_id)
+    if b is None:
+        issues.append(Issue(("bedspace",), f"unknown bed-space id {bedspace_id!r}"))
+    team = t.teams.index.get(support_team) if support_team is not None else None
+    if support_team is not None and team is None:
+        issues.append(Issue(("support_team",), f"unknown support team id {support_team!r}"))
+    if issues or b is None:
+        raise ProblemInvalid(issues)
+
+    if not ctx.eligibility.allowed[r, b]:
+        failed = ctx.eligibility.rules_failed(r, b)
+        raise PlacementRefused(
+            referral_id, bedspace_id, [rule.name for rule in failed], [x.reason for x in failed]
+        )
+    u = int(t.beds.unit[b])
+    group = ctx.groups.get(r)
+    placement: Placement | None
+    if group is not None:
+        problems = [
+            (
+                KEEP_TOGETHER_RULE,
+                f"Moves in with {t.referrals.ids[m]}, who cannot live here: "
+                + " ".join(_partner_reasons(ctx, m, u)),
+            )
+            for m in group
+            if m != r and ctx.counts[m, u] == 0
+        ] + _group_unit_problems(ctx, group, u)
+        placement = None if problems else _complete_group(ctx, r, b, group)
+        if placement is None:
+            problems = problems or [
+                (KEEP_TOGETHER_RULE, "No arrangement here fits everyone moving in together.")
+            ]
+            raise PlacementRefused(
+                referral_id, bedspace_id, [p[0] for p in problems], [p[1] for p in problems]
+            )
+    else:
+        placement = [(r, b, _choose_team(ctx, r, u, {}) if t.units.visiting[u] else None)]
+
+    if team is not None:
+        if team not in _teams_that_may_serve(ctx, r, u).tolist():
+            raise PlacementRefused(
+                referral_id,
+                bedspace_id,
+                ["support_team_fits"],
+                [
+                    f"Team {support_team} cannot serve this person here: it must work in the "
+                    "unit's area, be intensive for Housing First, and have a female worker "
+                    "where one is wanted."
+                ],
+            )
+        load = 1 + sum(1 for m, _, tm in placement[1:] if tm == team)
+        if t.teams.room[team] < load:
+            raise PlacementRefused(
+                referral_id,
+                bedspace_id,
+                ["team_caseload_within_capacity"],
+                [f"Team {support_team} has no room left in its caseload."],
+            )
+        placement[0] = (r, b, team)
+
+    scores = ctx.total[r]
+    ranking = rank(ctx, referral_id, cost_top=0)
+    top = ranking.ranked[0]
+    my_score = int(scores[u])
+    chosen_team = placement[0][2]
+    partners = [
+        PartnerPlacement(
+            referral=t.referrals.ids[m],
+            bedspace=t.beds.ids[pb],
+            support_team=t.teams.ids[tm] if tm is not None else None,
+        )
+        for m, pb, tm in placement[1:]
+    ]
+    return OverrideDecision(
+        referral=referral_id,
+        bedspace=bedspace_id,
+        unit=t.units.ids[u],
+        support_team=t.teams.ids[chosen_team] if chosen_team is not None else None,
+        score=my_score,
+        terms=ctx.scores.pair_terms(r, u),
+        rank=1 + sum(1 for p in ranking.ranked if p.score > my_score),
+        top_score=top.score,
+        top_bedspace=top.bedspace,
+        reason=reason.strip(),
+        partners=partners,
+        cost_to_others=cost_to_others(ctx, placement),
+        assignments=[
+            Assignment(
+                referral=t.referrals.ids[m],
+                bedspace=t.beds.ids[pb],
+                support_team=t.teams.ids[tm] if tm is not None else None,
+                score=float(ctx.total[m, u]),
+                terms={k: float(v) for k, v in ctx.scores.pair_terms(m, u).items()},
+            )
+            for m, pb, tm in placement
+        ],
+    )
