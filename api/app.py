@@ -1,0 +1,171 @@
+"""The FastAPI application: `create_app(settings)`.
+
+At start the database is upgraded to the newest migration (`alembic upgrade head`), seeded
+with the demo portfolio and logins when `settings.demo`, and given an admin account when
+`settings.admin_password` is set. Errors map to responses in one place:
+
+    ProblemInvalid      422  detail = every field path and reason
+    NotFound            404  names the unknown id
+    Conflict            409  the reason, and every rule's reason in `reasons`
+    PlacementRefused    409  every broken rule's reason
+    ReferralNotFound    404
+    BackendUnavailable  503
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api import demo
+from api.config import Settings
+from api.db import make_engine, make_sessionmaker
+from api.routers import admin, auth, board, inventory, people, runs
+from api.security import LoginLimiter
+from api.services import users
+from api.services.assemble import ProblemCache
+from api.services.errors import Conflict, NotFound
+from matcher.errors import BackendUnavailable, PlacementRefused, ProblemInvalid, ReferralNotFound
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_database(settings, engine)
+        yield
+        app.state.executor.shutdown(wait=True, cancel_futures=True)
+        engine.dispose()
+
+    app = FastAPI(
+        title="bedmatch",
+        description="Placement matching and bed-space allocation for supported housing.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.problem_cache = ProblemCache()
+    app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
+    # One batch solve at a time: the machine's cores go to the solver, not to two solvers.
+    app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocation")
+
+    for router in (
+        auth.router,
+        inventory.router,
+        people.router,
+        runs.router,
+        board.router,
+        admin.router,
+    ):
+        app.include_router(router)
+    from api.routers import imports, pages
+
+    app.include_router(imports.router)
+    app.include_router(pages.router)
+    install_error_handlers(app)
+    return app
+
+
+def prepare_database(settings: Settings, engine: object) -> None:
+    """Upgrade the schema, then seed the demo or create the admin, as configured."""
+    from api.migrations import upgrade
+
+    if settings.run_migrations:
+        upgrade(engine)  # type: ignore[arg-type]
+    factory = make_sessionmaker(engine)  # type: ignore[arg-type]
+    with factory() as session:
+        if settings.demo:
+            demo.seed(session, settings.demo_seed, settings.demo_referrals, settings.demo_beds)
+        if settings.admin_password:
+            users.ensure_admin(session, settings.admin_username, settings.admin_password)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and request.url.path not in (
+        "/docs",
+        "/openapi.json",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemInvalid)
+    async def problem_invalid(_: Request, error: ProblemInvalid) -> Response:
+        return JSONResponse({"detail": error.as_detail()}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, error: NotFound) -> Response:
+        return JSONResponse({"detail": str(error)}, status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ReferralNotFound)
+    async def referral_not_found(_: Request, error: ReferralNotFound) -> Response:
+        return JSONResponse({"detail": str(error)}, status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, error: Conflict) -> Response:
+        return JSONResponse(
+            {"detail": error.message, "reasons": error.reasons}, status.HTTP_409_CONFLICT
+        )
+
+    @app.exception_handler(PlacementRefused)
+    async def refused(_: Request, error: PlacementRefused) -> Response:
+        return JSONResponse(
+            {"detail": str(error), "reasons": error.reasons, "rules": error.rules},
+            status.HTTP_409_CONFLICT,
+        )
+
+    @app.exception_handler(BackendUnavailable)
+    async def unavailable(_: Request, error: BackendUnavailable) -> Response:
+        return JSONResponse({"detail": str(error)}, status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> Response:
+        detail = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
+        ]
+        return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # A page asked for without signing in goes to the sign-in form.
+        if error.status_code == status.HTTP_401_UNAUTHORIZED and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status.HTTP_303_SEE_OTHER)
+        if error.status_code == status.HTTP_403_FORBIDDEN and _wants_html(request):
+            from api.routers.pages import render, signed_in_user
+
+            return render(request, "forbidden.html", signed_in_user(request), code=403)
+        return JSONResponse(
+            {"detail": error.detail}, error.status_code, headers=getattr(error, "headers", None)
+        )
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str, Any]]:
+    """Every (method, path, route) the app serves, through included routers too.
+
+    The access tests iterate this, so a new route without an access rule fails them.
+    """
+    table: list[tuple[str, str, Any]] = []
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                context = getattr(route, "include_context", None)
+                walk(inner.routes, prefix + getattr(context, "prefix", ""))
+                continue
+            for method in sorted(getattr(route, "methods", None) or ()):
+                if method not in ("HEAD", "OPTIONS"):
+                    table.append((method, prefix + route.path, route))
+
+    walk(list(app.routes), "")
+    return table

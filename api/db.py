@@ -1,0 +1,65 @@
+"""The SQLAlchemy engine and sessions, and the one lock that serialises placement writes.
+
+Every request that changes who is where, or the inventory the rules read, first bumps the
+single `service_state` row. On PostgreSQL that UPDATE takes a row lock, so two coordinators
+placing at the same moment run one after the other and the second re-checks the rules against
+what the first stored; SQLite serialises writers anyway and the UPDATE opens the write
+transaction before any rule is read. The counter doubles as the cache key for the assembled
+`Problem`, so a cached problem is never one write old.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.orm import ServiceState
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys on and a patient busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as session:
+        yield session
+
+
+def lock_for_write(session: Session) -> int:
+    """Take the placement write lock (first statement of the transaction); the new version."""
+    session.execute(
+        update(ServiceState).where(ServiceState.id == 1).values(version=ServiceState.version + 1)
+    )
+    version = session.scalar(select(ServiceState.version).where(ServiceState.id == 1))
+    if version is None:  # a database upgraded but never initialised
+        session.add(ServiceState(id=1, version=1))
+        session.flush()
+        return 1
+    return version
+
+
+def data_version(session: Session) -> int:
+    return session.scalar(select(ServiceState.version).where(ServiceState.id == 1)) or 0

@@ -1,0 +1,82 @@
+"""Request dependencies: the session, the settings, the signed-in user and role checks.
+
+A token comes from the `Authorization: Bearer` header (API clients) or the `bedmatch_token`
+cookie (the web pages). Role checks are dependencies, so a route says who may call it in its
+signature: `user: Annotated[Principal, Depends(allow(Role.coordinator, Role.admin))]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from api.config import Settings
+from api.security import Principal, Role, decode_token
+
+TOKEN_COOKIE = "bedmatch_token"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class NotSignedIn(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_401_UNAUTHORIZED,
+            "not signed in, or the session has expired",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def current_user(
+    request: Request,
+    settings: SettingsDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    token = bearer or request.cookies.get(TOKEN_COOKIE)
+    principal = decode_token(settings, token) if token else None
+    if principal is None:
+        raise NotSignedIn()
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets only `roles` through (403 for any other signed-in role)."""
+    allowed = frozenset(roles)
+
+    def check_role(user: CurrentUser) -> Principal:
+        if user.role not in allowed:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
+        return user
+
+    check_role.allowed_roles = allowed  # type: ignore[attr-defined]
+    return check_role
+
+
+Everyone = Annotated[Principal, Depends(allow(*Role))]
+Coordinator = Annotated[Principal, Depends(allow(Role.coordinator, Role.admin))]
+Admin = Annotated[Principal, Depends(allow(Role.admin))]
+HousingOptions = Annotated[
+    Principal, Depends(allow(Role.housing_options, Role.coordinator, Role.admin))
+]
+Aggregates = Annotated[Principal, Depends(allow(Role.commissioner, Role.coordinator, Role.admin))]

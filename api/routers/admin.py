@@ -1,0 +1,38 @@
+"""Accounts and the audit trail: admins only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import Admin, SessionDep
+from api.schemas import AuditEventView, UserCreate, UserView
+from api.services import audit, users
+
+router = APIRouter(prefix="/api", tags=["admin"])
+
+
+@router.get("/users", response_model=list[UserView])
+def list_users(session: SessionDep, user: Admin) -> list[UserView]:
+    return [UserView.model_validate(u) for u in users.list_users(session)]
+
+
+@router.post("/users", response_model=UserView, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, session: SessionDep, user: Admin) -> UserView:
+    created = users.create_user(session, body.username, body.password, body.role)
+    audit.record(session, user, "create", "user", body.username)
+    session.commit()
+    return UserView.model_validate(created)
+
+
+@router.get("/audit", response_model=list[AuditEventView])
+def audit_events(
+    session: SessionDep,
+    user: Admin,
+    username: str | None = None,
+    subject_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+) -> list[AuditEventView]:
+    rows = audit.events(session, username=username, subject_id=subject_id, limit=limit)
+    return [AuditEventView.model_validate(r) for r in rows]

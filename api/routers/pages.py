@@ -1,0 +1,290 @@
+"""Server-rendered pages: sign-in, the coordinator's referral page (ranked list, reasons,
+cost to others, override form), the vacancy board, batch runs with progress and accept
+buttons, and the figures page. Same services, same role checks and audit as the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.deps import TOKEN_COOKIE, Coordinator, Everyone, SessionDep, SettingsDep
+from api.orm import ReferralRow
+from api.routers.auth import login as check_login
+from api.routers.inventory import as_of
+from api.security import Principal, create_token, decode_token
+from api.services import audit, board, inventory, placements, runs
+from api.services.errors import Conflict, NotFound
+from api.services.inventory import REFERRALS
+from capacity.vacancies import VacancyFilters, vacancies
+from matcher.errors import PlacementRefused, ProblemInvalid
+from matcher.model import Referral
+from matcher.ranking import build_context, rank
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+
+
+def render(
+    request: Request, name: str, user: Principal | None, code: int = 200, **context: Any
+) -> Response:
+    response = templates.TemplateResponse(
+        request, name, {"user": user, **context}, status_code=code
+    )
+    # Pages show personal data: never cached, never framed.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def signed_in_user(request: Request) -> Principal | None:
+    token = request.cookies.get(TOKEN_COOKIE)
+    return decode_token(request.app.state.settings, token) if token else None
+
+
+def _safe_next(target: str) -> str:
+    # Only same-site paths, so the sign-in form cannot bounce anyone to another site.
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", None, next=_safe_next(next))
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    try:
+        principal = check_login(request, session, username, password)
+    except HTTPException as error:
+        return render(
+            request,
+            "login.html",
+            None,
+            code=error.status_code,
+            next=_safe_next(next),
+            message=str(error.detail),
+            message_kind="error",
+        )
+    response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        TOKEN_COOKIE,
+        create_token(settings, principal),
+        max_age=settings.token_minutes * 60,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, user: Everyone) -> Response:
+    return render(request, "home.html", user)
+
+
+# --- coordinators: referrals ------------------------------------------------------------
+
+
+@router.get("/referrals", response_class=HTMLResponse)
+def referrals_page(request: Request, session: SessionDep, user: Coordinator) -> Response:
+    waiting = ReferralRow.status == "waiting"
+    rows = inventory.list_rows(session, REFERRALS, limit=500, where=waiting)
+    shown = [Referral.model_validate(r, from_attributes=True) for r in rows]
+    shown.sort(key=lambda r: (-r.priority, r.referred, r.id))
+    audit.record_read(session, user, "referral", [r.id for r in shown])
+    return render(request, "referrals.html", user, referrals=shown)
+
+
+def _referral_page(
+    request: Request,
+    session: SessionDep,
+    user: Principal,
+    referral_id: str,
+    code: int = 200,
+    **context: Any,
+) -> Response:
+    row = inventory.get_row(session, REFERRALS, referral_id)
+    referral = Referral.model_validate(row, from_attributes=True)
+    ranking = excluded = None
+    if row.status == "waiting":
+        cache = request.app.state.problem_cache
+        ctx = cache.derived(session, as_of(request), "ranking", build_context)
+        ranking = rank(ctx, referral_id, top=25)
+        excluded = [e if isinstance(e, dict) else vars(e) for e in ranking.excluded]
+    audit.record_read(session, user, "referral", referral_id)
+    return render(
+        request,
+        "referral.html",
+        user,
+        code=code,
+        referral=referral,
+        status=row.status,
+        ranking=ranking,
+        excluded=excluded,
+        **context,
+    )
+
+
+@router.get("/referrals/{referral_id}", response_class=HTMLResponse)
+def referral_page(
+    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+) -> Response:
+    placed = request.query_params.get("placed")
+    message = f"Placed in bed-space {placed}." if placed else None
+    return _referral_page(request, session, user, referral_id, message=message)
+
+
+@router.post("/referrals/{referral_id}/place")
+def place_from_page(
+    request: Request,
+    referral_id: str,
+    session: SessionDep,
+    user: Coordinator,
+    bedspace: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        placements.place(session, user, as_of(request), referral_id, bedspace, None, reason or None)
+    except (Conflict, PlacementRefused, ProblemInvalid) as error:
+        reasons = getattr(error, "reasons", None) or [str(i) for i in getattr(error, "issues", [])]
+        code = 422 if isinstance(error, ProblemInvalid) else 409
+        return _referral_page(
+            request,
+            session,
+            user,
+            referral_id,
+            code=code,
+            message=f"Not placed: {getattr(error, 'message', None) or error}",
+            message_kind="error",
+            reasons=reasons,
+        )
+    except NotFound:
+        raise
+    return RedirectResponse(
+        f"/referrals/{referral_id}?placed={bedspace}", status.HTTP_303_SEE_OTHER
+    )
+
+
+# --- everyone: vacancies and figures ------------------------------------------------------
+
+
+@router.get("/vacancies", response_class=HTMLResponse)
+def vacancies_page(request: Request, session: SessionDep, user: Everyone) -> Response:
+    problem = request.app.state.problem_cache.problem(session, as_of(request))
+    board_now = vacancies(
+        problem, VacancyFilters(), within_days=28, show_confidential=user.sees_personal_data
+    )
+    from api.security import Role
+
+    move_outs = board.move_outs(problem, 28) if user.role != Role.commissioner else None
+    return render(request, "vacancies.html", user, board=board_now, move_outs=move_outs)
+
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats_page(request: Request, session: SessionDep, user: Everyone) -> Response:
+    problem = request.app.state.problem_cache.problem(session, as_of(request))
+    return render(request, "stats.html", user, stats=board.stats(session, problem))
+
+
+# --- coordinators: batch runs -------------------------------------------------------------
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request, session: SessionDep, user: Coordinator) -> Response:
+    return render(request, "runs.html", user, runs=runs.list_runs(session))
+
+
+@router.post("/runs")
+def start_run_from_page(
+    request: Request,
+    session: SessionDep,
+    user: Coordinator,
+    backend: Annotated[str, Form()] = "cpsat",
+    time_limit_s: Annotated[float, Form(gt=0, le=300)] = 10.0,
+) -> Response:
+    if backend not in runs.BACKENDS:
+        backend = "cpsat"
+    state = request.app.state
+    run = runs.start(
+        session, state.sessionmaker, state.executor, user, as_of(request), backend, time_limit_s
+    )
+    return RedirectResponse(f"/runs/{run.id}", status.HTTP_303_SEE_OTHER)
+
+
+def _run_page(
+    request: Request,
+    session: SessionDep,
+    user: Principal,
+    run_id: int,
+    code: int = 200,
+    **context: Any,
+) -> Response:
+    run = runs.get(session, run_id)
+    results = runs.results(session, run_id)
+    if results:
+        audit.record_read(session, user, "referral", [r.referral for r in results])
+    return render(
+        request,
+        "run.html",
+        user,
+        code=code,
+        run=run,
+        proposals=[r for r in results if r.bedspace is not None],
+        unplaced=[r for r in results if r.bedspace is None],
+        **context,
+    )
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: int, session: SessionDep, user: Coordinator) -> Response:
+    accepted = request.query_params.get("accepted")
+    message = f"Accepted {accepted} placements." if accepted else None
+    return _run_page(request, session, user, run_id, message=message)
+
+
+@router.get("/runs/{run_id}/progress", response_class=HTMLResponse)
+def run_progress(request: Request, run_id: int, session: SessionDep, user: Coordinator) -> Response:
+    return render(request, "progress.html", user, run=runs.get(session, run_id))
+
+
+@router.post("/runs/{run_id}/accept")
+async def accept_from_page(
+    request: Request, run_id: int, session: SessionDep, user: Coordinator
+) -> Response:
+    form = await request.form()
+    chosen = None if form.get("which") == "all" else [str(v) for v in form.getlist("referrals")]
+    try:
+        accepted = runs.accept(session, user, as_of(request), run_id, chosen)
+    except (Conflict, ProblemInvalid) as error:
+        reasons = getattr(error, "reasons", None) or [str(i) for i in getattr(error, "issues", [])]
+        code = 422 if isinstance(error, ProblemInvalid) else 409
+        return _run_page(
+            request,
+            session,
+            user,
+            run_id,
+            code=code,
+            message=f"Nothing accepted: {getattr(error, 'message', None) or error}",
+            message_kind="error",
+            reasons=reasons,
+        )
+    return RedirectResponse(f"/runs/{run_id}?accepted={len(accepted)}", status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,207 @@
+"""Referrals, residents, ranking and placements: personal data, so coordinators and admins
+only, and every read is written to the audit trail before the data goes out."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy import select
+
+from api.deps import Coordinator, SessionDep
+from api.orm import OverrideRow, PlacementRow, ReferralRow, ResidentRow
+from api.routers.inventory import Limit, Offset, as_of
+from api.schemas import (
+    DateBody,
+    OverrideView,
+    PlacementRequest,
+    PlacementResult,
+    PlacementView,
+    ReferralView,
+    ResidentView,
+)
+from api.services import audit, inventory, placements
+from api.services.errors import Conflict
+from api.services.inventory import REFERRALS
+from matcher.model import Referral
+from matcher.ranking import RankResult, build_context, rank
+
+router = APIRouter(prefix="/api", tags=["people"])
+
+
+def referral_view(row: ReferralRow) -> ReferralView:
+    data = Referral.model_validate(row, from_attributes=True).model_dump()
+    return ReferralView.model_validate({**data, "status": row.status})
+
+
+def resident_view(row: ResidentRow) -> ResidentView:
+    return ResidentView.model_validate(row, from_attributes=True)
+
+
+# --- referrals -------------------------------------------------------------------------
+
+
+@router.get("/referrals", response_model=list[ReferralView])
+def list_referrals(
+    session: SessionDep,
+    user: Coordinator,
+    status_is: Annotated[
+        Literal["waiting", "placed", "withdrawn"] | None, Query(alias="status")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[ReferralView]:
+    where = ReferralRow.status == status_is if status_is else None
+    rows = inventory.list_rows(session, REFERRALS, limit=limit, offset=offset, where=where)
+    views = [referral_view(r) for r in rows]
+    audit.record_read(session, user, "referral", [v.id for v in views])
+    return views
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralView)
+def get_referral(referral_id: str, session: SessionDep, user: Coordinator) -> ReferralView:
+    view = referral_view(inventory.get_row(session, REFERRALS, referral_id))
+    audit.record_read(session, user, "referral", view.id)
+    return view
+
+
+@router.post("/referrals", response_model=ReferralView, status_code=status.HTTP_201_CREATED)
+def create_referral(
+    request: Request, body: Referral, session: SessionDep, user: Coordinator
+) -> ReferralView:
+    row = inventory.create(session, as_of(request), REFERRALS, body)
+    audit.record(session, user, "create", "referral", body.id)
+    session.commit()
+    return referral_view(row)
+
+
+@router.put("/referrals/{referral_id}", response_model=ReferralView)
+def update_referral(
+    request: Request, referral_id: str, body: Referral, session: SessionDep, user: Coordinator
+) -> ReferralView:
+    row = inventory.update(session, as_of(request), REFERRALS, referral_id, body)
+    audit.record(session, user, "update", "referral", referral_id)
+    session.commit()
+    return referral_view(row)
+
+
+@router.delete("/referrals/{referral_id}", status_code=status.HTTP_204_NO_CONTENT)
+def withdraw_referral(
+    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+) -> Response:
+    inventory.delete(session, as_of(request), REFERRALS, referral_id)
+    audit.record(session, user, "withdraw", "referral", referral_id)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/referrals/{referral_id}/rank", response_model=RankResult)
+def rank_referral(
+    request: Request,
+    referral_id: str,
+    session: SessionDep,
+    user: Coordinator,
+    top: Annotated[int, Query(ge=1, le=1000)] = 10,
+) -> RankResult:
+    """Every safe placement for a waiting referral, best first, with reasons, cost to
+    others, and every excluded unit with every reason."""
+    row = inventory.get_row(session, REFERRALS, referral_id)
+    if row.status != "waiting":
+        raise Conflict(f"referral {referral_id!r} is {row.status}, not waiting")
+    cache = request.app.state.problem_cache
+    context = cache.derived(session, as_of(request), "ranking", build_context)
+    result = rank(context, referral_id, top=top)
+    audit.record_read(session, user, "referral", referral_id)
+    return result
+
+
+# --- residents -------------------------------------------------------------------------
+
+
+@router.get("/residents", response_model=list[ResidentView])
+def list_residents(
+    session: SessionDep,
+    user: Coordinator,
+    include_left: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[ResidentView]:
+    query = select(ResidentRow).order_by(ResidentRow.id).limit(limit).offset(offset)
+    if not include_left:
+        query = query.where(ResidentRow.left_on.is_(None))
+    views = [resident_view(r) for r in session.scalars(query)]
+    audit.record_read(session, user, "resident", [v.id for v in views])
+    return views
+
+
+@router.get("/residents/{resident_id}", response_model=ResidentView)
+def get_resident(resident_id: str, session: SessionDep, user: Coordinator) -> ResidentView:
+    from api.services.errors import NotFound
+
+    row = session.get(ResidentRow, resident_id)
+    if row is None:
+        raise NotFound("resident", resident_id)
+    audit.record_read(session, user, "resident", resident_id)
+    return resident_view(row)
+
+
+@router.post("/residents/{resident_id}/arrival", response_model=ResidentView)
+def record_arrival(
+    resident_id: str, body: DateBody, session: SessionDep, user: Coordinator
+) -> ResidentView:
+    return resident_view(placements.arrive(session, user, resident_id, body.on))
+
+
+@router.post("/residents/{resident_id}/move-out", response_model=ResidentView)
+def record_move_out(
+    request: Request, resident_id: str, body: DateBody, session: SessionDep, user: Coordinator
+) -> ResidentView:
+    row = placements.move_out(session, user, as_of(request), resident_id, body.on)
+    return resident_view(row)
+
+
+# --- placements and overrides ----------------------------------------------------------
+
+
+@router.post("/placements", response_model=PlacementResult, status_code=status.HTTP_201_CREATED)
+def create_placement(
+    request: Request, body: PlacementRequest, session: SessionDep, user: Coordinator
+) -> PlacementResult:
+    """Place a referral. The top-ranked bed-space needs no reason; any other safe one is an
+    override and needs one. 409 with every reason if a hard rule or another placement
+    stands in the way; nothing is stored then."""
+    placed = placements.place(
+        session, user, as_of(request), body.referral, body.bedspace, body.support_team, body.reason
+    )
+    return PlacementResult(
+        placements=[PlacementView.model_validate(p) for p in placed.placements],
+        override_id=placed.override.id if placed.override else None,
+    )
+
+
+@router.get("/placements", response_model=list[PlacementView])
+def list_placements(
+    session: SessionDep, user: Coordinator, limit: Limit = 100, offset: Offset = 0
+) -> list[PlacementView]:
+    rows = session.scalars(
+        select(PlacementRow).order_by(PlacementRow.id.desc()).limit(limit).offset(offset)
+    )
+    views = [PlacementView.model_validate(r) for r in rows]
+    audit.record_read(session, user, "referral", [v.referral for v in views])
+    return views
+
+
+@router.get("/overrides", response_model=list[OverrideView])
+def list_overrides(
+    session: SessionDep, user: Coordinator, limit: Limit = 100, offset: Offset = 0
+) -> list[OverrideView]:
+    rows = session.scalars(
+        select(OverrideRow).order_by(OverrideRow.id.desc()).limit(limit).offset(offset)
+    )
+    views = [OverrideView.model_validate(r) for r in rows]
+    audit.record_read(session, user, "referral", [v.referral for v in views])
+    return views
+
+
+__all__ = ["router", "date"]

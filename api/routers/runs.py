@@ -1,0 +1,56 @@
+"""Batch allocation runs: start one, watch its progress, accept its proposals."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from api.deps import Coordinator, SessionDep
+from api.routers.inventory import as_of
+from api.schemas import AcceptRequest, AcceptResult, RunDetail, RunRequest, RunResultView, RunView
+from api.services import audit, runs
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+
+@router.post("", response_model=RunView, status_code=status.HTTP_202_ACCEPTED)
+def start_run(
+    request: Request, body: RunRequest, session: SessionDep, user: Coordinator
+) -> RunView:
+    """Solve every waiting referral in the background; poll `GET /api/runs/{id}`."""
+    state = request.app.state
+    run = runs.start(
+        session,
+        state.sessionmaker,
+        state.executor,
+        user,
+        as_of(request),
+        body.backend,
+        body.time_limit_s,
+    )
+    return RunView.model_validate(run)
+
+
+@router.get("", response_model=list[RunView])
+def list_runs(session: SessionDep, user: Coordinator) -> list[RunView]:
+    return [RunView.model_validate(r) for r in runs.list_runs(session)]
+
+
+@router.get("/{run_id}", response_model=RunDetail)
+def get_run(run_id: int, session: SessionDep, user: Coordinator) -> RunDetail:
+    run = runs.get(session, run_id)
+    results = [RunResultView.model_validate(r) for r in runs.results(session, run_id)]
+    if results:
+        audit.record_read(session, user, "referral", [r.referral for r in results])
+    return RunDetail.model_validate(
+        {**RunView.model_validate(run).model_dump(), "results": results}
+    )
+
+
+@router.post("/{run_id}/accept", response_model=AcceptResult)
+def accept_run(
+    request: Request, run_id: int, body: AcceptRequest, session: SessionDep, user: Coordinator
+) -> AcceptResult:
+    """Place the chosen proposals (all when `referrals` is omitted) in one transaction:
+    all of them or, with 409 and every reason, none."""
+    accepted = runs.accept(session, user, as_of(request), run_id, body.referrals)
+    return AcceptResult(accepted=accepted)

@@ -1,0 +1,204 @@
+"""Request and response bodies. Inventory and people use the problem model itself
+(`matcher.model`); these add what the service stores around them (status, dates, who)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.security import Role
+from matcher.model import Referral, Resident, Unit
+
+RunBackend = Literal["cpsat", "pulp", "greedy"]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    role: Role
+    expires_in: int
+
+
+class Me(BaseModel):
+    username: str
+    role: Role
+
+
+class UnitView(Unit):
+    """A unit as a role sees it: a refuge's area and address are None unless allowed."""
+
+    area: str | None  # type: ignore[assignment]
+
+
+class ReferralView(Referral):
+    status: str
+
+
+class ResidentView(Resident):
+    support_team: str | None = None
+    left_on: date | None = None
+
+
+class PlacementRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referral: str = Field(min_length=1)
+    bedspace: str = Field(min_length=1)
+    support_team: str | None = None
+    reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="required unless the bed-space is the top-ranked placement (an override)",
+    )
+
+
+class PlacementView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    referral: str
+    bedspace: str
+    support_team: str | None
+    placed_on: date
+    placed_at: datetime
+    placed_by: str
+    run_id: int | None
+
+
+class PlacementResult(BaseModel):
+    placements: list[PlacementView]
+    override_id: int | None = None
+
+
+class OverrideView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    placement_id: int
+    referral: str
+    bedspace: str
+    recommended: str | None
+    chosen_rank: int | None
+    reason: str
+    by: str
+    at: datetime
+
+
+class DateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: date
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: RunBackend = "cpsat"
+    time_limit_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class RunResultView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    referral: str
+    bedspace: str | None
+    support_team: str | None
+    score: float
+    terms: dict[str, float]
+    reasons: list[str]
+    accepted: bool
+
+
+class RunView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: str
+    backend: str
+    time_limit_s: float
+    progress: float
+    message: str
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    solve_status: str | None
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solve_seconds: float | None
+
+
+class RunDetail(RunView):
+    results: list[RunResultView] = Field(default_factory=list)
+
+
+class AcceptRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referrals: list[str] | None = Field(
+        default=None, description="the proposals to accept; all of them when omitted"
+    )
+
+
+class AcceptResult(BaseModel):
+    accepted: list[str]
+
+
+class MoveOut(BaseModel):
+    """An upcoming or past move-out, with no personal details."""
+
+    bedspace: str
+    unit: str
+    expected_leave: date
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=12, max_length=200)
+    role: Role
+
+
+class UserView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    role: Role
+    active: bool
+
+
+class AuditEventView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    username: str
+    role: str
+    action: str
+    subject_type: str
+    subject_id: str
+    detail: str
+
+
+class Stats(BaseModel):
+    """Aggregates only: counts, never a person."""
+
+    as_of: date
+    bedspaces: int
+    occupied: int
+    free_now: int
+    waiting_referrals: int
+    waiting_by_priority: dict[str, int]
+    placed_referrals: int
+    placements: int
+    overrides: int
+    runs: int
+    occupancy: float
+
+
+class ImportResult(BaseModel):
+    kind: str
+    created: int
+    updated: int

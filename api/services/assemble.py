@@ -1,0 +1,112 @@
+"""The database, as the one `Problem` document every domain function reads.
+
+Present residents (no `left_on`) and waiting referrals go in; names of people who have left
+are dropped from `keep_apart`/`keep_together`, since a rule about someone no longer here has
+nothing to bite on. The problem is cached per data version (see `api.db`), so ranking does
+not rebuild 10,000 bed-spaces on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db import data_version
+from api.orm import (
+    AreaRow,
+    BedSpaceRow,
+    LinkRow,
+    ReferralRow,
+    ResidentRow,
+    SupportTeamRow,
+    UnitRow,
+)
+from matcher.model import (
+    Area,
+    BedSpace,
+    Link,
+    Problem,
+    Referral,
+    Resident,
+    SupportTeam,
+    Unit,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _all(session: Session, row: Any, model: type[M], *where: Any) -> list[M]:
+    rows = session.scalars(select(row).where(*where).order_by(row.id)).all()
+    return [model.model_validate(r, from_attributes=True) for r in rows]
+
+
+def build_problem(session: Session, as_of: date) -> Problem:
+    """The stored state as a validated `Problem` (raises `ProblemInvalid` if inconsistent)."""
+    residents = _all(session, ResidentRow, Resident, ResidentRow.left_on.is_(None))
+    referrals = _all(session, ReferralRow, Referral, ReferralRow.status == "waiting")
+    people = {r.id for r in residents} | {r.id for r in referrals}
+    waiting = {r.id for r in referrals}
+    referrals = [
+        r.model_copy(
+            update={
+                "keep_apart": [p for p in r.keep_apart if p in people],
+                "keep_together": [p for p in r.keep_together if p in waiting],
+            }
+        )
+        for r in referrals
+    ]
+    return Problem(
+        as_of=as_of,
+        areas=_all(session, AreaRow, Area),
+        links=[
+            Link(a=link.a, b=link.b, minutes=link.minutes)
+            for link in session.scalars(select(LinkRow).order_by(LinkRow.id))
+        ],
+        units=_all(session, UnitRow, Unit),
+        bedspaces=_all(session, BedSpaceRow, BedSpace),
+        support_teams=_all(session, SupportTeamRow, SupportTeam),
+        residents=residents,
+        referrals=referrals,
+    )
+
+
+T = TypeVar("T")
+
+
+class ProblemCache:
+    """The assembled problem (and anything derived from it) for the current data version."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[int, date] | None = None
+        self._problem: Problem | None = None
+        self._derived: dict[str, Any] = {}
+
+    def problem(self, session: Session, as_of: date) -> Problem:
+        key = (data_version(session), as_of)
+        with self._lock:
+            if key == self._key and self._problem is not None:
+                return self._problem
+        problem = build_problem(session, as_of)
+        with self._lock:
+            self._key, self._problem, self._derived = key, problem, {}
+        return problem
+
+    def derived(self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]) -> T:
+        """`make(problem)`, computed once per data version (e.g. a ranking context)."""
+        problem = self.problem(session, as_of)
+        with self._lock:
+            if name in self._derived and self._problem is problem:
+                value: T = self._derived[name]
+                return value
+        value = make(problem)
+        with self._lock:
+            if self._problem is problem:
+                self._derived[name] = value
+        return value

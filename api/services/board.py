@@ -1,0 +1,57 @@
+"""What Housing Options and commissioners see: vacancies, move-out dates and aggregates.
+Nothing here carries a person's id or details."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.orm import AllocationRunRow, OverrideRow, PlacementRow, ReferralRow
+from api.schemas import MoveOut, Stats
+from capacity.vacancies import bedspace_free_from
+from matcher.model import Problem
+
+
+def move_outs(problem: Problem, within_days: int) -> list[MoveOut]:
+    """Bed-spaces whose occupant is expected to leave within the window, soonest first."""
+    horizon = problem.as_of + timedelta(days=within_days)
+    unit_of = {b.id: b.unit for b in problem.bedspaces}
+    found = [
+        MoveOut(bedspace=r.bedspace, unit=unit_of[r.bedspace], expected_leave=r.expected_leave)
+        for r in problem.residents
+        if problem.resident_is_present(r)
+        and r.expected_leave is not None
+        and r.expected_leave <= horizon
+    ]
+    return sorted(found, key=lambda m: (m.expected_leave, m.bedspace))
+
+
+def stats(session: Session, problem: Problem) -> Stats:
+    free_from = bedspace_free_from(problem)
+    as_of: date = problem.as_of
+    occupied = sum(1 for r in problem.residents if problem.resident_is_present(r))
+    by_priority = {str(p): 0 for p in range(1, 6)}
+    for referral in problem.referrals:
+        by_priority[str(referral.priority)] += 1
+    beds = len(problem.bedspaces)
+
+    def count(query: object) -> int:
+        return int(session.scalar(query) or 0)  # type: ignore[call-overload]
+
+    return Stats(
+        as_of=as_of,
+        bedspaces=beds,
+        occupied=occupied,
+        free_now=sum(1 for d in free_from.values() if d is not None and d <= as_of),
+        waiting_referrals=len(problem.referrals),
+        waiting_by_priority=by_priority,
+        placed_referrals=count(
+            select(func.count()).select_from(ReferralRow).where(ReferralRow.status == "placed")
+        ),
+        placements=count(select(func.count()).select_from(PlacementRow)),
+        overrides=count(select(func.count()).select_from(OverrideRow)),
+        runs=count(select(func.count()).select_from(AllocationRunRow)),
+        occupancy=round(occupied / beds, 4) if beds else 0.0,
+    )

@@ -1,0 +1,203 @@
+"""Create, read, update and delete for areas, units, bed-spaces, support teams and referrals.
+
+Every write is validated the way every other document is: the changed database is assembled
+into a `Problem` inside the same transaction, so an unknown area, a duplicate id or a
+`keep_apart` naming nobody is refused with the model's own field path and reason, and nothing
+is stored. A change to the inventory that would make people already placed break a hard rule
+(a unit turned men-only around its women residents) is refused with 409 and every reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.db import lock_for_write
+from api.orm import AreaRow, Base, BedSpaceRow, ReferralRow, ResidentRow, SupportTeamRow, UnitRow
+from api.services.assemble import build_problem
+from api.services.errors import Conflict, NotFound
+from constraints.checker import resident_violations
+from matcher.errors import Issue, ProblemInvalid
+from matcher.model import Area, BedSpace, Problem, Referral, SupportTeam, Unit
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One stored collection: its name in the problem document, its model and its table."""
+
+    collection: str
+    what: str
+    model: type[BaseModel]
+    row: type[Base]
+    # Changes to these can make people already placed break a rule, so they are re-checked.
+    shapes_placements: bool = True
+
+
+AREAS = Kind("areas", "area", Area, AreaRow, shapes_placements=False)
+UNITS = Kind("units", "unit", Unit, UnitRow)
+BEDSPACES = Kind("bedspaces", "bed-space", BedSpace, BedSpaceRow)
+SUPPORT_TEAMS = Kind("support_teams", "support team", SupportTeam, SupportTeamRow)
+REFERRALS = Kind("referrals", "referral", Referral, ReferralRow, shapes_placements=False)
+KINDS = {kind.collection: kind for kind in (AREAS, UNITS, BEDSPACES, SUPPORT_TEAMS, REFERRALS)}
+
+
+def columns(item: BaseModel) -> dict[str, Any]:
+    """A model's fields as column values: enums as their strings, dates kept as dates."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Enum):
+            return value.value
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return {name: plain(getattr(item, name)) for name in type(item).model_fields}
+
+
+def list_rows(
+    session: Session, kind: Kind, *, limit: int | None = None, offset: int = 0, where: Any = None
+) -> list[Any]:
+    query = select(kind.row).order_by(kind.row.id)  # type: ignore[attr-defined]
+    if where is not None:
+        query = query.where(where)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def get_row(session: Session, kind: Kind, item_id: str) -> Any:
+    row = session.get(kind.row, item_id)
+    if row is None:
+        raise NotFound(kind.what, item_id)
+    return row
+
+
+def create(session: Session, as_of: date, kind: Kind, item: BaseModel) -> Any:
+    lock_for_write(session)
+    item_id = getattr(item, "id")  # noqa: B009 - every stored kind has an id
+    if session.get(kind.row, item_id) is not None:
+        session.rollback()
+        raise Conflict(f"{kind.what} id {item_id!r} already exists")
+    row = kind.row(**columns(item))
+    session.add(row)
+    _commit_if_valid(session, as_of, kind, item_id)
+    return row
+
+
+def update(session: Session, as_of: date, kind: Kind, item_id: str, item: BaseModel) -> Any:
+    if getattr(item, "id") != item_id:  # noqa: B009
+        raise ProblemInvalid([Issue(("body", "id"), f"must match the id in the path, {item_id!r}")])
+    lock_for_write(session)
+    row = get_row(session, kind, item_id)
+    if kind is REFERRALS and row.status != "waiting":
+        session.rollback()
+        raise Conflict(f"referral {item_id!r} is {row.status}, so it can no longer be changed")
+    before = _resident_findings(session, as_of) if kind.shapes_placements else set()
+    for name, value in columns(item).items():
+        setattr(row, name, value)
+    _commit_if_valid(session, as_of, kind, item_id, before)
+    return row
+
+
+def delete(session: Session, as_of: date, kind: Kind, item_id: str) -> None:
+    """Remove an item; a referral is withdrawn instead (its history stays)."""
+    lock_for_write(session)
+    row = get_row(session, kind, item_id)
+    if kind is REFERRALS:
+        if row.status != "waiting":
+            session.rollback()
+            raise Conflict(f"referral {item_id!r} is {row.status}, so it cannot be withdrawn")
+        row.status = "withdrawn"
+        session.commit()
+        return
+    before = _resident_findings(session, as_of) if kind.shapes_placements else set()
+    session.delete(row)
+    _commit_if_valid(session, as_of, kind, item_id, before)
+
+
+def _resident_findings(session: Session, as_of: date) -> set[tuple[str, str]]:
+    problem = build_problem(session, as_of)
+    return {(v.rule, v.message) for v in resident_violations(problem)}
+
+
+def _commit_if_valid(
+    session: Session,
+    as_of: date,
+    kind: Kind,
+    item_id: str,
+    before: set[tuple[str, str]] | None = None,
+) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"{kind.what} {item_id!r} is still referred to by other records") from None
+    try:
+        problem = build_problem(session, as_of)
+    except ProblemInvalid as error:
+        refusal = _as_request_error(session, kind, item_id, error.issues)
+        session.rollback()
+        raise refusal from None
+    if before is not None and kind.shapes_placements:
+        after = resident_violations(problem)
+        new = [v.message for v in after if (v.rule, v.message) not in before]
+        if new:
+            session.rollback()
+            raise Conflict(
+                f"changing {kind.what} {item_id!r} would break hard rules for people placed", new
+            )
+    session.commit()
+
+
+def _as_request_error(
+    session: Session, kind: Kind, item_id: str, issues: Sequence[Issue]
+) -> Exception:
+    """Issues about the item itself become body field errors (422); others a conflict."""
+    ids = _collection_ids(session, kind)
+    own: list[Issue] = []
+    other: list[str] = []
+    for issue in issues:
+        loc = issue.loc
+        if (
+            len(loc) >= 2
+            and loc[0] == kind.collection
+            and isinstance(loc[1], int)
+            and loc[1] < len(ids)
+            and ids[loc[1]] == item_id
+        ):
+            own.append(Issue(("body", *loc[2:]), issue.msg))
+        else:
+            other.append(str(issue))
+    if own and not other:
+        return ProblemInvalid(own)
+    reasons = other + [str(i) for i in own]
+    return Conflict(f"the change to {kind.what} {item_id!r} is inconsistent", reasons)
+
+
+def _collection_ids(session: Session, kind: Kind) -> list[str]:
+    """Ids in the order `build_problem` lists them, so an issue's index maps back to an id."""
+    row: Any = kind.row
+    query = select(row.id).order_by(row.id)
+    if kind is REFERRALS:
+        query = query.where(ReferralRow.status == "waiting")
+    return list(session.scalars(query))
+
+
+def problem_ids(problem: Problem, kind: Kind) -> list[str]:
+    return [item.id for item in getattr(problem, kind.collection)]
+
+
+def present_residents(session: Session) -> list[ResidentRow]:
+    return list(
+        session.scalars(
+            select(ResidentRow).where(ResidentRow.left_on.is_(None)).order_by(ResidentRow.id)
+        )
+    )

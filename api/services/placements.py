@@ -1,0 +1,279 @@
+"""Placing people: one by one from a ranking, or many at once from an accepted batch run.
+
+Every placement runs under the write lock (`api.db.lock_for_write`) and is re-checked by the
+checker (`constraints.checker.check`) against the state as it is inside that lock, together
+with everything else placed in the same transaction, before anything is stored. So two
+coordinators choosing the same bed-space at the same moment get one placement and one 409,
+and a placement a hard rule forbids is never stored, whatever the ranking said earlier.
+The unique index on present residents per bed-space backs this up in the database itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.db import lock_for_write
+from api.orm import (
+    BedSpaceRow,
+    OverrideRow,
+    PlacementRow,
+    ReferralRow,
+    ResidentRow,
+    SupportTeamRow,
+)
+from api.security import Principal
+from api.services import audit
+from api.services.assemble import build_problem
+from api.services.errors import Conflict, NotFound
+from constraints.checker import check
+from matcher.errors import Issue, PlacementRefused, ProblemInvalid
+from matcher.model import Assignment, Problem, Solution
+from matcher.ranking import build_context, override, rank
+
+
+@dataclass(frozen=True)
+class Placed:
+    placements: list[PlacementRow]
+    override: OverrideRow | None = None
+
+
+def place(
+    session: Session,
+    user: Principal,
+    as_of: date,
+    referral_id: str,
+    bedspace_id: str,
+    support_team: str | None = None,
+    reason: str | None = None,
+) -> Placed:
+    """Place one referral (and any `keep_together` partners) into a bed-space.
+
+    The top-ranked placement needs no reason; any other safe one needs the coordinator's
+    reason and is kept as an override. A placement a hard rule forbids is refused (409).
+    """
+    lock_for_write(session)
+    try:
+        referral = session.get(ReferralRow, referral_id)
+        if referral is None:
+            raise NotFound("referral", referral_id)
+        if session.get(BedSpaceRow, bedspace_id) is None:
+            raise NotFound("bed-space", bedspace_id)
+        if support_team is not None and session.get(SupportTeamRow, support_team) is None:
+            raise NotFound("support team", support_team)
+        if referral.status != "waiting":
+            raise Conflict(f"referral {referral_id!r} is {referral.status}, not waiting")
+        _bedspaces_free(session, [bedspace_id], as_of)
+
+        problem = build_problem(session, as_of)
+        context = build_context(problem)
+        note: OverrideRow | None = None
+        if reason is not None and reason.strip():
+            decision = override(context, referral_id, bedspace_id, reason, support_team)
+            assignments = decision.assignments
+            note = OverrideRow(
+                referral=referral_id,
+                bedspace=bedspace_id,
+                recommended=decision.top_bedspace,
+                chosen_rank=decision.rank,
+                reason=reason.strip(),
+                by=user.username,
+                at=audit.now(),
+            )
+        else:
+            assignments = _top_choice(context, referral_id, bedspace_id, support_team)
+        rows = _store(session, user, problem, assignments, run_id=None)
+        if note is not None:
+            note.placement_id = rows[0].id
+            session.add(note)
+            audit.record(session, user, "override", "referral", referral_id, note.reason)
+        session.commit()
+    except PlacementRefused as refused:
+        session.rollback()
+        raise Conflict(str(refused), refused.reasons) from None
+    except BaseException:
+        session.rollback()
+        raise
+    return Placed(rows, note)
+
+
+def _top_choice(
+    context: object, referral_id: str, bedspace_id: str, support_team: str | None
+) -> list[Assignment]:
+    ranking = rank(context, referral_id, cost_top=0)  # type: ignore[arg-type]
+    for placement in ranking.ranked:
+        if placement.bedspace != bedspace_id:
+            continue
+        if placement.rank != 1:
+            raise ProblemInvalid(
+                [
+                    Issue(
+                        ("body", "reason"),
+                        f"bed-space {bedspace_id!r} ranks {placement.rank}, not first: "
+                        "give a reason to override the ranking",
+                    )
+                ]
+            )
+        team = support_team if support_team is not None else placement.support_team
+        return [Assignment(referral=referral_id, bedspace=bedspace_id, support_team=team)] + [
+            Assignment(referral=p.referral, bedspace=p.bedspace, support_team=p.support_team)
+            for p in placement.partners
+        ]
+    for excluded in ranking.excluded:
+        fields = excluded if isinstance(excluded, dict) else vars(excluded)
+        if bedspace_id in fields["bedspaces"]:
+            raise PlacementRefused(referral_id, bedspace_id, fields["rules"], fields["reasons"])
+    raise PlacementRefused(
+        referral_id, bedspace_id, ["not_a_safe_placement"], ["Not among the safe placements."]
+    )
+
+
+def _bedspaces_free(session: Session, bedspace_ids: Sequence[str], as_of: date) -> None:
+    """Refuse (409) if someone is still in any of the bed-spaces on the placement date.
+
+    A resident whose expected leaving date has come is recorded as left here, so the
+    database's one-present-resident index agrees with the rules' idea of a free bed-space.
+    """
+    occupants = session.scalars(
+        select(ResidentRow).where(
+            ResidentRow.bedspace.in_(bedspace_ids), ResidentRow.left_on.is_(None)
+        )
+    ).all()
+    taken = sorted(
+        r.bedspace for r in occupants if r.expected_leave is None or r.expected_leave > as_of
+    )
+    if taken:
+        names = ", ".join(repr(b) for b in taken)
+        raise Conflict(
+            f"bed-space {names} is already taken",
+            [f"Bed-space {b} is taken: someone is placed there." for b in taken],
+        )
+    for gone in occupants:
+        gone.left_on = gone.expected_leave
+    session.flush()
+
+
+def _store(
+    session: Session,
+    user: Principal,
+    problem: Problem,
+    assignments: Sequence[Assignment],
+    run_id: int | None,
+) -> list[PlacementRow]:
+    """Re-check the assignments on the locked state, then write residents and placements."""
+    _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
+    violations = check(problem, Solution(assignments=list(assignments)))
+    if violations:
+        raise Conflict("the placement breaks hard rules", sorted({v.message for v in violations}))
+    stamp = audit.now()
+    rows = []
+    for a in assignments:
+        referral = session.get(ReferralRow, a.referral)
+        if referral is None or referral.status != "waiting":
+            raise Conflict(f"referral {a.referral!r} is not waiting")
+        referral.status = "placed"
+        session.add(
+            ResidentRow(
+                id=referral.id,
+                bedspace=a.bedspace,
+                gender=referral.gender,
+                age=referral.age,
+                risk=referral.risk,
+                flags=list(referral.flags),
+                support_hours=referral.support_hours,
+                arrived=None,
+                expected_leave=None,
+                support_team=a.support_team,
+            )
+        )
+        if a.support_team is not None:
+            team = session.get(SupportTeamRow, a.support_team)
+            if team is not None:
+                team.current_caseload += 1
+        row = PlacementRow(
+            referral=a.referral,
+            bedspace=a.bedspace,
+            support_team=a.support_team,
+            placed_on=problem.as_of,
+            placed_at=stamp,
+            placed_by=user.username,
+            run_id=run_id,
+        )
+        session.add(row)
+        rows.append(row)
+        audit.record(session, user, "place", "referral", a.referral, a.bedspace)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "a bed-space was taken by another placement at the same moment",
+            ["Bed-space already holds someone."],
+        ) from None
+    return rows
+
+
+def place_many(
+    session: Session,
+    user: Principal,
+    as_of: date,
+    assignments: Sequence[Assignment],
+    run_id: int | None,
+) -> list[PlacementRow]:
+    """Place a batch in one transaction: all of it, or (on any refusal) none of it."""
+    lock_for_write(session)
+    try:
+        problem = build_problem(session, as_of)
+        rows = _store(session, user, problem, assignments, run_id)
+        return rows
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def move_out(
+    session: Session, user: Principal, as_of: date, resident_id: str, on: date
+) -> ResidentRow:
+    """Record a move-out: on or before the placement date the bed-space frees now;
+    a later date is kept as the expected leaving date (the vacancy board shows it)."""
+    lock_for_write(session)
+    resident = session.get(ResidentRow, resident_id)
+    if resident is None:
+        session.rollback()
+        raise NotFound("resident", resident_id)
+    if resident.left_on is not None:
+        session.rollback()
+        raise Conflict(f"resident {resident_id!r} has already moved out")
+    if resident.arrived is not None and on < resident.arrived:
+        session.rollback()
+        raise ProblemInvalid([Issue(("body", "on"), "is before the arrival date")])
+    resident.expected_leave = on
+    if on <= as_of:
+        resident.left_on = on
+        if resident.support_team is not None:
+            team = session.get(SupportTeamRow, resident.support_team)
+            if team is not None and team.current_caseload > 0:
+                team.current_caseload -= 1
+    audit.record(session, user, "move_out", "resident", resident_id, on.isoformat())
+    session.commit()
+    return resident
+
+
+def arrive(session: Session, user: Principal, resident_id: str, on: date) -> ResidentRow:
+    """Record the day a placed person arrived."""
+    lock_for_write(session)
+    resident = session.get(ResidentRow, resident_id)
+    if resident is None:
+        session.rollback()
+        raise NotFound("resident", resident_id)
+    if resident.left_on is not None:
+        session.rollback()
+        raise Conflict(f"resident {resident_id!r} has already moved out")
+    resident.arrived = on
+    audit.record(session, user, "arrival", "resident", resident_id, on.isoformat())
+    session.commit()
+    return resident

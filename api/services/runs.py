@@ -1,0 +1,238 @@
+"""Batch allocation runs: solved in the background, with progress, accepted whole or in part.
+
+A run solves every waiting referral against the stored state with `matcher.solve.solve`.
+The solver's result is re-checked by the checker before it is stored, so a proposal that
+breaks a hard rule never reaches a coordinator. Accepting places the chosen proposals in one
+transaction (`placements.place_many`): all of them, or, if anything changed since the run
+made one of them unsafe, none of them, with every reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import data_version
+from api.orm import AllocationResultRow, AllocationRunRow
+from api.security import Principal
+from api.services import audit
+from api.services.assemble import build_problem
+from api.services.errors import Conflict, NotFound
+from api.services.placements import place_many
+from constraints.checker import check
+from matcher.errors import BedmatchError, Issue, ProblemInvalid
+from matcher.model import Assignment
+
+BACKENDS = ("cpsat", "pulp", "greedy")
+PROGRESS_EVERY_S = 0.25
+
+
+def start(
+    session: Session,
+    factory: sessionmaker[Session],
+    executor: Executor,
+    user: Principal,
+    as_of: date,
+    backend: str,
+    time_limit_s: float,
+) -> AllocationRunRow:
+    run = AllocationRunRow(
+        status="queued",
+        backend=backend,
+        time_limit_s=time_limit_s,
+        progress=0.0,
+        message="waiting to start",
+        created_by=user.username,
+        created_at=audit.now(),
+        data_version=data_version(session),
+    )
+    session.add(run)
+    audit.record(session, user, "start_run", "allocation_run", "new", backend)
+    session.commit()
+    executor.submit(execute, factory, run.id, as_of)
+    return run
+
+
+def _set(factory: sessionmaker[Session], run_id: int, **values: object) -> None:
+    with factory() as session:
+        session.execute(
+            update(AllocationRunRow).where(AllocationRunRow.id == run_id).values(**values)
+        )
+        session.commit()
+
+
+def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
+    """Solve one run and store its checked proposals; never raises (failures are stored)."""
+    from matcher.solve import solve
+
+    try:
+        with factory() as session:
+            run = session.get(AllocationRunRow, run_id)
+            if run is None:
+                return
+            backend, limit = run.backend, run.time_limit_s
+            version = data_version(session)
+            problem = build_problem(session, as_of)
+        _set(
+            factory,
+            run_id,
+            status="running",
+            progress=0.05,
+            message="solving",
+            data_version=version,
+        )
+
+        outcome: dict[str, object] = {}
+
+        def solve_now() -> None:
+            try:
+                outcome["solution"] = solve(problem, backend=backend, time_limit_s=limit)
+            except BaseException as error:  # reported through the run row below
+                outcome["error"] = error
+
+        worker = threading.Thread(target=solve_now, daemon=True)
+        started = time.monotonic()
+        worker.start()
+        while worker.is_alive():
+            worker.join(PROGRESS_EVERY_S)
+            elapsed = time.monotonic() - started
+            _set(factory, run_id, progress=round(0.05 + 0.85 * min(1.0, elapsed / limit), 3))
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        solution = outcome["solution"]
+        from matcher.model import Solution
+
+        assert isinstance(solution, Solution)
+        _set(factory, run_id, progress=0.95, message="checking every proposal")
+        violations = check(problem, solution)
+        if violations:
+            raise RuntimeError(
+                "the solver proposed placements that break hard rules; none are offered: "
+                + "; ".join(sorted({v.message for v in violations}))
+            )
+        with factory() as session:
+            for a in solution.assignments:
+                session.add(
+                    AllocationResultRow(
+                        run_id=run_id,
+                        referral=a.referral,
+                        bedspace=a.bedspace,
+                        support_team=a.support_team,
+                        score=a.score,
+                        terms=dict(a.terms),
+                    )
+                )
+            for u in solution.unplaced:
+                session.add(
+                    AllocationResultRow(run_id=run_id, referral=u.referral, reasons=list(u.reasons))
+                )
+            session.execute(
+                update(AllocationRunRow)
+                .where(AllocationRunRow.id == run_id)
+                .values(
+                    status="done",
+                    progress=1.0,
+                    message=f"{len(solution.assignments)} placements proposed, "
+                    f"{len(solution.unplaced)} unplaced",
+                    finished_at=audit.now(),
+                    solve_status=solution.status,
+                    objective=solution.objective,
+                    bound=solution.bound,
+                    gap=solution.gap,
+                    solve_seconds=solution.solve_seconds,
+                )
+            )
+            session.commit()
+    except BaseException as error:  # noqa: BLE001 - a failed run is a stored result
+        message = (
+            str(error)
+            if isinstance(error, BedmatchError | RuntimeError)
+            else (f"the run failed: {type(error).__name__}")
+        )
+        _set(factory, run_id, status="failed", message=message, finished_at=audit.now())
+
+
+def get(session: Session, run_id: int) -> AllocationRunRow:
+    run = session.get(AllocationRunRow, run_id)
+    if run is None:
+        raise NotFound("allocation run", run_id)
+    return run
+
+
+def results(session: Session, run_id: int) -> list[AllocationResultRow]:
+    return list(
+        session.scalars(
+            select(AllocationResultRow)
+            .where(AllocationResultRow.run_id == run_id)
+            .order_by(AllocationResultRow.id)
+        )
+    )
+
+
+def list_runs(session: Session, limit: int = 50) -> list[AllocationRunRow]:
+    return list(
+        session.scalars(select(AllocationRunRow).order_by(AllocationRunRow.id.desc()).limit(limit))
+    )
+
+
+def accept(
+    session: Session,
+    user: Principal,
+    as_of: date,
+    run_id: int,
+    referrals: Sequence[str] | None,
+) -> list[str]:
+    """Place the run's proposals for `referrals` (all proposals when None) in one go."""
+    run = get(session, run_id)
+    if run.status not in ("done", "partly_accepted"):
+        raise Conflict(f"allocation run {run_id} is {run.status}; only a finished run is accepted")
+    proposals = {r.referral: r for r in results(session, run_id) if r.bedspace is not None}
+    chosen = list(proposals) if referrals is None else list(dict.fromkeys(referrals))
+    issues = [
+        Issue(("body", "referrals", i), f"run {run_id} proposes no placement for {ref!r}")
+        for i, ref in enumerate(chosen)
+        if ref not in proposals
+    ]
+    if issues:
+        raise ProblemInvalid(issues)
+    already = [ref for ref in chosen if proposals[ref].accepted]
+    if already:
+        raise Conflict(f"already accepted from run {run_id}: {', '.join(already)}")
+    if not chosen:
+        raise ProblemInvalid([Issue(("body", "referrals"), "choose at least one proposal")])
+    assignments = [
+        Assignment(
+            referral=ref,
+            bedspace=proposals[ref].bedspace or "",
+            support_team=proposals[ref].support_team,
+        )
+        for ref in chosen
+    ]
+    place_many(session, user, as_of, assignments, run_id=run_id)
+    try:
+        for ref in chosen:
+            row = session.get(AllocationResultRow, proposals[ref].id)
+            assert row is not None
+            row.accepted = True
+        remaining = session.scalar(
+            select(AllocationResultRow.id).where(
+                AllocationResultRow.run_id == run_id,
+                AllocationResultRow.bedspace.is_not(None),
+                AllocationResultRow.accepted.is_(False),
+            )
+        )
+        stored = session.get(AllocationRunRow, run_id)
+        assert stored is not None
+        stored.status = "partly_accepted" if remaining is not None else "accepted"
+        audit.record(session, user, "accept_run", "allocation_run", str(run_id), ",".join(chosen))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return chosen
