@@ -87,10 +87,13 @@ def _raise_women_only_share(problem: Problem, share: float) -> Problem:
         ),
         key=lambda u: (u.gender_policy is GenderPolicy.men_only, size[u.id], u.id),
     )
+    # Closest to the share wanted: the smallest unit that reaches it, else the largest one.
     converted: set[str] = set()
-    for unit in candidates:
-        if women_only >= wanted:
-            break
+    while women_only < wanted and candidates:
+        missing = wanted - women_only
+        reaching = [u for u in candidates if size[u.id] >= missing]
+        unit = reaching[0] if reaching else max(candidates, key=lambda u: size[u.id])
+        candidates.remove(unit)
         converted.add(unit.id)
         women_only += size[unit.id]
     units = [

@@ -30,6 +30,7 @@ from capacity.portfolio import build_portfolio, referral_templates, turnover_per
 from capacity.quotas import women_only_share
 from capacity.scenario import Cohort, Scenario, StayDistribution, cohorts_of
 from constraints.checker import Violation, check
+from constraints.eligibility import eligibility
 from matcher.model import (
     Assignment,
     GenderPolicy,
@@ -423,6 +424,14 @@ class Simulation:
             return 0
         people = sorted(self.waiting.values(), key=lambda p: p.referral.id)
         problem = self.state.matching_problem(now, [p.referral for p in people])
+        # Most of a long waiting list fits none of today's free bed-spaces; the pair rules
+        # alone show it, so only the others go to the matcher (nobody placeable is dropped).
+        fits = eligibility(problem).allowed.any(axis=1)
+        if not fits.any():
+            return 0
+        if not fits.all():
+            kept = [r for r, ok in zip(problem.referrals, fits, strict=True) if ok]
+            problem = problem.model_copy(update={"referrals": kept})
         allocation = self.scenario.allocation
         started = time.perf_counter()
         solution = self.solver(problem, allocation.backend, allocation.time_limit_s)

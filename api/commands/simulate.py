@@ -1,0 +1,55 @@
+"""`bedmatch simulate SCENARIO.yaml [...] [-o DIR]`: stress-test a portfolio, scenarios compared."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from api.cli import EXIT_OK, UsageError, write_output
+from capacity.replications import run_replications
+from capacity.report import figures, write_report
+from capacity.scenario import load_scenario
+
+
+def register(sub: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "simulate",
+        help="simulate a bed portfolio under scenarios' demand, with replications",
+        description="Run each scenario's simulation (replications in parallel, locally or on "
+        "a Dask cluster) and compare them side by side: waiting times, referrals never "
+        "placed, occupancy, stays past target and women-only share per cohort, with 95% "
+        "confidence intervals. Writes the figures as JSON to stdout, or with -o a directory "
+        "with figures.json, report.md and plots.",
+    )
+    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
+    parser.add_argument("-o", "--output", metavar="DIR", help="write the report here")
+    parser.add_argument("--replications", type=int, default=5, metavar="N")
+    parser.add_argument("--workers", type=int, metavar="N", help="local processes (all cores)")
+    parser.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.replications < 1:
+        raise UsageError("--replications: must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
+    scenarios = [load_scenario(path) for path in args.scenarios]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UsageError(f"scenario names must differ to be compared: {', '.join(names)}")
+    summaries = run_replications(
+        scenarios,
+        args.replications,
+        workers=args.workers,
+        cluster=args.cluster,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    if args.output:
+        written = write_report(summaries, args.output)
+        write_output({name: str(path) for name, path in written.items()}, None)
+    else:
+        write_output(figures(summaries), None)
+    return EXIT_OK
