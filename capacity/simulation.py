@@ -426,11 +426,11 @@ class Simulation:
         problem = self.state.matching_problem(now, [p.referral for p in people])
         # Most of a long waiting list fits none of today's free bed-spaces; the pair rules
         # alone show it, so only the others go to the matcher (nobody placeable is dropped).
-        fits = eligibility(problem).allowed.any(axis=1)
+        fits = np.asarray(eligibility(problem).allowed.any(axis=1), dtype=bool)
         if not fits.any():
             return 0
         if not fits.all():
-            kept = [r for r, ok in zip(problem.referrals, fits, strict=True) if ok]
+            kept = [r for r, ok in zip(problem.referrals, fits.tolist(), strict=True) if ok]
             problem = problem.model_copy(update={"referrals": kept})
         allocation = self.scenario.allocation
         started = time.perf_counter()
