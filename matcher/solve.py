@@ -1,0 +1,138 @@
+"""Batch allocation: `solve(problem, backend, time_limit_s)` → a checked `Solution`.
+
+Every result passes `constraints.checker.check` before it is returned. When an exact backend
+has no solution in time, or its result fails the checker (which would be a bug), the greedy
+allocation is returned with status `fallback`; if even that failed, nobody would be placed —
+never an invalid allocation, never nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from constraints.checker import check
+from matcher.backends.base import Backend, BackendResult
+from matcher.backends.classes import Assignment3, Instance, build_instance
+from matcher.backends.cpsat import CpSatBackend, trivial_stage_bounds
+from matcher.backends.greedy import GreedyBackend, greedy_placements
+from matcher.backends.pulp_backend import PulpBackend
+from matcher.errors import BackendUnavailable
+from matcher.model import Assignment, Problem, Solution, Unplaced
+from matcher.objective import BANDS, report
+from matcher.unplaced import unplaced_reasons
+
+BACKENDS = ("cpsat", "pulp", "greedy")
+
+
+def make_backend(name: str, **options: Any) -> Backend:
+    """A backend by name; options go to its constructor (e.g. `num_workers` for cpsat)."""
+    if name == "cpsat":
+        return CpSatBackend(**options)
+    if name == "pulp":
+        return PulpBackend(**options)
+    if name == "greedy":
+        return GreedyBackend()
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def solve(
+    problem: Problem, backend: str = "cpsat", time_limit_s: float = 30.0, **options: Any
+) -> Solution:
+    """Allocate referrals to bed-spaces and support teams, optimally where time allows."""
+    if time_limit_s < 0:
+        raise ValueError("time_limit_s must not be negative")
+    started = time.perf_counter()
+    solver = make_backend(backend, **options)
+    if not solver.available():
+        raise BackendUnavailable(f"backend {backend!r} cannot run here")
+    inst = build_instance(problem)
+    greedy = greedy_placements(inst)
+    status = "feasible"
+    if backend == "greedy":
+        result = BackendResult(greedy)
+    else:
+        remaining = max(0.0, time_limit_s - (time.perf_counter() - started))
+        result = solver.solve(inst, remaining, hint=greedy)
+        if result.timed_out and not result.no_solution:
+            # Stopped mid-way: fill what the search left open, moving nobody.
+            result.placements = greedy_placements(inst, start=result.placements)
+        if result.no_solution or not _valid(problem, inst, result.placements):
+            result = BackendResult(greedy, timed_out=result.timed_out, detail=result.detail)
+            status = "fallback"
+    if (backend == "greedy" or status == "fallback") and not _valid(
+        problem, inst, result.placements
+    ):
+        result = BackendResult([], timed_out=result.timed_out, detail=result.detail)
+    return _solution(inst, result, backend, status, time.perf_counter() - started)
+
+
+def _assignments(inst: Instance, placements: list[Assignment3]) -> list[Assignment]:
+    tables = inst.tables
+    out = []
+    for r, bed, team in placements:
+        u = int(tables.beds.unit[bed])
+        terms = inst.scores.pair_terms(r, u)
+        out.append(
+            Assignment(
+                referral=tables.referrals.ids[r],
+                bedspace=tables.beds.ids[bed],
+                support_team=None if team is None else tables.teams.ids[team],
+                score=float(sum(terms.values())),
+                terms={k: float(v) for k, v in terms.items()},
+            )
+        )
+    return out
+
+
+def _valid(problem: Problem, inst: Instance, placements: list[Assignment3]) -> bool:
+    return not check(problem, Solution(assignments=_assignments(inst, placements)))
+
+
+def _solution(
+    inst: Instance, result: BackendResult, backend: str, status: str, seconds: float
+) -> Solution:
+    refs = inst.tables.referrals
+    placements = result.placements
+    placed_by_band = {b: 0 for b in BANDS}
+    soft = 0
+    for r, bed, _ in placements:
+        placed_by_band[int(refs.priority[r])] += 1
+        soft += int(inst.points[r, int(inst.tables.beds.unit[bed])])
+    rep = report(placed_by_band, soft, result.stage_bounds, trivial_stage_bounds(inst))
+    if status != "fallback":
+        status = "optimal" if rep.proven else "feasible"
+    # Bands the search stopped in (or before) are not proven for their referrals.
+    unproven = {
+        int(band)
+        for band, bound in rep.placed_bound_by_priority.items()
+        if bound > rep.placed_by_priority[band]
+    }
+    if not result.timed_out:
+        unproven = set()
+    reasons = unplaced_reasons(inst, placements, unproven)
+    return Solution.model_validate(
+        {
+            "status": status,
+            "objective": rep.objective,
+            "bound": rep.bound,
+            "gap": rep.gap,
+            "solve_seconds": round(seconds, 3),
+            "backend": backend,
+            "placed_by_priority": rep.placed_by_priority,
+            # Extra fields (a Solution allows them): the proven bound of each band, and
+            # what the backend did (stages, model size).
+            "placed_bound_by_priority": rep.placed_bound_by_priority,
+            "assignments": _assignments(inst, placements),
+            "unplaced": [
+                Unplaced(referral=refs.ids[r], reasons=reasons[r]) for r in sorted(reasons)
+            ],
+            "detail": _jsonable(result.detail),
+        }
+    )
+
+
+def _jsonable(detail: dict[str, object]) -> dict[str, object]:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in detail.items()}
