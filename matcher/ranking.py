@@ -120,7 +120,10 @@ class UnitSummary(TypedDict):
     unit_name: str
     score: int
     bedspaces: list[str]
-    behind_top: str  # why it ranks below the first unit, by the terms that differ
+    points_behind: int  # points below the top unit
+    # Why it ranks below the top unit, by the terms that differ; written for the units of the
+    # placements shown (`top`), empty for the rest, whose `points_behind` still says how far.
+    behind_top: str
     # Why the unit's other bed-spaces are not offered ("2 of 6 bed-spaces are not free..."),
     # and the rules behind it.
     other_bedspaces: list[str]
@@ -129,9 +132,9 @@ class UnitSummary(TypedDict):
 
 class ExcludedUnit(TypedDict):
     unit: str
-    bedspaces: list[str]
-    reasons: list[str]
-    rules: list[str]  # the names of the rules behind `reasons`
+    bedspaces: tuple[str, ...]
+    reasons: tuple[str, ...]
+    rules: tuple[str, ...]  # the names of the rules behind `reasons`
 
 
 class RankResult(BaseModel):
@@ -184,7 +187,7 @@ class RankingContext:
     best_unit: np.ndarray  # (R,) highest-scoring unit with an eligible bed-space, -1 if none
     eligible_women_only: np.ndarray  # (R,) eligible bed-spaces in women-only units
     unit_beds: list[np.ndarray]  # bed-space indices per unit
-    unit_bed_ids: list[list[str]]
+    unit_bed_ids: list[tuple[str, ...]]
     teams_in_area: dict[int, np.ndarray]
     reserve_room: int  # women-only bed-spaces open to people the reserve does not exempt
     reserve_exempt: np.ndarray  # (R,)
@@ -201,6 +204,10 @@ class RankingContext:
     # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
     # bounded by the rule combinations and unit sizes, not by the number of calls.
     _excluded_memo: dict[tuple[int, ...], tuple[list[str], list[str]]] = field(default_factory=dict)
+    # The same for a whole unit: (failed-rule bits, bed-spaces, failures per bed-space rule).
+    _excluded_memo_whole: dict[tuple[int, ...], tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def build(cls, problem: Problem, batch: Solution | None = None) -> RankingContext:
@@ -258,7 +265,7 @@ class RankingContext:
             best_unit=best_unit,
             eligible_women_only=counts[:, women_only].sum(axis=1),
             unit_beds=unit_beds,
-            unit_bed_ids=[[bed_ids[b] for b in beds] for beds in unit_beds],
+            unit_bed_ids=[tuple(bed_ids[b] for b in beds) for beds in unit_beds],
             teams_in_area={
                 int(a): np.flatnonzero(tables.teams.area == a) for a in np.unique(tables.teams.area)
             },
@@ -527,18 +534,26 @@ def _excluded_units(
     )
     unit_ids = ctx.tables.units.ids
     excluded: list[ExcludedUnit] = []
+    whole = ctx._excluded_memo_whole
     for u, bits, n_beds, counts in columns:
-        reasons, rules = _unit_exclusion(ctx, bits, counts, n_beds)
-        for rule, reason in group_failures.get(u, ()):
-            reasons.append(reason)
-            if rule not in rules:
-                rules.append(rule)
+        key = (bits, n_beds, *counts)
+        worded = whole.get(key)
+        if worded is None:
+            reasons, rules = _unit_exclusion(ctx, bits, counts, n_beds)
+            worded = whole[key] = (tuple(reasons), tuple(rules))
+        if u in group_failures:
+            more = group_failures[u]
+            worded = (
+                worded[0] + tuple(reason for _, reason in more),
+                worded[1] + tuple(dict.fromkeys(r for r, _ in more if r not in worded[1])),
+            )
+        # Tuples, shared between results: nothing can change one result through another.
         excluded.append(
             {
                 "unit": unit_ids[u],
-                "bedspaces": list(ctx.unit_bed_ids[u]),
-                "reasons": reasons,
-                "rules": rules,
+                "bedspaces": ctx.unit_bed_ids[u],
+                "reasons": worded[0],
+                "rules": worded[1],
             }
         )
     return excluded
@@ -565,6 +580,17 @@ def cost_to_others(ctx: RankingContext, placement: Placement) -> CostToOthers:
     priority = int(refs.priority[placement[0][0]])
 
     cand = ctx.waiting_at_or_above(priority)
+    # Only people eligible somewhere in this unit can lose anything, unless the placement
+    # reaches further: the reserve, a team's last case, or a DA victim's or perpetrator's area.
+    takers = sum(1 for m in newcomers if not ctx.reserve_exempt[m])
+    reaches_further = (
+        bool(units.women_only[u]) and takers > 0 and ctx.reserve_room - takers <= 0
+    ) or any(ctx.da_apart.get(m) for m in newcomers)
+    for _, _, team in placement:
+        if team is not None and t.teams.room[team] <= len(placement):
+            reaches_further = True
+    if not reaches_further:
+        cand = cand[ctx.counts_by_unit[u][cand] > 0]
     for m in newcomers:
         cand = cand[cand != m]
     if cand.size == 0:
@@ -615,11 +641,9 @@ def cost_to_others(ctx: RankingContext, placement: Placement) -> CostToOthers:
 
     # The last women-only bed-spaces outside the reserve.
     reserve_shut = np.zeros(cand.size, dtype=bool)
-    if units.women_only[u]:
-        takers = sum(1 for m in newcomers if not ctx.reserve_exempt[m])
-        if takers and ctx.reserve_room - takers <= 0:
-            reserve_shut = ~ctx.reserve_exempt[cand]
-            lost = np.where(reserve_shut, ctx.eligible_women_only[cand], lost)
+    if units.women_only[u] and takers and ctx.reserve_room - takers <= 0:
+        reserve_shut = ~ctx.reserve_exempt[cand]
+        lost = np.where(reserve_shut, ctx.eligible_women_only[cand], lost)
 
     # Other units shut: the area (DA kept apart) and a team's last free case.
     extra: dict[int, np.ndarray] = {}  # unit -> which candidates lose it
@@ -723,7 +747,8 @@ def _cost_once(
 
 
 def _behind_top(ctx: RankingContext, r: int, unit_order: list[int]) -> list[str]:
-    """Why each unit ranks below the first: its points behind, and the terms that differ."""
+    """Why each unit ranks below the first: its points behind, and the terms that differ.
+    `unit_order[0]` is the top unit."""
     if not unit_order:
         return []
     names = list(ctx.scores.terms)
@@ -880,7 +905,10 @@ def rank(
         else []
     )
     unit_order = sorted_units[starts].tolist()
-    behind = _behind_top(ctx, r, unit_order)
+    explained = len(set(sorted_units[:shown].tolist()))  # the units of the shown placements
+    behind = _behind_top(ctx, r, unit_order[:explained])
+    behind += [""] * (len(unit_order) - explained)
+    top_score = int(sorted_scores[0]) if len(order) else 0
     sorted_ids = [bed_ids[b] for b in sorted_beds.tolist()]
     bounds = [*starts, len(order)]
     bed_counts = _bed_rule_counts(ctx, r)
@@ -897,6 +925,7 @@ def rank(
                 "unit_name": ctx.problem.units[u].name,
                 "score": int(sorted_scores[start]),
                 "bedspaces": sorted_ids[start:stop],
+                "points_behind": top_score - int(sorted_scores[start]),
                 "behind_top": behind[k],
                 "other_bedspaces": others,
                 "other_bedspace_rules": other_rules,
