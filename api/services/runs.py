@@ -193,7 +193,10 @@ def accept(
     if run.status not in ("done", "partly_accepted"):
         raise Conflict(f"allocation run {run_id} is {run.status}; only a finished run is accepted")
     proposals = {r.referral: r for r in results(session, run_id) if r.bedspace is not None}
-    chosen = list(proposals) if referrals is None else list(dict.fromkeys(referrals))
+    if referrals is None:  # everything proposed and not yet accepted
+        chosen = [ref for ref, row in proposals.items() if not row.accepted]
+    else:
+        chosen = list(dict.fromkeys(referrals))
     issues = [
         Issue(("body", "referrals", i), f"run {run_id} proposes no placement for {ref!r}")
         for i, ref in enumerate(chosen)

@@ -1,0 +1,85 @@
+"""Sign-in: argon2 hashes, expiring signed tokens, throttled attempts, no default admin."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from sqlalchemy import select
+
+from api.config import Settings
+from api.orm import UserRow
+from api.security import ALGORITHM, Role
+from tests.api.conftest import SECRET, Service, start_service
+
+
+def test_an_expired_or_forged_token_is_refused(sqlite_service: Service) -> None:
+    client = sqlite_service.client
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    expired = jwt.encode(
+        {"sub": "admin", "role": "admin", "exp": past}, SECRET, algorithm=ALGORITHM
+    )
+    forged = jwt.encode(
+        {"sub": "admin", "role": "admin", "exp": past + timedelta(hours=1)},
+        "another-key-another-key",
+        algorithm=ALGORITHM,
+    )
+    for token in (expired, forged, "not-a-token"):
+        response = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+
+
+def test_a_real_sign_in_gives_a_token_for_the_role(sqlite_service: Service) -> None:
+    client = sqlite_service.client
+    response = client.post(
+        "/api/auth/token", data={"username": "housing", "password": "housing-demo"}
+    )
+    assert response.status_code == 200
+    token = response.json()["access_token"]
+    me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me == {"username": "housing", "role": Role.housing_options.value}
+
+
+def test_passwords_are_stored_as_argon2_hashes(sqlite_service: Service) -> None:
+    factory = sqlite_service.client.app.state.sessionmaker  # type: ignore[attr-defined]
+    with factory() as session:
+        hashes = session.scalars(select(UserRow.password_hash)).all()
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert not any("demo" in h for h in hashes)
+
+
+def test_repeated_failed_sign_ins_are_throttled(sqlite_url: str) -> None:
+    for service in start_service(sqlite_url, login_attempts_per_minute=3):
+        client = service.client
+        codes = [
+            client.post(
+                "/api/auth/token", data={"username": "admin", "password": f"guess-{i}"}
+            ).status_code
+            for i in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+        # Even the right password waits out the window.
+        right = client.post("/api/auth/token", data={"username": "admin", "password": "admin-demo"})
+        assert right.status_code == 429
+        assert "Retry-After" in right.headers
+
+
+def test_outside_the_demo_there_is_no_account_until_an_admin_is_configured(
+    tmp_path: object,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    with TestClient(create_app(Settings(database_url=url, secret_key=SECRET))) as client:
+        for name, password in (("admin", "admin-demo"), ("admin", "admin")):
+            response = client.post("/api/auth/token", data={"username": name, "password": password})
+            assert response.status_code == 401
+    settings = Settings(database_url=url, secret_key=SECRET, admin_password="a-long-secret-phrase")
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/api/auth/token", data={"username": "admin", "password": "a-long-secret-phrase"}
+        )
+        assert response.status_code == 200
+        assert response.json()["role"] == "admin"
