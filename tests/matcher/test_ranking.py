@@ -14,6 +14,7 @@ from constraints.checker import check
 from constraints.rule import Place, build_places
 from constraints.scores import score
 from constraints.tables import build_tables
+from fixtures import generate
 from matcher.errors import PlacementRefused, ProblemInvalid, ReferralNotFound
 from matcher.model import Assignment, Problem, Solution, Staffing
 from matcher.ranking import build_context, override, rank
@@ -392,3 +393,20 @@ def test_top_keeps_the_best_placements_and_every_unit_summary() -> None:
     assert [u["points_behind"] for u in short.units] == [u["points_behind"] for u in full.units]
     assert all(u["points_behind"] >= 0 for u in full.units)
     assert all(u["behind_top"] for u in full.units if u["points_behind"] > 0)
+
+
+def test_couples_are_ranked_only_where_both_fit_on_generated_portfolios() -> None:
+    """On portfolios with many couples: exactly the bed-spaces where the checker accepts the
+    couple placed together, and a couple ranked somewhere in at least one instance."""
+    placed_somewhere = 0
+    for seed in range(4):
+        problem = generate(seed, 30, 24, stress="couples")
+        context = build_context(problem)
+        for referral in problem.referrals:
+            if len(_group_of(problem, referral.id)) != 2:
+                continue
+            ranked = rank(context, referral.id).ranked
+            assert {p.bedspace for p in ranked} == _accepted_beds(problem, referral.id)
+            assert all(len(p.partners) == 1 for p in ranked)
+            placed_somewhere += bool(ranked)
+    assert placed_somewhere
