@@ -41,6 +41,25 @@ def contested_beds(service: Service, rounds: int) -> list[tuple[str, str, str]]:
     return found
 
 
+def _attempt(
+    factory: Any,
+    start: threading.Barrier,
+    outcomes: dict[str, object],
+    as_of: Any,
+    referral: str,
+    bed: str,
+    coordinator: str,
+) -> None:
+    user = Principal(coordinator, Role.coordinator)
+    with factory() as session:  # each coordinator has their own session and connection
+        start.wait()
+        try:
+            placements.place(session, user, as_of, referral, bed, reason="at the same moment")
+            outcomes[referral] = "placed"
+        except Conflict as refusal:
+            outcomes[referral] = refusal
+
+
 def test_two_coordinators_placing_into_one_bed_space_at_once_one_wins(
     pg_service: Service,
 ) -> None:
@@ -50,22 +69,11 @@ def test_two_coordinators_placing_into_one_bed_space_at_once_one_wins(
     for bed, first, second in contested_beds(service, rounds=4):
         start = threading.Barrier(2)
         outcomes: dict[str, object] = {}
-
-        def attempt(referral: str, coordinator: str, bed: str = bed) -> None:
-            user = Principal(coordinator, Role.coordinator)
-            with factory() as session:  # each coordinator has their own session/connection
-                start.wait()
-                try:
-                    placements.place(
-                        session, user, as_of, referral, bed, reason="placed at the same moment"
-                    )
-                    outcomes[referral] = "placed"
-                except Conflict as refusal:
-                    outcomes[referral] = refusal
-
         threads = [
-            threading.Thread(target=attempt, args=(first, "coordinator-a")),
-            threading.Thread(target=attempt, args=(second, "coordinator-b")),
+            threading.Thread(
+                target=_attempt, args=(factory, start, outcomes, as_of, referral, bed, name)
+            )
+            for referral, name in ((first, "coordinator-a"), (second, "coordinator-b"))
         ]
         for thread in threads:
             thread.start()
