@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures.generator import generate
 from matcher.model import Problem
 from matcher.solve import solve
 from tests.matcher.helpers import lexicographic_value
+from tests.matcher.tiny import placeable_problems
 from tests.strategies import problems
 
 
 @settings(max_examples=20, deadline=None)
-@given(problem=problems(max_referrals=10, max_beds=12))
+@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
 def test_cpsat_and_pulp_reach_the_same_optimum(problem: Problem) -> None:
     cpsat = solve(problem, "cpsat", 20, num_workers=2)
     pulp = solve(problem, "pulp", 20)

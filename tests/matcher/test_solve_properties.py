@@ -9,12 +9,16 @@ from hypothesis import strategies as st
 from constraints.checker import check
 from matcher.model import Problem
 from matcher.solve import solve
+from tests.matcher.tiny import placeable_problems
 from tests.strategies import problems
 
 
 @pytest.mark.parametrize("backend", ["cpsat", "pulp", "greedy"])
 @settings(max_examples=25, deadline=None)
-@given(problem=problems(max_referrals=8, max_beds=10), time_limit=st.sampled_from([0.0, 0.05, 5.0]))
+@given(
+    problem=st.one_of(problems(max_referrals=8, max_beds=10), placeable_problems()),
+    time_limit=st.sampled_from([0.0, 0.05, 5.0]),
+)
 def test_no_backend_breaks_a_hard_rule(backend: str, problem: Problem, time_limit: float) -> None:
     solution = solve(
         problem, backend, time_limit, **({"num_workers": 2} if backend == "cpsat" else {})

@@ -1,0 +1,75 @@
+"""`bedmatch solve`: exit codes and the shape of the JSON it writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from constraints.checker import check
+from fixtures.generator import generate
+from matcher.model import load_problem, parse_solution
+
+
+@pytest.fixture
+def problem_file(tmp_path: Path) -> Path:
+    path = tmp_path / "problem.json"
+    path.write_text(generate(3, 30, 60).model_dump_json())
+    return path
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "pulp", "greedy"])
+def test_solve_writes_a_valid_solution(
+    problem_file: Path, tmp_path: Path, backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "solution.json"
+    code = main(
+        ["solve", str(problem_file), "--backend", backend, "--time-limit", "10", "-o", str(out)]
+    )
+    assert code == 0
+    document = json.loads(out.read_text())
+    for key in ("status", "objective", "bound", "gap", "solve_seconds", "backend",
+                "placed_by_priority", "assignments", "unplaced"):  # fmt: skip
+        assert key in document
+    assert document["backend"] == backend
+    assert set(document["placed_by_priority"]) == {"1", "2", "3", "4", "5"}
+    for assignment in document["assignments"]:
+        assert set(assignment) == {"referral", "bedspace", "support_team", "score", "terms"}
+        assert assignment["score"] == sum(assignment["terms"].values())
+    for unplaced in document["unplaced"]:
+        assert unplaced["reasons"]
+    solution = parse_solution(document)
+    assert check(load_problem(problem_file), solution) == []
+
+
+def test_solve_writes_to_stdout(problem_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", str(problem_file), "--backend", "greedy"]) == 0
+    assert json.loads(capsys.readouterr().out)["backend"] == "greedy"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--backend", "gurobi"], "unknown backend 'gurobi'"),
+        (["--time-limit", "-1"], "--time-limit"),
+        (["--time-limit", "nan"], "--time-limit"),
+    ],
+)
+def test_bad_arguments_exit_2(
+    problem_file: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["solve", str(problem_file), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_invalid_problem_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"as_of": "2026-11-23", "referrals": [{"id": "R1"}]}))
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "referrals[0].referred" in err
+    assert "Traceback" not in err
