@@ -53,6 +53,9 @@ class Family:
     repeat: int  # solves per instance and backend (the median is reported)
     time_limit_s: float  # per solve
     mask: MaskSize | None
+    # The contributed rank/simulation/service scripts: "none"; "quick", at this family's
+    # size; or "full", at each script's own default size, which is its issue's target.
+    scripts: str = "none"
 
 
 def _tiny() -> tuple[InstanceSpec, ...]:
@@ -92,11 +95,13 @@ FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (
         Family("tiny", "brute-force sized instances", TINY, 3, 10.0, MaskSize(7, 8, 1, 7)),
-        Family("small", "about 100 x 200", SMALL, 3, 30.0, MaskSize(100, 200, 101, 20)),
+        Family("small", "about 100 x 200", SMALL, 3, 30.0, MaskSize(100, 200, 101, 20), "quick"),
         Family("small_stress", "small, each stress variant", SMALL_STRESS, 3, 30.0, None),
-        Family("medium", "1,500 x 3,000", MEDIUM, 3, 60.0, MaskSize(1_500, 3_000, 1501, 10)),
+        Family(
+            "medium", "1,500 x 3,000", MEDIUM, 3, 60.0, MaskSize(1_500, 3_000, 1501, 10), "full"
+        ),
         Family("medium_stress", "medium, each stress variant", MEDIUM_STRESS, 1, 60.0, None),
-        Family("large", "5,000 x 10,000", LARGE, 3, 120.0, MASK_LARGE),
+        Family("large", "5,000 x 10,000", LARGE, 3, 120.0, MASK_LARGE, "full"),
         Family("mask", "the eligibility mask at 5,000 x 10,000 only", (), 0, 0.0, MASK_LARGE),
         # CI: every check that can fail, on instances that solve in seconds.
         Family("smoke", "tiny + small (CI)", TINY + SMALL, 1, 20.0, MaskSize(100, 200, 101, 20)),
@@ -107,6 +112,7 @@ FAMILIES: dict[str, Family] = {
             3,
             120.0,
             MASK_LARGE,
+            "full",
         ),
     )
 }

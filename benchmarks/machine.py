@@ -119,7 +119,8 @@ def run_isolated(
     """`fn(**kwargs)` in a forked child; its dict result gains the child's `peak_rss_bytes`."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(fn, kwargs, send), daemon=True)
+    # Not a daemon: a measurement may start worker processes of its own (the simulation does).
+    child = context.Process(target=_child, args=(fn, kwargs, send), daemon=False)
     child.start()
     send.close()
     try:

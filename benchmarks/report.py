@@ -194,11 +194,15 @@ def _script_section(title: str, record: dict[str, Any] | None) -> list[str]:
 
 
 def _flatten(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """Scalar fields of a script's record, nested dicts as dotted names; lists are left out."""
+    """Scalar fields of a script's record, nested dicts as dotted names, lists of dicts indexed;
+    lists of numbers (raw samples) are left out."""
     out: list[tuple[str, Any]] = []
     for key, value in record.items():
         if isinstance(value, dict):
             out += _flatten(value, f"{prefix}{key}.")
+        elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
+            for i, item in enumerate(value):
+                out += _flatten(item, f"{prefix}{key}[{i}].")
         elif value is None or isinstance(value, int | float | str | bool):
             out.append((f"{prefix}{key}", value))
     return out

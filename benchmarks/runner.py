@@ -131,10 +131,11 @@ def _jobs(
                 f"{spec.name} {backend}",
                 _solve_job(spec, backend, repeat, time_limit, solver, stamp),
             )
-    if not options.scripts:
+    if not options.scripts or chosen.scripts == "none":
         return
+    offered = _script_arguments(chosen, repeat, time_limit, options.output_dir)
     for section, module in OPTIONAL_SCRIPTS.items():
-        yield Job(section, _optional_job(section, module, chosen, repeat, time_limit, stamp))
+        yield Job(section, _optional_job(section, module, chosen, offered, stamp))
 
 
 def _mask_job(chosen: Family, stamp: dict[str, str]) -> Callable[[], tuple[str, dict[str, Any]]]:
@@ -201,37 +202,45 @@ def _optional_job(
     section: str,
     module_name: str,
     chosen: Family,
-    repeat: int,
-    time_limit: float,
+    offered: dict[str, Any],
     stamp: dict[str, str],
 ) -> Callable[[], tuple[str, dict[str, Any]]]:
     def measure() -> tuple[str, dict[str, Any]]:
         record: dict[str, Any] = {"family": chosen.name, "script": module_name, **stamp}
-        script = _optional_run(module_name)
-        if script is None:
-            return section, record | {"outcome": "skipped", "reason": f"{module_name}.run absent"}
-        offered = _script_arguments(chosen, repeat, time_limit)
-        accepted = inspect.signature(script).parameters
-        missing = [
-            name
-            for name, parameter in accepted.items()
-            if parameter.default is inspect.Parameter.empty
-            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-            and name not in offered
-        ]
-        if missing:
-            error = f"{module_name}.run needs {', '.join(missing)}, which the runner cannot give"
-            return section, record | {"outcome": "error", "error": error}
-        kwargs = {name: value for name, value in offered.items() if name in accepted}
-        record["arguments"] = kwargs
-        try:
-            record |= run_isolated(script, 3600, **kwargs)
-            record["outcome"] = "measured"
-        except IsolatedFailure as error:
-            record |= {"outcome": "error", "error": str(error)}
-        return section, record
+        here = offered | {"out_dir": str(Path(offered["out_dir"]) / section)}
+        return section, record | call_script(module_name, here)
 
     return measure
+
+
+def call_script(
+    module_name: str, offered: dict[str, Any], timeout_s: float = 3600
+) -> dict[str, Any]:
+    """Run `module_name.run` isolated with the offered arguments its signature accepts.
+
+    The result has `outcome`: "skipped" when the script or its `run` is absent, "error" when it
+    needs an argument the runner does not offer or fails, else "measured" with its fields.
+    """
+    script = _optional_run(module_name)
+    if script is None:
+        return {"outcome": "skipped", "reason": f"{module_name}.run is absent"}
+    accepted = inspect.signature(script).parameters
+    missing = [
+        name
+        for name, parameter in accepted.items()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        and name not in offered
+    ]
+    if missing:
+        error = f"{module_name}.run needs {', '.join(missing)}, which the runner cannot give"
+        return {"outcome": "error", "error": error}
+    kwargs = {name: value for name, value in offered.items() if name in accepted}
+    try:
+        result = run_isolated(script, timeout_s, **kwargs)
+    except IsolatedFailure as error:
+        return {"outcome": "error", "error": str(error), "arguments": kwargs}
+    return {"arguments": kwargs, **result, "outcome": "measured"}
 
 
 def _optional_run(module_name: str) -> Callable[..., dict[str, Any]] | None:
@@ -245,24 +254,25 @@ def _optional_run(module_name: str) -> Callable[..., dict[str, Any]] | None:
     return script if callable(script) else None
 
 
-def _script_arguments(chosen: Family, repeat: int, time_limit: float) -> dict[str, Any]:
-    """What the runner can tell a contributed script: the family and its largest instance."""
-    if chosen.mask is not None:
-        seed, referrals, beds = chosen.mask.seed, chosen.mask.referrals, chosen.mask.beds
-    elif chosen.instances:
-        largest = max(chosen.instances, key=lambda spec: spec.referrals * spec.beds)
-        seed, referrals, beds = largest.seed, largest.referrals, largest.beds
-    else:
-        seed, referrals, beds = 1, 0, 0
-    return {
+def _script_arguments(
+    chosen: Family, repeat: int, time_limit: float, output_dir: Path
+) -> dict[str, Any]:
+    """What the runner offers a contributed script; it receives the ones its `run` accepts.
+
+    A "full" family leaves sizes to the script, whose defaults are its issue's target; a
+    "quick" one passes its own largest size so the script runs in seconds.
+    """
+    offered: dict[str, Any] = {
         "family": chosen.name,
-        "seed": seed,
-        "referrals": referrals,
-        "beds": beds,
         "repeat": max(repeat, 1),
         "time_limit_s": time_limit,
-        "quick": chosen.name in ("tiny", "smoke"),
+        "quick": chosen.scripts == "quick",
+        "out_dir": str(output_dir),
     }
+    if chosen.scripts == "quick":
+        largest = max(chosen.instances, key=lambda spec: spec.referrals * spec.beds)
+        offered |= {"seed": largest.seed, "referrals": largest.referrals, "beds": largest.beds}
+    return offered
 
 
 def _progress(jobs: list[Job], enabled: bool) -> Iterator[Job]:

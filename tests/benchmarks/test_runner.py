@@ -11,7 +11,7 @@ import pytest
 from api.cli import main
 from benchmarks.families import TINY
 from benchmarks.report import MASK_COLUMNS, SOLVE_COLUMNS, render_markdown
-from benchmarks.runner import BenchOptions, run_bench
+from benchmarks.runner import BenchOptions, call_script, run_bench
 from benchmarks.solves import BACKENDS, solver_available, solver_status
 
 RECORD_FIELDS = {"instance", "family", "seed", "size", "backend", "git_sha", "machine", "outcome"}
@@ -111,3 +111,18 @@ def test_bad_arguments_exit_2_naming_the_option(
     assert main([*argv, "-o", str(tmp_path)]) == 2
     assert "--" in capsys.readouterr().err
     assert not (tmp_path / "results.json").exists()
+
+
+def test_contributed_scripts_get_only_the_arguments_they_accept() -> None:
+    offered = {"beds": 200, "repeat": 2, "family": "small", "quick": True}
+    result = call_script("tests.benchmarks.script_examples", offered, timeout_s=60)
+    assert result["outcome"] == "measured"
+    assert result["arguments"] == {"beds": 200, "repeat": 2}
+    assert (result["beds"], result["repeat"], result["samples"]) == (200, 2, 7)
+
+
+def test_absent_scripts_are_skipped_and_unsatisfiable_ones_are_errors() -> None:
+    absent = call_script("benchmarks.no_such_script", {"beds": 1})
+    assert absent["outcome"] == "skipped"
+    needy = call_script("tests.benchmarks.needs_more", {"beds": 1})
+    assert needy["outcome"] == "error" and "connection_string" in needy["error"]
