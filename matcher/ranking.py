@@ -199,6 +199,7 @@ class RankingContext:
     allowed_by_bed: np.ndarray  # (B, R)
     counts_by_unit: np.ndarray  # (U, R)
     bed_count: np.ndarray  # (U,) bed-spaces per unit
+    cluster_size: np.ndarray  # (C,) bed-spaces per cluster
     batch_bed: dict[str, str] | None = None
     _waiting_memo: dict[int, np.ndarray] = field(default_factory=dict)
     # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
@@ -280,6 +281,7 @@ class RankingContext:
             allowed_by_bed=np.ascontiguousarray(elig.allowed.T),
             counts_by_unit=np.ascontiguousarray(counts.T),
             bed_count=per_unit,
+            cluster_size=np.bincount(tables.beds.cluster, minlength=len(tables.clusters)),
             batch_bed=batch_bed,
         )
 
@@ -562,56 +564,39 @@ def _excluded_units(
 # --- cost to others --------------------------------------------------------------------
 
 
-def cost_to_others(ctx: RankingContext, placement: Placement) -> CostToOthers:
-    """Who of equal or higher priority, still waiting, would lose their only eligible
-    bed-space or every bed-space in their best-scoring unit if this placement were made.
+@dataclass(frozen=True)
+class _UnitEffects:
+    """What a placement in a unit costs others, apart from the bed-spaces themselves, for the
+    few people it could matter to: the same for every bed-space of the unit."""
 
-    Counts what the placement uses up for others: the bed-spaces themselves, a cluster's
-    gender once a man or woman moves in, the unit's last high-risk place or support hours,
-    the unit for people kept apart from the newcomers or posing/at risk to women, the area for
-    DA victims and perpetrators kept apart, the last women-only bed-spaces outside the
-    reserve, and a support team's last free case.
-    """
+    cand: np.ndarray  # referral indices that might lose their only or best option
+    unit_shut: np.ndarray  # loses every bed-space of the unit
+    reserve_shut: np.ndarray  # loses every women-only bed-space (the reserve is reached)
+    lost_elsewhere: np.ndarray  # eligible bed-spaces lost in other units (area, team)
+    best_lost: np.ndarray  # loses the best unit whichever bed-space is taken
+    counts_here: np.ndarray  # eligible bed-spaces in the unit
+    best_here: np.ndarray  # the unit is their best
+
+
+def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
     t = ctx.tables
     refs, units, beds = t.referrals, t.units, t.beds
     newcomers = [m for m, _, _ in placement]
-    taken = np.array([b for _, b, _ in placement], dtype=np.int64)
-    u = int(beds.unit[taken[0]])
-    priority = int(refs.priority[placement[0][0]])
-
-    cand = ctx.waiting_at_or_above(priority)
+    u = int(beds.unit[placement[0][1]])
+    cand = ctx.waiting_at_or_above(int(refs.priority[placement[0][0]]))
     # Only people eligible somewhere in this unit can lose anything, unless the placement
     # reaches further: the reserve, a team's last case, or a DA victim's or perpetrator's area.
     takers = sum(1 for m in newcomers if not ctx.reserve_exempt[m])
-    reaches_further = (
-        bool(units.women_only[u]) and takers > 0 and ctx.reserve_room - takers <= 0
-    ) or any(ctx.da_apart.get(m) for m in newcomers)
+    reaches_reserve = bool(units.women_only[u]) and takers > 0 and ctx.reserve_room - takers <= 0
+    team_load: dict[int, int] = {}
     for _, _, team in placement:
-        if team is not None and t.teams.room[team] <= len(placement):
-            reaches_further = True
-    if not reaches_further:
+        if team is not None:
+            team_load[team] = team_load.get(team, 0) + 1
+    last_cases = [team for team, load in team_load.items() if t.teams.room[team] - load <= 0]
+    if not (reaches_reserve or last_cases or any(ctx.da_apart.get(m) for m in newcomers)):
         cand = cand[ctx.counts_by_unit[u][cand] > 0]
     for m in newcomers:
         cand = cand[cand != m]
-    if cand.size == 0:
-        return CostToOthers(summary="Nobody of equal or higher priority loses an option.")
-    by_bed = ctx.allowed_by_bed
-
-    # Bed-spaces taken, and the rest of a cluster shut to the other gender.
-    partial = by_bed[taken][:, cand].sum(axis=0).astype(np.int64)
-    for cluster in np.unique(beds.cluster[taken]):
-        in_cluster = [m for m, b, _ in placement if beds.cluster[b] == cluster]
-        rest = ctx.unit_beds[u][beds.cluster[ctx.unit_beds[u]] == cluster]
-        rest = rest[~np.isin(rest, taken, assume_unique=True)]
-        if rest.size == 0:
-            continue
-        shut = np.zeros(cand.size, dtype=bool)
-        if refs.is_man[in_cluster].any():
-            shut |= refs.is_woman[cand]
-        if refs.is_woman[in_cluster].any():
-            shut |= refs.is_man[cand]
-        if shut.any():
-            partial += np.where(shut, by_bed[rest][:, cand].sum(axis=0), 0)
 
     # The whole unit shut to some.
     unit_shut = np.zeros(cand.size, dtype=bool)
@@ -636,14 +621,9 @@ def cost_to_others(ctx: RankingContext, placement: Placement) -> CostToOthers:
             k = position(o)
             if k is not None:
                 unit_shut[k] = True
-    counts_here = ctx.counts_by_unit[u][cand]
-    lost = np.where(unit_shut, counts_here, partial)
 
     # The last women-only bed-spaces outside the reserve.
-    reserve_shut = np.zeros(cand.size, dtype=bool)
-    if units.women_only[u] and takers and ctx.reserve_room - takers <= 0:
-        reserve_shut = ~ctx.reserve_exempt[cand]
-        lost = np.where(reserve_shut, ctx.eligible_women_only[cand], lost)
+    reserve_shut = ~ctx.reserve_exempt[cand] if reaches_reserve else np.zeros(cand.size, dtype=bool)
 
     # Other units shut: the area (DA kept apart) and a team's last free case.
     extra: dict[int, np.ndarray] = {}  # unit -> which candidates lose it
@@ -655,13 +635,7 @@ def cost_to_others(ctx: RankingContext, placement: Placement) -> CostToOthers:
                 for v in ctx.units_in_area[area].tolist():
                     if v != u:
                         extra.setdefault(v, np.zeros(cand.size, dtype=bool))[k] = True
-    team_load: dict[int, int] = {}
-    for _, _, team in placement:
-        if team is not None:
-            team_load[team] = team_load.get(team, 0) + 1
-    for team, load in team_load.items():
-        if t.teams.room[team] - load > 0:
-            continue
+    for team in last_cases:
         team_area = int(t.teams.area[team])
         visiting_units = [
             int(v) for v in ctx.units_in_area.get(team_area, ()) if units.visiting[v] and v != u
@@ -691,16 +665,81 @@ def cost_to_others(ctx: RankingContext, placement: Placement) -> CostToOthers:
             if loses.any():
                 mask = extra.setdefault(v, np.zeros(cand.size, dtype=bool))
                 mask |= loses
+
+    counts_here = ctx.counts_by_unit[u][cand]
     best = ctx.best_unit[cand]
-    best_lost = (best == u) & (unit_shut | (partial >= counts_here))
-    best_lost |= reserve_shut & units.women_only[best]
+    best_here = best == u
+    best_lost = (best_here & unit_shut) | (reserve_shut & units.women_only[best])
+    lost_elsewhere = np.zeros(cand.size, dtype=np.int64)
     for v, mask in extra.items():
         counted = mask & ~(reserve_shut & units.women_only[v])
-        lost = lost + np.where(counted, ctx.counts_by_unit[v][cand], 0)
+        lost_elsewhere += np.where(counted, ctx.counts_by_unit[v][cand], 0)
         best_lost |= mask & (best == v)
 
+    # Keep only those a bed-space could matter to: the bed-spaces taken and the rest of their
+    # clusters are at most `reach` of their options.
+    reach = counts_here
+    if len(placement) == 1:  # one bed-space and the rest of its cluster
+        reach = np.minimum(counts_here, int(ctx.cluster_size[beds.cluster[placement[0][1]]]))
+    keep = (
+        unit_shut
+        | reserve_shut
+        | best_lost
+        | (ctx.eligible_total[cand] <= lost_elsewhere + reach)
+        | (best_here & (counts_here <= reach))
+    )
+    return _UnitEffects(
+        cand=cand[keep],
+        unit_shut=unit_shut[keep],
+        reserve_shut=reserve_shut[keep],
+        lost_elsewhere=lost_elsewhere[keep],
+        best_lost=best_lost[keep],
+        counts_here=counts_here[keep],
+        best_here=best_here[keep],
+    )
+
+
+def cost_to_others(
+    ctx: RankingContext, placement: Placement, effects: _UnitEffects | None = None
+) -> CostToOthers:
+    """Who of equal or higher priority, still waiting, would lose their only eligible
+    bed-space or every bed-space in their best-scoring unit if this placement were made.
+
+    Counts what the placement uses up for others: the bed-spaces themselves, a cluster's
+    gender once a man or woman moves in, the unit's last high-risk place or support hours,
+    the unit for people kept apart from the newcomers or posing/at risk to women, the area for
+    DA victims and perpetrators kept apart, the last women-only bed-spaces outside the
+    reserve, and a support team's last free case.
+    """
+    t = ctx.tables
+    refs, beds = t.referrals, t.beds
+    e = effects if effects is not None else _unit_effects(ctx, placement)
+    cand = e.cand
+    taken = np.array([b for _, b, _ in placement], dtype=np.int64)
+    u = int(beds.unit[taken[0]])
+    by_bed = ctx.allowed_by_bed
+
+    # Bed-spaces taken, and the rest of a cluster shut to the other gender.
+    partial = by_bed[taken][:, cand].sum(axis=0).astype(np.int64)
+    for cluster in np.unique(beds.cluster[taken]).tolist():
+        in_cluster = [m for m, b, _ in placement if beds.cluster[b] == cluster]
+        rest = ctx.unit_beds[u][beds.cluster[ctx.unit_beds[u]] == cluster]
+        rest = rest[~np.isin(rest, taken, assume_unique=True)]
+        if rest.size == 0 or cand.size == 0:
+            continue
+        shut = np.zeros(cand.size, dtype=bool)
+        if refs.is_man[in_cluster].any():
+            shut |= refs.is_woman[cand]
+        if refs.is_woman[in_cluster].any():
+            shut |= refs.is_man[cand]
+        if shut.any():
+            partial += np.where(shut, by_bed[rest][:, cand].sum(axis=0), 0)
+
+    lost = np.where(e.unit_shut, e.counts_here, partial)
+    lost = np.where(e.reserve_shut, ctx.eligible_women_only[cand], lost) + e.lost_elsewhere
     only = lost >= ctx.eligible_total[cand]
-    best_only = best_lost & ~only
+    best_only = (e.best_lost | (e.best_here & (partial >= e.counts_here))) & ~only
+
     losses: tuple[tuple[Literal["only", "best"], np.ndarray], ...] = (
         ("only", only),
         ("best", best_only),
@@ -733,16 +772,26 @@ def cost_to_others(ctx: RankingContext, placement: Placement) -> CostToOthers:
 
 
 def _cost_once(
-    ctx: RankingContext, placement: Placement, costs: dict[tuple[int, ...], CostToOthers]
+    ctx: RankingContext,
+    placement: Placement,
+    costs: dict[tuple[int, ...], CostToOthers],
+    effects: dict[tuple[int, ...], _UnitEffects],
 ) -> CostToOthers:
+    """The cost of a placement, worked out once per rank call for placements alike."""
     beds = ctx.tables.beds
-    key = tuple(
-        x
-        for m, b, team in placement
-        for x in (m, int(beds.unit[b]), int(beds.cluster[b]), int(beds.accessible[b]), team or -1)
+    unit_key = tuple(
+        x for m, b, team in placement for x in (m, int(beds.unit[b]), -1 if team is None else team)
     )
+    bed_key = tuple(
+        x
+        for _, b, _ in placement
+        for x in (int(beds.cluster[b]), int(beds.accessible[b]), int(beds.free[b]))
+    )
+    key = unit_key + bed_key
     if key not in costs:
-        costs[key] = cost_to_others(ctx, placement)
+        if unit_key not in effects:
+            effects[unit_key] = _unit_effects(ctx, placement)
+        costs[key] = cost_to_others(ctx, placement, effects[unit_key])
     return costs[key]
 
 
@@ -860,6 +909,7 @@ def rank(
     # A bed-space's column of `allowed` depends only on its unit, cluster and accessibility,
     # so bed-spaces alike in those cost the others alike: work each case out once.
     costs: dict[tuple[int, ...], CostToOthers] = {}
+    effects: dict[tuple[int, ...], _UnitEffects] = {}
     ranked = []
     bed_ids, team_ids = t.beds.ids, t.teams.ids
     for position in range(shown):
@@ -891,7 +941,9 @@ def rank(
                     )
                     for m, b, tm in placement[1:]
                 ],
-                cost_to_others=(_cost_once(ctx, placement, costs) if position < cost_top else None),
+                cost_to_others=(
+                    _cost_once(ctx, placement, costs, effects) if position < cost_top else None
+                ),
                 batch_places_elsewhere=(
                     None if ctx.batch_bed is None else batch_unit is not None and batch_unit != u
                 ),
