@@ -1,0 +1,191 @@
+"""The web pages in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
+signed in as each role, against uvicorn on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.demo import DEMO_LOGINS
+from api.security import Role
+from tests.api.conftest import free_port, settings_for
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+LOGIN = {role: (name, password) for name, (password, role) in DEMO_LOGINS.items()}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("pages") / "pages.db"
+    app = create_app(settings_for(f"sqlite:///{path}", login_attempts_per_minute=100))
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not running.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
+        pytest.skip("Debian chromium and chromium-driver are not installed")
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium fetch a browser
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    profile = tempfile.mkdtemp(prefix="bedmatch-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=DriverService(executable_path=DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def sign_in(browser: Any, server: str, role: Role) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{server}/login")
+    username, password = LOGIN[role]
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "sign-in").click()
+    assert role.value in wait_for(browser, "whoami").text
+
+
+def wait_for(browser: Any, element_id: str) -> Any:
+    """The element, once the page that has it has loaded (a click does not wait for that)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, 15).until(ready.presence_of_element_located((By.ID, element_id)))
+
+
+def text_of(browser: Any, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(browser.find_element(By.ID, element_id).text)
+
+
+def is_forbidden(browser: Any, server: str, path: str) -> bool:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + path)
+    return bool(browser.find_elements(By.ID, "forbidden"))
+
+
+def test_a_wrong_password_stays_on_the_sign_in_page(browser: Any, server: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{server}/referrals")
+    assert "/login" in browser.current_url
+    browser.find_element(By.ID, "username").send_keys("coordinator")
+    browser.find_element(By.ID, "password").send_keys("not-the-password")
+    browser.find_element(By.ID, "sign-in").click()
+    assert "wrong username or password" in wait_for(browser, "message").text
+
+
+def test_coordinator_ranks_a_referral_and_overrides_with_a_reason(
+    browser: Any, server: str
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, server, Role.coordinator)
+    browser.get(f"{server}/referrals")
+    links = [
+        a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#referrals a")
+    ]
+    assert links
+    for link in links:
+        browser.get(link)
+        if len(browser.find_elements(By.CSS_SELECTOR, "tr.ranked-row")) >= 2:
+            break
+    else:
+        pytest.fail("no referral with two safe placements in the demo")
+    ranked = text_of(browser, "ranked")
+    assert "Cost to others" in ranked
+    assert browser.find_elements(By.CSS_SELECTOR, "#excluded tr")
+    options = browser.find_elements(By.CSS_SELECTOR, "#override-bedspace option")
+    options[-1].click()
+    chosen = options[-1].get_attribute("value")
+    browser.find_element(By.ID, "override-reason").send_keys("Close to her sister")
+    browser.find_element(By.ID, "override-submit").click()
+    assert f"Placed in bed-space {chosen}" in wait_for(browser, "message").text
+    assert "(placed)" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+def test_housing_options_see_the_board_and_no_people(browser: Any, server: str) -> None:
+    sign_in(browser, server, Role.housing_options)
+    browser.get(f"{server}/vacancies")
+    assert "free now" in text_of(browser, "totals")
+    board = text_of(browser, "vacancies")
+    assert "Confidential address" in board
+    assert text_of(browser, "move-outs")
+    for path in ("/referrals", "/runs", "/referrals/R00002"):
+        assert is_forbidden(browser, server, path), path
+
+
+def test_commissioners_see_figures_only(browser: Any, server: str) -> None:
+    sign_in(browser, server, Role.commissioner)
+    browser.get(f"{server}/stats")
+    assert "Bed-spaces" in text_of(browser, "stats")
+    browser.get(f"{server}/vacancies")
+    assert text_of(browser, "vacancies")
+    for path in ("/referrals", "/runs"):
+        assert is_forbidden(browser, server, path), path
+
+
+def test_admin_runs_a_batch_watches_progress_and_accepts_it(browser: Any, server: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    sign_in(browser, server, Role.admin)
+    browser.get(f"{server}/runs")
+    Select(browser.find_element(By.ID, "backend")).select_by_value("greedy")
+    limit = browser.find_element(By.ID, "time-limit")
+    limit.clear()
+    limit.send_keys("2")
+    browser.find_element(By.ID, "start-run-button").click()
+    assert wait_for(browser, "progress-box")
+    WebDriverWait(browser, 30).until(ready.presence_of_element_located((By.ID, "accept-all")))
+    assert text_of(browser, "run-status") == "done"
+    proposals = len(browser.find_elements(By.CSS_SELECTOR, "input.pick"))
+    assert proposals > 0
+    browser.find_element(By.ID, "accept-all").click()
+    assert f"Accepted {proposals} placements" in wait_for(browser, "message").text
