@@ -126,8 +126,8 @@ class UnitSummary(TypedDict):
     behind_top: str
     # Why the unit's other bed-spaces are not offered ("2 of 6 bed-spaces are not free..."),
     # and the rules behind it.
-    other_bedspaces: list[str]
-    other_bedspace_rules: list[str]
+    other_bedspaces: tuple[str, ...]
+    other_bedspace_rules: tuple[str, ...]
 
 
 class ExcludedUnit(TypedDict):
@@ -200,6 +200,8 @@ class RankingContext:
     counts_by_unit: np.ndarray  # (U, R)
     bed_count: np.ndarray  # (U,) bed-spaces per unit
     cluster_size: np.ndarray  # (C,) bed-spaces per cluster
+    bed_id_array: np.ndarray  # (B,) bed-space ids, to pick many at once
+    unit_names: list[str]
     batch_bed: dict[str, str] | None = None
     _waiting_memo: dict[int, np.ndarray] = field(default_factory=dict)
     # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
@@ -282,6 +284,8 @@ class RankingContext:
             counts_by_unit=np.ascontiguousarray(counts.T),
             bed_count=per_unit,
             cluster_size=np.bincount(tables.beds.cluster, minlength=len(tables.clusters)),
+            bed_id_array=np.array(bed_ids, dtype=object),
+            unit_names=[unit.name for unit in problem.units],
             batch_bed=batch_bed,
         )
 
@@ -721,10 +725,11 @@ def cost_to_others(
 
     # Bed-spaces taken, and the rest of a cluster shut to the other gender.
     partial = by_bed[taken][:, cand].sum(axis=0).astype(np.int64)
-    for cluster in np.unique(beds.cluster[taken]).tolist():
+    for cluster in set(beds.cluster[taken].tolist()):
         in_cluster = [m for m, b, _ in placement if beds.cluster[b] == cluster]
         rest = ctx.unit_beds[u][beds.cluster[ctx.unit_beds[u]] == cluster]
-        rest = rest[~np.isin(rest, taken, assume_unique=True)]
+        for b in taken.tolist():
+            rest = rest[rest != b]
         if rest.size == 0 or cand.size == 0:
             continue
         shut = np.zeros(cand.size, dtype=bool)
@@ -961,26 +966,34 @@ def rank(
     behind = _behind_top(ctx, r, unit_order[:explained])
     behind += [""] * (len(unit_order) - explained)
     top_score = int(sorted_scores[0]) if len(order) else 0
-    sorted_ids = [bed_ids[b] for b in sorted_beds.tolist()]
+    sorted_ids = ctx.bed_id_array[sorted_beds].tolist()
     bounds = [*starts, len(order)]
     bed_counts = _bed_rule_counts(ctx, r)
+    counts_of = list(zip(*(c[unit_order].tolist() for c in bed_counts), strict=True))
+    n_beds = ctx.bed_count[unit_order].tolist()
+    rank_at, score_at = ranks[starts].tolist(), sorted_scores[starts].tolist()
+    whole = ctx._excluded_memo_whole
+    nothing: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     summaries: list[UnitSummary] = []
     for k, (u, start, stop) in enumerate(zip(unit_order, bounds, bounds[1:], strict=False)):
-        counts = [int(c[u]) for c in bed_counts]
-        others, other_rules = (
-            _unit_exclusion(ctx, 0, counts, int(ctx.bed_count[u])) if any(counts) else ([], [])
-        )
+        others = nothing
+        if any(counts_of[k]):
+            key = (0, n_beds[k], *counts_of[k])
+            others = whole.get(key) or nothing
+            if others is nothing:
+                reasons, rules = _unit_exclusion(ctx, 0, counts_of[k], n_beds[k])
+                others = whole[key] = (tuple(reasons), tuple(rules))
         summaries.append(
             {
-                "rank": int(ranks[start]),
+                "rank": rank_at[k],
                 "unit": units.ids[u],
-                "unit_name": ctx.problem.units[u].name,
-                "score": int(sorted_scores[start]),
+                "unit_name": ctx.unit_names[u],
+                "score": score_at[k],
                 "bedspaces": sorted_ids[start:stop],
-                "points_behind": top_score - int(sorted_scores[start]),
+                "points_behind": top_score - score_at[k],
                 "behind_top": behind[k],
-                "other_bedspaces": others,
-                "other_bedspace_rules": other_rules,
+                "other_bedspaces": others[0],
+                "other_bedspace_rules": others[1],
             }
         )
 
