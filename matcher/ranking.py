@@ -467,6 +467,24 @@ def _complete_group(
     return list(chosen) if place(0) else None
 
 
+def _moved(ctx: RankingContext, placement: Placement, bed: int) -> Placement | None:
+    """The same arrangement with the first person on `bed` instead, if every rule still
+    holds: the unit-wide limits are unchanged, so only the bed-space's being free of the
+    partners and its cluster's gender can differ."""
+    beds, refs = ctx.tables.beds, ctx.tables.referrals
+    first, _, team = placement[0]
+    partners = placement[1:]
+    if any(b == bed for _, b, _ in partners):
+        return None
+    cluster = beds.cluster[bed]
+    sharing = [m for m, b, _ in partners if beds.cluster[b] == cluster]
+    if refs.is_woman[first] and refs.is_man[sharing].any():
+        return None
+    if refs.is_man[first] and refs.is_woman[sharing].any():
+        return None
+    return [(first, bed, team), *partners]
+
+
 def _join(items: Sequence[str]) -> str:
     items = list(items)
     if len(items) <= 1:
@@ -859,11 +877,16 @@ def _placements(
         if problems:
             failures[u] = problems
             continue
+        found: Placement | None = None
         for b in beds[t.beds.unit[beds] == u].tolist():
-            completion = _complete_group(ctx, r, b, group)
+            # The partners' arrangement found for another of r's bed-spaces here usually
+            # holds for this one too; search afresh only when it does not.
+            completion = _moved(ctx, found, b) if found is not None else None
+            if completion is None:
+                completion = _complete_group(ctx, r, b, group)
             if completion is not None:
-                completions[b] = completion
-        if not any(t.beds.unit[b] == u for b in completions):
+                completions[b] = found = completion
+        if found is None:
             failures[u] = [
                 (
                     KEEP_TOGETHER_RULE,
