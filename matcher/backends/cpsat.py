@@ -59,10 +59,17 @@ class CpSatBackend:
 
     name = "cpsat"
 
-    def __init__(self, num_workers: int = 8, soft_gap: float = 0.0, log: bool = False) -> None:
+    def __init__(
+        self,
+        num_workers: int = 8,
+        soft_gap: float = 0.0,
+        log: bool = False,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
         self.num_workers = num_workers
         self.soft_gap = soft_gap
         self.log = log
+        self.parameters = parameters or {}  # any further CP-SAT parameter, by name
 
     def available(self) -> bool:
         try:
@@ -134,6 +141,8 @@ class CpSatBackend:
             solver.parameters.max_time_in_seconds = remaining
             solver.parameters.num_workers = self.num_workers
             solver.parameters.log_search_progress = self.log
+            for key, setting in self.parameters.items():
+                setattr(solver.parameters, key, setting)
             if stage.name == SOFT and self.soft_gap > 0:
                 solver.parameters.relative_gap_limit = self.soft_gap
             started = time.perf_counter()
