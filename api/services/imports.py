@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from api.db import lock_for_write
 from api.services.assemble import build_problem
 from api.services.errors import Conflict
-from api.services.inventory import BEDSPACES, REFERRALS, UNITS, Kind, columns
+from api.services.inventory import BEDSPACES, REFERRALS, UNITS, Kind, columns, reference_issues
 from constraints.checker import resident_violations
 from matcher.errors import Issue, ProblemInvalid
 
@@ -107,10 +107,17 @@ def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[BaseModel]:
     issues = [Issue(("file", "columns"), f"unknown column {c!r}") for c in unknown if c]
     lists = _list_fields(kind.model)
     items: list[BaseModel] = []
+    first_row: dict[str, int] = {}
     for offset, row in enumerate(table):
         number = offset + FIRST_DATA_ROW
         data = {k: _cell(v or "", k in lists) for k, v in row.items() if k in known}
         data = {k: v for k, v in data.items() if v != ""}
+        row_id = str(data.get("id", ""))
+        if row_id and row_id in first_row:
+            issues.append(
+                Issue(("rows", number, "id"), f"id {row_id!r} is also on row {first_row[row_id]}")
+            )
+        first_row.setdefault(row_id, number)
         try:
             items.append(kind.model.model_validate(data))
         except ValidationError as error:
@@ -119,17 +126,6 @@ def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[BaseModel]:
                 issues.append(
                     Issue(("rows", number, *detail["loc"]), msg.removeprefix("Value error, "))
                 )
-    seen: dict[str, int] = {}
-    for offset, item in enumerate(items):
-        item_id = getattr(item, "id")  # noqa: B009
-        if item_id in seen:
-            issues.append(
-                Issue(
-                    ("rows", offset + FIRST_DATA_ROW, "id"),
-                    f"id {item_id!r} is also on row {seen[item_id]}",
-                )
-            )
-        seen.setdefault(item_id, offset + FIRST_DATA_ROW)
     if issues:
         raise ProblemInvalid(issues)
     return items
@@ -141,6 +137,13 @@ def import_items(
     """Store every item (insert or update by id) in one transaction; (created, updated)."""
     lock_for_write(session)
     try:
+        issues = [
+            issue
+            for offset, item in enumerate(items)
+            for issue in reference_issues(session, kind, item, ("rows", offset + FIRST_DATA_ROW))
+        ]
+        if issues:
+            raise ProblemInvalid(issues)
         before = (
             {(v.rule, v.message) for v in resident_violations(build_problem(session, as_of))}
             if kind.shapes_placements

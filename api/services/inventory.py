@@ -47,6 +47,24 @@ BEDSPACES = Kind("bedspaces", "bed-space", BedSpace, BedSpaceRow)
 SUPPORT_TEAMS = Kind("support_teams", "support team", SupportTeam, SupportTeamRow)
 REFERRALS = Kind("referrals", "referral", Referral, ReferralRow, shapes_placements=False)
 KINDS = {kind.collection: kind for kind in (AREAS, UNITS, BEDSPACES, SUPPORT_TEAMS, REFERRALS)}
+# Fields that name a stored row (foreign keys): checked first, so an unknown id is a 422
+# naming the field, not a database error.
+REFERENCES: dict[str, list[tuple[str, type[Base], str]]] = {
+    "units": [("area", AreaRow, "area")],
+    "bedspaces": [("unit", UnitRow, "unit")],
+    "support_teams": [("area", AreaRow, "area")],
+}
+
+
+def reference_issues(
+    session: Session, kind: Kind, item: BaseModel, loc: tuple[str | int, ...] = ("body",)
+) -> list[Issue]:
+    issues = []
+    for field, row, what in REFERENCES.get(kind.collection, []):
+        value = getattr(item, field)
+        if session.get(row, value) is None:
+            issues.append(Issue((*loc, field), f"unknown {what} id {value!r}"))
+    return issues
 
 
 def columns(item: BaseModel) -> dict[str, Any]:
@@ -86,6 +104,10 @@ def create(session: Session, as_of: date, kind: Kind, item: BaseModel) -> Any:
     if session.get(kind.row, item_id) is not None:
         session.rollback()
         raise Conflict(f"{kind.what} id {item_id!r} already exists")
+    issues = reference_issues(session, kind, item)
+    if issues:
+        session.rollback()
+        raise ProblemInvalid(issues)
     row = kind.row(**columns(item))
     session.add(row)
     _commit_if_valid(session, as_of, kind, item_id)
@@ -100,6 +122,10 @@ def update(session: Session, as_of: date, kind: Kind, item_id: str, item: BaseMo
     if kind is REFERRALS and row.status != "waiting":
         session.rollback()
         raise Conflict(f"referral {item_id!r} is {row.status}, so it can no longer be changed")
+    issues = reference_issues(session, kind, item)
+    if issues:
+        session.rollback()
+        raise ProblemInvalid(issues)
     before = _resident_findings(session, as_of) if kind.shapes_placements else set()
     for name, value in columns(item).items():
         setattr(row, name, value)
