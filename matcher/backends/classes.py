@@ -20,16 +20,31 @@ The model (all coefficients integers, so CP-SAT and a MIP solver see the very sa
   set form a team group, and ``w[team group, team]`` (integer) says how many of them each team
   takes; the team room caps the sum over groups.
 
-Measured on `fixtures.generator.generate(1, R, B)` (see `benchmarks/solve_bench.py`):
+Measured on `fixtures.generator.generate(1, R, B)` (re-run the solves with
+``bedmatch bench --family medium --backends cpsat,greedy``):
 
 - medium (1,500 × 3,000): 700,592 eligible (referral, bed-space) pairs → 441,872 (referral,
-  bed-space class) pairs → 139,831 (referral, unit) pairs: the unit-level ``y`` with per-unit
-  class counts is 5× smaller than the bed-space model and 3.2× smaller than plain classes.
-  Team choices: 123,815 (referral, unit, team) triples → one ``w`` per (team group, team).
+  bed-space class) pairs (835 classes for 1,365 free bed-spaces) → 139,831 (referral, unit)
+  pairs: the unit-level ``y`` with per-unit class counts is 5× smaller than the bed-space
+  model and 3.2× smaller than plain classes. Team choices: 123,815 (referral, unit, team)
+  triples → one ``w`` per (team group, team); the whole model has 140,166 variables and
+  8,241 rows.
 - large (5,000 × 10,000): 7,872,323 → 5,049,217 → 1,661,239 pairs.
 - grouping referrals into interchangeable types bought nothing (1,495 types for 1,500
   referrals: support hours, scores and eligibility rows make almost everyone unique), so the
   model keeps one ``y`` per referral.
+- staged bands (see `matcher.objective`): a band stage leaves out every referral below the
+  band. On medium the band-5 stage then presolves to 12,267 variables and is closed in
+  2.5-5 s; with all referrals in, CP-SAT had not closed it after 38 s (bound 9,643 for 145
+  placeable). Stopping a band stage as soon as it places every placeable referral of the band
+  (its trivial bound) spares the proof where the hint or search already reached it.
+- CP-SAT workers on this 2-core machine: on generate(7, 120, 240) 8 workers prove the whole
+  lexicographic optimum in 4.1 s; 2 workers had not closed the soft stage after 30 s. On
+  medium, band 5 with 2 workers: 7.0 s, 8 workers: 4.6 s. Default: 8 (`num_workers`).
+- CP-SAT parameters tried on medium (30 s): symmetry_level 0, linearization_level 2,
+  cp_model_probing_level 0, fewer presolve iterations: none closed band 4 (bound stays at
+  229-15,284 for 198 placeable); the presolve of the 31k-variable band-4 stage alone takes
+  about 12 s, which is where the time goes.
 """
 
 from __future__ import annotations
