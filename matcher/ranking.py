@@ -343,65 +343,111 @@ def _choose_team(ctx: RankingContext, r: int, u: int, used: dict[int, int]) -> i
 Placement = list[tuple[int, int, int | None]]  # (referral, bed-space, team) per group member
 
 
-def _group_unit_problems(ctx: RankingContext, group: list[int], u: int) -> list[tuple[str, str]]:
-    """Why the whole group cannot live in unit u together, beyond each member's own rules;
-    (rule, reason) pairs, empty when only the bed-space search can tell."""
+def _group_problems(
+    ctx: RankingContext, group: list[int], units: Sequence[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """Why the whole group cannot live together in each of these units, beyond each member's
+    own rules: (rule, reason) pairs for the units that fail, none where only the bed-space
+    search can tell. The group's totals are fixed, so the units are compared all at once."""
     t = ctx.tables
-    refs, units = t.referrals, t.units
+    refs, cols = t.referrals, t.units
     ids = refs.ids
-    problems: list[tuple[str, str]] = []
-    high = int(refs.is_high_risk[group].sum())
-    if high and high > units.high_risk_room[u]:
-        problems.append(
-            (
-                "high_risk_within_unit_limit",
-                f"Together they are {high} high-risk people; the unit can take "
-                f"{int(units.high_risk_room[u])} more.",
-            )
-        )
-    hours = float(refs.support_hours[group].sum())
-    room = float(units.support_hours_room[u])
-    if hours > room + HOURS_TOLERANCE:
-        problems.append(
-            (
-                "support_hours_within_capacity",
-                f"Together they need {hours:g} support hours; the unit has {room:g} left.",
-            )
-        )
-    rtw = refs.flags[Flag.risk_to_women]
+    at = np.asarray(units, dtype=np.int64)
+    everywhere: list[tuple[str, str]] = []  # what fails in every unit alike
     for a in group:
-        if rtw[a]:
+        if refs.flags[Flag.risk_to_women][a]:
             women = [ids[b] for b in group if b != a and refs.is_woman[b]]
             if women:
-                problems.append(
+                everywhere.append(
                     (
                         "risk_to_women_never_with_women",
                         f"{ids[a]} poses a risk to women and would live with {_join(women)}.",
                     )
                 )
-    for a in group:
         for b in sorted(ctx.keep_apart.get(a, ())):
             if a < b and b in group:
-                problems.append(
+                everywhere.append(
                     ("keep_apart_never_in_same_unit", f"{ids[a]} and {ids[b]} must be kept apart.")
                 )
-    if units.women_only[u]:
-        takers = sum(1 for m in group if not ctx.reserve_exempt[m])
-        if takers > max(0, ctx.reserve_room):
-            problems.append(
+
+    high = int(refs.is_high_risk[group].sum())
+    hours = float(refs.support_hours[group].sum())
+    takers = sum(1 for m in group if not ctx.reserve_exempt[m])
+    open_women_only = max(0, ctx.reserve_room)
+    too_high = (cols.high_risk_room[at] < high) if high else np.zeros(at.size, dtype=bool)
+    too_many_hours = hours > cols.support_hours_room[at] + HOURS_TOLERANCE
+    reserve = cols.women_only[at] & (takers > open_women_only)
+    too_few_beds = cols.free_beds[at] < len(group)
+    failing = too_high | too_many_hours | reserve | too_few_beds
+    if everywhere:
+        failing[:] = True
+
+    problems: dict[int, list[tuple[str, str]]] = {}
+    for k in np.flatnonzero(failing).tolist():
+        u = int(at[k])
+        found = list(everywhere)
+        if too_high[k]:
+            room = int(cols.high_risk_room[u])
+            found.append(
+                (
+                    "high_risk_within_unit_limit",
+                    f"Together they are {high} high-risk people; the unit can take {room} more.",
+                )
+            )
+        if too_many_hours[k]:
+            room_hours = float(cols.support_hours_room[u])
+            found.append(
+                (
+                    "support_hours_within_capacity",
+                    f"Together they need {hours:g} support hours; the unit has "
+                    f"{room_hours:g} left.",
+                )
+            )
+        if reserve[k]:
+            found.append(
                 (
                     "women_only_reserve_held",
                     f"Together they would take {takers} women-only bed-spaces; "
-                    f"{max(0, ctx.reserve_room)} are open outside the reserve.",
+                    f"{open_women_only} are open outside the reserve.",
                 )
             )
-    if len(group) > int(t.units.free_beds[u]):
-        problems.append(
-            (
-                KEEP_TOGETHER_RULE,
-                f"Too few free bed-spaces here for the {len(group)} people moving in together.",
+        if too_few_beds[k]:
+            found.append(
+                (
+                    KEEP_TOGETHER_RULE,
+                    f"Too few free bed-spaces here for the {len(group)} people moving in together.",
+                )
             )
-        )
+        problems[u] = found
+    return problems
+
+
+def _partner_problems(
+    ctx: RankingContext, r: int, group: list[int], units: Sequence[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """For each of these units a partner of r cannot take, why, in the partner's rules."""
+    problems: dict[int, list[tuple[str, str]]] = {}
+    at = np.asarray(units, dtype=np.int64)
+    unit_failures = ctx.eligibility._need(ctx.eligibility.unit_failures)
+    for m in group:
+        if m == r:
+            continue
+        shut = at[ctx.counts[m, at] == 0]
+        if shut.size == 0:
+            continue
+        bed_counts = _bed_rule_counts(ctx, m)
+        for u in shut.tolist():
+            counts = tuple(int(c[u]) for c in bed_counts)
+            reasons, _ = _unit_exclusion(
+                ctx, int(unit_failures[m, u]), counts, int(ctx.bed_count[u])
+            )
+            problems.setdefault(u, []).append(
+                (
+                    KEEP_TOGETHER_RULE,
+                    f"Moves in with {ctx.tables.referrals.ids[m]}, who cannot live here: "
+                    + " ".join(reasons),
+                )
+            )
     return problems
 
 
@@ -467,21 +513,27 @@ def _complete_group(
     return list(chosen) if place(0) else None
 
 
-def _moved(ctx: RankingContext, placement: Placement, bed: int) -> Placement | None:
+def _genders(ctx: RankingContext, people: list[int]) -> dict[int, str]:
+    """ "w", "m" or "" (non-binary: no cluster rule) for each person."""
+    refs = ctx.tables.referrals
+    return {m: "w" if refs.is_woman[m] else "m" if refs.is_man[m] else "" for m in people}
+
+
+def _moved(
+    ctx: RankingContext, placement: Placement, bed: int, gender: dict[int, str]
+) -> Placement | None:
     """The same arrangement with the first person on `bed` instead, if every rule still
     holds: the unit-wide limits are unchanged, so only the bed-space's being free of the
     partners and its cluster's gender can differ."""
-    beds, refs = ctx.tables.beds, ctx.tables.referrals
+    cluster_of = ctx.tables.beds.cluster
     first, _, team = placement[0]
     partners = placement[1:]
-    if any(b == bed for _, b, _ in partners):
-        return None
-    cluster = beds.cluster[bed]
-    sharing = [m for m, b, _ in partners if beds.cluster[b] == cluster]
-    if refs.is_woman[first] and refs.is_man[sharing].any():
-        return None
-    if refs.is_man[first] and refs.is_woman[sharing].any():
-        return None
+    cluster, mine = int(cluster_of[bed]), gender[first]
+    for m, b, _ in partners:
+        if b == bed:
+            return None
+        if mine and gender[m] and gender[m] != mine and int(cluster_of[b]) == cluster:
+            return None
     return [(first, bed, team), *partners]
 
 
@@ -861,27 +913,20 @@ def _placements(
         return beds, None, {}
 
     completions: dict[int, Placement] = {}
-    failures: dict[int, list[tuple[str, str]]] = {}
-    ids = t.referrals.ids
-    for u in np.unique(t.beds.unit[beds]).tolist():
-        problems = [
-            (
-                KEEP_TOGETHER_RULE,
-                f"Moves in with {ids[m]}, who cannot live here: "
-                + " ".join(_partner_reasons(ctx, m, u)),
-            )
-            for m in group
-            if m != r and ctx.counts[m, u] == 0
-        ]
-        problems += _group_unit_problems(ctx, group, u)
-        if problems:
-            failures[u] = problems
+    units_open = np.unique(t.beds.unit[beds]).tolist()
+    failures = _partner_problems(ctx, r, group, units_open)
+    for u, more in _group_problems(ctx, group, units_open).items():
+        failures.setdefault(u, []).extend(more)
+    gender = _genders(ctx, group)
+    bed_unit = t.beds.unit[beds]
+    for u in units_open:
+        if u in failures:
             continue
         found: Placement | None = None
-        for b in beds[t.beds.unit[beds] == u].tolist():
+        for b in beds[bed_unit == u].tolist():
             # The partners' arrangement found for another of r's bed-spaces here usually
             # holds for this one too; search afresh only when it does not.
-            completion = _moved(ctx, found, b) if found is not None else None
+            completion = _moved(ctx, found, b, gender) if found is not None else None
             if completion is None:
                 completion = _complete_group(ctx, r, b, group)
             if completion is not None:
@@ -896,14 +941,6 @@ def _placements(
                 )
             ]
     return np.array(sorted(completions), dtype=np.int64), completions, failures
-
-
-def _partner_reasons(ctx: RankingContext, m: int, u: int) -> list[str]:
-    unit_bits = int(ctx.eligibility._need(ctx.eligibility.unit_failures)[m, u])
-    unit_beds = ctx.unit_beds[u]
-    failures = ctx.eligibility._need(ctx.eligibility.bed_failures)[m, unit_beds]
-    counts = tuple(int(((failures >> j) & 1).sum()) for j in range(len(BEDSPACE_RULES)))
-    return _unit_exclusion(ctx, unit_bits, counts, len(unit_beds))[0]
 
 
 def rank(
@@ -1095,15 +1132,8 @@ def override(
     group = ctx.groups.get(r)
     placement: Placement | None
     if group is not None:
-        problems = [
-            (
-                KEEP_TOGETHER_RULE,
-                f"Moves in with {t.referrals.ids[m]}, who cannot live here: "
-                + " ".join(_partner_reasons(ctx, m, u)),
-            )
-            for m in group
-            if m != r and ctx.counts[m, u] == 0
-        ] + _group_unit_problems(ctx, group, u)
+        problems = _partner_problems(ctx, r, group, [u]).get(u, [])
+        problems += _group_problems(ctx, group, [u]).get(u, [])
         placement = None if problems else _complete_group(ctx, r, b, group)
         if placement is None:
             problems = problems or [

@@ -14,7 +14,7 @@ from constraints.checker import check
 from constraints.rule import Place, build_places
 from constraints.scores import score
 from constraints.tables import build_tables
-from fixtures import generate
+from fixtures import generate, load_fixture
 from matcher.errors import PlacementRefused, ProblemInvalid, ReferralNotFound
 from matcher.model import Assignment, Problem, Solution, Staffing
 from matcher.ranking import build_context, override, rank
@@ -410,3 +410,15 @@ def test_couples_are_ranked_only_where_both_fit_on_generated_portfolios() -> Non
             assert all(len(p.partners) == 1 for p in ranked)
             placed_somewhere += bool(ranked)
     assert placed_somewhere
+
+
+def test_override_for_a_couple_places_both_or_is_refused() -> None:
+    problem = load_fixture("keep_together_couple")
+    context = build_context(problem)
+    decision = override(context, "R00001", "B00001", reason="they asked for Eden House")
+    assert [a.referral for a in decision.assignments] == ["R00001", "R00002"]
+    assert check(problem, Solution(assignments=decision.assignments)) == []
+    lone = next(b.id for b in problem.bedspaces if b.unit == "U0002")
+    with pytest.raises(PlacementRefused) as refused:
+        override(context, "R00001", lone, reason="only bed nearby")
+    assert refused.value.rules == ["keep_together_same_unit_or_neither"]
