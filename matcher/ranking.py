@@ -522,19 +522,26 @@ def _genders(ctx: RankingContext, people: list[int]) -> dict[int, str]:
 def _moved(
     ctx: RankingContext, placement: Placement, bed: int, gender: dict[int, str]
 ) -> Placement | None:
-    """The same arrangement with the first person on `bed` instead, if every rule still
-    holds: the unit-wide limits are unchanged, so only the bed-space's being free of the
-    partners and its cluster's gender can differ."""
+    """The same arrangement with the first person on `bed` instead (a partner already there
+    swapping to the first person's old bed-space), if every rule still holds: the unit-wide
+    limits are unchanged, so only each person's own bed-space rules and the clusters'
+    gender can differ."""
     cluster_of = ctx.tables.beds.cluster
-    first, _, team = placement[0]
-    partners = placement[1:]
-    cluster, mine = int(cluster_of[bed]), gender[first]
-    for m, b, _ in partners:
+    allowed = ctx.eligibility.allowed
+    first, old, team = placement[0]
+    moved = [(first, bed, team)]
+    for m, b, partner_team in placement[1:]:
         if b == bed:
-            return None
-        if mine and gender[m] and gender[m] != mine and int(cluster_of[b]) == cluster:
-            return None
-    return [(first, bed, team), *partners]
+            if not allowed[m, old]:
+                return None
+            b = old
+        moved.append((m, b, partner_team))
+    for i, (m, b, _) in enumerate(moved):
+        for n, c, _ in moved[i + 1 :]:
+            mixed = gender[m] and gender[n] and gender[m] != gender[n]
+            if mixed and cluster_of[b] == cluster_of[c]:
+                return None
+    return moved
 
 
 def _join(items: Sequence[str]) -> str:
