@@ -182,6 +182,8 @@ class RankingContext:
     scores: Scores
     explainer: TermExplainer
     total: np.ndarray  # (R, U) total points
+    unit_failures: np.ndarray  # (R, U) bits of the unit rules that fail (see `eligibility`)
+    bed_failures: np.ndarray  # (R, B) bits of the bed-space rules that fail
     counts: np.ndarray  # (R, U) eligible bed-spaces per unit
     eligible_total: np.ndarray  # (R,) eligible bed-spaces in all
     best_unit: np.ndarray  # (R,) highest-scoring unit with an eligible bed-space, -1 if none
@@ -263,6 +265,8 @@ class RankingContext:
             scores=scores,
             explainer=TermExplainer.build(tables, scores),
             total=total,
+            unit_failures=elig._need(elig.unit_failures),
+            bed_failures=elig._need(elig.bed_failures),
             counts=counts,
             eligible_total=eligible_total,
             best_unit=best_unit,
@@ -428,7 +432,7 @@ def _partner_problems(
     """For each of these units a partner of r cannot take, why, in the partner's rules."""
     problems: dict[int, list[tuple[str, str]]] = {}
     at = np.asarray(units, dtype=np.int64)
-    unit_failures = ctx.eligibility._need(ctx.eligibility.unit_failures)
+    unit_failures = ctx.unit_failures
     for m in group:
         if m == r:
             continue
@@ -556,7 +560,7 @@ def _join(items: Sequence[str]) -> str:
 
 def _bed_rule_counts(ctx: RankingContext, r: int) -> list[np.ndarray]:
     """Per bed-space rule, how many of each unit's bed-spaces it shuts to referral r."""
-    failures = ctx.eligibility._need(ctx.eligibility.bed_failures)[r]
+    failures = ctx.bed_failures[r]
     n_units = len(ctx.tables.units)
     unit_of = ctx.tables.beds.unit
     out = []
@@ -604,7 +608,7 @@ def _excluded_units(
     bed_counts: list[np.ndarray],
 ) -> list[ExcludedUnit]:
     n_units = len(ctx.tables.units)
-    unit_bits = ctx.eligibility._need(ctx.eligibility.unit_failures)[r]
+    unit_bits = ctx.unit_failures[r]
     is_placed = np.zeros(n_units, dtype=bool)
     is_placed[placed_units] = True
     shut = np.flatnonzero(~is_placed)

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from constraints import BEDSPACE_RULES, RULES_BY_NAME, UNIT_RULES
 from constraints.checker import check
+from constraints.coupling import team_may_serve_mask
 from constraints.rule import Place, build_places
 from constraints.scores import score
 from constraints.tables import build_tables
 from fixtures import generate, load_fixture
 from matcher.errors import PlacementRefused, ProblemInvalid, ReferralNotFound
 from matcher.model import Assignment, Problem, Solution, Staffing
-from matcher.ranking import build_context, override, rank
+from matcher.ranking import _teams_that_may_serve, build_context, override, rank
 from tests.constraints.rule_cases import case
 from tests.constraints.test_rules_bite import CASES
 from tests.strategies import problems
@@ -422,3 +424,21 @@ def test_override_for_a_couple_places_both_or_is_refused() -> None:
     with pytest.raises(PlacementRefused) as refused:
         override(context, "R00001", lone, reason="only bed nearby")
     assert refused.value.rules == ["keep_together_same_unit_or_neither"]
+
+
+@settings(max_examples=30)
+@given(problem=problems(max_referrals=4, max_beds=6, max_units=3))
+def test_support_teams_offered_are_those_the_coupling_rule_allows(problem: Problem) -> None:
+    """The ranking's per-referral team lookup agrees with `team_may_serve_mask`, and a team
+    it names for a placement has room."""
+    context = build_context(problem)
+    tables = context.tables
+    for u in range(len(tables.units)):
+        mask = team_may_serve_mask(tables, u)
+        for r in range(len(tables.referrals)):
+            assert _teams_that_may_serve(context, r, u).tolist() == np.flatnonzero(mask[r]).tolist()
+    for referral in problem.referrals:
+        for placement in rank(context, referral.id).ranked:
+            if placement.support_team is not None:
+                team = tables.teams.index[placement.support_team]
+                assert tables.teams.room[team] > 0
