@@ -106,11 +106,11 @@ def rank_referral(
 ) -> RankResult:
     """Every safe placement for a waiting referral, best first, with reasons, cost to
     others, and every excluded unit with every reason."""
-    row = inventory.get_row(session, REFERRALS, referral_id)
-    if row.status != "waiting":
-        raise Conflict(f"referral {referral_id!r} is {row.status}, not waiting")
     cache = request.app.state.problem_cache
     context = cache.derived(session, as_of(request), "ranking", build_context)
+    if referral_id not in context.tables.referrals.index:  # not waiting: say why
+        row = inventory.get_row(session, REFERRALS, referral_id)
+        raise Conflict(f"referral {referral_id!r} is {row.status}, not waiting")
     result = rank(context, referral_id, top=top)
     audit.record_read(session, user, "referral", referral_id)
     return result

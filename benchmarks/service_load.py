@@ -1,0 +1,296 @@
+"""Load on the rank endpoint: 20 concurrent clients, the 10,000 bed-space instance, loopback.
+
+`python -m benchmarks.service_load [-o DIR] [--clients 20] [--requests 2000] [--duration 60]`
+(or `run(...)`) seeds a fresh SQLite database with `fixtures.generator.generate(5001, 5000,
+10000)` (the `large` family), starts `uvicorn` on a free 127.0.0.1 port in a child process,
+warms it (the first request assembles the problem and builds the ranking context; that time
+is reported on its own), then runs closed-loop clients: each sends
+`GET /api/referrals/{id}/rank?top=10` for a seeded random waiting referral, waits for the
+answer, and sends the next, until `requests` answers or `duration` seconds, whichever comes
+first. Every request is signed in as a coordinator, so each one also writes its audit event,
+as in production.
+
+Reported: p50, p90, p99 and max latency, throughput, errors (any non-200 or failed request),
+and the single-client p50 measured in the same run as the baseline, so the ratio shows what
+concurrency costs. The target is zero errors and p99 <= 50 ms. It writes `service_load.json`
+and `service_load.md` (generated from the JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.machine import git_sha, machine_info
+
+TARGET_P99_MS = 50.0
+SECRET = "service-load-benchmark-secret-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(database_url: str, seed: int, referrals: int, beds: int) -> dict[str, float]:
+    from api.db import make_engine, make_sessionmaker
+    from api.demo import store_problem
+    from api.migrations import upgrade
+    from fixtures.generator import generate
+
+    started = time.perf_counter()
+    problem = generate(seed, referrals, beds)
+    generated = time.perf_counter()
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with make_sessionmaker(engine)() as session:
+        store_problem(session, problem)
+    engine.dispose()
+    return {
+        "generate_s": round(generated - started, 3),
+        "store_s": round(time.perf_counter() - generated, 3),
+    }
+
+
+def _percentile(sorted_values: list[float], share: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(share * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+async def _load(
+    base: str,
+    token: str,
+    referral_ids: list[str],
+    clients: int,
+    requests: int,
+    duration_s: float,
+    top: int,
+    seed: int,
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    issued = 0
+    deadline = time.perf_counter() + duration_s
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client(number: int, http: httpx.AsyncClient) -> None:
+        nonlocal issued
+        pick = random.Random(seed * 1000 + number)
+        while issued < requests and time.perf_counter() < deadline:
+            issued += 1
+            referral = pick.choice(referral_ids)
+            started = time.perf_counter()
+            try:
+                response = await http.get(f"/api/referrals/{referral}/rank", params={"top": top})
+                elapsed = time.perf_counter() - started
+                if response.status_code == 200:
+                    latencies.append(elapsed)
+                else:
+                    errors.append(f"{response.status_code}: {response.text[:200]}")
+            except httpx.HTTPError as error:
+                errors.append(f"{type(error).__name__}: {error}")
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=60.0
+    ) as http:
+        await asyncio.gather(*(client(n, http) for n in range(clients)))
+    wall = time.perf_counter() - started
+    ms = sorted(1000 * x for x in latencies)
+    return {
+        "clients": clients,
+        "answered": len(ms),
+        "errors": len(errors),
+        "first_errors": errors[:5],
+        "wall_s": round(wall, 3),
+        "throughput_per_s": round(len(ms) / wall, 1) if wall else 0.0,
+        "p50_ms": round(_percentile(ms, 0.50), 2),
+        "p90_ms": round(_percentile(ms, 0.90), 2),
+        "p99_ms": round(_percentile(ms, 0.99), 2),
+        "max_ms": round(ms[-1], 2) if ms else None,
+    }
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the service did not start in time")
+
+
+def run(
+    seed: int = 5001,
+    referrals: int = 5000,
+    beds: int = 10_000,
+    clients: int = 20,
+    requests: int = 2000,
+    duration_s: float = 60.0,
+    baseline_requests: int = 100,
+    top: int = 10,
+) -> dict[str, Any]:
+    """Seed, serve, warm, measure; return the figures as a JSON-ready dict."""
+    from api.config import Settings
+    from api.security import Principal, Role, create_token
+
+    requests = max(1, min(requests, 20_000))
+    duration_s = max(1.0, min(duration_s, 300.0))
+    workdir = Path(tempfile.mkdtemp(prefix="bedmatch-load-"))
+    database_url = f"sqlite:///{workdir / 'load.db'}"
+    seeding = _seed(database_url, seed, referrals, beds)
+
+    from api.db import make_engine, make_sessionmaker
+    from api.orm import ReferralRow
+
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine)() as session:
+        waiting = list(
+            session.scalars(
+                ReferralRow.__table__.select()
+                .with_only_columns(ReferralRow.id)
+                .where(ReferralRow.status == "waiting")
+            )
+        )
+    engine.dispose()
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "BEDMATCH_DATABASE_URL": database_url,
+        "BEDMATCH_SECRET_KEY": SECRET,
+        "BEDMATCH_DEMO": "false",
+    }
+    code = (
+        "import uvicorn; from api.app import create_app; "
+        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
+        "access_log=False)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        _wait_until_up(base, process, timeout_s=60)
+        settings = Settings(database_url=database_url, secret_key=SECRET)
+        token = create_token(settings, Principal("load-coordinator", Role.coordinator))
+        headers = {"Authorization": f"Bearer {token}"}
+        started = time.perf_counter()
+        warm = httpx.get(f"{base}/api/referrals/{waiting[0]}/rank", headers=headers, timeout=300)
+        warmup_s = time.perf_counter() - started
+        if warm.status_code != 200:
+            raise RuntimeError(f"warm-up rank failed: {warm.status_code} {warm.text[:300]}")
+        baseline = asyncio.run(
+            _load(base, token, waiting, 1, baseline_requests, duration_s, top, seed)
+        )
+        loaded = asyncio.run(_load(base, token, waiting, clients, requests, duration_s, top, seed))
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for path in workdir.iterdir():
+        path.unlink()
+    workdir.rmdir()
+    return {
+        "benchmark": "service_load",
+        "endpoint": f"GET /api/referrals/{{id}}/rank?top={top}",
+        "database": "sqlite",
+        "instance": {"seed": seed, "referrals": referrals, "bedspaces": beds},
+        "seeding": seeding,
+        "warmup_first_rank_s": round(warmup_s, 3),
+        "baseline_one_client": baseline,
+        "load": loaded,
+        "p99_ratio_to_one_client_p50": round(loaded["p99_ms"] / baseline["p50_ms"], 2)
+        if baseline["p50_ms"]
+        else None,
+        "target_p99_ms": TARGET_P99_MS,
+        "meets_target": loaded["errors"] == 0 and loaded["p99_ms"] <= TARGET_P99_MS,
+        "git_sha": git_sha(),
+        "machine": machine_info(),
+        "load_average": list(os.getloadavg()),
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    load, one = result["load"], result["baseline_one_client"]
+    inst = result["instance"]
+    lines = [
+        "# Service load: the rank endpoint",
+        "",
+        f"`{result['endpoint']}` on {inst['referrals']:,} referrals × {inst['bedspaces']:,} "
+        f"bed-spaces (seed {inst['seed']}), {result['database']}, uvicorn on loopback.",
+        "",
+        "| clients | answered | errors | throughput/s | p50 ms | p90 ms | p99 ms | max ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in (one, load):
+        lines.append(
+            f"| {row['clients']} | {row['answered']} | {row['errors']} | "
+            f"{row['throughput_per_s']} | {row['p50_ms']} | {row['p90_ms']} | {row['p99_ms']} | "
+            f"{row['max_ms']} |"
+        )
+    verdict = "meets" if result["meets_target"] else "misses"
+    lines += [
+        "",
+        f"Target: zero errors and p99 ≤ {result['target_p99_ms']} ms at {load['clients']} "
+        f"clients: **{verdict}** it. p99 under load is "
+        f"{result['p99_ratio_to_one_client_p50']}× the one-client p50.",
+        f"First rank after start (assembles the problem, builds the ranking context): "
+        f"{result['warmup_first_rank_s']} s. Load average {result['load_average']}, "
+        f"{result['machine'].get('cores')} cores, commit `{result['git_sha'][:12]}`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", default="bench-out", help="directory for JSON and MD")
+    parser.add_argument("--seed", type=int, default=5001)
+    parser.add_argument("--referrals", type=int, default=5000)
+    parser.add_argument("--beds", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds, at most 300")
+    args = parser.parse_args(argv)
+    result = run(
+        seed=args.seed,
+        referrals=args.referrals,
+        beds=args.beds,
+        clients=args.clients,
+        requests=args.requests,
+        duration_s=args.duration,
+    )
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "service_load.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = markdown(result)
+    (out / "service_load.md").write_text(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

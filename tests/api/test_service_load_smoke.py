@@ -1,0 +1,15 @@
+"""The load benchmark script runs end to end at a tiny size (figures come from the real run)."""
+
+from __future__ import annotations
+
+from benchmarks.service_load import markdown, run
+
+
+def test_the_load_benchmark_serves_and_answers_every_request() -> None:
+    result = run(
+        seed=3, referrals=20, beds=40, clients=2, requests=12, duration_s=20, baseline_requests=4
+    )
+    assert result["load"]["answered"] + result["load"]["errors"] == 12
+    assert result["load"]["errors"] == 0, result["load"]["first_errors"]
+    assert result["load"]["p99_ms"] >= result["load"]["p50_ms"] > 0
+    assert "| 2 | 12 | 0 |" in markdown(result)
