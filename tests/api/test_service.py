@@ -275,3 +275,26 @@ def test_housing_options_see_move_out_dates_without_people(service: Service) -> 
     assert moves.status_code == 200
     assert moves.json(), "the demo has residents expected to leave"
     assert set(moves.json()[0]) == {"bedspace", "unit", "expected_leave"}
+
+
+def test_every_waiting_referral_gets_a_ranking_with_reasons(sqlite_service: Service) -> None:
+    client, coordinator = sqlite_service.client, sqlite_service.as_role(C)
+    waiting = client.get("/api/referrals?status=waiting&limit=500", headers=coordinator).json()
+    assert waiting
+    for referral in waiting:
+        response = client.get(f"/api/referrals/{referral['id']}/rank", headers=coordinator)
+        assert response.status_code == 200, (referral["id"], response.text)
+        result = response.json()
+        assert result["ranked"] or result["excluded"]
+        assert all(p["reasons"] for p in result["ranked"])
+        assert all(e["reasons"] for e in result["excluded"])
+
+
+def test_pages_audit_the_people_they_show(sqlite_service: Service) -> None:
+    client = sqlite_service.client
+    token = sqlite_service.as_role(C)["Authorization"].split()[1]
+    page = client.get("/referrals/R00006", cookies={"bedmatch_token": token})
+    assert page.status_code == 200
+    assert "R00006" in page.text
+    events = client.get("/api/audit?subject_id=R00006", headers=sqlite_service.as_role(A)).json()
+    assert any(e["action"] == "read" and e["username"] == "coordinator" for e in events)
