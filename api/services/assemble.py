@@ -80,22 +80,37 @@ T = TypeVar("T")
 
 
 class ProblemCache:
-    """The assembled problem (and anything derived from it) for the current data version."""
+    """The assembled problem (and anything derived from it) for the current data version.
+
+    One thread builds while the others wait for its result, so a burst of requests after a
+    write builds the problem and the ranking context once, not once per request. A problem
+    is kept only if the data version did not move while it was being read.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._building = threading.Lock()
         self._key: tuple[int, date] | None = None
         self._problem: Problem | None = None
         self._derived: dict[str, Any] = {}
 
+    def _cached(self, key: tuple[int, date]) -> Problem | None:
+        with self._lock:
+            return self._problem if key == self._key else None
+
     def problem(self, session: Session, as_of: date) -> Problem:
         key = (data_version(session), as_of)
-        with self._lock:
-            if key == self._key and self._problem is not None:
-                return self._problem
-        problem = build_problem(session, as_of)
-        with self._lock:
-            self._key, self._problem, self._derived = key, problem, {}
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        with self._building:
+            cached = self._cached(key)
+            if cached is not None:
+                return cached
+            problem = build_problem(session, as_of)
+            if data_version(session) == key[0]:
+                with self._lock:
+                    self._key, self._problem, self._derived = key, problem, {}
         return problem
 
     def derived(self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]) -> T:
@@ -105,8 +120,13 @@ class ProblemCache:
             if name in self._derived and self._problem is problem:
                 value: T = self._derived[name]
                 return value
-        value = make(problem)
-        with self._lock:
-            if self._problem is problem:
-                self._derived[name] = value
-        return value
+        with self._building:
+            with self._lock:
+                if name in self._derived and self._problem is problem:
+                    found: T = self._derived[name]
+                    return found
+            made = make(problem)
+            with self._lock:
+                if self._problem is problem:
+                    self._derived[name] = made
+        return made
