@@ -103,7 +103,7 @@ def rank_referral(
     session: SessionDep,
     user: Coordinator,
     top: Annotated[int, Query(ge=1, le=1000)] = 10,
-) -> RankResult:
+) -> Response:
     """Every safe placement for a waiting referral, best first, with reasons, cost to
     others, and every excluded unit with every reason."""
     cache = request.app.state.problem_cache
@@ -113,7 +113,10 @@ def rank_referral(
         raise Conflict(f"referral {referral_id!r} is {row.status}, not waiting")
     result = rank(context, referral_id, top=top)
     audit.record_read(session, user, "referral", referral_id)
-    return result
+    # Serialised once by pydantic-core: on a large portfolio the answer lists every excluded
+    # unit's bed-spaces (hundreds of KB), and FastAPI's re-validation and dict round trip
+    # would cost more than ranking did.
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 # --- residents -------------------------------------------------------------------------
