@@ -209,8 +209,12 @@ class RankingContext:
     # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
     # bounded by the rule combinations and unit sizes, not by the number of calls.
     _excluded_memo: dict[tuple[int, ...], tuple[list[str], list[str]]] = field(default_factory=dict)
-    # The same for a whole unit: (failed-rule bits, bed-spaces, failures per bed-space rule).
+    # The same for a whole unit: (failed-rule bits, bed-spaces, failures per bed-space rule),
+    # as a tuple or packed in one integer (see `_exclusion_cases`).
     _excluded_memo_whole: dict[tuple[int, ...], tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
+    _excluded_memo_code: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = field(
         default_factory=dict
     )
 
@@ -600,6 +604,58 @@ def _unit_exclusion(
     return reasons, rules
 
 
+# An exclusion case packed in one integer: failed unit-rule bits in the low 22 bits, then the
+# unit's bed-spaces and each bed-space rule's failures in 10 bits each (62 bits in all).
+_RULE_BITS, _COUNT_BITS = 22, 10
+
+
+def _exclusion_cases(
+    ctx: RankingContext, unit_bits: np.ndarray, n_beds: np.ndarray, counts: list[np.ndarray]
+) -> tuple[list[tuple[tuple[str, ...], tuple[str, ...]]], np.ndarray]:
+    """The distinct exclusion cases among these units, worded once each, and which case each
+    unit is. A case is (failed unit-rule bits, bed-spaces, failures per bed-space rule)."""
+    packable = (
+        len(BEDSPACE_RULES) == 3
+        and (unit_bits < 1 << _RULE_BITS).all()
+        and (n_beds < 1 << _COUNT_BITS).all()
+    )
+    if not packable:  # more rules or a unit of 1,024 bed-spaces or more: compare rows
+        rows = np.stack([unit_bits.astype(np.int64), n_beds, *counts], axis=1)
+        found, which = np.unique(rows, axis=0, return_inverse=True)
+        keys = [tuple(int(v) for v in row) for row in found.tolist()]
+        memo = ctx._excluded_memo_whole
+        worded = []
+        for key in keys:
+            case = memo.get(key)
+            if case is None:
+                case = memo[key] = _worded(ctx, key[0], key[1], key[2:])
+            worded.append(case)
+        return worded, which.reshape(-1)
+
+    code = unit_bits.astype(np.int64) | n_beds.astype(np.int64) << _RULE_BITS
+    for j, c in enumerate(counts):
+        code |= c.astype(np.int64) << (_RULE_BITS + _COUNT_BITS * (j + 1))
+    cases, which = np.unique(code, return_inverse=True)
+    by_code = ctx._excluded_memo_code
+    worded = []
+    mask = (1 << _COUNT_BITS) - 1
+    for x in cases.tolist():
+        case = by_code.get(x)
+        if case is None:
+            bed_counts = [x >> (_RULE_BITS + _COUNT_BITS * (j + 1)) & mask for j in range(3)]
+            bits, beds = x & (1 << _RULE_BITS) - 1, x >> _RULE_BITS & mask
+            case = by_code[x] = _worded(ctx, bits, beds, bed_counts)
+        worded.append(case)
+    return worded, which.reshape(-1)
+
+
+def _worded(
+    ctx: RankingContext, bits: int, n_beds: int, bed_counts: Sequence[int]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    reasons, rules = _unit_exclusion(ctx, bits, bed_counts, n_beds)
+    return tuple(reasons), tuple(rules)
+
+
 def _excluded_units(
     ctx: RankingContext,
     r: int,
@@ -608,41 +664,30 @@ def _excluded_units(
     bed_counts: list[np.ndarray],
 ) -> list[ExcludedUnit]:
     n_units = len(ctx.tables.units)
-    unit_bits = ctx.unit_failures[r]
     is_placed = np.zeros(n_units, dtype=bool)
     is_placed[placed_units] = True
     shut = np.flatnonzero(~is_placed)
-    columns = zip(
-        shut.tolist(),
-        unit_bits[shut].tolist(),
-        ctx.bed_count[shut].tolist(),
-        zip(*(c[shut].tolist() for c in bed_counts), strict=True),
-        strict=True,
+    worded, which = _exclusion_cases(
+        ctx, ctx.unit_failures[r][shut], ctx.bed_count[shut], [c[shut] for c in bed_counts]
     )
-    unit_ids = ctx.tables.units.ids
-    excluded: list[ExcludedUnit] = []
-    whole = ctx._excluded_memo_whole
-    for u, bits, n_beds, counts in columns:
-        key = (bits, n_beds, *counts)
-        worded = whole.get(key)
-        if worded is None:
-            reasons, rules = _unit_exclusion(ctx, bits, counts, n_beds)
-            worded = whole[key] = (tuple(reasons), tuple(rules))
-        if u in group_failures:
-            more = group_failures[u]
-            worded = (
-                worded[0] + tuple(reason for _, reason in more),
-                worded[1] + tuple(dict.fromkeys(r for r, _ in more if r not in worded[1])),
+    unit_ids, bed_ids = ctx.tables.units.ids, ctx.unit_bed_ids
+    # Tuples, shared between results: nothing can change one result through another.
+    excluded: list[ExcludedUnit] = [
+        {
+            "unit": unit_ids[u],
+            "bedspaces": bed_ids[u],
+            "reasons": worded[k][0],
+            "rules": worded[k][1],
+        }
+        for u, k in zip(shut.tolist(), which.tolist(), strict=True)
+    ]
+    for entry, u in zip(excluded, shut.tolist(), strict=True) if group_failures else ():
+        more = group_failures.get(u)
+        if more:
+            entry["reasons"] = entry["reasons"] + tuple(reason for _, reason in more)
+            entry["rules"] = entry["rules"] + tuple(
+                dict.fromkeys(rule for rule, _ in more if rule not in entry["rules"])
             )
-        # Tuples, shared between results: nothing can change one result through another.
-        excluded.append(
-            {
-                "unit": unit_ids[u],
-                "bedspaces": ctx.unit_bed_ids[u],
-                "reasons": worded[0],
-                "rules": worded[1],
-            }
-        )
     return excluded
 
 
@@ -1040,33 +1085,29 @@ def rank(
     sorted_ids = ctx.bed_id_array[sorted_beds].tolist()
     bounds = [*starts, len(order)]
     bed_counts = _bed_rule_counts(ctx, r)
-    counts_of = list(zip(*(c[unit_order].tolist() for c in bed_counts), strict=True))
-    n_beds = ctx.bed_count[unit_order].tolist()
+    at = np.asarray(unit_order, dtype=np.int64)
+    # Why a ranked unit's other bed-spaces are not offered: worded like an exclusion case
+    # with no unit rule failing.
+    others, which = _exclusion_cases(
+        ctx, np.zeros(at.size, dtype=np.int64), ctx.bed_count[at], [c[at] for c in bed_counts]
+    )
     rank_at, score_at = ranks[starts].tolist(), sorted_scores[starts].tolist()
-    whole = ctx._excluded_memo_whole
-    nothing: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
-    summaries: list[UnitSummary] = []
-    for k, (u, start, stop) in enumerate(zip(unit_order, bounds, bounds[1:], strict=False)):
-        others = nothing
-        if any(counts_of[k]):
-            key = (0, n_beds[k], *counts_of[k])
-            others = whole.get(key) or nothing
-            if others is nothing:
-                reasons, rules = _unit_exclusion(ctx, 0, counts_of[k], n_beds[k])
-                others = whole[key] = (tuple(reasons), tuple(rules))
-        summaries.append(
-            {
-                "rank": rank_at[k],
-                "unit": units.ids[u],
-                "unit_name": ctx.unit_names[u],
-                "score": score_at[k],
-                "bedspaces": sorted_ids[start:stop],
-                "points_behind": top_score - score_at[k],
-                "behind_top": behind[k],
-                "other_bedspaces": others[0],
-                "other_bedspace_rules": others[1],
-            }
+    summaries: list[UnitSummary] = [
+        {
+            "rank": rank_at[k],
+            "unit": units.ids[u],
+            "unit_name": ctx.unit_names[u],
+            "score": score_at[k],
+            "bedspaces": sorted_ids[start:stop],
+            "points_behind": top_score - score_at[k],
+            "behind_top": behind[k],
+            "other_bedspaces": others[case][0],
+            "other_bedspace_rules": others[case][1],
+        }
+        for k, (u, start, stop, case) in enumerate(
+            zip(unit_order, bounds, bounds[1:], which.tolist(), strict=False)
         )
+    ]
 
     notes = []
     emergency = bool(ctx.reserve_exempt[r])
