@@ -29,6 +29,7 @@ from api.config import Settings
 from api.db import make_engine, make_sessionmaker
 from api.routers import admin, auth, board, inventory, people, runs
 from api.security import LoginLimiter
+from api.services import runs as run_service
 from api.services import users
 from api.services.assemble import ProblemCache
 from api.services.errors import Conflict, NotFound
@@ -85,6 +86,7 @@ def prepare_database(settings: Settings, engine: object) -> None:
         upgrade(engine)  # type: ignore[arg-type]
     factory = make_sessionmaker(engine)  # type: ignore[arg-type]
     with factory() as session:
+        run_service.mark_interrupted(session)
         if settings.demo:
             demo.seed(session, settings.demo_seed, settings.demo_referrals, settings.demo_beds)
         if settings.admin_password:

@@ -158,6 +158,21 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
         _set(factory, run_id, status="failed", message=message, finished_at=audit.now())
 
 
+def mark_interrupted(session: Session) -> int:
+    """At start: runs left queued or running by a stopped service failed; say so."""
+    result = session.execute(
+        update(AllocationRunRow)
+        .where(AllocationRunRow.status.in_(("queued", "running")))
+        .values(
+            status="failed",
+            message="interrupted: the service stopped before the run finished; start it again",
+            finished_at=audit.now(),
+        )
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def get(session: Session, run_id: int) -> AllocationRunRow:
     run = session.get(AllocationRunRow, run_id)
     if run is None:

@@ -298,3 +298,29 @@ def test_pages_audit_the_people_they_show(sqlite_service: Service) -> None:
     assert "R00006" in page.text
     events = client.get("/api/audit?subject_id=R00006", headers=sqlite_service.as_role(A)).json()
     assert any(e["action"] == "read" and e["username"] == "coordinator" for e in events)
+
+
+def test_a_run_cut_short_by_a_restart_is_marked_failed_not_left_running(
+    sqlite_url: str,
+) -> None:
+    from api.orm import AllocationRunRow
+    from api.services import audit
+    from tests.api.conftest import start_service
+
+    for service in start_service(sqlite_url):
+        factory = service.client.app.state.sessionmaker  # type: ignore[attr-defined]
+        with factory() as session:
+            session.add(
+                AllocationRunRow(
+                    status="running",
+                    backend="cpsat",
+                    time_limit_s=10,
+                    created_by="coordinator",
+                    created_at=audit.now(),
+                )
+            )
+            session.commit()
+    for service in start_service(sqlite_url):
+        runs = service.client.get("/api/runs", headers=service.as_role(C)).json()
+        assert runs[0]["status"] == "failed"
+        assert "interrupted" in runs[0]["message"]
