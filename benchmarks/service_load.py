@@ -150,6 +150,7 @@ def run(
     duration_s: float = 60.0,
     baseline_requests: int = 100,
     top: int = 10,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Seed, serve, warm, measure; return the figures as a JSON-ready dict."""
     from api.config import Settings
@@ -182,11 +183,13 @@ def run(
         "BEDMATCH_DATABASE_URL": database_url,
         "BEDMATCH_SECRET_KEY": SECRET,
         "BEDMATCH_DEMO": "false",
+        "BEDMATCH_RUN_MIGRATIONS": "false",  # seeded and migrated above, once
     }
+    workers = max(1, min(workers, 8))
     code = (
-        "import uvicorn; from api.app import create_app; "
-        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
-        "access_log=False)"
+        "import uvicorn; "
+        f"uvicorn.run('api.app:create_app', factory=True, workers={workers}, "
+        f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
     )
     process = subprocess.Popen([sys.executable, "-c", code], env=env)
     try:
@@ -195,10 +198,15 @@ def run(
         token = create_token(settings, Principal("load-coordinator", Role.coordinator))
         headers = {"Authorization": f"Bearer {token}"}
         started = time.perf_counter()
-        warm = httpx.get(f"{base}/api/referrals/{waiting[0]}/rank", headers=headers, timeout=300)
+        # Every worker builds its own ranking context on its first request: warm them all.
+        warm_ups = [
+            httpx.get(f"{base}/api/referrals/{r}/rank", headers=headers, timeout=300)
+            for r in waiting[: 4 * workers]
+        ]
         warmup_s = time.perf_counter() - started
-        if warm.status_code != 200:
-            raise RuntimeError(f"warm-up rank failed: {warm.status_code} {warm.text[:300]}")
+        for warm in warm_ups:
+            if warm.status_code != 200:
+                raise RuntimeError(f"warm-up rank failed: {warm.status_code} {warm.text[:300]}")
         baseline = asyncio.run(
             _load(base, token, waiting, 1, baseline_requests, duration_s, top, seed)
         )
@@ -217,6 +225,7 @@ def run(
         "benchmark": "service_load",
         "endpoint": f"GET /api/referrals/{{id}}/rank?top={top}",
         "database": "sqlite",
+        "workers": workers,
         "instance": {"seed": seed, "referrals": referrals, "bedspaces": beds},
         "seeding": seeding,
         "warmup_first_rank_s": round(warmup_s, 3),
@@ -240,7 +249,8 @@ def markdown(result: dict[str, Any]) -> str:
         "# Service load: the rank endpoint",
         "",
         f"`{result['endpoint']}` on {inst['referrals']:,} referrals × {inst['bedspaces']:,} "
-        f"bed-spaces (seed {inst['seed']}), {result['database']}, uvicorn on loopback.",
+        f"bed-spaces (seed {inst['seed']}), {result['database']}, uvicorn with "
+        f"{result['workers']} worker(s) on loopback.",
         "",
         "| clients | answered | errors | throughput/s | p50 ms | p90 ms | p99 ms | max ms |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -274,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds, at most 300")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args(argv)
     result = run(
         seed=args.seed,
@@ -282,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients=args.clients,
         requests=args.requests,
         duration_s=args.duration,
+        workers=args.workers,
     )
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,12 @@ def register(sub: Any) -> argparse.ArgumentParser:
     demo.add_argument("--demo", action="store_true", default=None, help="seed demo data")
     demo.add_argument("--no-demo", dest="demo", action="store_false", help="no demo data")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (each keeps its own ranking cache; sign-in limits are per worker)",
+    )
+    parser.add_argument(
         "--admin-password",
         help="create the admin account (BEDMATCH_ADMIN_USERNAME, default 'admin') if missing",
     )
@@ -62,5 +68,32 @@ def run(args: argparse.Namespace) -> int:
 
         for username, (password, role) in DEMO_LOGINS.items():
             print(f"  {username:13} {password:18} {role.value}")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    if not 1 <= args.workers <= 64:
+        raise UsageError("--workers: must be between 1 and 64")
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        return 0
+    # Several workers: prepare the database once here, then let every worker start on it
+    # with the same signing key and without migrating or seeding again.
+    from api.app import prepare_database
+    from api.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    prepare_database(settings, engine)
+    engine.dispose()
+    os.environ.update(
+        BEDMATCH_DATABASE_URL=settings.database_url,
+        BEDMATCH_SECRET_KEY=settings.secret_key,
+        BEDMATCH_RUN_MIGRATIONS="false",
+        BEDMATCH_DEMO="false",
+    )
+    os.environ.pop("BEDMATCH_ADMIN_PASSWORD", None)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+    )
     return 0
