@@ -8,6 +8,8 @@ used to find out who has an account.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
 from collections import defaultdict, deque
@@ -129,3 +131,17 @@ class LoginLimiter:
     def succeeded(self, key: str) -> None:
         with self._lock:
             self._failures.pop(key, None)
+
+
+def csrf_token(settings: Settings, session_token: str) -> str:
+    """The form token for a signed-in page session: bound to its sign-in token and key."""
+    digest = hmac.new(
+        settings.secret_key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256
+    )
+    return digest.hexdigest()[:40]
+
+
+def csrf_ok(settings: Settings, session_token: str | None, given: str | None) -> bool:
+    if not session_token or not given:
+        return False
+    return hmac.compare_digest(csrf_token(settings, session_token), given)

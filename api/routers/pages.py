@@ -15,7 +15,7 @@ from api.deps import TOKEN_COOKIE, Coordinator, Everyone, SessionDep, SettingsDe
 from api.orm import ReferralRow
 from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
-from api.security import Principal, create_token, decode_token
+from api.security import Principal, create_token, csrf_ok, csrf_token, decode_token
 from api.services import audit, board, inventory, placements, runs
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
@@ -31,14 +31,23 @@ templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 def render(
     request: Request, name: str, user: Principal | None, code: int = 200, **context: Any
 ) -> Response:
+    session_token = request.cookies.get(TOKEN_COOKIE)
+    csrf = csrf_token(request.app.state.settings, session_token) if session_token else ""
     response = templates.TemplateResponse(
-        request, name, {"user": user, **context}, status_code=code
+        request, name, {"user": user, "csrf": csrf, **context}, status_code=code
     )
-    # Pages show personal data: never cached, never framed.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return response  # never cached, never framed: see `install_security_headers`
+
+
+CsrfField = Annotated[str, Form()]
+
+
+def require_csrf(request: Request, given: str | None) -> None:
+    """Refuse a form not rendered by this service for this sign-in (400)."""
+    if not csrf_ok(request.app.state.settings, request.cookies.get(TOKEN_COOKIE), given):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "the form has expired or did not come from this site"
+        )
 
 
 def signed_in_user(request: Request) -> Principal | None:
@@ -90,7 +99,8 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, csrf_token: CsrfField = "") -> Response:
+    require_csrf(request, csrf_token)
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(TOKEN_COOKIE)
     return response
@@ -161,7 +171,9 @@ def place_from_page(
     user: Coordinator,
     bedspace: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
+    csrf_token: CsrfField = "",
 ) -> Response:
+    require_csrf(request, csrf_token)
     try:
         placements.place(session, user, as_of(request), referral_id, bedspace, None, reason or None)
     except (Conflict, PlacementRefused, ProblemInvalid) as error:
@@ -220,7 +232,9 @@ def start_run_from_page(
     user: Coordinator,
     backend: Annotated[str, Form()] = "cpsat",
     time_limit_s: Annotated[float, Form(gt=0, le=300)] = 10.0,
+    csrf_token: CsrfField = "",
 ) -> Response:
+    require_csrf(request, csrf_token)
     if backend not in runs.BACKENDS:
         backend = "cpsat"
     state = request.app.state
@@ -271,6 +285,8 @@ async def accept_from_page(
     request: Request, run_id: int, session: SessionDep, user: Coordinator
 ) -> Response:
     form = await request.form()
+    given = form.get("csrf_token")
+    require_csrf(request, given if isinstance(given, str) else None)
     chosen = None if form.get("which") == "all" else [str(v) for v in form.getlist("referrals")]
     try:
         accepted = runs.accept(session, user, as_of(request), run_id, chosen)

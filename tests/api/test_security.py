@@ -83,3 +83,40 @@ def test_outside_the_demo_there_is_no_account_until_an_admin_is_configured(
         )
         assert response.status_code == 200
         assert response.json()["role"] == "admin"
+
+
+def _page_cookie(service: Service, role: Role) -> dict[str, str]:
+    return {"bedmatch_token": service.as_role(role)["Authorization"].split()[1]}
+
+
+def test_page_forms_need_the_token_rendered_for_this_sign_in(sqlite_service: Service) -> None:
+    from tests.api.helpers import counts
+
+    client = sqlite_service.client
+    cookies = _page_cookie(sqlite_service, Role.coordinator)
+    page = client.get("/referrals/R00002", cookies=cookies)
+    assert 'name="csrf_token"' in page.text
+    before = counts(client)
+    forged = client.post(
+        "/referrals/R00002/place",
+        data={"bedspace": "B00001", "reason": "cross-site"},
+        cookies=cookies,
+    )
+    assert forged.status_code == 400
+    other = client.post(
+        "/runs", data={"backend": "greedy", "csrf_token": "0" * 40}, cookies=cookies
+    )
+    assert other.status_code == 400
+    assert counts(client) == before
+    assert client.get("/api/runs", headers=sqlite_service.as_role(Role.coordinator)).json() == []
+
+
+def test_pages_carry_security_headers(sqlite_service: Service) -> None:
+    page = sqlite_service.client.get(
+        "/vacancies", cookies=_page_cookie(sqlite_service, Role.housing_options)
+    )
+    assert page.status_code == 200
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "<script>" not in page.text  # scripts come from /static only (CSP: no inline)
