@@ -694,6 +694,11 @@ def _excluded_units(
 # --- cost to others --------------------------------------------------------------------
 
 
+NOBODY_LOSES = CostToOthers(
+    summary="Nobody of equal or higher priority loses their only or best option."
+)
+
+
 @dataclass(frozen=True)
 class _UnitEffects:
     """What a placement in a unit costs others, apart from the bed-spaces themselves, for the
@@ -845,6 +850,8 @@ def cost_to_others(
     refs, beds = t.referrals, t.beds
     e = effects if effects is not None else _unit_effects(ctx, placement)
     cand = e.cand
+    if cand.size == 0:
+        return NOBODY_LOSES
     taken = np.array([b for _, b, _ in placement], dtype=np.int64)
     u = int(beds.unit[taken[0]])
     by_bed = ctx.allowed_by_bed
@@ -888,14 +895,13 @@ def cost_to_others(
     affected.sort(key=lambda a: (a.loses != "only", -a.priority, a.referral))
     n_only, n_best = int(only.sum()), int(best_only.sum())
     if not affected:
-        summary = "Nobody of equal or higher priority loses their only or best option."
-    else:
-        parts = []
-        if n_only:
-            parts.append(f"{n_only} would lose their only eligible option")
-        if n_best:
-            parts.append(f"{n_best} would lose their best unit")
-        summary = "Of those waiting at equal or higher priority, " + " and ".join(parts) + "."
+        return NOBODY_LOSES
+    parts = []
+    if n_only:
+        parts.append(f"{n_only} would lose their only eligible option")
+    if n_best:
+        parts.append(f"{n_best} would lose their best unit")
+    summary = "Of those waiting at equal or higher priority, " + " and ".join(parts) + "."
     return CostToOthers(affected=affected, summary=summary)
 
 
