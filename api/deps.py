@@ -12,9 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.config import Settings
+from api.orm import UserRow
 from api.security import Principal, Role, decode_token
 
 TOKEN_COOKIE = "bedmatch_token"
@@ -50,11 +52,22 @@ def current_user(
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
+    """The signed-in user: a valid token naming an account that is still active.
+
+    The role comes from the account, not the token, so a changed role or a closed account
+    takes effect on the next request, not when the token expires.
+    """
     token = bearer or request.cookies.get(TOKEN_COOKIE)
-    principal = decode_token(settings, token) if token else None
-    if principal is None:
+    claimed = decode_token(settings, token) if token else None
+    if claimed is None:
         raise NotSignedIn()
-    return principal
+    with request.app.state.sessionmaker() as session:
+        account = session.execute(
+            select(UserRow.role, UserRow.active).where(UserRow.username == claimed.username)
+        ).first()
+    if account is None or not account.active:
+        raise NotSignedIn()
+    return Principal(claimed.username, Role(account.role))
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -38,6 +38,7 @@ from benchmarks.machine import git_sha, machine_info
 
 TARGET_P99_MS = 50.0
 SECRET = "service-load-benchmark-secret-key"
+LOAD_USER = "load-coordinator"
 
 
 def _free_port() -> int:
@@ -50,6 +51,8 @@ def _seed(database_url: str, seed: int, referrals: int, beds: int) -> dict[str, 
     from api.db import make_engine, make_sessionmaker
     from api.demo import store_problem
     from api.migrations import upgrade
+    from api.orm import UserRow
+    from api.security import Role, hash_password
     from fixtures.generator import generate
 
     started = time.perf_counter()
@@ -59,6 +62,10 @@ def _seed(database_url: str, seed: int, referrals: int, beds: int) -> dict[str, 
     upgrade(engine)
     with make_sessionmaker(engine)() as session:
         store_problem(session, problem)
+        session.add(
+            UserRow(username=LOAD_USER, password_hash=hash_password(SECRET), role=Role.coordinator)
+        )
+        session.commit()
     engine.dispose()
     return {
         "generate_s": round(generated - started, 3),
@@ -195,7 +202,7 @@ def run(
     try:
         _wait_until_up(base, process, timeout_s=60)
         settings = Settings(database_url=database_url, secret_key=SECRET)
-        token = create_token(settings, Principal("load-coordinator", Role.coordinator))
+        token = create_token(settings, Principal(LOAD_USER, Role.coordinator))
         headers = {"Authorization": f"Bearer {token}"}
         started = time.perf_counter()
         # Every worker builds its own ranking context on its first request: warm them all.

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from api.deps import Admin, SessionDep
 from api.schemas import AuditEventView, UserCreate, UserView
 from api.services import audit, users
+from api.services.errors import Conflict
 
 router = APIRouter(prefix="/api", tags=["admin"])
 
@@ -24,6 +25,17 @@ def create_user(body: UserCreate, session: SessionDep, user: Admin) -> UserView:
     audit.record(session, user, "create", "user", body.username)
     session.commit()
     return UserView.model_validate(created)
+
+
+@router.delete("/users/{username}", response_model=UserView)
+def deactivate_user(username: str, session: SessionDep, user: Admin) -> UserView:
+    """Close an account (it stays in the records); its tokens stop working at once."""
+    if username == user.username:
+        raise Conflict("an admin cannot close their own account")
+    closed = users.deactivate(session, username)
+    audit.record(session, user, "deactivate", "user", username)
+    session.commit()
+    return UserView.model_validate(closed)
 
 
 @router.get("/audit", response_model=list[AuditEventView])

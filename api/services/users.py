@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.orm import UserRow
 from api.security import Role, hash_password
-from api.services.errors import Conflict
+from api.services.errors import Conflict, NotFound
 
 
 def create_user(session: Session, username: str, password: str, role: Role) -> UserRow:
@@ -27,3 +27,13 @@ def ensure_admin(session: Session, username: str, password: str) -> None:
 
 def list_users(session: Session) -> list[UserRow]:
     return list(session.scalars(select(UserRow).order_by(UserRow.username)))
+
+
+def deactivate(session: Session, username: str) -> UserRow:
+    """Close an account: its tokens stop working at once; its history stays."""
+    user = session.scalar(select(UserRow).where(UserRow.username == username))
+    if user is None:
+        raise NotFound("user", username)
+    user.active = False
+    session.commit()
+    return user

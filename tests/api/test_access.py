@@ -67,6 +67,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/stats"): EVERYONE,
     ("GET", "/api/users"): frozenset({A}),
     ("POST", "/api/users"): frozenset({A}),
+    ("DELETE", "/api/users/{username}"): frozenset({A}),
     ("GET", "/api/audit"): frozenset({A}),
     ("POST", "/api/import/{kind}"): STAFF,
     # Pages.
@@ -114,6 +115,7 @@ def sample_ids(service: Service) -> dict[str, str]:
         "resident_id": str(resident),
         "run_id": "1",
         "kind": "units",
+        "username": "nobody-here",
     }
 
 

@@ -120,3 +120,14 @@ def test_pages_carry_security_headers(sqlite_service: Service) -> None:
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Cache-Control"] == "no-store"
     assert "<script>" not in page.text  # scripts come from /static only (CSP: no inline)
+
+
+def test_a_closed_account_loses_access_at_once(sqlite_service: Service) -> None:
+    client = sqlite_service.client
+    housing = sqlite_service.as_role(Role.housing_options)
+    assert client.get("/api/vacancies", headers=housing).status_code == 200
+    closed = client.delete("/api/users/housing", headers=sqlite_service.as_role(Role.admin))
+    assert closed.status_code == 200 and closed.json()["active"] is False
+    assert client.get("/api/vacancies", headers=housing).status_code == 401
+    again = client.post("/api/auth/token", data={"username": "housing", "password": "housing-demo"})
+    assert again.status_code == 401
