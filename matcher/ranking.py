@@ -84,7 +84,7 @@ class CostToOthers(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    affected: list[AffectedReferral] = Field(default_factory=list)
+    affected: tuple[AffectedReferral, ...] = ()  # a tuple: one answer may be shared
     summary: str = ""
 
 
@@ -902,7 +902,7 @@ def cost_to_others(
     if n_best:
         parts.append(f"{n_best} would lose their best unit")
     summary = "Of those waiting at equal or higher priority, " + " and ".join(parts) + "."
-    return CostToOthers(affected=affected, summary=summary)
+    return CostToOthers(affected=tuple(affected), summary=summary)
 
 
 # --- ranking ---------------------------------------------------------------------------

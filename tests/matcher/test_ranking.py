@@ -300,7 +300,7 @@ def test_cost_names_more_urgent_people_who_lose_their_best_or_only_option() -> N
     assert b1 is not None and s1 is not None
     assert [(a.referral, a.loses) for a in b1.affected] == [("R2", "only")]
     # R3 loses S1, but R3 is less urgent than R1, so it is not named.
-    assert s1.affected == []
+    assert s1.affected == ()
 
 
 def test_cost_counts_a_shared_limit_not_just_the_bedspace() -> None:
