@@ -17,7 +17,7 @@ from capacity.report import write_report
 from capacity.scenario import PortfolioSpec, load_scenario, parse_scenario
 from constraints.checker import resident_violations
 from matcher.errors import ProblemInvalid
-from tests.capacity.standin import standin_solve as solver
+from capacity.simulation import matcher_solve as solver
 
 SCENARIOS = Path(__file__).parents[2] / "capacity" / "scenarios"
 

@@ -11,7 +11,7 @@ from capacity.scenario import parse_scenario
 from capacity.simulation import HardRuleBroken, Simulation
 from constraints.checker import check
 from matcher.model import Problem, Solution
-from tests.capacity.standin import standin_solve as solver
+from capacity.simulation import matcher_solve as solver
 
 
 def _scenario(**changes: Any):

@@ -11,7 +11,7 @@ from capacity.scenario import parse_scenario
 from capacity.simulation import Simulation, Stay
 from constraints.checker import resident_violations
 from matcher.model import Resident
-from tests.capacity.standin import standin_solve as solver
+from capacity.simulation import matcher_solve as solver
 
 SCENARIO = parse_scenario(
     {
