@@ -15,9 +15,9 @@ from capacity.quotas import women_only_share
 from capacity.replications import estimate, run_replications
 from capacity.report import write_report
 from capacity.scenario import PortfolioSpec, load_scenario, parse_scenario
+from capacity.simulation import matcher_solve as solver
 from constraints.checker import resident_violations
 from matcher.errors import ProblemInvalid
-from capacity.simulation import matcher_solve as solver
 
 SCENARIOS = Path(__file__).parents[2] / "capacity" / "scenarios"
 

@@ -9,9 +9,9 @@ import pytest
 
 from capacity.scenario import parse_scenario
 from capacity.simulation import HardRuleBroken, Simulation
+from capacity.simulation import matcher_solve as solver
 from constraints.checker import check
 from matcher.model import Problem, Solution
-from capacity.simulation import matcher_solve as solver
 
 
 def _scenario(**changes: Any):

@@ -9,9 +9,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from capacity.portfolio import referral_templates
 from capacity.scenario import parse_scenario
 from capacity.simulation import Simulation, Stay
+from capacity.simulation import matcher_solve as solver
 from constraints.checker import resident_violations
 from matcher.model import Resident
-from capacity.simulation import matcher_solve as solver
 
 SCENARIO = parse_scenario(
     {
