@@ -126,3 +126,10 @@ def test_absent_scripts_are_skipped_and_unsatisfiable_ones_are_errors() -> None:
     assert absent["outcome"] == "skipped"
     needy = call_script("tests.benchmarks.needs_more", {"beds": 1})
     assert needy["outcome"] == "error" and "connection_string" in needy["error"]
+
+
+def test_published_table_is_generated_from_the_published_json() -> None:
+    published = Path(__file__).resolve().parents[2] / "benchmarks"
+    results = json.loads((published / "RESULTS.json").read_text())
+    assert (published / "RESULTS.md").read_text() == render_markdown(results)
+    assert results["command"].startswith("bedmatch bench --family ")
