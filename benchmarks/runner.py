@@ -42,6 +42,7 @@ OPTIONAL_SCRIPTS = {
 }
 RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
 PUBLISHED_TABLE = Path(__file__).resolve().parent / "RESULTS.md"
+PUBLISHED_JSON = PUBLISHED_TABLE.with_suffix(".json")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class BenchOptions:
     backends: tuple[str, ...] = BACKENDS
     gap_target: float = GAP_TARGET
     progress: bool = True
-    publish: bool = False  # also write the table to benchmarks/RESULTS.md
+    publish: bool = False  # also write benchmarks/RESULTS.json and the table RESULTS.md
     scripts: bool = True  # run the contributed rank/simulation/service scripts too
 
 
@@ -116,6 +117,7 @@ def write_results(results: dict[str, Any], output_dir: Path, *, publish: bool = 
     table = render_markdown(results)
     (output_dir / RESULTS_MD).write_text(table)
     if publish:
+        PUBLISHED_JSON.write_text((output_dir / RESULTS_JSON).read_text())
         PUBLISHED_TABLE.write_text(table)
 
 

@@ -52,7 +52,9 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help=f"largest proven gap an exact backend may end with (default {GAP_TARGET})",
     )
     parser.add_argument(
-        "--publish", action="store_true", help="also write the table to benchmarks/RESULTS.md"
+        "--publish",
+        action="store_true",
+        help="also write benchmarks/RESULTS.json and its table benchmarks/RESULTS.md",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
