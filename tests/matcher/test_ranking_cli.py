@@ -40,3 +40,15 @@ def test_bad_top_exits_2_with_a_message(top: str, capsys: pytest.CaptureFixture[
         main(["rank", COUPLE, "--referral", "R00001", "--top", top])
     assert exited.value.code == 2
     assert "--top" in capsys.readouterr().err
+
+
+def test_batch_solution_is_read_and_compared(tmp_path: Path) -> None:
+    batch = tmp_path / "solution.json"
+    batch.write_text(json.dumps({"assignments": [{"referral": "R00001", "bedspace": "B00002"}]}))
+    out = tmp_path / "rank.json"
+    assert (
+        main(["rank", COUPLE, "--referral", "R00001", "--batch", str(batch), "-o", str(out)]) == 0
+    )
+    result = json.loads(out.read_text())
+    assert result["batch_placement"] == "B00002"
+    assert all(p["batch_places_elsewhere"] is False for p in result["ranked"])
