@@ -19,6 +19,7 @@ from matcher.backends.classes import Assignment3, Instance, build_instance
 from matcher.backends.cpsat import CpSatBackend, trivial_stage_bounds
 from matcher.backends.greedy import GreedyBackend, greedy_placements
 from matcher.backends.pulp_backend import PulpBackend
+from matcher.backends.relaxation import FlowRelaxation, guided_placements
 from matcher.errors import BackendUnavailable
 from matcher.model import Assignment, Problem, Solution, Unplaced
 from matcher.objective import BANDS, report
@@ -54,19 +55,36 @@ def solve(
     if backend == "greedy":
         result = BackendResult(greedy)
     else:
+        # The search starts from the better of greedy and the flow-guided greedy.
+        guided = guided_placements(inst, FlowRelaxation(inst).guide())
+        start = max(greedy, guided, key=lambda placements: lexicographic_value(inst, placements))
         remaining = max(0.0, time_limit_s - (time.perf_counter() - started))
-        result = solver.solve(inst, remaining, hint=greedy)
+        result = solver.solve(inst, remaining, hint=start)
         if result.timed_out and not result.no_solution:
             # Stopped mid-way: fill what the search left open, moving nobody.
             result.placements = greedy_placements(inst, start=result.placements)
         if result.no_solution or not _valid(problem, inst, result.placements):
-            result = BackendResult(greedy, timed_out=result.timed_out, detail=result.detail)
+            result = BackendResult(start, timed_out=result.timed_out, detail=result.detail)
             status = "fallback"
+        elif lexicographic_value(inst, start) > lexicographic_value(inst, result.placements):
+            # A stage stopped early can leave later bands below the start: never return less.
+            result.placements = start
     if (backend == "greedy" or status == "fallback") and not _valid(
         problem, inst, result.placements
     ):
         result = BackendResult([], timed_out=result.timed_out, detail=result.detail)
     return _solution(inst, result, backend, status, time.perf_counter() - started)
+
+
+def lexicographic_value(inst: Instance, placements: list[Assignment3]) -> tuple[int, ...]:
+    """(placed in band 5, …, placed in band 1, soft points): compare allocations with `>`."""
+    refs, bed_unit = inst.tables.referrals, inst.tables.beds.unit
+    counts = dict.fromkeys(BANDS, 0)
+    soft = 0
+    for r, bed, _ in placements:
+        counts[int(refs.priority[r])] += 1
+        soft += int(inst.points[r, int(bed_unit[bed])])
+    return (*(counts[b] for b in BANDS), soft)
 
 
 def _assignments(inst: Instance, placements: list[Assignment3]) -> list[Assignment]:

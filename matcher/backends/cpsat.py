@@ -17,6 +17,7 @@ import numpy as np
 from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance, ModelLayout, build_model, decode, encode
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.relaxation import StageCeilings
 from matcher.objective import SOFT, stages
 
 INT_MAX = 2**62
@@ -106,6 +107,7 @@ class CpSatBackend:
             hint = greedy_placements(instance)
         best = encode(instance, layout, hint)
         trivial = trivial_stage_bounds(instance)
+        ceilings = StageCeilings(instance, trivial)
         pair_priority = instance.tables.referrals.priority[instance.pair_ref]
         bounds: dict[str, int] = {}
         timed_out = False
@@ -117,8 +119,10 @@ class CpSatBackend:
             coefs = stage.coefficients
             nz = np.flatnonzero(coefs)
             value = int(coefs[nz] @ best[nz])
-            if stage.name != SOFT and value >= trivial[stage.name]:
-                bounds[stage.name] = value  # the hint already places every placeable one
+            ceiling = ceilings.of(stage.name)
+            if stage.name != SOFT and value >= ceiling:
+                bounds[stage.name] = value  # the hint already meets a proven ceiling
+                ceilings.hold(stage.name, value)
                 self._hold(proto, nz, coefs[nz], value)
                 stage_log.append({"stage": stage.name, "value": value, "skipped": True})
                 continue
@@ -146,8 +150,8 @@ class CpSatBackend:
             if stage.name == SOFT and self.soft_gap > 0:
                 solver.parameters.relative_gap_limit = self.soft_gap
             started = time.perf_counter()
-            # A band stage that places every placeable referral is done: no proof needed.
-            target = trivial.get(stage.name) if stage.name != SOFT else None
+            # A band stage that reaches its ceiling is done: no further proof needed.
+            target = ceiling if stage.name != SOFT else None
             status = solver.solve(model, _StopAt(target) if target is not None else None)
             entry: dict[str, object] = {
                 "stage": stage.name,
@@ -163,7 +167,7 @@ class CpSatBackend:
                     completed = greedy_placements(instance, start=decode(instance, layout, values))
                     best, value = encode(instance, layout, completed), found
                 bound = int(np.floor(solver.best_objective_bound + 1e-6))
-                bounds[stage.name] = max(bound, value)
+                bounds[stage.name] = max(min(bound, ceiling), value)
                 entry.update(value=value, bound=bounds[stage.name])
                 if status == cp_model.OPTIMAL or (
                     stage.name == SOFT
@@ -171,12 +175,14 @@ class CpSatBackend:
                     and value >= bound * (1 - self.soft_gap)
                 ):
                     if stage.name != SOFT:
+                        ceilings.hold(stage.name, value)
                         self._hold(proto, nz, coefs[nz], value)
                     if status == cp_model.OPTIMAL:
                         bounds[stage.name] = value
                     continue
                 if target is not None and value >= target:
                     bounds[stage.name] = value
+                    ceilings.hold(stage.name, value)
                     self._hold(proto, nz, coefs[nz], value)
                     continue
                 timed_out = True

@@ -150,6 +150,15 @@ class PlacementState:
         if inst.tables.units.women_only[u] and not c.reserve_exempt[r]:
             self.reserve_left -= sign
 
+    def try_class(self, r: int, pairs: np.ndarray, k: int) -> Assignment3 | None:
+        """Place r in bed-space class k if one of its pairs leads there and nothing blocks."""
+        unit = self.inst.classes[k].unit
+        for pair in pairs[self.inst.pair_unit[pairs] == unit]:
+            group_classes = self.inst.groups[int(self.inst.pair_group[pair])].classes
+            if k in group_classes and not self.blockers(r, int(pair), k):
+                return self.place(r, int(pair), k)
+        return None
+
     def try_place(self, r: int, pairs: np.ndarray) -> Assignment3 | None:
         """Place r in the best-scoring open place among these pairs, if any."""
         for pair in pairs:
@@ -159,15 +168,28 @@ class PlacementState:
         return None
 
 
-def referral_order(inst: Instance) -> list[int]:
-    """Priority first, then longest wait, then document order."""
+def referral_order(inst: Instance, first: set[int] | None = None) -> list[int]:
+    """Priority first, then (within a band) the referrals in `first`, then longest wait."""
     refs = inst.tables.referrals
-    return sorted(range(len(refs)), key=lambda i: (-refs.priority[i], -refs.waiting_days[i], i))
+    first = first or set()
+    return sorted(
+        range(len(refs)),
+        key=lambda i: (-refs.priority[i], i not in first, -refs.waiting_days[i], i),
+    )
 
 
-def greedy_placements(inst: Instance, start: list[Assignment3] | None = None) -> list[Assignment3]:
+def greedy_placements(
+    inst: Instance,
+    start: list[Assignment3] | None = None,
+    prefer: dict[int, int] | None = None,
+) -> list[Assignment3]:
     """Greedy from scratch, or adding to `start` (a valid partial allocation) without moving
-    anyone already placed, so the result is never lexicographically worse than `start`."""
+    anyone already placed, so the result is never lexicographically worse than `start`.
+
+    `prefer` maps a referral to the bed-space class to try first (a relaxation's choice);
+    within a band those referrals go first, so the relaxation's count is what greedy chases.
+    """
+    prefer = prefer or {}
     state = PlacementState(inst)
     if start:
         state.load(start)
@@ -177,12 +199,14 @@ def greedy_placements(inst: Instance, start: list[Assignment3] | None = None) ->
         pairs_of[r] = pairs[np.lexsort((inst.pair_unit[pairs], -inst.pair_points[pairs]))]
     group_of = {m: g for g in inst.coupling.keep_together_groups for m in g}
     done: set[int] = set(state.placed)
-    for r in referral_order(inst):
+    for r in referral_order(inst, set(prefer)):
         if r in done:
             continue
         group = group_of.get(r)
         if group is None:
             done.add(r)
+            if r in prefer and state.try_class(r, pairs_of[r], prefer[r]):
+                continue
             state.try_place(r, pairs_of[r])
             continue
         done.update(group)

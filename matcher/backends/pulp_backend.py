@@ -18,6 +18,7 @@ from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance, build_model, decode, encode
 from matcher.backends.cpsat import trivial_stage_bounds
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.relaxation import StageCeilings
 from matcher.objective import SOFT, stages
 
 
@@ -85,7 +86,7 @@ class PulpBackend:
         if hint is None:
             hint = greedy_placements(instance)
         best = encode(instance, layout, hint)
-        trivial = trivial_stage_bounds(instance)
+        ceilings = StageCeilings(instance, trivial_stage_bounds(instance))
         pair_priority = instance.tables.referrals.priority[instance.pair_ref]
         held: list[Any] = []
         bounds: dict[str, int] = {}
@@ -96,8 +97,10 @@ class PulpBackend:
             nz = np.flatnonzero(coefs)
             objective = pulp.LpAffineExpression([(xs[i], int(coefs[i])) for i in nz])
             value = int(coefs[nz] @ best[nz])
-            if stage.name != SOFT and value >= trivial[stage.name]:
-                bounds[stage.name] = value
+            ceiling = ceilings.of(stage.name)
+            if stage.name != SOFT and value >= ceiling:
+                bounds[stage.name] = value  # the hint already meets a proven ceiling
+                ceilings.hold(stage.name, value)
                 held.append(objective >= value)
                 stage_log.append({"stage": stage.name, "value": value, "skipped": True})
                 continue
@@ -138,7 +141,7 @@ class PulpBackend:
             proven = problem.sol_status == pulp.LpSolutionOptimal
             bound = value if proven else self._bound(problem, value)
             if bound is not None:
-                bounds[stage.name] = max(bound, value)
+                bounds[stage.name] = max(min(bound, ceiling), value)
             entry.update(value=value, bound=bound)
             gap_ok = (
                 stage.name == SOFT
@@ -146,8 +149,10 @@ class PulpBackend:
                 and bound is not None
                 and value >= bound * (1 - self.soft_gap)
             )
-            if proven or gap_ok:
+            if proven or gap_ok or (stage.name != SOFT and value >= ceiling):
                 if stage.name != SOFT:
+                    bounds[stage.name] = value
+                    ceilings.hold(stage.name, value)
                     held.append(objective >= value)
                 continue
             timed_out = True

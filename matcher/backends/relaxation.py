@@ -1,0 +1,220 @@
+"""A network-flow relaxation of the allocation: proven band bounds and a guide for search.
+
+Drop the rules that couple newcomers in ways a flow cannot carry (support-hour knapsacks,
+cluster gender, risk to women, keep-apart, couples, the reserve) and keep the ones it can:
+
+    source ─1→ referral ─1→ (unit, bed-space pattern) ─→ bed-space class ─size→ sink
+                  └─1→ unit's high-risk gate ─room→ ┘          └→ area's team pool ─room→ ┘
+
+Every real allocation is a flow here, so the most referrals of bands ≥ b that the network
+carries is an upper bound on what any allocation places from those bands. A flow is solved
+in milliseconds where a MIP stage takes minutes, and on the generated instances it is tight
+for the most urgent bands (band 5 and band 4 on medium: 145 and 343, exactly the optima).
+
+High-risk referrals reach a unit through its gate, which lets them use any of the unit's
+pattern nodes; visiting units' classes drain through their area's pooled team room whichever
+team would serve. Both loosen the relaxation (never cut a real allocation), as they must.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import max_flow, min_cost_flow
+
+from matcher.backends.classes import Assignment3, Instance
+from matcher.objective import BANDS, SOFT, band_stage
+
+UNBOUNDED = 1 << 40
+
+
+@dataclass(frozen=True)
+class _Network:
+    tails: np.ndarray
+    heads: np.ndarray
+    capacities: np.ndarray
+    source: int
+    sink: int
+    source_arc_of_referral: np.ndarray  # (R,) arc index, the arc source → referral
+    pair_arc: np.ndarray  # (P,) arc index of the pair's first hop
+    group_class_arcs: list[tuple[int, int, int]]  # (arc, group, class)
+
+
+class FlowRelaxation:
+    """Built once per instance; each bound is one max-flow solve over its arrays."""
+
+    def __init__(self, inst: Instance) -> None:
+        self.inst = inst
+        self.network = _build(inst)
+
+    def max_placements(self, active: np.ndarray) -> int:
+        """An upper bound on how many of the `active` referrals any allocation places."""
+        net = self.network
+        capacities = net.capacities.copy()
+        capacities[net.source_arc_of_referral] = active.astype(np.int64)
+        flow = max_flow.SimpleMaxFlow()
+        flow.add_arcs_with_capacity(net.tails, net.heads, capacities)
+        if flow.solve(net.source, net.sink) != flow.OPTIMAL:
+            return int(active.sum())
+        return int(flow.optimal_flow())
+
+    def band_ceilings(self) -> dict[int, int]:
+        """For each band b, a bound on placements from bands ≥ b together."""
+        priority = self.inst.tables.referrals.priority
+        return {band: self.max_placements(priority >= band) for band in BANDS}
+
+    def guide(self) -> dict[int, int]:
+        """A lexicographically band-maximal relaxed allocation: referral → bed-space class.
+
+        Min-cost flow with a weight per band that outweighs every lower band together; the
+        greedy that follows it (see `guided_placements`) repairs what the relaxation ignores.
+        """
+        inst, net = self.inst, self.network
+        priority = inst.tables.referrals.priority
+        weight = {1: 1}
+        for band in (2, 3, 4, 5):
+            weight[band] = weight[band - 1] * (int((priority == band - 1).sum()) + 1)
+        costs = np.zeros(len(net.tails), dtype=np.int64)
+        costs[net.source_arc_of_referral] = -np.array(
+            [weight[int(p)] for p in priority], dtype=np.int64
+        )
+        if np.abs(costs).max(initial=0) * max(len(priority), 1) >= 1 << 62:
+            return {}  # weights beyond int64: no guide, the greedy runs alone
+        flow = min_cost_flow.SimpleMinCostFlow()
+        # Any amount may leave the source: a free arc sink → source closes the circulation.
+        tails = np.append(net.tails, net.sink)
+        heads = np.append(net.heads, net.source)
+        caps = np.append(net.capacities, UNBOUNDED)
+        flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, np.append(costs, 0))
+        if flow.solve() != flow.OPTIMAL:
+            return {}
+        flows = flow.flows(np.arange(len(net.tails)))
+        chosen_pair = np.flatnonzero(flows[net.pair_arc] > 0)
+        # Share each unit's class flows out to the referrals who reached the unit, each to a
+        # class of its own pattern (high-risk flow passed the gate, so it is pooled by unit).
+        left = np.zeros(len(inst.classes), dtype=np.int64)
+        for arc, _, k in net.group_class_arcs:
+            left[k] += int(flows[arc])
+        guide: dict[int, int] = {}
+        for p in chosen_pair[np.argsort(-priority[inst.pair_ref[chosen_pair]], kind="stable")]:
+            for k in inst.groups[int(inst.pair_group[p])].classes:
+                if left[k] > 0:
+                    left[k] -= 1
+                    guide[int(inst.pair_ref[p])] = k
+                    break
+        return guide
+
+
+def _build(inst: Instance) -> _Network:
+    n_refs = len(inst.tables.referrals)
+    n_groups, n_classes = len(inst.groups), len(inst.classes)
+    units = inst.tables.units
+    n_units, n_areas = len(units), len(inst.tables.area_index)
+    source = 0
+    ref0 = 1
+    group0 = ref0 + n_refs
+    class0 = group0 + n_groups
+    gate0 = class0 + n_classes  # one high-risk gate per unit
+    pool0 = gate0 + n_units  # one team pool per area
+    sink = pool0 + n_areas
+
+    tails: list[np.ndarray] = []
+    heads: list[np.ndarray] = []
+    caps: list[np.ndarray] = []
+
+    def arcs(t: np.ndarray, h: np.ndarray, c: np.ndarray) -> np.ndarray:
+        first = sum(len(x) for x in tails)
+        tails.append(np.asarray(t, dtype=np.int64))
+        heads.append(np.asarray(h, dtype=np.int64))
+        caps.append(np.asarray(c, dtype=np.int64))
+        return np.arange(first, first + len(tails[-1]), dtype=np.int64)
+
+    source_arcs = arcs(
+        np.full(n_refs, source), ref0 + np.arange(n_refs), np.ones(n_refs, dtype=np.int64)
+    )
+    high = inst.coupling.is_high_risk[inst.pair_ref]
+    # Ordinary referrals go straight to their pattern; high-risk ones through the unit's gate.
+    target = np.where(high, gate0 + inst.pair_unit, group0 + inst.pair_group)
+    pair_arcs = arcs(ref0 + inst.pair_ref, target, np.ones(inst.n_pairs, dtype=np.int64))
+    used_gates = sorted({int(u) for u in inst.pair_unit[high]})
+    if used_gates:
+        # Gate capacity: split each gate node into in and out with the unit's high-risk room.
+        gate_out0 = sink + 1
+        arcs(
+            gate0 + np.array(used_gates),
+            gate_out0 + np.arange(len(used_gates)),
+            inst.coupling.high_risk_room[used_gates],
+        )
+        out_of = {u: gate_out0 + i for i, u in enumerate(used_gates)}
+        unit_groups: dict[int, list[int]] = {}
+        for q, group in enumerate(inst.groups):
+            unit_groups.setdefault(group.unit, []).append(q)
+        pairs = [(out_of[u], group0 + q) for u in used_gates for q in unit_groups.get(u, [])]
+        arcs(
+            np.array([a for a, _ in pairs]),
+            np.array([b for _, b in pairs]),
+            np.full(len(pairs), UNBOUNDED),
+        )
+    group_class: list[tuple[int, int]] = [
+        (q, k) for q, group in enumerate(inst.groups) for k in group.classes
+    ]
+    gc_arcs = arcs(
+        group0 + np.array([q for q, _ in group_class], dtype=np.int64),
+        class0 + np.array([k for _, k in group_class], dtype=np.int64),
+        np.full(len(group_class), UNBOUNDED),
+    )
+    sizes = np.array([cls.size for cls in inst.classes], dtype=np.int64)
+    class_unit = np.array([cls.unit for cls in inst.classes], dtype=np.int64)
+    visiting = units.visiting[class_unit] if n_classes else np.zeros(0, dtype=bool)
+    area = units.area[class_unit] if n_classes else np.zeros(0, dtype=np.int64)
+    drain = np.where(visiting, pool0 + area, sink)
+    arcs(class0 + np.arange(n_classes), drain, sizes)
+    teams = inst.tables.teams
+    pool_room = np.zeros(n_areas, dtype=np.int64)
+    np.add.at(pool_room, teams.area, np.maximum(teams.room, 0))
+    arcs(pool0 + np.arange(n_areas), np.full(n_areas, sink), pool_room)
+
+    return _Network(
+        tails=np.concatenate(tails),
+        heads=np.concatenate(heads),
+        capacities=np.concatenate(caps),
+        source=source,
+        sink=sink,
+        source_arc_of_referral=source_arcs,
+        pair_arc=pair_arcs,
+        group_class_arcs=[(int(a), q, k) for a, (q, k) in zip(gc_arcs, group_class, strict=True)],
+    )
+
+
+def guided_placements(inst: Instance, guide: dict[int, int]) -> list[Assignment3]:
+    """Greedy in priority order that first tries the class the relaxation chose for each
+    referral, then its best-scoring open place; never breaks a rule (the greedy's state)."""
+    from matcher.backends.greedy import greedy_placements
+
+    return greedy_placements(inst, prefer=guide)
+
+
+class StageCeilings:
+    """Proven ceilings of the band stages, as stages are held at their optimum in turn.
+
+    With bands above b held at their optimal counts, band b can place at most the flow
+    ceiling of bands ≥ b less what the bands above hold; and never more than the trivial
+    bound (placeable referrals of the band, free bed-spaces).
+    """
+
+    def __init__(self, inst: Instance, trivial: dict[str, int]) -> None:
+        self.trivial = trivial
+        self.flow = FlowRelaxation(inst).band_ceilings()
+        self.held: dict[str, int] = {}
+
+    def of(self, stage: str) -> int:
+        if stage == SOFT:
+            return self.trivial[SOFT]
+        band = next(b for b in BANDS if band_stage(b) == stage)
+        above = sum(self.held.get(band_stage(b), 0) for b in BANDS if b > band)
+        return min(self.trivial[stage], self.flow[band] - above)
+
+    def hold(self, stage: str, value: int) -> None:
+        """Record a band stage's proven optimum; later ceilings subtract it."""
+        self.held[stage] = value
