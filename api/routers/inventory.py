@@ -21,7 +21,8 @@ from matcher.model import Area, BedSpace, Link, SupportTeam, Unit
 router = APIRouter(prefix="/api", tags=["inventory"])
 
 Limit = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
+# Bounded so a huge offset is a 422, not an integer the database cannot hold.
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
 def as_of(request: Request) -> date:

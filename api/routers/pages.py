@@ -175,7 +175,16 @@ def place_from_page(
 ) -> Response:
     require_csrf(request, csrf_token)
     try:
-        placements.place(session, user, as_of(request), referral_id, bedspace, None, reason or None)
+        placements.place(
+            session,
+            user,
+            as_of(request),
+            referral_id,
+            bedspace,
+            None,
+            reason or None,
+            cache=request.app.state.problem_cache,
+        )
     except (Conflict, PlacementRefused, ProblemInvalid) as error:
         reasons = getattr(error, "reasons", None) or [str(i) for i in getattr(error, "issues", [])]
         code = 422 if isinstance(error, ProblemInvalid) else 409

@@ -175,7 +175,14 @@ def create_placement(
     override and needs one. 409 with every reason if a hard rule or another placement
     stands in the way; nothing is stored then."""
     placed = placements.place(
-        session, user, as_of(request), body.referral, body.bedspace, body.support_team, body.reason
+        session,
+        user,
+        as_of(request),
+        body.referral,
+        body.bedspace,
+        body.support_team,
+        body.reason,
+        cache=request.app.state.problem_cache,
     )
     return PlacementResult(
         placements=[PlacementView.model_validate(p) for p in placed.placements],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
 
 from api.deps import Coordinator, SessionDep
 from api.routers.inventory import as_of
@@ -10,6 +12,9 @@ from api.schemas import AcceptRequest, AcceptResult, RunDetail, RunRequest, RunR
 from api.services import audit, runs
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+# Run ids are database integers: anything outside them is a 422, not an overflow.
+RunId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("", response_model=RunView, status_code=status.HTTP_202_ACCEPTED)
@@ -36,7 +41,7 @@ def list_runs(session: SessionDep, user: Coordinator) -> list[RunView]:
 
 
 @router.get("/{run_id}", response_model=RunDetail)
-def get_run(run_id: int, session: SessionDep, user: Coordinator) -> RunDetail:
+def get_run(run_id: RunId, session: SessionDep, user: Coordinator) -> RunDetail:
     run = runs.get(session, run_id)
     results = [RunResultView.model_validate(r) for r in runs.results(session, run_id)]
     if results:
@@ -48,7 +53,7 @@ def get_run(run_id: int, session: SessionDep, user: Coordinator) -> RunDetail:
 
 @router.post("/{run_id}/accept", response_model=AcceptResult)
 def accept_run(
-    request: Request, run_id: int, body: AcceptRequest, session: SessionDep, user: Coordinator
+    request: Request, run_id: RunId, body: AcceptRequest, session: SessionDep, user: Coordinator
 ) -> AcceptResult:
     """Place the chosen proposals (all when `referrals` is omitted) in one transaction:
     all of them or, with 409 and every reason, none."""

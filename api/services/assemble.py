@@ -113,6 +113,23 @@ class ProblemCache:
                     self._key, self._problem, self._derived = key, problem, {}
         return problem
 
+    def snapshot(
+        self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]
+    ) -> tuple[int, Problem, T]:
+        """(data version, problem, `make(problem)`), all three of one version.
+
+        The version is the one the problem was read at, or older if writes kept moving it;
+        a caller comparing it under the write lock then reads again, which is safe."""
+        for _ in range(3):
+            value = self.derived(session, as_of, name, make)
+            with self._lock:
+                key, problem, same = self._key, self._problem, self._derived.get(name) is value
+            if key is not None and problem is not None and same:
+                return key[0], problem, value
+        version = data_version(session)
+        problem = build_problem(session, as_of)
+        return version, problem, make(problem)
+
     def derived(self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]) -> T:
         """`make(problem)`, computed once per data version (e.g. a ranking context)."""
         problem = self.problem(session, as_of)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db import lock_for_write
+from api.db import data_version, lock_for_write
 from api.orm import (
     BedSpaceRow,
     OverrideRow,
@@ -29,7 +29,7 @@ from api.orm import (
 )
 from api.security import Principal
 from api.services import audit
-from api.services.assemble import build_problem
+from api.services.assemble import ProblemCache, build_problem
 from api.services.errors import Conflict, NotFound
 from constraints.checker import check
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
@@ -51,13 +51,18 @@ def place(
     bedspace_id: str,
     support_team: str | None = None,
     reason: str | None = None,
+    cache: ProblemCache | None = None,
 ) -> Placed:
     """Place one referral (and any `keep_together` partners) into a bed-space.
 
     The top-ranked placement needs no reason; any other safe one needs the coordinator's
     reason and is kept as an override. A placement a hard rule forbids is refused (409).
+
+    The ranking that decides whether a reason is needed is read before the write lock
+    (from `cache` when given); safety is decided inside it, by the checker, on the state as
+    it is then. If nothing was written since the ranking's problem was read, that problem is
+    the state and is not read again.
     """
-    lock_for_write(session)
     try:
         referral = session.get(ReferralRow, referral_id)
         if referral is None:
@@ -68,10 +73,14 @@ def place(
             raise NotFound("support team", support_team)
         if referral.status != "waiting":
             raise Conflict(f"referral {referral_id!r} is {referral.status}, not waiting")
-        _bedspaces_free(session, [bedspace_id], as_of)
+        _bedspaces_free(session, [bedspace_id], as_of, mark_gone=False)
 
-        problem = build_problem(session, as_of)
-        context = build_context(problem)
+        if cache is not None:
+            version, problem, context = cache.snapshot(session, as_of, "ranking", build_context)
+        else:
+            version = data_version(session)
+            problem = build_problem(session, as_of)
+            context = build_context(problem)
         note: OverrideRow | None = None
         if reason is not None and reason.strip():
             decision = override(context, referral_id, bedspace_id, reason, support_team)
@@ -87,6 +96,10 @@ def place(
             )
         else:
             assignments = _top_choice(context, referral_id, bedspace_id, support_team)
+
+        session.rollback()  # end the reads; the write transaction starts with the lock
+        if lock_for_write(session) != version + 1:  # someone wrote meanwhile: read again
+            problem = build_problem(session, as_of)
         rows = _store(session, user, problem, assignments, run_id=None)
         if note is not None:
             note.placement_id = rows[0].id
@@ -133,7 +146,9 @@ def _top_choice(
     )
 
 
-def _bedspaces_free(session: Session, bedspace_ids: Sequence[str], as_of: date) -> None:
+def _bedspaces_free(
+    session: Session, bedspace_ids: Sequence[str], as_of: date, mark_gone: bool = True
+) -> None:
     """Refuse (409) if someone is still in any of the bed-spaces on the placement date.
 
     A resident whose expected leaving date has come is recorded as left here, so the
@@ -153,9 +168,10 @@ def _bedspaces_free(session: Session, bedspace_ids: Sequence[str], as_of: date) 
             f"bed-space {names} is already taken",
             [f"Bed-space {b} is taken: someone is placed there." for b in taken],
         )
-    for gone in occupants:
-        gone.left_on = gone.expected_leave
-    session.flush()
+    if mark_gone:  # only under the write lock: it writes
+        for gone in occupants:
+            gone.left_on = gone.expected_leave
+        session.flush()
 
 
 def _store(

@@ -15,6 +15,7 @@ from api.migrations import downgrade, upgrade
 from api.orm import PlacementRow, ResidentRow
 from api.security import Principal, Role
 from api.services import placements
+from api.services.assemble import ProblemCache
 from api.services.errors import Conflict
 from matcher.model import Assignment
 from tests.api.conftest import Service, start_service
@@ -49,12 +50,15 @@ def _attempt(
     referral: str,
     bed: str,
     coordinator: str,
+    cache: ProblemCache | None,
 ) -> None:
     user = Principal(coordinator, Role.coordinator)
     with factory() as session:  # each coordinator has their own session and connection
         start.wait()
         try:
-            placements.place(session, user, as_of, referral, bed, reason="at the same moment")
+            placements.place(
+                session, user, as_of, referral, bed, reason="at the same moment", cache=cache
+            )
             outcomes[referral] = "placed"
         except Conflict as refusal:
             outcomes[referral] = refusal
@@ -66,12 +70,15 @@ def test_two_coordinators_placing_into_one_bed_space_at_once_one_wins(
     service = pg_service
     factory = service.client.app.state.sessionmaker  # type: ignore[attr-defined]
     as_of = service.settings.placement_date()
-    for bed, first, second in contested_beds(service, rounds=4):
+    for round_number, (bed, first, second) in enumerate(contested_beds(service, rounds=4)):
         start = threading.Barrier(2)
         outcomes: dict[str, object] = {}
+        # Half the rounds share a ranking cache, as requests to one service do.
+        cache = ProblemCache() if round_number % 2 else None
         threads = [
             threading.Thread(
-                target=_attempt, args=(factory, start, outcomes, as_of, referral, bed, name)
+                target=_attempt,
+                args=(factory, start, outcomes, as_of, referral, bed, name, cache),
             )
             for referral, name in ((first, "coordinator-a"), (second, "coordinator-b"))
         ]
