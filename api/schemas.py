@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.security import Role
 from matcher.model import Referral, Resident, Unit
 
 RunBackend = Literal["cpsat", "pulp", "greedy"]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# The database keeps UTC without a zone; answers say it is UTC (RFC 3339 `date-time`), so a
+# client in another zone does not read them as local time.
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class Token(BaseModel):
@@ -62,7 +71,7 @@ class PlacementView(BaseModel):
     bedspace: str
     support_team: str | None
     placed_on: date
-    placed_at: datetime
+    placed_at: UtcDateTime
     placed_by: str
     run_id: int | None
 
@@ -83,7 +92,7 @@ class OverrideView(BaseModel):
     chosen_rank: int | None
     reason: str
     by: str
-    at: datetime
+    at: UtcDateTime
 
 
 class DateBody(BaseModel):
@@ -121,8 +130,8 @@ class RunView(BaseModel):
     progress: float
     message: str
     created_by: str
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: UtcDateTime
+    finished_at: UtcDateTime | None
     solve_status: str | None
     objective: float | None
     bound: float | None
@@ -173,7 +182,7 @@ class UserView(BaseModel):
 class AuditEventView(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    at: datetime
+    at: UtcDateTime
     username: str
     role: str
     action: str
