@@ -11,7 +11,7 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,21 @@ def write_output(data: Any, destination: str | None) -> None:
         Path(destination).write_text(text + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number no smaller than `minimum` (the message says which)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        return value
+
+    return parse
 
 
 def add_output_option(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse has printed its message (or the help)
+        return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
     try:
         code: int = args.run(args)
     except ProblemInvalid as error:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api.cli import EXIT_FINDINGS, EXIT_OK, UsageError, write_output
+from api.cli import EXIT_FINDINGS, EXIT_OK, UsageError, at_least, write_output
 from benchmarks.families import FAMILIES
 from benchmarks.runner import RESULTS_JSON, RESULTS_MD, BenchOptions, run_bench
 from benchmarks.solves import BACKENDS
@@ -32,7 +32,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--family", default="smoke", help="instance family (default: smoke)")
     parser.add_argument(
-        "--repeat", type=int, help="solves per instance and backend (default: the family's)"
+        "--repeat", type=at_least(1), help="solves per instance and backend (default: the family's)"
     )
     parser.add_argument(
         "-o", "--output-dir", default="bench", metavar="DIR", help="where results go (bench/)"

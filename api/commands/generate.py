@@ -8,18 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from api.cli import EXIT_OK, UsageError, add_output_option
+from api.cli import EXIT_OK, UsageError, add_output_option, at_least
 from fixtures.generator import STRESS_VARIANTS, generate_json
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
 
 
 def register(sub: Any) -> argparse.ArgumentParser:
@@ -29,8 +19,10 @@ def register(sub: Any) -> argparse.ArgumentParser:
         description="Write a realistic synthetic problem shaped by the commissioning facts.",
     )
     parser.add_argument("--seed", type=int, required=True, help="random seed")
-    parser.add_argument("--referrals", type=_count, required=True, help="referrals waiting")
-    parser.add_argument("--beds", type=_count, required=True, help="bed-spaces in the portfolio")
+    parser.add_argument("--referrals", type=at_least(0), required=True, help="referrals waiting")
+    parser.add_argument(
+        "--beds", type=at_least(0), required=True, help="bed-spaces in the portfolio"
+    )
     parser.add_argument(
         "--stress",
         choices=[s for s in STRESS_VARIANTS if s],

@@ -5,19 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from api.cli import EXIT_OK, UsageError, add_output_option, write_output
+from api.cli import EXIT_OK, UsageError, add_output_option, at_least, write_output
 from matcher.model import load_problem, load_solution
 from matcher.ranking import build_context, rank
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--top must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--top must be 1 or more, got {value}")
-    return value
 
 
 def register(sub: Any) -> argparse.ArgumentParser:
@@ -34,7 +24,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument("--referral", required=True, metavar="ID", help="the referral to rank")
     parser.add_argument(
         "--top",
-        type=_positive,
+        type=at_least(1),
         metavar="K",
         help="keep the best K placements (default: all; cost to others for the first 10)",
     )

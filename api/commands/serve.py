@@ -12,7 +12,7 @@ import argparse
 import os
 from typing import Any
 
-from api.cli import UsageError
+from api.cli import UsageError, at_least
 
 URL_VARIABLES = ("BEDMATCH_DATABASE_URL", "DATABASE_URL")
 
@@ -33,7 +33,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
     demo.add_argument("--no-demo", dest="demo", action="store_false", help="no demo data")
     parser.add_argument(
         "--workers",
-        type=int,
+        type=at_least(1),
         default=1,
         help="worker processes (each keeps its own ranking cache; sign-in limits are per worker)",
     )

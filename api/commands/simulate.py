@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from api.cli import EXIT_OK, UsageError, write_output
+from api.cli import EXIT_OK, UsageError, at_least, write_output
 from capacity.replications import run_replications
 from capacity.report import figures, write_report
 from capacity.scenario import load_scenario
@@ -24,8 +24,10 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
     parser.add_argument("-o", "--output", metavar="DIR", help="write the report here")
-    parser.add_argument("--replications", type=int, default=5, metavar="N")
-    parser.add_argument("--workers", type=int, metavar="N", help="local processes (all cores)")
+    parser.add_argument("--replications", type=at_least(1), default=5, metavar="N")
+    parser.add_argument(
+        "--workers", type=at_least(1), metavar="N", help="local processes (all cores)"
+    )
     parser.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler, tcp://host:8786")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from api.cli import EXIT_OK, UsageError, add_output_option, write_output
+from api.cli import EXIT_OK, UsageError, add_output_option, at_least, write_output
 from matcher.model import load_problem
 from matcher.solve import BACKENDS, solve
 
@@ -25,7 +25,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "--time-limit", type=float, default=30.0, metavar="S", help="seconds to search (30)"
     )
     parser.add_argument(
-        "--num-workers", type=int, default=None, metavar="N", help="CP-SAT search workers"
+        "--num-workers", type=at_least(1), default=None, metavar="N", help="CP-SAT search workers"
     )
     add_output_option(parser)
     return parser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from api.cli import EXIT_OK, UsageError, add_output_option, write_output
+from api.cli import EXIT_OK, UsageError, add_output_option, at_least, write_output
 from capacity.length_of_stay import length_of_stay
 from capacity.quotas import women_only_share
 from capacity.vacancies import VacancyFilters, vacancies
@@ -26,9 +26,11 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "addresses stay hidden unless --show-confidential is given.",
     )
     parser.add_argument("problem", help="problem JSON file ('-' for stdin)")
-    parser.add_argument("--within", type=int, default=28, metavar="DAYS")
+    parser.add_argument("--within", type=at_least(0), default=28, metavar="DAYS")
     parser.add_argument("--gender-policy", choices=_choices(GenderPolicy))
-    parser.add_argument("--age", type=int, help="only units that accept someone of this age")
+    parser.add_argument(
+        "--age", type=at_least(16), help="only units that accept someone of this age"
+    )
     parser.add_argument("--age-band", help="only units with this band, e.g. 16-25 or 18+")
     parser.add_argument("--risk", choices=_choices(Risk), help="only units taking this risk")
     parser.add_argument("--staffing", choices=_choices(Staffing))
@@ -44,8 +46,6 @@ def register(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.within < 0:
-        raise UsageError("--within: must not be negative")
     if args.age is not None and args.age < 16:
         raise UsageError("--age: eligibility starts at 16")
     problem = load_problem(args.problem)

@@ -88,4 +88,4 @@ def test_bad_input_exits_2_naming_the_field_never_a_traceback(tmp_path: Path) ->
 
 def test_argument_errors_exit_2() -> None:
     result = bedmatch("generate", "--seed", "1", "--referrals", "-1", "--beds", "3")
-    assert result.returncode == 2 and "negative" in result.stderr
+    assert result.returncode == 2 and "--referrals: must be 0 or more, got -1" in result.stderr
