@@ -1,10 +1,13 @@
 """CP-SAT (OR-Tools), the main backend: the reduced model solved stage by stage.
 
-The model of `matcher.backends.classes` is written straight into the CpModel proto (one
-integer variable per model variable, one linear constraint per row), then each stage of
-`matcher.objective` is maximised with the earlier ones held at their proven values. Each stage
-starts from the best solution so far as a hint (the first from greedy), and a stage whose hint
-already meets its trivial bound is closed without a solve.
+The model of `matcher.backends.classes` is kept as sparse arrays (`matcher.backends.submodel`);
+each stage of `matcher.objective` is maximised with the earlier ones held at their proven
+values, as a fresh CpModel over only what the stage can move: its active pairs and the
+auxiliary counts, every other variable fixed and folded into the row bounds. A band stage
+whose start already meets its proven ceiling (`StageCeilings`) is closed without a solve;
+before the full stage solve, a neighbourhood search (`_improve_band`) tries to place more of
+the band by re-solving small pieces around the unplaced referrals, so the ceiling is often
+met without ever proving it the hard way.
 """
 
 from __future__ import annotations
@@ -15,10 +18,19 @@ from typing import Any
 import numpy as np
 
 from matcher.backends.base import BackendResult
-from matcher.backends.classes import Assignment3, Instance, ModelLayout, build_model, decode, encode
+from matcher.backends.classes import (
+    Assignment3,
+    Instance,
+    ModelLayout,
+    Row,
+    build_model,
+    decode,
+    encode,
+)
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.relaxation import StageCeilings
-from matcher.objective import SOFT, stages
+from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
+from matcher.objective import SOFT, Stage, stages
 
 INT_MAX = 2**62
 
@@ -55,8 +67,26 @@ class _StopAt:
         return Callback()
 
 
+class _Outcome:
+    """What one CP-SAT solve of a (sub)model gave."""
+
+    def __init__(self, status: str, values: np.ndarray | None, bound: int, seconds: float):
+        self.status = status
+        self.values = values
+        self.bound = bound
+        self.seconds = seconds
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == "OPTIMAL"
+
+
 class CpSatBackend:
-    """OR-Tools CP-SAT with `num_workers` search workers (see benchmarks for the choice)."""
+    """OR-Tools CP-SAT with `num_workers` search workers (see benchmarks for the choice).
+
+    `search_share` is the part of each band stage's remaining time the neighbourhood search
+    may take before the full stage solve (0 turns it off).
+    """
 
     name = "cpsat"
 
@@ -66,11 +96,15 @@ class CpSatBackend:
         soft_gap: float = 0.0,
         log: bool = False,
         parameters: dict[str, Any] | None = None,
+        search_share: float = 0.3,
+        seed: int = 0,
     ) -> None:
         self.num_workers = num_workers
         self.soft_gap = soft_gap
         self.log = log
         self.parameters = parameters or {}  # any further CP-SAT parameter, by name
+        self.search_share = search_share
+        self.seed = seed
 
     def available(self) -> bool:
         try:
@@ -85,111 +119,77 @@ class CpSatBackend:
         time_limit_s: float,
         hint: list[Assignment3] | None = None,
     ) -> BackendResult:
-        from ortools.sat.python import cp_model
-
         deadline = time.perf_counter() + time_limit_s
         layout = build_model(instance)
-        model = cp_model.CpModel()
-        proto = model.proto
-        lin = layout.model
-        # Pair variables start closed ([0, 0]); each stage opens those it needs.
-        for i, (lo, hi) in enumerate(zip(lin.lower, lin.upper, strict=True)):
-            proto.variables.add().domain.extend([lo, 0 if i < layout.n_pairs else hi])
-        for row in lin.rows:
-            ct = proto.constraints.add().linear
-            ct.vars.extend(row.idx.tolist())
-            ct.coeffs.extend(row.coef.tolist())
-            ct.domain.extend(
-                [-INT_MAX if row.lo is None else row.lo, INT_MAX if row.hi is None else row.hi]
-            )
-
+        full = SparseModel.of(layout.model)
+        n_pairs = layout.n_pairs
         if hint is None:
             hint = greedy_placements(instance)
         best = encode(instance, layout, hint)
-        trivial = trivial_stage_bounds(instance)
-        ceilings = StageCeilings(instance, trivial)
+        ceilings = StageCeilings(instance, trivial_stage_bounds(instance))
         pair_priority = instance.tables.referrals.priority[instance.pair_ref]
         bounds: dict[str, int] = {}
         timed_out = False
         stage_log: list[dict[str, object]] = []
-        all_vars = list(range(lin.n_vars))
-        open_pairs = np.zeros(layout.n_pairs, dtype=bool)
-        group_priority = instance.pair_group_priority()
-        for stage in stages(pair_priority, instance.pair_points, group_priority):
+        for stage in stages(pair_priority, instance.pair_points, instance.pair_group_priority()):
             coefs = stage.coefficients
             nz = np.flatnonzero(coefs)
             value = int(coefs[nz] @ best[nz])
             ceiling = ceilings.of(stage.name)
+            entry: dict[str, object] = {"stage": stage.name}
+            stage_log.append(entry)
+            if stage.name != SOFT and value < ceiling and self.search_share > 0:
+                budget = (deadline - time.perf_counter()) * self.search_share
+                best, value, rounds = self._improve_band(
+                    instance, layout, full, stage, best, value, ceiling, budget
+                )
+                entry.update(search_rounds=rounds, search_value=value)
             if stage.name != SOFT and value >= ceiling:
-                bounds[stage.name] = value  # the hint already meets a proven ceiling
+                # The start (or the neighbourhood search) meets a proven ceiling.
+                entry.update(value=value, skipped=True)
+                bounds[stage.name] = value
                 ceilings.hold(stage.name, value)
-                self._hold(proto, nz, coefs[nz], value)
-                stage_log.append({"stage": stage.name, "value": value, "skipped": True})
+                full = full.with_rows([Row(nz, coefs[nz], value, None)])
                 continue
-            for p in np.flatnonzero(stage.active & ~open_pairs):
-                proto.variables[int(p)].domain[1] = 1
-            open_pairs |= stage.active
-            stage_hint = _restrict(instance, layout, best, open_pairs)
             remaining = deadline - time.perf_counter()
             if remaining <= 0.05:
                 timed_out = True
                 break
-            proto.clear_objective()
-            proto.objective.vars.extend(nz.tolist())
-            proto.objective.coeffs.extend((-coefs[nz]).tolist())
-            proto.objective.scaling_factor = -1.0
-            proto.clear_solution_hint()
-            proto.solution_hint.vars.extend(all_vars)
-            proto.solution_hint.values.extend(stage_hint.tolist())
-            solver = cp_model.CpSolver()
-            solver.parameters.max_time_in_seconds = remaining
-            solver.parameters.num_workers = self.num_workers
-            solver.parameters.log_search_progress = self.log
-            for key, setting in self.parameters.items():
-                setattr(solver.parameters, key, setting)
-            if stage.name == SOFT and self.soft_gap > 0:
-                solver.parameters.relative_gap_limit = self.soft_gap
-            started = time.perf_counter()
+            free = np.ones(full.n_vars, dtype=bool)
+            free[:n_pairs] = stage.active
+            stage_hint = _restrict(instance, layout, best, stage.active)
+            sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
+            gap = self.soft_gap if stage.name == SOFT else 0.0
             # A band stage that reaches its ceiling is done: no further proof needed.
             target = ceiling if stage.name != SOFT else None
-            status = solver.solve(model, _StopAt(target) if target is not None else None)
-            entry: dict[str, object] = {
-                "stage": stage.name,
-                "status": solver.status_name(status),
-                "seconds": round(time.perf_counter() - started, 3),
-            }
-            stage_log.append(entry)
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                values = np.asarray(solver.response_proto.solution, dtype=np.int64)
-                found = int(coefs[nz] @ values[nz])
-                if found > value:  # on a tie the earlier solution is better for later stages
-                    # Referrals the stage left out are added back greedily for the next hint.
-                    completed = greedy_placements(instance, start=decode(instance, layout, values))
-                    best, value = encode(instance, layout, completed), found
-                bound = int(np.floor(solver.best_objective_bound + 1e-6))
-                bounds[stage.name] = max(min(bound, ceiling), value)
-                entry.update(value=value, bound=bounds[stage.name])
-                if status == cp_model.OPTIMAL or (
-                    stage.name == SOFT
-                    and self.soft_gap > 0
-                    and value >= bound * (1 - self.soft_gap)
-                ):
-                    if stage.name != SOFT:
-                        ceilings.hold(stage.name, value)
-                        self._hold(proto, nz, coefs[nz], value)
-                    if status == cp_model.OPTIMAL:
-                        bounds[stage.name] = value
-                    continue
-                if target is not None and value >= target:
-                    bounds[stage.name] = value
-                    ceilings.hold(stage.name, value)
-                    self._hold(proto, nz, coefs[nz], value)
-                    continue
+            out = self._solve(
+                sub.model, coefs, sub.free, stage_hint[sub.free], remaining, target, gap
+            )
+            entry.update(status=out.status, seconds=round(out.seconds, 3), variables=len(sub.free))
+            if out.values is None:
+                timed_out = True  # no solution in time (or an unexpected status)
+                break
+            values = sub.expand(out.values)
+            found = int(coefs[nz] @ values[nz])
+            if found > value:  # on a tie the earlier solution is better for later stages
+                # Referrals the stage left out are added back greedily for the next hint.
+                completed = greedy_placements(instance, start=decode(instance, layout, values))
+                best, value = encode(instance, layout, completed), found
+            bounds[stage.name] = max(min(out.bound, ceiling), value)
+            entry.update(value=value, bound=bounds[stage.name])
+            done = (
+                out.optimal
+                or (target is not None and value >= target)
+                or (gap > 0 and value >= bounds[stage.name] * (1 - gap))
+            )
+            if not done:
                 timed_out = True
                 break
-            # No solution in time (or an unexpected status): keep the best so far.
-            timed_out = True
-            break
+            if out.optimal or stage.name != SOFT:
+                bounds[stage.name] = value
+            if stage.name != SOFT:
+                ceilings.hold(stage.name, value)
+                full = full.with_rows([Row(nz, coefs[nz], value, None)])
         return BackendResult(
             placements=decode(instance, layout, best),
             stage_bounds=bounds,
@@ -197,13 +197,137 @@ class CpSatBackend:
             detail={"stages": stage_log, "num_workers": self.num_workers, **_size(layout)},
         )
 
-    @staticmethod
-    def _hold(proto: object, idx: np.ndarray, coefs: np.ndarray, value: int) -> None:
-        """Later stages keep this stage at its optimum."""
-        ct = proto.constraints.add().linear  # type: ignore[attr-defined]
-        ct.vars.extend(idx.tolist())
-        ct.coeffs.extend(coefs.tolist())
-        ct.domain.extend([value, INT_MAX])
+    def _improve_band(
+        self,
+        inst: Instance,
+        layout: ModelLayout,
+        full: SparseModel,
+        stage: Stage,
+        best: np.ndarray,
+        value: int,
+        ceiling: int,
+        budget_s: float,
+    ) -> tuple[np.ndarray, int, int]:
+        """Neighbourhood search for a band stage: free the units some unplaced referrals of
+        the band could use, plus everyone placed there (who may move anywhere or, if of a
+        lower band, make way), fix the rest, and re-solve that piece exactly. Each piece's
+        solution is a whole allocation no worse than the last, so stopping anywhere is safe.
+        """
+        stop_at = time.perf_counter() + budget_s
+        rng = np.random.default_rng(self.seed)
+        n_pairs = layout.n_pairs
+        coefs = stage.coefficients
+        band_pair = coefs > 0
+        p_ref, p_unit = inst.pair_ref, inst.pair_unit
+        n_units = len(inst.tables.units)
+        rounds = 0
+        improved = False
+        while value < ceiling:
+            remaining = stop_at - time.perf_counter()
+            if remaining < 0.2:
+                break
+            chosen = best[:n_pairs] > 0
+            placed_ref = np.zeros(len(inst.tables.referrals), dtype=bool)
+            placed_ref[p_ref[chosen]] = True
+            waiting = np.unique(p_ref[band_pair & ~placed_ref[p_ref]])
+            if waiting.size == 0:
+                break
+            batch = rng.choice(waiting, size=min(4, waiting.size), replace=False)
+            in_batch = np.isin(p_ref, batch)
+            units = np.unique(p_unit[in_batch & stage.active])
+            if units.size > MAX_UNITS:
+                units = rng.choice(units, size=MAX_UNITS, replace=False)
+            in_units = np.zeros(n_units, dtype=bool)
+            in_units[units] = True
+            movers = np.zeros(len(inst.tables.referrals), dtype=bool)
+            movers[p_ref[chosen & in_units[p_unit]]] = True
+            free_pairs = (in_units[p_unit] & ~placed_ref[p_ref] & stage.active) | movers[p_ref]
+            free = np.ones(full.n_vars, dtype=bool)
+            free[:n_pairs] = free_pairs
+            sub = restrict(full, free, best)
+            free_pairs_idx = sub.free[sub.free < n_pairs]
+            # The piece's share of the count: the ceiling less what the fixed part places.
+            target = ceiling - value + int(coefs[free_pairs_idx] @ best[free_pairs_idx])
+            out = self._solve(
+                sub.model,
+                coefs,
+                sub.free,
+                best[sub.free],
+                min(remaining, ROUND_SECONDS),
+                target,
+                0.0,
+                workers=min(self.num_workers, 2),
+            )
+            rounds += 1
+            if out.values is None:
+                continue
+            values = sub.expand(out.values)
+            found = int(coefs @ values[:n_pairs])
+            if found > value:
+                best, value, improved = values, found, True
+        if improved:
+            # Referrals a piece let go (lower bands making way) are added back where they fit.
+            completed = greedy_placements(inst, start=decode(inst, layout, best))
+            best = encode(inst, layout, completed)
+        return best, value, rounds
+
+    def _solve(
+        self,
+        model: SparseModel,
+        coefs: np.ndarray,
+        free: np.ndarray,
+        hint: np.ndarray,
+        time_limit_s: float,
+        target: int | None,
+        gap: float,
+        workers: int | None = None,
+    ) -> _Outcome:
+        """Maximise ``coefs`` (over the full model's pairs) on a sub-model of free variables."""
+        from ortools.sat.python import cp_model
+
+        cp = cp_model.CpModel()
+        proto = cp.proto
+        for lo, hi in zip(model.lower.tolist(), model.upper.tolist(), strict=True):
+            proto.variables.add().domain.extend([lo, hi])
+        cols, coef_list = model.col.tolist(), model.coef.tolist()
+        starts = model.start.tolist()
+        for i, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):
+            ct = proto.constraints.add().linear
+            s, e = starts[i], starts[i + 1]
+            ct.vars.extend(cols[s:e])
+            ct.coeffs.extend(coef_list[s:e])
+            ct.domain.extend([max(lo, -INT_MAX), min(hi, INT_MAX)])
+        objective = np.zeros(len(free), dtype=np.int64)
+        pair_vars = free < len(coefs)
+        objective[pair_vars] = coefs[free[pair_vars]]
+        nz = np.flatnonzero(objective)
+        proto.objective.vars.extend(nz.tolist())
+        proto.objective.coeffs.extend((-objective[nz]).tolist())
+        proto.objective.scaling_factor = -1.0
+        proto.solution_hint.vars.extend(range(len(free)))
+        proto.solution_hint.values.extend(hint.tolist())
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
+        solver.parameters.num_workers = workers or self.num_workers
+        solver.parameters.log_search_progress = self.log
+        solver.parameters.random_seed = self.seed
+        for key, setting in self.parameters.items():
+            setattr(solver.parameters, key, setting)
+        if gap > 0:
+            solver.parameters.relative_gap_limit = gap
+        started = time.perf_counter()
+        status = solver.solve(cp, _StopAt(target) if target is not None else None)
+        seconds = time.perf_counter() - started
+        name = solver.status_name(status)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return _Outcome(name, None, UNBOUNDED, seconds)
+        values = np.asarray(solver.response_proto.solution, dtype=np.int64)
+        return _Outcome(name, values, int(np.floor(solver.best_objective_bound + 1e-6)), seconds)
+
+
+# Neighbourhood size and time: small enough that CP-SAT closes a piece in about a second.
+MAX_UNITS = 12
+ROUND_SECONDS = 2.0
 
 
 def _restrict(
