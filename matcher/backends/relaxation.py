@@ -39,6 +39,9 @@ class _Network:
     source_arc_of_referral: np.ndarray  # (R,) arc index, the arc source → referral
     pair_arc: np.ndarray  # (P,) arc index of the pair's first hop
     group_class_arcs: list[tuple[int, int, int]]  # (arc, group, class)
+    gate_arc: np.ndarray  # (G,) arc of each used high-risk gate
+    gate_unit: np.ndarray  # (G,) its unit
+    unit_arc: np.ndarray  # (U,) arc unit → drain, capped by what fits the unit's hours
 
 
 class FlowRelaxation:
@@ -51,13 +54,27 @@ class FlowRelaxation:
     def max_placements(self, active: np.ndarray) -> int:
         """An upper bound on how many of the `active` referrals any allocation places."""
         net = self.network
-        capacities = net.capacities.copy()
-        capacities[net.source_arc_of_referral] = active.astype(np.int64)
+        capacities = self.capacities(active)
         flow = max_flow.SimpleMaxFlow()
         flow.add_arcs_with_capacity(net.tails, net.heads, capacities)
         if flow.solve(net.source, net.sink) != flow.OPTIMAL:
             return int(active.sum())
         return int(flow.optimal_flow())
+
+    def capacities(self, active: np.ndarray) -> np.ndarray:
+        """Arc capacities with only the `active` referrals supplied, and the unit and gate
+        arcs cut to the most active people (smallest support hours first) each unit's hours
+        could carry: no allocation puts more there."""
+        net, inst = self.network, self.inst
+        capacities = net.capacities.copy()
+        capacities[net.source_arc_of_referral] = active.astype(np.int64)
+        live = active[inst.pair_ref]
+        n_units = len(inst.tables.units)
+        every = _hours_fit(inst, live, n_units)
+        capacities[net.unit_arc] = np.minimum(capacities[net.unit_arc], every)
+        high = _hours_fit(inst, live & inst.coupling.is_high_risk[inst.pair_ref], n_units)
+        capacities[net.gate_arc] = np.minimum(capacities[net.gate_arc], high[net.gate_unit])
+        return capacities
 
     def band_ceilings(self) -> dict[int, int]:
         """For each band b, a bound on placements from bands ≥ b together."""
@@ -75,6 +92,7 @@ class FlowRelaxation:
         weight = {1: 1}
         for band in (2, 3, 4, 5):
             weight[band] = weight[band - 1] * (int((priority == band - 1).sum()) + 1)
+        capacities = self.capacities(np.ones(len(priority), dtype=bool))
         costs = np.zeros(len(net.tails), dtype=np.int64)
         costs[net.source_arc_of_referral] = -np.array(
             [weight[int(p)] for p in priority], dtype=np.int64
@@ -85,7 +103,7 @@ class FlowRelaxation:
         # Any amount may leave the source: a free arc sink → source closes the circulation.
         tails = np.append(net.tails, net.sink)
         heads = np.append(net.heads, net.source)
-        caps = np.append(net.capacities, UNBOUNDED)
+        caps = np.append(capacities, UNBOUNDED)
         flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, np.append(costs, 0))
         if flow.solve() != flow.OPTIMAL:
             return {}
@@ -138,10 +156,13 @@ def _build(inst: Instance) -> _Network:
     target = np.where(high, gate0 + inst.pair_unit, group0 + inst.pair_group)
     pair_arcs = arcs(ref0 + inst.pair_ref, target, np.ones(inst.n_pairs, dtype=np.int64))
     used_gates = sorted({int(u) for u in inst.pair_unit[high]})
+    gate_arcs = np.zeros(0, dtype=np.int64)
+    # Each unit's classes drain through one node, so the unit's total can be capped.
+    unit_node0 = sink + 1 + len(used_gates)
     if used_gates:
         # Gate capacity: split each gate node into in and out with the unit's high-risk room.
         gate_out0 = sink + 1
-        arcs(
+        gate_arcs = arcs(
             gate0 + np.array(used_gates),
             gate_out0 + np.arange(len(used_gates)),
             inst.coupling.high_risk_room[used_gates],
@@ -169,7 +190,10 @@ def _build(inst: Instance) -> _Network:
     visiting = units.visiting[class_unit] if n_classes else np.zeros(0, dtype=bool)
     area = units.area[class_unit] if n_classes else np.zeros(0, dtype=np.int64)
     drain = np.where(visiting, pool0 + area, sink)
-    arcs(class0 + np.arange(n_classes), drain, sizes)
+    arcs(class0 + np.arange(n_classes), unit_node0 + class_unit, sizes)
+    unit_drain = np.full(n_units, sink, dtype=np.int64)
+    unit_drain[class_unit] = drain
+    unit_arcs = arcs(unit_node0 + np.arange(n_units), unit_drain, np.full(n_units, UNBOUNDED))
     teams = inst.tables.teams
     pool_room = np.zeros(n_areas, dtype=np.int64)
     np.add.at(pool_room, teams.area, np.maximum(teams.room, 0))
@@ -184,7 +208,25 @@ def _build(inst: Instance) -> _Network:
         source_arc_of_referral=source_arcs,
         pair_arc=pair_arcs,
         group_class_arcs=[(int(a), q, k) for a, (q, k) in zip(gc_arcs, group_class, strict=True)],
+        gate_arc=gate_arcs,
+        gate_unit=np.array(used_gates, dtype=np.int64),
+        unit_arc=unit_arcs,
     )
+
+
+def _hours_fit(inst: Instance, pairs: np.ndarray, n_units: int) -> np.ndarray:
+    """(U,) the most referrals among the `pairs` (a mask) that fit each unit's support-hour
+    room together: the count of the smallest hours whose running sum stays within it."""
+    chosen = np.flatnonzero(pairs)
+    units = inst.pair_unit[chosen]
+    hours = inst.hours[inst.pair_ref[chosen]]
+    order = np.lexsort((hours, units))
+    units, hours = units[order], hours[order]
+    running = np.cumsum(hours)
+    first = np.searchsorted(units, units)  # index of each unit's first pair
+    before = np.where(first > 0, running[np.maximum(first - 1, 0)], 0)
+    fits = (running - before) <= inst.hours_room[units]
+    return np.bincount(units, weights=fits, minlength=n_units).astype(np.int64)
 
 
 def guided_placements(inst: Instance, guide: dict[int, int]) -> list[Assignment3]:
