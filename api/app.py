@@ -10,6 +10,8 @@ with the demo portfolio and logins when `settings.demo`, and given an admin acco
     PlacementRefused    409  every broken rule's reason
     ReferralNotFound    404
     BackendUnavailable  503
+    database connection lost  503  (the transaction was rolled back; try again)
+    database constraint       409  (a backstop: the service checks first, the database last)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import demo
@@ -155,6 +158,25 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BackendUnavailable)
     async def unavailable(_: Request, error: BackendUnavailable) -> Response:
         return JSONResponse({"detail": str(error)}, status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(DBAPIError)
+    async def database_failed(_: Request, error: DBAPIError) -> Response:
+        # A lost connection (server restart, failover, killed backend) ends the request's
+        # transaction, which the server then rolls back: a retry is safe, so say so.
+        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+            return JSONResponse(
+                {"detail": "the database connection was lost; the request was not completed"},
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "1"},
+            )
+        if isinstance(error, IntegrityError):
+            # Another write got there first (the one-person-per-bed-space index, a
+            # duplicate id); the transaction was rolled back whole.
+            return JSONResponse(
+                {"detail": "the change conflicts with what is stored now; nothing was stored"},
+                status.HTTP_409_CONFLICT,
+            )
+        raise error
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> Response:
