@@ -31,6 +31,10 @@ from matcher.model import Assignment
 
 BACKENDS = ("cpsat", "pulp", "greedy")
 PROGRESS_EVERY_S = 0.25
+# A solver still busy this long after its time limit is taken to hang; the run then takes
+# the greedy fallback, so one stuck solve cannot hold the single allocation worker for ever.
+HANG_GRACE_MIN_S = 5.0
+HANG_GRACE_SHARE = 0.5
 
 
 def start(
@@ -98,17 +102,29 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
 
         worker = threading.Thread(target=solve_now, daemon=True)
         started = time.monotonic()
+        give_up_s = limit + max(HANG_GRACE_MIN_S, HANG_GRACE_SHARE * limit)
         worker.start()
-        while worker.is_alive():
+        while worker.is_alive() and time.monotonic() - started < give_up_s:
             worker.join(PROGRESS_EVERY_S)
             elapsed = time.monotonic() - started
             _set(factory, run_id, progress=round(0.05 + 0.85 * min(1.0, elapsed / limit), 3))
-        if "error" in outcome:
-            raise outcome["error"]  # type: ignore[misc]
+        failure = outcome.get("error")
+        if worker.is_alive():
+            failure = TimeoutError(f"no answer {give_up_s:.0f} s after the time limit")
+        note = ""
+        if failure is not None:
+            # Bad input or a missing backend is the run's answer; a solver that crashed or
+            # hung is not, and the greedy allocation (checked like any other) stands in.
+            if backend == "greedy" or isinstance(failure, BedmatchError):
+                raise failure  # type: ignore[misc]
+            outcome["solution"] = solve(problem, backend="greedy", time_limit_s=limit)
+            note = f" (greedy fallback: the {backend} solver failed: {type(failure).__name__})"
         solution = outcome["solution"]
         from matcher.model import Solution
 
         assert isinstance(solution, Solution)
+        if note:
+            solution = solution.model_copy(update={"status": "fallback"})
         _set(factory, run_id, progress=0.95, message="checking every proposal")
         violations = check(problem, solution)
         if violations:
@@ -139,7 +155,7 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
                     status="done",
                     progress=1.0,
                     message=f"{len(solution.assignments)} placements proposed, "
-                    f"{len(solution.unplaced)} unplaced",
+                    f"{len(solution.unplaced)} unplaced{note}",
                     finished_at=audit.now(),
                     solve_status=solution.status,
                     objective=solution.objective,
