@@ -165,13 +165,13 @@ class CpSatBackend:
             if remaining <= 0.05 or not whole:
                 timed_out = True
                 break
-            stage_hint = _restrict(instance, layout, best, stage.active)
+            hint_values = stage_hint(instance, layout, best, stage.active)
             sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
             gap = self.soft_gap if stage.name == SOFT else 0.0
             # A band stage that reaches its ceiling is done: no further proof needed.
             target = ceiling if stage.name != SOFT else None
             out = self._solve(
-                sub.model, coefs, sub.free, stage_hint[sub.free], remaining, target, gap
+                sub.model, coefs, sub.free, hint_values[sub.free], remaining, target, gap
             )
             entry.update(status=out.status, seconds=round(out.seconds, 3), variables=len(sub.free))
             if out.values is None:
@@ -359,7 +359,7 @@ MAX_MOVERS = 200
 ROUND_SECONDS = 2.0
 
 
-def _restrict(
+def stage_hint(
     inst: Instance, layout: ModelLayout, values: np.ndarray, open_pairs: np.ndarray
 ) -> np.ndarray:
     """The solution `values` without the placements a stage leaves out (a valid hint)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixtures.generator import generate
+from matcher.backends import highs_worker
 from matcher.model import Problem
 from matcher.solve import solve
 from tests.matcher.helpers import lexicographic_value
@@ -31,3 +33,13 @@ def test_cpsat_and_pulp_agree_on_a_generated_instance() -> None:
     assert cpsat.status == pulp.status == "optimal"
     assert cpsat.placed_by_priority == pulp.placed_by_priority
     assert cpsat.objective == pulp.objective
+
+
+@pytest.mark.skipif(not highs_worker.available(), reason="highspy is not installed")
+def test_highs_in_its_worker_agrees_with_cpsat() -> None:
+    problem = generate(7, 120, 240)
+    cpsat = solve(problem, "cpsat", 30, num_workers=8)
+    highs = solve(problem, "pulp", 30, solver="highspy")
+    assert highs.detail["solver"] == "HiGHS (highspy)"
+    assert cpsat.status == highs.status == "optimal"
+    assert lexicographic_value(problem, cpsat) == lexicographic_value(problem, highs)

@@ -1,0 +1,131 @@
+"""One integer program solved by HiGHS (highspy) in a process of its own.
+
+OR-Tools ships its own copy of the HiGHS library: once either is loaded, importing the other
+in the same process fails on unresolved symbols (which is also why PuLP's in-process `HiGHS`
+reports itself unavailable here). So the PuLP backend hands each stage's model — the CSR
+arrays of `matcher.backends.submodel` — to ``python -m matcher.backends.highs_worker``, which
+imports highspy before anything else and answers with the solution, the proven bound and
+whether it is optimal. The arrays travel as one ``.npz`` file each way.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+UNBOUNDED = 2**61  # as in matcher.backends.submodel (not imported: the worker stays light)
+
+
+@dataclass(frozen=True)
+class HighsAnswer:
+    values: np.ndarray | None  # None when no feasible point was found in time
+    bound: int  # proven upper bound of the maximum (UNBOUNDED if none)
+    optimal: bool
+
+
+@functools.cache
+def available() -> bool:
+    """Whether highspy imports in a fresh interpreter (asked once per process)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "import highspy"], capture_output=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def maximise(
+    arrays: dict[str, np.ndarray],
+    objective: np.ndarray,
+    start: np.ndarray,
+    time_limit_s: float,
+    gap: float = 0.0,
+) -> HighsAnswer:
+    """Maximise `objective` over the integer points of the model in `arrays` (the fields of a
+    `SparseModel`), starting from the feasible point `start`, for at most `time_limit_s`,
+    stopping within a relative `gap` of the bound (0: proven optimal)."""
+    with tempfile.TemporaryDirectory() as folder:
+        question, answer = Path(folder) / "in.npz", Path(folder) / "out.npz"
+        payload: dict[str, np.ndarray] = {
+            **arrays,
+            "objective": objective,
+            "start_values": start,
+            "time_limit": np.array([time_limit_s]),
+            "gap": np.array([gap]),
+        }
+        np.savez(question, **payload)  # type: ignore[arg-type]
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "matcher.backends.highs_worker", str(question), str(answer)],
+                check=True,
+                capture_output=True,
+                timeout=time_limit_s + 30,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return HighsAnswer(None, UNBOUNDED, False)
+        with np.load(answer) as out:
+            values = out["values"] if bool(out["found"][0]) else None
+            return HighsAnswer(values, int(out["bound"][0]), bool(out["optimal"][0]))
+
+
+def _solve(question: Path, answer: Path) -> None:
+    import highspy
+
+    data = np.load(question)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(data["time_limit"][0]), 0.1))
+    # HiGHS stops at a 0.01% gap by default; stages are exact unless a soft gap is asked.
+    h.setOptionValue("mip_rel_gap", float(data["gap"][0]))
+    lower, upper = data["lower"].astype(float), data["upper"].astype(float)
+    n = len(lower)
+    inf = highspy.kHighsInf
+    h.addVars(n, lower, upper)
+    h.changeColsIntegrality(
+        n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger)
+    )
+    lo, hi, start = data["lo"], data["hi"], data["start"]
+    h.addRows(
+        len(lo),
+        np.where(lo <= -UNBOUNDED, -inf, lo.astype(float)),
+        np.where(hi >= UNBOUNDED, inf, hi.astype(float)),
+        len(data["col"]),
+        start[:-1].astype(np.int32),
+        data["col"].astype(np.int32),
+        data["coef"].astype(float),
+    )
+    objective = data["objective"]
+    nz = np.flatnonzero(objective)
+    h.changeColsCost(len(nz), nz.astype(np.int32), objective[nz].astype(float))
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    hint = highspy.HighsSolution()
+    hint.col_value = data["start_values"].astype(float).tolist()
+    hint.value_valid = True
+    h.setSolution(hint)
+    h.run()
+    info = h.getInfo()
+    found = info.primal_solution_status == 2  # a feasible point
+    values = (
+        np.rint(np.asarray(h.getSolution().col_value)).astype(np.int64)
+        if found
+        else np.zeros(n, dtype=np.int64)
+    )
+    dual = info.mip_dual_bound
+    np.savez(
+        answer,
+        found=np.array([found]),
+        values=values,
+        bound=np.array([int(np.floor(dual + 1e-6)) if np.isfinite(dual) else UNBOUNDED]),
+        optimal=np.array([h.getModelStatus() == highspy.HighsModelStatus.kOptimal]),
+    )
+
+
+if __name__ == "__main__":
+    _solve(Path(sys.argv[1]), Path(sys.argv[2]))
