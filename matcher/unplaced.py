@@ -122,7 +122,7 @@ def _taken_summary(priority: int, classes: set[int], occupants: dict[int, list[i
 
 def _hard_rule_summary(inst: Instance, r: int) -> str:
     """'no bed-space passes the hard rules: 31 units: unit is men-only; ...'."""
-    elig, tables = inst.elig, inst.tables
+    elig, tables = inst.eligibility_with_reasons(), inst.tables
     counts: Counter[str] = Counter()
     n_units = len(tables.units)
     beds_of_unit: dict[int, list[int]] = defaultdict(list)

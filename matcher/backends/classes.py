@@ -150,6 +150,16 @@ class Instance:
     hours_scale: int
     gender: np.ndarray  # (R,) GENDER_* codes
     pair_index: dict[tuple[int, int], int] = field(default_factory=dict)
+    _reasons: Eligibility | None = None
+
+    def eligibility_with_reasons(self) -> Eligibility:
+        """The masks with every failed rule per pair, computed on first use: only unplaced
+        referrals need them, and on large instances they cost about 300 MiB while built."""
+        if self.elig.unit_failures is not None:
+            return self.elig
+        if self._reasons is None:
+            self._reasons = eligibility(self.tables, reasons=True)
+        return self._reasons
 
     @property
     def n_pairs(self) -> int:
@@ -180,7 +190,7 @@ def _hours_scale(values: np.ndarray) -> int:
 def build_instance(problem: Problem) -> Instance:
     """Evaluate the rules once and reduce them to the class-count model's data."""
     tables = build_tables(problem)
-    elig = eligibility(tables, reasons=True)
+    elig = eligibility(tables)
     coupled = coupling(tables)
     scores = score(tables)
     points = scores.total()
