@@ -1,0 +1,390 @@
+"""Mixed load on the service: rank, vacancy board and placements, 50 clients, loopback.
+
+`python -m benchmarks.load_mixed [-o DIR] [--clients 50] [--duration 60] [--referrals 1000]
+[--beds 2000]` (or `run(...)`) seeds a fresh SQLite database with
+`fixtures.generator.generate(seed, referrals, beds)`, starts `uvicorn` on a free 127.0.0.1
+port in a child process, warms it once, then runs closed-loop clients for `duration` seconds
+(or until `max_requests` answers). Each client, signed in as a coordinator, repeatedly picks:
+
+- rank (60%): `GET /api/referrals/{id}/rank?top=10` for a random waiting referral;
+- vacancies (30%): `GET /api/vacancies`;
+- placement (10%): rank one waiting referral with `top=1`, then `POST /api/placements` of
+  its top bed-space, as a coordinator does. Another client may have taken the bed-space or
+  placed the person in between: that 409 is the service refusing correctly, counted as
+  `refused`, not as an error.
+
+Every placement changes the data, so the next rank rebuilds the problem and its ranking
+context: the mix measures the service under writes, not a warm cache alone.
+
+Reported per kind and overall: answers, throughput, p50, p90, p99 and max latency, errors
+(any 5xx, any other unexpected status, any failed request), and the machine's load average
+before and after (the run shares its cores with whatever else is running). Target: zero errors
+and p99 <= 100 ms overall. Writes `load_mixed.json` and `load_mixed.md` (from the JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.machine import git_sha, machine_info
+
+TARGET_P99_MS = 100.0
+SECRET = "mixed-load-benchmark-secret-key-0123456789"
+LOAD_USER = "load-coordinator"
+MIX = (("rank", 0.6), ("vacancies", 0.3), ("placement", 0.1))  # the default share of each
+KINDS = ("rank", "vacancies", "placement")
+MAX_DURATION_S = 300.0
+MAX_REQUESTS = 200_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(sorted_values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of already sorted values (None when there are none)."""
+    if not sorted_values:
+        return None
+    index = min(len(sorted_values) - 1, max(0, round(share * (len(sorted_values) - 1))))
+    return round(sorted_values[index], 2)
+
+
+def seed_database(database_url: str, seed: int, referrals: int, beds: int) -> list[str]:
+    """Migrate and fill the database, add the load user; the waiting referral ids."""
+    from api.db import make_engine, make_sessionmaker
+    from api.demo import store_problem
+    from api.migrations import upgrade
+    from api.orm import UserRow
+    from api.security import Role, hash_password
+    from fixtures.generator import generate
+
+    problem = generate(seed, referrals, beds)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with make_sessionmaker(engine)() as session:
+        store_problem(session, problem)
+        session.add(
+            UserRow(username=LOAD_USER, password_hash=hash_password(SECRET), role=Role.coordinator)
+        )
+        session.commit()
+    engine.dispose()
+    return [r.id for r in problem.referrals]
+
+
+class Tally:
+    """Latencies and outcomes per request kind, shared by every client of one run."""
+
+    def __init__(self) -> None:
+        self.latencies_ms: dict[str, list[float]] = defaultdict(list)
+        self.refused: dict[str, int] = defaultdict(int)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.first_errors: list[str] = []
+
+    def answered(self, kind: str, started: float) -> None:
+        self.latencies_ms[kind].append(1000 * (time.perf_counter() - started))
+
+    def error(self, kind: str, what: str) -> None:
+        self.errors[kind] += 1
+        if len(self.first_errors) < 10:
+            self.first_errors.append(f"{kind}: {what}")
+
+    def summary(self, kinds: Sequence[str], wall_s: float) -> dict[str, Any]:
+        values = sorted(v for kind in kinds for v in self.latencies_ms[kind])
+        return {
+            "answered": len(values),
+            "refused_409": sum(self.refused[k] for k in kinds),
+            "errors": sum(self.errors[k] for k in kinds),
+            "throughput_per_s": round(len(values) / wall_s, 1) if wall_s else 0.0,
+            "p50_ms": percentile(values, 0.50),
+            "p90_ms": percentile(values, 0.90),
+            "p99_ms": percentile(values, 0.99),
+            "max_ms": round(values[-1], 2) if values else None,
+        }
+
+
+async def timed(
+    http: httpx.AsyncClient, tally: Tally, kind: str, method: str, url: str, **kwargs: Any
+) -> httpx.Response | None:
+    """One request; its latency is kept if the service answered as it should."""
+    started = time.perf_counter()
+    try:
+        response = await http.request(method, url, **kwargs)
+    except httpx.HTTPError as error:
+        tally.error(kind, f"{type(error).__name__}: {error}")
+        return None
+    if response.status_code in (200, 201):
+        tally.answered(kind, started)
+    elif response.status_code == 409 and kind in ("rank", "placement"):
+        # The referral was placed, or the bed-space taken, by another client meanwhile.
+        tally.answered(kind, started)
+        tally.refused[kind] += 1
+    else:
+        tally.error(kind, f"{response.status_code} {url}: {response.text[:200]}")
+    return response
+
+
+async def client_loop(
+    number: int,
+    http: httpx.AsyncClient,
+    tally: Tally,
+    waiting: list[str],
+    budget: dict[str, Any],
+    seed: int,
+    mix: Sequence[tuple[str, float]],
+) -> None:
+    pick = random.Random(seed * 7919 + number)
+    kinds, weights = zip(*mix, strict=True)
+    while budget["issued"] < budget["max"] and time.perf_counter() < budget["deadline"]:
+        budget["issued"] += 1
+        kind = pick.choices(kinds, weights)[0]
+        if kind == "vacancies":
+            await timed(http, tally, kind, "GET", "/api/vacancies")
+            continue
+        if not waiting:  # everyone placed: the board is what is left to ask for
+            await timed(http, tally, "vacancies", "GET", "/api/vacancies")
+            continue
+        referral = pick.choice(waiting)
+        top = 10 if kind == "rank" else 1
+        ranked = await timed(
+            http, tally, "rank", "GET", f"/api/referrals/{referral}/rank", params={"top": top}
+        )
+        if kind == "rank" or ranked is None:
+            continue
+        if ranked.status_code == 409:  # placed meanwhile by another client: not waiting
+            if referral in waiting:
+                waiting.remove(referral)
+            continue
+        choices = ranked.json().get("ranked") or []
+        if not choices or choices[0]["partners"]:
+            continue
+        placed = await timed(
+            http,
+            tally,
+            "placement",
+            "POST",
+            "/api/placements",
+            json={"referral": referral, "bedspace": choices[0]["bedspace"]},
+        )
+        if placed is not None and placed.status_code == 201 and referral in waiting:
+            waiting.remove(referral)
+
+
+async def mixed_load(
+    base: str,
+    token: str,
+    waiting: list[str],
+    clients: int,
+    duration_s: float,
+    max_requests: int,
+    seed: int,
+    mix: Sequence[tuple[str, float]] = MIX,
+) -> dict[str, Any]:
+    tally = Tally()
+    budget = {"issued": 0, "max": max_requests, "deadline": time.perf_counter() + duration_s}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {token}"}
+    started = time.perf_counter()
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=60.0
+    ) as http:
+        await asyncio.gather(
+            *(client_loop(n, http, tally, waiting, budget, seed, mix) for n in range(clients))
+        )
+    wall = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "wall_s": round(wall, 2),
+        "overall": tally.summary(KINDS, wall),
+        "by_kind": {kind: tally.summary([kind], wall) for kind in KINDS},
+        "first_errors": tally.first_errors,
+    }
+
+
+def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the service did not start in time")
+
+
+def run(
+    seed: int = 4242,
+    referrals: int = 1000,
+    beds: int = 2000,
+    clients: int = 50,
+    duration_s: float = 60.0,
+    max_requests: int = 100_000,
+    placement_share: float = 0.1,
+) -> dict[str, Any]:
+    """Seed, serve, warm, load; the figures as a JSON-ready dict.
+
+    `placement_share` sets the share of placements (0 for a read-only load); rank and
+    vacancies keep their 2:1 ratio in the rest."""
+    from api.config import Settings
+    from api.security import Principal, Role, create_token
+
+    duration_s = max(1.0, min(duration_s, MAX_DURATION_S))
+    max_requests = max(1, min(max_requests, MAX_REQUESTS))
+    clients = max(1, min(clients, 200))
+    share = max(0.0, min(placement_share, 1.0))
+    mix = (("rank", (1 - share) * 2 / 3), ("vacancies", (1 - share) / 3), ("placement", share))
+    workdir = Path(tempfile.mkdtemp(prefix="bedmatch-mixed-"))
+    database_url = f"sqlite:///{workdir / 'load.db'}"
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        started = time.perf_counter()
+        waiting = seed_database(database_url, seed, referrals, beds)
+        seeding_s = time.perf_counter() - started
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "BEDMATCH_DATABASE_URL": database_url,
+            "BEDMATCH_SECRET_KEY": SECRET,
+            "BEDMATCH_DEMO": "false",
+            "BEDMATCH_RUN_MIGRATIONS": "false",
+        }
+        code = (
+            "import uvicorn; "
+            "uvicorn.run('api.app:create_app', factory=True, "
+            f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
+        )
+        process = subprocess.Popen([sys.executable, "-c", code], env=env)
+        wait_until_up(base, process, timeout_s=60)
+        token = create_token(
+            Settings(database_url=database_url, secret_key=SECRET),
+            Principal(LOAD_USER, Role.coordinator),
+        )
+        headers = {"Authorization": f"Bearer {token}"}
+        started = time.perf_counter()
+        warm = httpx.get(f"{base}/api/referrals/{waiting[0]}/rank", headers=headers, timeout=300)
+        warm.raise_for_status()
+        httpx.get(f"{base}/api/vacancies", headers=headers, timeout=300).raise_for_status()
+        warmup_s = time.perf_counter() - started
+        load_before = list(os.getloadavg())
+        loaded = asyncio.run(
+            mixed_load(base, token, list(waiting), clients, duration_s, max_requests, seed, mix)
+        )
+        load_after = list(os.getloadavg())
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+    overall = loaded["overall"]
+    return {
+        "benchmark": "load_mixed",
+        "mix": {kind: round(weight, 3) for kind, weight in mix},
+        "database": "sqlite",
+        "instance": {"seed": seed, "referrals": referrals, "bedspaces": beds},
+        "seeding_s": round(seeding_s, 2),
+        "warmup_s": round(warmup_s, 3),
+        "load": loaded,
+        "target_p99_ms": TARGET_P99_MS,
+        "meets_target": overall["errors"] == 0
+        and overall["p99_ms"] is not None
+        and overall["p99_ms"] <= TARGET_P99_MS,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "git_sha": git_sha(),
+        "machine": machine_info(),
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    load = result["load"]
+    inst = result["instance"]
+    lines = [
+        "# Service load: mixed rank, vacancy and placement requests",
+        "",
+        f"{load['clients']} closed-loop clients for {load['wall_s']} s on loopback; "
+        f"{inst['referrals']:,} referrals × {inst['bedspaces']:,} bed-spaces "
+        f"(seed {inst['seed']}), {result['database']}, one uvicorn worker. Mix: "
+        + ", ".join(f"{k} {int(100 * v)}%" for k, v in result["mix"].items())
+        + " (a placement is a rank with top=1, then the POST).",
+        "",
+        "| requests | answered | 409 refused | errors | throughput/s | p50 ms | p90 ms | "
+        "p99 ms | max ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    rows = [("all", load["overall"])] + [(k, load["by_kind"][k]) for k in KINDS]
+    for name, row in rows:
+        lines.append(
+            f"| {name} | {row['answered']} | {row['refused_409']} | {row['errors']} | "
+            f"{row['throughput_per_s']} | {row['p50_ms']} | {row['p90_ms']} | "
+            f"{row['p99_ms']} | {row['max_ms']} |"
+        )
+    verdict = "meets" if result["meets_target"] else "misses"
+    lines += [
+        "",
+        f"Target: zero errors and p99 ≤ {result['target_p99_ms']} ms overall: **{verdict}** it.",
+        f"Load average (1, 5, 15 min) before {result['load_average_before']}, after "
+        f"{result['load_average_after']}, on {result['machine'].get('cores')} cores shared "
+        f"with other work; commit `{result['git_sha'][:12]}`. Warm-up (first rank and board): "
+        f"{result['warmup_s']} s.",
+        "",
+    ]
+    if load["first_errors"]:
+        lines += ["First errors:", ""] + [f"- `{e}`" for e in load["first_errors"]] + [""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("-o", "--output", default="bench-out", help="directory for JSON and MD")
+    parser.add_argument("--seed", type=int, default=4242)
+    parser.add_argument("--referrals", type=int, default=1000)
+    parser.add_argument("--beds", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds, at most 300")
+    parser.add_argument("--max-requests", type=int, default=100_000)
+    parser.add_argument("--placement-share", type=float, default=0.1, help="0 for reads only")
+    args = parser.parse_args(argv)
+    result = run(
+        seed=args.seed,
+        referrals=args.referrals,
+        beds=args.beds,
+        clients=args.clients,
+        duration_s=args.duration,
+        max_requests=args.max_requests,
+        placement_share=args.placement_share,
+    )
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "load_mixed.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = markdown(result)
+    (out / "load_mixed.md").write_text(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
