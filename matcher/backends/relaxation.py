@@ -14,6 +14,21 @@ for the most urgent bands (band 5 and band 4 on medium: 145 and 343, exactly the
 High-risk referrals reach a unit through its gate, which lets them use any of the unit's
 pattern nodes; visiting units' classes drain through their area's pooled team room whichever
 team would serve. Both loosen the relaxation (never cut a real allocation), as they must.
+
+Support hours are a knapsack per unit, which no flow carries; but a unit never takes more
+people than the smallest support hours among its candidates allow in sum, so each unit's
+classes drain through one unit arc, and the high-risk gate through its own, capped at that
+count (recomputed for each band's candidates). Measured on `generate(1, 1500, 3000)`:
+
+- cumulative ceilings for bands ≥5..≥1: 145, 343, 597, 882, 1260 without the caps;
+  145, 343, 595, 880, 1257 with them. Band 3 (bands 5 and 4 held at 145 and 198) gets
+  ceiling 252, which is the LP relaxation of the full MIP rounded down (HiGHS: 252.01); the
+  integer optimum is 250 (CBC 13 s, HiGHS 55 s).
+- which rules make up the last 2: the band-3 MIP with one family of rows dropped (CBC) gives
+  253 without support hours, 271 without high-risk room, 250 without cluster gender. So the
+  gap is the support-hour knapsacks, which only cutting planes close; disaggregating the
+  cluster-gender rows (one ``x ≤ g`` per variable) left the LP bound at 252.01 and slowed
+  HiGHS (LP 3.1 → 9.0 s, MIP 55 → 81 s), so the model keeps the aggregated rows.
 """
 
 from __future__ import annotations
