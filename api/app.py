@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import demo
@@ -159,24 +159,26 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unavailable(_: Request, error: BackendUnavailable) -> Response:
         return JSONResponse({"detail": str(error)}, status.HTTP_503_SERVICE_UNAVAILABLE)
 
-    @app.exception_handler(DBAPIError)
-    async def database_failed(_: Request, error: DBAPIError) -> Response:
+    async def database_lost(_: Request, error: Exception) -> Response:
         # A lost connection (server restart, failover, killed backend) ends the request's
         # transaction, which the server then rolls back: a retry is safe, so say so.
-        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
-            return JSONResponse(
-                {"detail": "the database connection was lost; the request was not completed"},
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                headers={"Retry-After": "1"},
-            )
-        if isinstance(error, IntegrityError):
-            # Another write got there first (the one-person-per-bed-space index, a
-            # duplicate id); the transaction was rolled back whole.
-            return JSONResponse(
-                {"detail": "the change conflicts with what is stored now; nothing was stored"},
-                status.HTTP_409_CONFLICT,
-            )
-        raise error
+        return JSONResponse(
+            {"detail": "the database connection was lost; the request was not completed"},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
+
+    async def database_conflict(_: Request, error: Exception) -> Response:
+        # Another write got there first (the one-person-per-bed-space index, a duplicate
+        # id); the transaction was rolled back whole.
+        return JSONResponse(
+            {"detail": "the change conflicts with what is stored now; nothing was stored"},
+            status.HTTP_409_CONFLICT,
+        )
+
+    app.add_exception_handler(OperationalError, database_lost)
+    app.add_exception_handler(InterfaceError, database_lost)
+    app.add_exception_handler(IntegrityError, database_conflict)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> Response:
