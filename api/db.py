@@ -20,10 +20,16 @@ from api.orm import ServiceState
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys on and a patient busy timeout."""
+    """An engine for `url`; SQLite gets foreign keys on and a patient busy timeout.
+
+    Statement parameters are people's details (age, gender, risk flags, health needs), so
+    they are kept out of database error messages and therefore out of every log."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -40,7 +46,9 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
