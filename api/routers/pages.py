@@ -15,6 +15,7 @@ from api.deps import TOKEN_COOKIE, Coordinator, Everyone, SessionDep, SettingsDe
 from api.orm import ReferralRow
 from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
+from api.routers.runs import RunId
 from api.security import Principal, create_token, csrf_ok, csrf_token, decode_token
 from api.services import audit, board, inventory, placements, runs
 from api.services.errors import Conflict, NotFound
@@ -257,7 +258,7 @@ def _run_page(
     request: Request,
     session: SessionDep,
     user: Principal,
-    run_id: int,
+    run_id: RunId,
     code: int = 200,
     **context: Any,
 ) -> Response:
@@ -278,20 +279,22 @@ def _run_page(
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: int, session: SessionDep, user: Coordinator) -> Response:
+def run_page(request: Request, run_id: RunId, session: SessionDep, user: Coordinator) -> Response:
     accepted = request.query_params.get("accepted")
     message = f"Accepted {accepted} placements." if accepted else None
     return _run_page(request, session, user, run_id, message=message)
 
 
 @router.get("/runs/{run_id}/progress", response_class=HTMLResponse)
-def run_progress(request: Request, run_id: int, session: SessionDep, user: Coordinator) -> Response:
+def run_progress(
+    request: Request, run_id: RunId, session: SessionDep, user: Coordinator
+) -> Response:
     return render(request, "progress.html", user, run=runs.get(session, run_id))
 
 
 @router.post("/runs/{run_id}/accept")
 async def accept_from_page(
-    request: Request, run_id: int, session: SessionDep, user: Coordinator
+    request: Request, run_id: RunId, session: SessionDep, user: Coordinator
 ) -> Response:
     form = await request.form()
     given = form.get("csrf_token")
