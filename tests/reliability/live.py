@@ -41,8 +41,16 @@ def live_service(settings: Settings, start_timeout_s: float = 60.0) -> Iterator[
     """Serve `create_app(settings)` until the block ends; the server is always stopped."""
     app = create_app(settings)
     port = free_port()
+    # No logging config of uvicorn's own: its records go to the root logger, where a test
+    # can read them (caplog), as they would go to a deployment's log collector.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        log_config=None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
