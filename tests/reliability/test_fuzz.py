@@ -28,8 +28,10 @@ from api.security import Role
 from tests.api.conftest import settings_for
 from tests.reliability.live import LiveService, live_service
 
-# Examples per (operation, role, mode). 46 operations x 4 roles x (positive + negative).
-EXAMPLES = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 2}
+# Examples per (operation, role, mode). Valid requests go out with every role's token;
+# invalid ones with the admin's, who may call everything, so they reach validation.
+EXAMPLES = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 4}
+NEGATIVE_ROLES = (Role.admin,)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +119,8 @@ def test_every_operation_with_every_role_answers_without_5xx_and_as_documented(
         for operation in operations:
             for role in Role:
                 for mode in EXAMPLES:
+                    if mode is GenerationMode.NEGATIVE and role not in NEGATIVE_ROLES:
+                        continue
                     try:
                         fuzz_operation(live, http, operation, role, mode, cases, codes)
                     except Unsatisfiable:
@@ -128,8 +132,8 @@ def test_every_operation_with_every_role_answers_without_5xx_and_as_documented(
                         failures.append(f"{operation.label} as {role} ({mode}): {error}")
     print(
         f"fuzzed {len(operations)} operations x {len(Role)} roles: {sum(cases.values())} "
-        f"requests, answers {dict(sorted(codes.items()))}, {no_invalid_input} (operation, role) "
-        "pairs with no invalid request to make"
+        f"requests, answers {dict(sorted(codes.items()))}, {no_invalid_input} operations "
+        "with no invalid request to make"
     )
     assert len(operations) >= 45
     assert all(cases[op.label] > 0 for op in operations)
