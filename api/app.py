@@ -63,6 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.problem_cache = ProblemCache()
     app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
+    # One guess per account stays under every account's limit (password spraying), so a
+    # client has its own, looser one: an office behind one address shares it.
+    app.state.client_login_limiter = LoginLimiter(
+        CLIENT_LOGIN_SHARE * settings.login_attempts_per_minute
+    )
     # One batch solve at a time: the machine's cores go to the solver, not to two solvers.
     app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocation")
 
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 STATIC = Path(__file__).resolve().parent / "static"
+CLIENT_LOGIN_SHARE = 4  # a client's failed sign-ins per minute, in one account's allowance
 # Pages load nothing from elsewhere; the API docs page (Swagger UI) does, so it is exempt.
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

@@ -17,11 +17,13 @@ BAD_LOGIN = "wrong username or password"
 
 
 def login(request: Request, session: SessionDep, username: str, password: str) -> Principal:
-    """Check a username and password, throttled per username and client address."""
+    """Check a username and password, throttled per username and client address, and per
+    client address across usernames."""
     limiter = request.app.state.login_limiter
+    client_limiter = request.app.state.client_login_limiter
     client = request.client.host if request.client else "-"
     key = f"{username.lower()}|{client}"
-    wait = limiter.retry_after(key)
+    wait = max(limiter.retry_after(key), client_limiter.retry_after(client))
     if wait:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -31,6 +33,7 @@ def login(request: Request, session: SessionDep, username: str, password: str) -
     principal = authenticate(session, username, password)
     if principal is None:
         limiter.failed(key)
+        client_limiter.failed(client)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, BAD_LOGIN, headers={"WWW-Authenticate": "Bearer"}
         )
