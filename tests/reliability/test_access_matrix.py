@@ -231,6 +231,20 @@ def test_the_sign_in_form_is_throttled_too(sqlite_url: str) -> None:
         )
 
 
+def test_guessing_across_many_usernames_from_one_client_is_throttled(sqlite_url: str) -> None:
+    """Password spraying: one guess per account stays under each account's limit, so the
+    client as a whole has a limit too (a few times one account's, for a shared office)."""
+    for service in start_service(sqlite_url, login_attempts_per_minute=3):
+        codes = [
+            service.client.post(
+                "/api/auth/token", data={"username": f"user{i}", "password": "Winter2026!"}
+            ).status_code
+            for i in range(14)
+        ]
+        assert codes[:12] == [401] * 12
+        assert codes[12:] == [429, 429]
+
+
 def test_a_new_password_is_stored_only_as_an_argon2_hash(sqlite_url: str) -> None:
     password = "correct horse battery staple 42"
     for service in start_service(sqlite_url):
