@@ -13,6 +13,7 @@ stages fall back to the trivial bound.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from matcher.backends.classes import Assignment3, Instance, Row, build_model, de
 from matcher.backends.cpsat import stage_hint, trivial_stage_bounds
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.relaxation import StageCeilings
-from matcher.backends.submodel import SparseModel, restrict
+from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
 from matcher.objective import SOFT, stages
 
 
@@ -73,119 +74,23 @@ class PulpBackend:
         time_limit_s: float,
         hint: list[Assignment3] | None = None,
     ) -> BackendResult:
-        import pulp
-
         deadline = time.perf_counter() + time_limit_s
         solver_name = _first_available(self.solver)
         if solver_name is None:
             return BackendResult([], no_solution=True)
-        if solver_name == HIGHSPY:
-            return self._solve_highs(instance, deadline, hint)
-        layout = build_model(instance)
-        lin = layout.model
-        xs = [
-            pulp.LpVariable(f"v{i}", lowBound=lo, upBound=hi, cat=pulp.LpInteger)
-            for i, (lo, hi) in enumerate(zip(lin.lower, lin.upper, strict=True))
-        ]
-        rows = []
-        for row in lin.rows:
-            expr = pulp.LpAffineExpression(
-                [(xs[i], int(c)) for i, c in zip(row.idx, row.coef, strict=True)]
-            )
-            if row.lo is not None and row.lo == row.hi:
-                rows.append(expr == row.lo)
-                continue
-            if row.lo is not None:
-                rows.append(expr >= row.lo)
-            if row.hi is not None:
-                rows.append(expr <= row.hi)
+        maximise = _highs_maximise if solver_name == HIGHSPY else _pulp_maximiser(solver_name)
+        return self._stages(instance, deadline, hint, maximise, solver_name)
 
-        if hint is None:
-            hint = greedy_placements(instance)
-        best = encode(instance, layout, hint)
-        ceilings = StageCeilings(instance, trivial_stage_bounds(instance))
-        pair_priority = instance.tables.referrals.priority[instance.pair_ref]
-        held: list[Any] = []
-        bounds: dict[str, int] = {}
-        timed_out = False
-        stage_log: list[dict[str, object]] = []
-        for stage in stages(pair_priority, instance.pair_points, instance.pair_group_priority()):
-            coefs = stage.coefficients
-            nz = np.flatnonzero(coefs)
-            objective = pulp.LpAffineExpression([(xs[i], int(coefs[i])) for i in nz])
-            value = int(coefs[nz] @ best[nz])
-            ceiling = ceilings.of(stage.name)
-            if stage.name != SOFT and value >= ceiling:
-                bounds[stage.name] = value  # the hint already meets a proven ceiling
-                ceilings.hold(stage.name, value)
-                held.append(objective >= value)
-                stage_log.append({"stage": stage.name, "value": value, "skipped": True})
-                continue
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0.05:
-                timed_out = True
-                break
-            # Referrals below the stage's band cannot raise its count: leave them out.
-            for p in range(layout.n_pairs):
-                xs[p].upBound = 1 if stage.active[p] else 0
-            problem = pulp.LpProblem("allocation", pulp.LpMaximize)
-            problem += objective
-            for k, constraint in enumerate([*rows, *held]):
-                problem.addConstraint(constraint, f"c{k}")
-            options: dict[str, Any] = {"msg": False, "timeLimit": max(remaining, 0.1)}
-            # HiGHS stops at a 0.01% gap by default; stages are exact unless a soft gap is asked.
-            options["gapRel"] = self.soft_gap if stage.name == SOFT else 0.0
-            solver = _solver_class(solver_name)(**options)
-            started = time.perf_counter()
-            problem.solve(solver)
-            entry: dict[str, object] = {
-                "stage": stage.name,
-                "status": pulp.LpStatus[problem.status],
-                "seconds": round(time.perf_counter() - started, 3),
-            }
-            stage_log.append(entry)
-            if problem.sol_status not in (
-                pulp.LpSolutionOptimal,
-                pulp.LpSolutionIntegerFeasible,
-            ):
-                timed_out = True
-                break
-            values = np.array([round(x.varValue or 0) for x in xs], dtype=np.int64)
-            found = int(coefs[nz] @ values[nz])
-            if found > value:  # on a tie the earlier solution is better for later stages
-                completed = greedy_placements(instance, start=decode(instance, layout, values))
-                best, value = encode(instance, layout, completed), found
-            proven = problem.sol_status == pulp.LpSolutionOptimal
-            bound = value if proven else self._bound(problem, value)
-            if bound is not None:
-                bounds[stage.name] = max(min(bound, ceiling), value)
-            entry.update(value=value, bound=bound)
-            gap_ok = (
-                stage.name == SOFT
-                and self.soft_gap > 0
-                and bound is not None
-                and value >= bound * (1 - self.soft_gap)
-            )
-            if proven or gap_ok or (stage.name != SOFT and value >= ceiling):
-                if stage.name != SOFT:
-                    bounds[stage.name] = value
-                    ceilings.hold(stage.name, value)
-                    held.append(objective >= value)
-                continue
-            timed_out = True
-            break
-        return BackendResult(
-            placements=decode(instance, layout, best),
-            stage_bounds=bounds,
-            timed_out=timed_out,
-            detail={"stages": stage_log, "solver": solver_name, "variables": lin.n_vars},
-        )
-
-    def _solve_highs(
-        self, instance: Instance, deadline: float, hint: list[Assignment3] | None
+    def _stages(
+        self,
+        instance: Instance,
+        deadline: float,
+        hint: list[Assignment3] | None,
+        maximise: Maximiser,
+        solver_name: str,
     ) -> BackendResult:
-        """HiGHS through highspy's array interface: each stage's model goes in as the CSR
-        arrays of `matcher.backends.submodel`, fixed variables folded out as for CP-SAT."""
+        """Each stage's model as the CSR arrays of `matcher.backends.submodel` (fixed
+        variables folded out, as for CP-SAT), handed to `maximise`."""
         layout = build_model(instance)
         full = SparseModel.of(layout.model)
         n_pairs = layout.n_pairs
@@ -218,7 +123,7 @@ class PulpBackend:
             start = stage_hint(instance, layout, best, stage.active)[sub.free]
             gap = self.soft_gap if stage.name == SOFT else 0.0
             started = time.perf_counter()
-            found_values, bound, proven = _highs_maximise(
+            found_values, bound, proven = maximise(
                 sub.model, _objective(coefs, sub.free), start, remaining, gap
             )
             entry.update(seconds=round(time.perf_counter() - started, 3), proven=proven)
@@ -245,22 +150,8 @@ class PulpBackend:
             placements=decode(instance, layout, best),
             stage_bounds=bounds,
             timed_out=timed_out,
-            detail={"stages": stage_log, "solver": "HiGHS (highspy)", "variables": full.n_vars},
+            detail={"stages": stage_log, "solver": solver_name, "variables": full.n_vars},
         )
-
-    @staticmethod
-    def _bound(problem: Any, value: int) -> int | None:
-        """HiGHS's proven MIP bound (it minimises the negated objective)."""
-        model = getattr(problem, "solverModel", None)
-        if model is None:
-            return None
-        try:
-            dual = model.getInfo().mip_dual_bound
-        except AttributeError:
-            return None
-        if not np.isfinite(dual):
-            return None
-        return int(np.floor(-dual + 1e-6))
 
 
 def _objective(coefs: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -269,6 +160,75 @@ def _objective(coefs: np.ndarray, free: np.ndarray) -> np.ndarray:
     pairs = free < len(coefs)
     out[pairs] = coefs[free[pairs]]
     return out
+
+
+Maximiser = Callable[
+    [SparseModel, np.ndarray, np.ndarray, float, float], tuple[np.ndarray | None, int, bool]
+]
+
+
+def _pulp_maximiser(solver_name: str) -> Maximiser:
+    """One integer program through PuLP and the named solver (CBC or a HiGHS PuLP knows)."""
+
+    def maximise(
+        model: SparseModel,
+        objective: np.ndarray,
+        start: np.ndarray,
+        time_limit_s: float,
+        gap: float,
+    ) -> tuple[np.ndarray | None, int, bool]:
+        import pulp
+
+        building = time.perf_counter()
+        xs = [
+            pulp.LpVariable(f"v{i}", lowBound=int(lo), upBound=int(hi), cat=pulp.LpInteger)
+            for i, (lo, hi) in enumerate(zip(model.lower, model.upper, strict=True))
+        ]
+        for x, value in zip(xs, start.tolist(), strict=True):
+            x.setInitialValue(value)
+        problem = pulp.LpProblem("allocation", pulp.LpMaximize)
+        problem += pulp.LpAffineExpression(
+            [(xs[i], int(objective[i])) for i in np.flatnonzero(objective)]
+        )
+        cols, coefs, starts = model.col.tolist(), model.coef.tolist(), model.start.tolist()
+        for k, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):
+            span = range(starts[k], starts[k + 1])
+            expr = pulp.LpAffineExpression([(xs[cols[j]], coefs[j]) for j in span])
+            if lo == hi:
+                problem.addConstraint(expr == lo, f"e{k}")
+                continue
+            if lo > -UNBOUNDED:
+                problem.addConstraint(expr >= lo, f"l{k}")
+            if hi < UNBOUNDED:
+                problem.addConstraint(expr <= hi, f"u{k}")
+        # Writing the model out and reading the answer back take about as long as building
+        # it did, outside the solver's own clock: keep that time inside the limit.
+        overhead = 3 * (time.perf_counter() - building) + 1.0
+        solver = _solver_class(solver_name)(
+            msg=False, timeLimit=max(time_limit_s - overhead, 0.1), gapRel=gap, warmStart=True
+        )
+        problem.solve(solver)
+        if problem.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+            return None, UNBOUNDED, False
+        values = np.array([round(x.varValue or 0) for x in xs], dtype=np.int64)
+        proven = problem.sol_status == pulp.LpSolutionOptimal and gap == 0
+        found = int(objective @ values)
+        # CBC through its command line reports no bound: the stage keeps its ceiling.
+        bound = found if proven else _pulp_highs_bound(problem)
+        return values, bound, proven
+
+    return maximise
+
+
+def _pulp_highs_bound(problem: Any) -> int:
+    """The proven MIP bound of PuLP's in-process HiGHS (it minimises the negated objective);
+    UNBOUNDED for solvers that report none."""
+    model = getattr(problem, "solverModel", None)
+    try:
+        dual = model.getInfo().mip_dual_bound  # type: ignore[union-attr]
+    except AttributeError:
+        return UNBOUNDED
+    return int(np.floor(-dual + 1e-6)) if np.isfinite(dual) else UNBOUNDED
 
 
 def _highs_maximise(
