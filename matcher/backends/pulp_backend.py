@@ -207,7 +207,11 @@ def _pulp_maximiser(solver_name: str) -> Maximiser:
         solver = _solver_class(solver_name)(
             msg=False, timeLimit=max(time_limit_s - overhead, 0.1), gapRel=gap, warmStart=True
         )
-        problem.solve(solver)
+        try:
+            problem.solve(solver)
+        except pulp.PulpSolverError:
+            # CBC ends without a solution file when stopped at its limit in preprocessing.
+            return None, UNBOUNDED, False
         if problem.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
             return None, UNBOUNDED, False
         values = np.array([round(x.varValue or 0) for x in xs], dtype=np.int64)
