@@ -5,7 +5,11 @@ HiGHS through `highspy` (PuLP's `HiGHS` class) when it loads, else the HiGHS bin
 (`matcher.backends.highs_worker`, `solver="highspy"`): OR-Tools carries its own HiGHS, so
 with OR-Tools loaded highspy cannot load in the same process and PuLP's `HiGHS` is
 unavailable. The model is the very `LinearModel` the CP-SAT backend reads, so both optimise
-the same integers and must agree on every stage's optimum.
+the same integers and must agree on every stage's optimum. Each stage is a sub-model over
+its active pairs (`matcher.backends.submodel`), warm-started from the best allocation so far.
+Measured with CBC, 60 s limit, 2 shared cores: `generate(1, 1500, 3000)` bands 5-2 proven
+(145/198/250/282; stages 4/3/2 in 5.9/12.3/22.7 s), band 1 open at the limit;
+`generate(1501, 1500, 3000)` bands 5-3 proven (159/180/266), band 2 open (237).
 HiGHS reports a proven MIP bound; CBC through the command line does not, so its unfinished
 stages fall back to the trivial bound.
 """

@@ -28,7 +28,10 @@ count (recomputed for each band's candidates). Measured on `generate(1, 1500, 30
   253 without support hours, 271 without high-risk room, 250 without cluster gender. So the
   gap is the support-hour knapsacks, which only cutting planes close; disaggregating the
   cluster-gender rows (one ``x ≤ g`` per variable) left the LP bound at 252.01 and slowed
-  HiGHS (LP 3.1 → 9.0 s, MIP 55 → 81 s), so the model keeps the aggregated rows.
+  HiGHS (LP 3.1 → 9.0 s, MIP 55 → 81 s), so the model keeps the aggregated rows. Counting
+  rows per unit and hours level ("at most as many people needing ≥ t hours as fit") took the
+  LP bound to 251.00 but left CP-SAT's bound at 252 and slowed CBC (13 → 27 s) and HiGHS
+  (55 → 111 s): not kept either.
 """
 
 from __future__ import annotations
