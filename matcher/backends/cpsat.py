@@ -238,7 +238,7 @@ class CpSatBackend:
         band_pair = coefs > 0
         p_ref, p_unit = inst.pair_ref, inst.pair_unit
         n_units = len(inst.tables.units)
-        rounds = 0
+        rounds = stalled = 0
         improved = False
         while value < ceiling:
             remaining = stop_at - time.perf_counter()
@@ -292,12 +292,15 @@ class CpSatBackend:
                 workers=min(self.num_workers, 2),
             )
             rounds += 1
-            if out.values is None:
-                continue
-            values = sub.expand(out.values)
-            found = int(coefs @ values[:n_pairs])
-            if found > value:
-                best, value, improved = values, found, True
+            stalled += 1
+            if out.values is not None:
+                values = sub.expand(out.values)
+                found = int(coefs @ values[:n_pairs])
+                if found > value:
+                    best, value, improved, stalled = values, found, True, 0
+            # Pieces keep failing (on small instances they soon cover the whole stage).
+            if stalled >= max(MIN_STALLED_ROUNDS, 2 * waiting.size):
+                break
         if improved:
             # Referrals a piece let go (lower bands making way) are added back where they fit.
             completed = greedy_placements(inst, start=decode(inst, layout, best))
@@ -366,6 +369,7 @@ def _kind(inst: Instance) -> np.ndarray:
 # Neighbourhood size and time: small enough that CP-SAT closes a piece in about a second.
 MAX_UNITS = 12
 MAX_MOVERS = 200
+MIN_STALLED_ROUNDS = 10
 ROUND_SECONDS = 2.0
 
 
