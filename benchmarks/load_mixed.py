@@ -30,7 +30,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from typing import Any
 import httpx
 
 from benchmarks.machine import git_sha, machine_info
+from benchmarks.serving import free_port, wait_until_up
 
 TARGET_P99_MS = 100.0
 SECRET = "mixed-load-benchmark-secret-key-0123456789"
@@ -51,12 +51,6 @@ MIX = (("rank", 0.6), ("vacancies", 0.3), ("placement", 0.1))  # the default sha
 KINDS = ("rank", "vacancies", "placement")
 MAX_DURATION_S = 300.0
 MAX_REQUESTS = 200_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(sorted_values: list[float], share: float) -> float | None:
@@ -216,19 +210,6 @@ async def mixed_load(
         "by_kind": {kind: tally.summary([kind], wall) for kind in KINDS},
         "first_errors": tally.first_errors,
     }
-
-
-def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited with code {process.returncode}")
-        try:
-            if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("the service did not start in time")
 
 
 def run(

@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,16 +34,11 @@ from typing import Any
 import httpx
 
 from benchmarks.machine import git_sha, machine_info
+from benchmarks.serving import free_port, wait_until_up
 
 TARGET_P99_MS = 50.0
 SECRET = "service-load-benchmark-secret-key"
 LOAD_USER = "load-coordinator"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(database_url: str, seed: int, referrals: int, beds: int) -> dict[str, float]:
@@ -135,19 +129,6 @@ async def _load(
     }
 
 
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited with code {process.returncode}")
-        try:
-            if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("the service did not start in time")
-
-
 def run(
     seed: int = 5001,
     referrals: int = 5000,
@@ -183,7 +164,7 @@ def run(
         )
     engine.dispose()
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -200,7 +181,7 @@ def run(
     )
     process = subprocess.Popen([sys.executable, "-c", code], env=env)
     try:
-        _wait_until_up(base, process, timeout_s=60)
+        wait_until_up(base, process, timeout_s=60)
         settings = Settings(database_url=database_url, secret_key=SECRET)
         token = create_token(settings, Principal(LOAD_USER, Role.coordinator))
         headers = {"Authorization": f"Bearer {token}"}

@@ -7,7 +7,7 @@ from benchmarks.load_mixed import markdown, run
 
 def test_the_mixed_load_benchmark_serves_every_kind_of_request() -> None:
     result = run(
-        referrals=30, beds=60, clients=3, duration_s=3, max_requests=120, placement_share=0.4
+        referrals=30, beds=60, clients=3, duration_s=10, max_requests=120, placement_share=0.4
     )
     load = result["load"]
     assert load["overall"]["errors"] == 0, load["first_errors"]
