@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import shutil
@@ -42,6 +41,7 @@ from typing import Any
 import httpx
 
 from benchmarks.machine import git_sha, machine_info
+from benchmarks.output import write_figures
 from benchmarks.serving import free_port, wait_until_up
 
 TARGET_P99_MS = 100.0
@@ -358,12 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_requests=args.max_requests,
         placement_share=args.placement_share,
     )
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "load_mixed.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    (out / "load_mixed.md").write_text(text)
-    sys.stdout.write(text)
+    write_figures(result, markdown(result), args.output, "load_mixed")
     return 0
 
 

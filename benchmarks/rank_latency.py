@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.output import write_figures
 from constraints import PAIR_RULES
 from constraints.rule import Place, build_places
 from fixtures.generator import generate
@@ -209,12 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline_samples=args.baseline_samples,
         full_samples=args.full_samples,
     )
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "rank_latency.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    (out / "rank_latency.md").write_text(text)
-    sys.stdout.write(text)
+    write_figures(result, markdown(result), args.output, "rank_latency")
     return 0
 
 

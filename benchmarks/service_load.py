@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import subprocess
@@ -34,6 +33,7 @@ from typing import Any
 import httpx
 
 from benchmarks.machine import git_sha, machine_info
+from benchmarks.output import write_figures
 from benchmarks.serving import free_port, wait_until_up
 
 TARGET_P99_MS = 50.0
@@ -283,12 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         duration_s=args.duration,
         workers=args.workers,
     )
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "service_load.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    (out / "service_load.md").write_text(text)
-    sys.stdout.write(text)
+    write_figures(result, markdown(result), args.output, "service_load")
     return 0
 
 
