@@ -32,6 +32,15 @@ count (recomputed for each band's candidates). Measured on `generate(1, 1500, 30
   rows per unit and hours level ("at most as many people needing ≥ t hours as fit") took the
   LP bound to 251.00 but left CP-SAT's bound at 252 and slowed CBC (13 → 27 s) and HiGHS
   (55 → 111 s): not kept either.
+- on `generate(1501, 1500, 3000)` (bands 5 and 4 held at 159 and 180) the band-3 LP bound is
+  268 (optimum 266) with or without knapsack cuts: a cardinality row per unit (249 rows) or
+  strengthened threshold rows per unit and hours level ("people needing ≥ t hours: at most
+  the count of the smallest such hours that fit", 2,672 rows, 789,247 entries) leave it at
+  268 and slow CBC (6.5 s → 7.2 s and 8.8 s); no LP-reduced-cost fixing applies either (no
+  pair's reduced cost exceeds the 2-point gap). Band 1 (LP 399.7, optimum 396) loses no more
+  than 1 point of LP bound to dropping any single rule family, the knapsacks included: the
+  gap is the rules together, which branch-and-cut (CBC, `matcher.backends.mip_prover`)
+  closes and no family of cuts here does.
 """
 
 from __future__ import annotations
