@@ -37,10 +37,10 @@ count (recomputed for each band's candidates). Measured on `generate(1, 1500, 30
   strengthened threshold rows per unit and hours level ("people needing ≥ t hours: at most
   the count of the smallest such hours that fit", 2,672 rows, 789,247 entries) leave it at
   268 and slow CBC (6.5 s → 7.2 s and 8.8 s); no LP-reduced-cost fixing applies either (no
-  pair's reduced cost exceeds the 2-point gap). Band 1 (LP 399.7, optimum 396) loses no more
-  than 1 point of LP bound to dropping any single rule family, the knapsacks included: the
-  gap is the rules together, which branch-and-cut (CBC, `matcher.backends.mip_prover`)
-  closes and no family of cuts here does.
+  pair's reduced cost exceeds the 2-point gap). Band 1 (LP 399.7, optimum 396, 293
+  fractional pairs): dropping the support-hour rows raises its LP bound only to 400.0, so
+  there too the knapsacks are not what keeps the LP above the optimum; branch-and-cut (CBC,
+  `matcher.backends.mip_prover`) closes these gaps where no cut family tried here did.
 """
 
 from __future__ import annotations
