@@ -7,7 +7,7 @@ signature: `user: Annotated[Principal, Depends(allow(Role.coordinator, Role.admi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -24,7 +24,12 @@ TOKEN_COOKIE = "bedmatch_token"
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that touch no database are `async def`: a plain `def` one costs a hop to the
+# thread pool and back per request. Those that take a pooled connection stay plain `def`, so
+# waiting for a connection never blocks the event loop, which is what hands connections back.
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -73,11 +78,11 @@ def current_user(
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
+def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only `roles` through (403 for any other signed-in role)."""
     allowed = frozenset(roles)
 
-    def check_role(user: CurrentUser) -> Principal:
+    async def check_role(user: CurrentUser) -> Principal:
         if user.role not in allowed:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
         return user

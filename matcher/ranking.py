@@ -25,7 +25,8 @@ eligible placement with their reason, and refuses an excluded one with the rules
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -149,6 +150,11 @@ class RankResult(BaseModel):
     excluded: list[ExcludedUnit]
     batch_placement: str | None = None  # the batch solution's bed-space for this referral
     notes: list[str] = Field(default_factory=list)
+    detail: Literal["full", "summary"] = "full"
+    # Every excluded unit counted, and the units each rule shuts (a unit shut by two rules
+    # counts under both): in a summary these stand for the `excluded` list left out.
+    excluded_units: int = 0
+    excluded_by_rule: dict[str, int] = Field(default_factory=dict)
 
 
 class OverrideDecision(BaseModel):
@@ -659,14 +665,10 @@ def _worded(
 def _excluded_units(
     ctx: RankingContext,
     r: int,
-    placed_units: np.ndarray,
+    shut: np.ndarray,
     group_failures: dict[int, list[tuple[str, str]]],
     bed_counts: list[np.ndarray],
 ) -> list[ExcludedUnit]:
-    n_units = len(ctx.tables.units)
-    is_placed = np.zeros(n_units, dtype=bool)
-    is_placed[placed_units] = True
-    shut = np.flatnonzero(~is_placed)
     worded, which = _exclusion_cases(
         ctx, ctx.unit_failures[r][shut], ctx.bed_count[shut], [c[shut] for c in bed_counts]
     )
@@ -689,6 +691,34 @@ def _excluded_units(
                 dict.fromkeys(rule for rule, _ in more if rule not in entry["rules"])
             )
     return excluded
+
+
+def _count_rules(rules: Iterable[str]) -> dict[str, int]:
+    """How many units each rule shuts, most first."""
+    counted = Counter(rules)
+    return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _exclusion_counts(
+    ctx: RankingContext,
+    r: int,
+    shut: np.ndarray,
+    group_failures: dict[int, list[tuple[str, str]]],
+    bed_counts: list[np.ndarray],
+) -> dict[str, int]:
+    """`_count_rules` over `_excluded_units(...)`, counted per exclusion case, not per unit."""
+    worded, which = _exclusion_cases(
+        ctx, ctx.unit_failures[r][shut], ctx.bed_count[shut], [c[shut] for c in bed_counts]
+    )
+    counted: Counter[str] = Counter()
+    for case, units_in_case in enumerate(np.bincount(which, minlength=len(worded)).tolist()):
+        for rule in worded[case][1]:
+            counted[rule] += units_in_case
+    for u in shut.tolist() if group_failures else ():
+        for rule in dict.fromkeys(rule for rule, _ in group_failures.get(u, ())):
+            if rule not in worded[int(which[np.searchsorted(shut, u)])][1]:
+                counted[rule] += 1
+    return _count_rules(counted.elements())
 
 
 # --- cost to others --------------------------------------------------------------------
@@ -1010,10 +1040,15 @@ def rank(
     referral_id: str,
     top: int | None = None,
     cost_top: int = DEFAULT_COST_TOP,
+    detail: Literal["full", "summary"] = "full",
 ) -> RankResult:
     """Every safe placement of one referral, best first, and every excluded unit with all
     its reasons. `top` keeps the first `top` placements (all when None); the first
-    `min(top, cost_top)` get what they would cost the others waiting."""
+    `min(top, cost_top)` get what they would cost the others waiting.
+
+    `detail="summary"` is the answer for a screen: the unit list keeps the units of the
+    placements shown, and the excluded units are counted, in all and per rule, instead of
+    listed one by one with their bed-spaces (hundreds of entries on a city's portfolio)."""
     if top is not None and top < 1:
         raise ProblemInvalid([Issue(("top",), f"must be 1 or more, got {top}")])
     r = ctx.referral_index(referral_id)
@@ -1091,7 +1126,9 @@ def rank(
     sorted_ids = ctx.bed_id_array[sorted_beds].tolist()
     bounds = [*starts, len(order)]
     bed_counts = _bed_rule_counts(ctx, r)
-    at = np.asarray(unit_order, dtype=np.int64)
+    # A summary lists the units of the placements shown, which lead `unit_order`.
+    listed = unit_order[:explained] if detail == "summary" else unit_order
+    at = np.asarray(listed, dtype=np.int64)
     # Why a ranked unit's other bed-spaces are not offered: worded like an exclusion case
     # with no unit rule failing.
     others, which = _exclusion_cases(
@@ -1111,7 +1148,7 @@ def rank(
             "other_bedspace_rules": others[case][1],
         }
         for k, (u, start, stop, case) in enumerate(
-            zip(unit_order, bounds, bounds[1:], which.tolist(), strict=False)
+            zip(listed, bounds, bounds[1:], which.tolist(), strict=False)
         )
     ]
 
@@ -1136,6 +1173,13 @@ def rank(
             else "The batch solution leaves this referral unplaced."
         )
 
+    shut = np.setdiff1d(np.arange(len(units)), placed_units, assume_unique=False)
+    excluded: list[ExcludedUnit] = []
+    if detail == "full":
+        excluded = _excluded_units(ctx, r, shut, group_failures, bed_counts)
+        by_rule = _count_rules(rule for unit in excluded for rule in unit["rules"])
+    else:
+        by_rule = _exclusion_counts(ctx, r, shut, group_failures, bed_counts)
     # Built here from checked parts, so the whole is not validated a second time.
     return RankResult.model_construct(
         referral=referral_id,
@@ -1146,9 +1190,12 @@ def rank(
         eligible_units=len(unit_order),
         ranked=ranked,
         units=summaries,
-        excluded=_excluded_units(ctx, r, np.unique(placed_units), group_failures, bed_counts),
+        excluded=excluded,
         batch_placement=batch,
         notes=notes,
+        detail=detail,
+        excluded_units=len(shut),
+        excluded_by_rule=by_rule,
     )
 
 

@@ -57,5 +57,5 @@ def token(
 
 
 @router.get("/me", response_model=Me)
-def me(user: CurrentUser) -> Me:
+async def me(user: CurrentUser) -> Me:
     return Me(username=user.username, role=user.role)

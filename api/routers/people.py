@@ -103,19 +103,23 @@ def rank_referral(
     session: SessionDep,
     user: Coordinator,
     top: Annotated[int, Query(ge=1, le=1000)] = 10,
+    detail: Annotated[
+        Literal["full", "summary"],
+        Query(description="summary: excluded units counted per rule instead of listed"),
+    ] = "full",
 ) -> Response:
     """Every safe placement for a waiting referral, best first, with reasons, cost to
-    others, and every excluded unit with every reason."""
+    others, and every excluded unit with every reason (`detail=summary`: counted per rule)."""
     cache = request.app.state.problem_cache
     context = cache.derived(session, as_of(request), "ranking", build_context)
     if referral_id not in context.tables.referrals.index:  # not waiting: say why
         row = inventory.get_row(session, REFERRALS, referral_id)
         raise Conflict(f"referral {referral_id!r} is {row.status}, not waiting")
-    result = rank(context, referral_id, top=top)
+    result = rank(context, referral_id, top=top, detail=detail)
     audit.record_read(session, user, "referral", referral_id)
-    # Serialised once by pydantic-core: on a large portfolio the answer lists every excluded
-    # unit's bed-spaces (hundreds of KB), and FastAPI's re-validation and dict round trip
-    # would cost more than ranking did.
+    # Serialised once by pydantic-core: on a large portfolio the full answer lists every
+    # excluded unit's bed-spaces (hundreds of KB), and FastAPI's re-validation and dict
+    # round trip would cost more than ranking did.
     return Response(result.model_dump_json(), media_type="application/json")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -76,6 +77,45 @@ def build_problem(session: Session, as_of: date) -> Problem:
     )
 
 
+@dataclass(frozen=True)
+class Placements:
+    """What committing placements changed, as `build_problem` would read it back: the new
+    residents, the support teams whose caseload grew, and residents recorded as gone (their
+    leaving date had come) on the way. Read from the rows the transaction wrote, through the
+    same models `build_problem` uses, so applying it gives the problem a fresh read gives."""
+
+    residents: tuple[Resident, ...]
+    teams: tuple[SupportTeam, ...]
+    gone: frozenset[str]
+
+    def apply(self, problem: Problem) -> Problem:
+        placed = {r.id for r in self.residents}
+        residents = sorted(
+            [r for r in problem.residents if r.id not in self.gone] + list(self.residents),
+            key=lambda r: r.id,
+        )
+        waiting = {r.id for r in problem.referrals} - placed
+        people = waiting | {r.id for r in residents}
+        referrals = [
+            r.model_copy(
+                update={
+                    "keep_apart": [p for p in r.keep_apart if p in people],
+                    "keep_together": [p for p in r.keep_together if p in waiting],
+                }
+            )
+            for r in problem.referrals
+            if r.id in waiting
+        ]
+        teams = {t.id: t for t in self.teams}
+        return problem.model_copy(
+            update={
+                "residents": residents,
+                "referrals": referrals,
+                "support_teams": [teams.get(t.id, t) for t in problem.support_teams],
+            }
+        )
+
+
 T = TypeVar("T")
 
 
@@ -112,6 +152,29 @@ class ProblemCache:
                 with self._lock:
                     self._key, self._problem, self._derived = key, problem, {}
         return problem
+
+    def problem_at(self, version: int, as_of: date) -> Problem | None:
+        """The cached problem if it is the state at `version`, else None (no database read:
+        for a caller holding the write lock, whose own transaction has moved the version)."""
+        with self._lock:
+            return self._problem if self._key == (version, as_of) else None
+
+    def advance(self, version: int, new_version: int, as_of: date, change: Placements) -> None:
+        """After a commit that took the data from `version` to `new_version` with `change`:
+        keep the problem current by applying it, rather than reading everything again on the
+        next request. Anything derived (the ranking context) is built anew from it. A cache
+        not at `version` is left alone; it reads the database when next asked."""
+        # Not behind `_building`: a context build of the old version may hold it for a while,
+        # and requests seeing the new version meanwhile would read the database. A build
+        # finishing later stores nothing: its problem is no longer the cached one.
+        with self._lock:
+            problem = self._problem if self._key == (version, as_of) else None
+        if problem is None:
+            return
+        advanced = change.apply(problem)
+        with self._lock:
+            if self._problem is problem:
+                self._key, self._problem, self._derived = (new_version, as_of), advanced, {}
 
     def snapshot(
         self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]

@@ -29,11 +29,11 @@ from api.orm import (
 )
 from api.security import Principal
 from api.services import audit
-from api.services.assemble import ProblemCache, build_problem
+from api.services.assemble import Placements, ProblemCache, build_problem
 from api.services.errors import Conflict, NotFound
 from constraints.checker import check
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
-from matcher.model import Assignment, Problem, Solution
+from matcher.model import Assignment, Problem, Resident, Solution, SupportTeam
 from matcher.ranking import build_context, override, rank
 
 
@@ -98,14 +98,18 @@ def place(
             assignments = _top_choice(context, referral_id, bedspace_id, support_team)
 
         session.rollback()  # end the reads; the write transaction starts with the lock
-        if lock_for_write(session) != version + 1:  # someone wrote meanwhile: read again
-            problem = build_problem(session, as_of)
-        rows = _store(session, user, problem, assignments, run_id=None)
+        locked = lock_for_write(session)
+        if locked != version + 1:  # someone wrote meanwhile: the state at `locked - 1`
+            known = cache.problem_at(locked - 1, as_of) if cache is not None else None
+            problem = known if known is not None else build_problem(session, as_of)
+        rows, change = _store(session, user, problem, assignments, run_id=None)
         if note is not None:
             note.placement_id = rows[0].id
             session.add(note)
             audit.record(session, user, "override", "referral", referral_id, note.reason)
         session.commit()
+        if cache is not None:
+            cache.advance(locked - 1, locked, as_of, change)
     except PlacementRefused as refused:
         session.rollback()
         raise Conflict(str(refused), refused.reasons) from None
@@ -148,7 +152,7 @@ def _top_choice(
 
 def _bedspaces_free(
     session: Session, bedspace_ids: Sequence[str], as_of: date, mark_gone: bool = True
-) -> None:
+) -> list[str]:
     """Refuse (409) if someone is still in any of the bed-spaces on the placement date.
 
     A resident whose expected leaving date has come is recorded as left here, so the
@@ -168,10 +172,12 @@ def _bedspaces_free(
             f"bed-space {names} is already taken",
             [f"Bed-space {b} is taken: someone is placed there." for b in taken],
         )
-    if mark_gone:  # only under the write lock: it writes
-        for gone in occupants:
-            gone.left_on = gone.expected_leave
-        session.flush()
+    if not mark_gone:
+        return []
+    for gone in occupants:  # only under the write lock: it writes
+        gone.left_on = gone.expected_leave
+    session.flush()
+    return [gone.id for gone in occupants]
 
 
 def _store(
@@ -180,37 +186,41 @@ def _store(
     problem: Problem,
     assignments: Sequence[Assignment],
     run_id: int | None,
-) -> list[PlacementRow]:
-    """Re-check the assignments on the locked state, then write residents and placements."""
-    _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
+) -> tuple[list[PlacementRow], Placements]:
+    """Re-check the assignments on the locked state, then write residents and placements;
+    the rows, and the change as the problem would read it back."""
+    gone = _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
     violations = check(problem, Solution(assignments=list(assignments)))
     if violations:
         raise Conflict("the placement breaks hard rules", sorted({v.message for v in violations}))
     stamp = audit.now()
     rows = []
+    residents: list[ResidentRow] = []
+    teams: dict[str, SupportTeamRow] = {}
     for a in assignments:
         referral = session.get(ReferralRow, a.referral)
         if referral is None or referral.status != "waiting":
             raise Conflict(f"referral {a.referral!r} is not waiting")
         referral.status = "placed"
-        session.add(
-            ResidentRow(
-                id=referral.id,
-                bedspace=a.bedspace,
-                gender=referral.gender,
-                age=referral.age,
-                risk=referral.risk,
-                flags=list(referral.flags),
-                support_hours=referral.support_hours,
-                arrived=None,
-                expected_leave=None,
-                support_team=a.support_team,
-            )
+        resident = ResidentRow(
+            id=referral.id,
+            bedspace=a.bedspace,
+            gender=referral.gender,
+            age=referral.age,
+            risk=referral.risk,
+            flags=list(referral.flags),
+            support_hours=referral.support_hours,
+            arrived=None,
+            expected_leave=None,
+            support_team=a.support_team,
         )
+        session.add(resident)
+        residents.append(resident)
         if a.support_team is not None:
             team = session.get(SupportTeamRow, a.support_team)
             if team is not None:
                 team.current_caseload += 1
+                teams[team.id] = team
         row = PlacementRow(
             referral=a.referral,
             bedspace=a.bedspace,
@@ -230,7 +240,12 @@ def _store(
             "a bed-space was taken by another placement at the same moment",
             ["Bed-space already holds someone."],
         ) from None
-    return rows
+    change = Placements(
+        residents=tuple(Resident.model_validate(r, from_attributes=True) for r in residents),
+        teams=tuple(SupportTeam.model_validate(t, from_attributes=True) for t in teams.values()),
+        gone=frozenset(gone),
+    )
+    return rows, change
 
 
 def place_many(
@@ -244,7 +259,7 @@ def place_many(
     lock_for_write(session)
     try:
         problem = build_problem(session, as_of)
-        rows = _store(session, user, problem, assignments, run_id)
+        rows, _ = _store(session, user, problem, assignments, run_id)
         return rows
     except BaseException:
         session.rollback()

@@ -12,4 +12,5 @@ def test_the_load_benchmark_serves_and_answers_every_request() -> None:
     assert result["load"]["answered"] + result["load"]["errors"] == 12
     assert result["load"]["errors"] == 0, result["load"]["first_errors"]
     assert result["load"]["p99_ms"] >= result["load"]["p50_ms"] > 0
-    assert "| 2 | 12 | 0 |" in markdown(result)
+    assert "| 2 | summary | 12 | 0 |" in markdown(result)
+    assert result["load_full_answers"]["errors"] == 0

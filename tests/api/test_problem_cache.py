@@ -1,0 +1,79 @@
+"""After a placement the service applies it to its cached problem instead of reading the whole
+database again; what it holds must be exactly what a fresh read gives."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from api.db import data_version, lock_for_write
+from api.orm import ResidentRow
+from api.security import Role
+from api.services.assemble import build_problem
+from tests.api.conftest import Service
+from tests.api.helpers import factory, placeable
+
+
+def _cache_is_the_stored_state(service: Service) -> None:
+    client = service.client
+    cache = client.app.state.problem_cache
+    as_of = service.settings.placement_date()
+    with factory(client)() as session:
+        version = data_version(session)
+        cached = cache.problem_at(version, as_of)
+        assert cached is not None, "the cache was not advanced by the placement"
+        assert cached == build_problem(session, as_of)
+
+
+def _place(service: Service, referral: str, bedspace: str, rank: int) -> None:
+    body = {"referral": referral, "bedspace": bedspace}
+    if rank != 1:
+        body["reason"] = "closer to their school"
+    answer = service.client.post(
+        "/api/placements", json=body, headers=service.as_role(Role.coordinator)
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_placements_keep_the_cached_problem_equal_to_the_database(service: Service) -> None:
+    client, coordinator = service.client, service.as_role(Role.coordinator)
+    options = placeable(client)
+    # A resident whose leaving date has come is recorded as gone when their bed-space is
+    # taken: give one such person a bed-space someone can take.
+    as_of = service.settings.placement_date()
+    with factory(client)() as session:
+        occupied = {
+            r.bedspace: r
+            for r in session.scalars(select(ResidentRow).where(ResidentRow.left_on.is_(None)))
+        }
+        lock_for_write(session)  # a write, so the service reads the state again
+        leaving = next(
+            occupied[b] for b in sorted(occupied) if occupied[b].expected_leave is not None
+        )
+        leaving.expected_leave = as_of - timedelta(days=1)
+        session.commit()
+    options = placeable(client)
+    assert options.get(leaving.bedspace), "the leaving resident's bed-space is free to take"
+
+    referral, rank = options[leaving.bedspace][0]
+    _place(service, referral, leaving.bedspace, rank)
+    _cache_is_the_stored_state(service)
+
+    waiting = client.get("/api/referrals?status=waiting&limit=200", headers=coordinator).json()
+    placed = 0
+    for candidate in waiting:
+        if placed == 6:
+            break
+        if candidate["keep_together"]:
+            continue
+        url = f"/api/referrals/{candidate['id']}/rank"
+        ranked = client.get(url, params={"top": 2}, headers=coordinator).json()["ranked"]
+        if not ranked or ranked[0]["partners"]:
+            continue
+        # One of them an override: a safe placement other than the top one.
+        pick = ranked[-1] if placed == 2 else ranked[0]
+        _place(service, candidate["id"], pick["bedspace"], pick["rank"])
+        placed += 1
+        _cache_is_the_stored_state(service)
+    assert placed == 6
