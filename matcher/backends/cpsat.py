@@ -25,6 +25,10 @@ and the soft stage. On `generate(1501, 1500, 3000)` (2 shared cores): at 60 s ba
 proven (159/180/266/237; CBC 6.7 s on band 3, 10.2 s on band 2), where CP-SAT alone proved
 bands 5-4 and left band 3 at bound 268; at 20 s bands 5-3 proven, band 2 open (ceiling
 241). With CBC proving, the search takes a tenth of a stage's time (it only gives a start).
+On the medium stress variants at 60 s, `high_risk` now proves every band and stops in the
+soft stage, whose reported bound is then the trivial one (every referral in its best unit):
+the LP relaxation of that stage (GLOP, 153,179 variables) gives a far tighter bound (979,914
+against 1,215,943 on plain medium) but takes 15 s, so no soft bound is computed yet.
 """
 
 from __future__ import annotations
