@@ -10,11 +10,12 @@ transaction before any rule is read. The counter doubles as the cache key for th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from api.orm import ServiceState
 
@@ -60,8 +61,35 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+# SQLite lets one writer in at a time and makes the others sleep and poll (1, 2, 5 ... 100 ms
+# naps); with many concurrent writers (every audited read writes) those naps, not the writes,
+# become the latency. Writers in this process queue on this lock instead, held from a
+# session's first write until its transaction ends, so the database passes straight on.
+_sqlite_writer = threading.Lock()
+_HOLDS_WRITER = "bedmatch_holds_sqlite_writer"
+
+
+def hold_sqlite_writer(session: Session) -> None:
+    """On SQLite, wait for this process's turn to write; released when the session's
+    transaction ends (commit, rollback or close). Elsewhere, nothing to do."""
+    if session.info.get(_HOLDS_WRITER) or session.get_bind().dialect.name != "sqlite":
+        return
+    # The connection first: waiting for a pooled connection while holding the turn would
+    # deadlock with the requests that hold the connections and wait for the turn.
+    session.connection()
+    _sqlite_writer.acquire()
+    session.info[_HOLDS_WRITER] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_sqlite_writer(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and session.info.pop(_HOLDS_WRITER, False):
+        _sqlite_writer.release()
+
+
 def lock_for_write(session: Session) -> int:
     """Take the placement write lock (first statement of the transaction); the new version."""
+    hold_sqlite_writer(session)
     session.execute(
         update(ServiceState).where(ServiceState.id == 1).values(version=ServiceState.version + 1)
     )

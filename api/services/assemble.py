@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -116,6 +116,21 @@ class Placements:
         )
 
 
+@dataclass
+class PendingChange:
+    """A change staged in the cache while its transaction commits."""
+
+    key: tuple[int, date]
+    base: Problem
+    problem: Problem
+    settled: threading.Event = field(default_factory=threading.Event)
+    committed: bool = False
+
+
+# A request that sees a staged change's version waits this long for its commit to be known;
+# past it (a stalled commit), it reads the database as if nothing were staged.
+SETTLE_WAIT_S = 5.0
+
 T = TypeVar("T")
 
 
@@ -133,6 +148,7 @@ class ProblemCache:
         self._key: tuple[int, date] | None = None
         self._problem: Problem | None = None
         self._derived: dict[str, Any] = {}
+        self._pending: PendingChange | None = None
 
     def _cached(self, key: tuple[int, date]) -> Problem | None:
         with self._lock:
@@ -140,7 +156,7 @@ class ProblemCache:
 
     def problem(self, session: Session, as_of: date) -> Problem:
         key = (data_version(session), as_of)
-        cached = self._cached(key)
+        cached = self._cached(key) or self._settled(key)
         if cached is not None:
             return cached
         with self._building:
@@ -159,22 +175,44 @@ class ProblemCache:
         with self._lock:
             return self._problem if self._key == (version, as_of) else None
 
-    def advance(self, version: int, new_version: int, as_of: date, change: Placements) -> None:
-        """After a commit that took the data from `version` to `new_version` with `change`:
-        keep the problem current by applying it, rather than reading everything again on the
-        next request. Anything derived (the ranking context) is built anew from it. A cache
-        not at `version` is left alone; it reads the database when next asked."""
-        # Not behind `_building`: a context build of the old version may hold it for a while,
-        # and requests seeing the new version meanwhile would read the database. A build
-        # finishing later stores nothing: its problem is no longer the cached one.
+    def stage(
+        self, version: int, new_version: int, as_of: date, change: Placements
+    ) -> PendingChange | None:
+        """Before committing a change that takes the data from `version` to `new_version`:
+        the problem after it, to become the cached one once `settle` says it committed.
+
+        Staged before the commit so that no request sees the new version without it: one
+        that does waits for `settle` (a moment) instead of reading the whole database again.
+        None when the cache is not at `version` (it then reads the database when next asked).
+        """
         with self._lock:
-            problem = self._problem if self._key == (version, as_of) else None
-        if problem is None:
-            return
-        advanced = change.apply(problem)
+            base = self._problem if self._key == (version, as_of) else None
+        if base is None:
+            return None
+        pending = PendingChange((new_version, as_of), base, change.apply(base))
         with self._lock:
-            if self._problem is problem:
-                self._key, self._problem, self._derived = (new_version, as_of), advanced, {}
+            self._pending = pending
+        return pending
+
+    def settle(self, pending: PendingChange, committed: bool) -> None:
+        """The staged change committed (it becomes the cached problem, anything derived is
+        built anew from it) or did not (it is dropped). Call it whatever happened."""
+        with self._lock:
+            if committed and self._problem is pending.base:
+                self._key, self._problem, self._derived = pending.key, pending.problem, {}
+            if self._pending is pending:
+                self._pending = None
+        pending.committed = committed
+        pending.settled.set()
+
+    def _settled(self, key: tuple[int, date]) -> Problem | None:
+        """The staged problem for `key`, once its commit is known to have gone through."""
+        with self._lock:
+            pending = self._pending
+        if pending is None or pending.key != key:
+            return None
+        pending.settled.wait(SETTLE_WAIT_S)
+        return self._cached(key) if pending.committed else None
 
     def snapshot(
         self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]

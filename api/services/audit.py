@@ -7,13 +7,13 @@ while the data it describes went out.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.db import hold_sqlite_writer
 from api.orm import AuditEventRow
 from api.security import Principal
 
@@ -47,22 +47,13 @@ def record(
         )
 
 
-# SQLite lets one writer in at a time and makes the others sleep and retry; with many
-# concurrent audited reads those sleeps, not the writes, were the latency. Queueing the
-# commits on a lock in the process hands the database over without sleeping.
-_sqlite_commits = threading.Lock()
-
-
 def record_read(
     session: Session, user: Principal, subject_type: str, subject_ids: str | Iterable[str]
 ) -> None:
     """Record a read of personal data and commit it before the data is returned."""
+    hold_sqlite_writer(session)
     record(session, user, "read", subject_type, subject_ids)
-    if session.get_bind().dialect.name == "sqlite":
-        with _sqlite_commits:
-            session.commit()
-    else:
-        session.commit()
+    session.commit()
 
 
 def events(

@@ -107,9 +107,15 @@ def place(
             note.placement_id = rows[0].id
             session.add(note)
             audit.record(session, user, "override", "referral", referral_id, note.reason)
-        session.commit()
-        if cache is not None:
-            cache.advance(locked - 1, locked, as_of, change)
+        staged = cache.stage(locked - 1, locked, as_of, change) if cache is not None else None
+        try:
+            session.commit()
+        except BaseException:
+            if cache is not None and staged is not None:
+                cache.settle(staged, committed=False)
+            raise
+        if cache is not None and staged is not None:
+            cache.settle(staged, committed=True)
     except PlacementRefused as refused:
         session.rollback()
         raise Conflict(str(refused), refused.reasons) from None

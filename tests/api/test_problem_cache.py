@@ -10,7 +10,8 @@ from sqlalchemy import select
 from api.db import data_version, lock_for_write
 from api.orm import ResidentRow
 from api.security import Role
-from api.services.assemble import build_problem
+from api.services.assemble import Placements, ProblemCache, build_problem
+from fixtures import generate
 from tests.api.conftest import Service
 from tests.api.helpers import factory, placeable
 
@@ -77,3 +78,24 @@ def test_placements_keep_the_cached_problem_equal_to_the_database(service: Servi
         placed += 1
         _cache_is_the_stored_state(service)
     assert placed == 6
+
+
+def test_a_staged_change_is_cached_only_once_it_committed() -> None:
+    problem = generate(3, 6, 12)
+    resident = problem.residents[0]
+    change = Placements(residents=(), teams=(), gone=frozenset({resident.id}))
+    cache = ProblemCache()
+    cache._key, cache._problem = (7, problem.as_of), problem  # as a read at version 7 leaves it
+
+    dropped = cache.stage(7, 8, problem.as_of, change)
+    assert dropped is not None
+    cache.settle(dropped, committed=False)
+    assert cache.problem_at(8, problem.as_of) is None
+    assert cache.problem_at(7, problem.as_of) is problem
+
+    kept = cache.stage(7, 8, problem.as_of, change)
+    assert kept is not None
+    cache.settle(kept, committed=True)
+    after = cache.problem_at(8, problem.as_of)
+    assert after is not None and resident.id not in {r.id for r in after.residents}
+    assert cache.stage(7, 8, problem.as_of, change) is None  # no longer at version 7
