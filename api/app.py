@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -50,6 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepare_database(settings, engine)
+        # Request handlers run in a pool of threads that share one interpreter lock: beyond a
+        # few, more threads only take turns at it (each turn a context switch), and latency
+        # under load grows with the pool. Requests wait in the event loop instead.
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
         engine.dispose()
