@@ -30,7 +30,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +44,7 @@ import httpx
 
 from benchmarks.machine import git_sha, machine_info
 from benchmarks.output import write_figures
-from benchmarks.serving import free_port, wait_until_up
+from benchmarks.serving import coordinator_token, percentile, seed_database, serving
 
 TARGET_P99_MS = 100.0
 SECRET = "mixed-load-benchmark-secret-key-0123456789"
@@ -54,36 +53,6 @@ MIX = (("rank", 0.6), ("vacancies", 0.3), ("placement", 0.1))  # the default sha
 KINDS = ("rank", "vacancies", "placement")
 MAX_DURATION_S = 300.0
 MAX_REQUESTS = 200_000
-
-
-def percentile(sorted_values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile of already sorted values (None when there are none)."""
-    if not sorted_values:
-        return None
-    index = min(len(sorted_values) - 1, max(0, round(share * (len(sorted_values) - 1))))
-    return round(sorted_values[index], 2)
-
-
-def seed_database(database_url: str, seed: int, referrals: int, beds: int) -> list[str]:
-    """Migrate and fill the database, add the load user; the waiting referral ids."""
-    from api.db import make_engine, make_sessionmaker
-    from api.demo import store_problem
-    from api.migrations import upgrade
-    from api.orm import UserRow
-    from api.security import Role, hash_password
-    from fixtures.generator import generate
-
-    problem = generate(seed, referrals, beds)
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session:
-        store_problem(session, problem)
-        session.add(
-            UserRow(username=LOAD_USER, password_hash=hash_password(SECRET), role=Role.coordinator)
-        )
-        session.commit()
-    engine.dispose()
-    return [r.id for r in problem.referrals]
 
 
 class Tally:
@@ -251,9 +220,6 @@ def run(
 
     `placement_share` sets the share of placements (0 for a read-only load); rank and
     vacancies keep their 2:1 ratio in the rest."""
-    from api.config import Settings
-    from api.security import Principal, Role, create_token
-
     duration_s = max(1.0, min(duration_s, MAX_DURATION_S))
     max_requests = max(1, min(max_requests, MAX_REQUESTS))
     clients = max(1, min(clients, 200))
@@ -261,50 +227,23 @@ def run(
     mix = (("rank", (1 - share) * 2 / 3), ("vacancies", (1 - share) / 3), ("placement", share))
     workdir = Path(tempfile.mkdtemp(prefix="bedmatch-mixed-"))
     database_url = f"sqlite:///{workdir / 'load.db'}"
-    process: subprocess.Popen[bytes] | None = None
     try:
-        started = time.perf_counter()
-        waiting = seed_database(database_url, seed, referrals, beds)
-        seeding_s = time.perf_counter() - started
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "BEDMATCH_DATABASE_URL": database_url,
-            "BEDMATCH_SECRET_KEY": SECRET,
-            "BEDMATCH_DEMO": "false",
-            "BEDMATCH_RUN_MIGRATIONS": "false",
-        }
-        code = (
-            "import uvicorn; "
-            "uvicorn.run('api.app:create_app', factory=True, "
-            f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
-        )
-        process = subprocess.Popen([sys.executable, "-c", code], env=env)
-        wait_until_up(base, process, timeout_s=60)
-        token = create_token(
-            Settings(database_url=database_url, secret_key=SECRET),
-            Principal(LOAD_USER, Role.coordinator),
-        )
+        seeded = seed_database(database_url, seed, referrals, beds, LOAD_USER, SECRET)
+        waiting = seeded.waiting
+        token = coordinator_token(database_url, SECRET, LOAD_USER)
         headers = {"Authorization": f"Bearer {token}"}
-        started = time.perf_counter()
-        warm = httpx.get(f"{base}/api/referrals/{waiting[0]}/rank", headers=headers, timeout=300)
-        warm.raise_for_status()
-        httpx.get(f"{base}/api/vacancies", headers=headers, timeout=300).raise_for_status()
-        warmup_s = time.perf_counter() - started
-        load_before = list(os.getloadavg())
-        loaded = asyncio.run(
-            mixed_load(base, token, list(waiting), clients, duration_s, max_requests, seed, mix)
-        )
-        load_after = list(os.getloadavg())
+        with serving(database_url, SECRET) as base:
+            started = time.perf_counter()
+            rank_url = f"{base}/api/referrals/{waiting[0]}/rank"
+            httpx.get(rank_url, headers=headers, timeout=300).raise_for_status()
+            httpx.get(f"{base}/api/vacancies", headers=headers, timeout=300).raise_for_status()
+            warmup_s = time.perf_counter() - started
+            load_before = list(os.getloadavg())
+            loaded = asyncio.run(
+                mixed_load(base, token, list(waiting), clients, duration_s, max_requests, seed, mix)
+            )
+            load_after = list(os.getloadavg())
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
     overall = loaded["overall"]
     return {
@@ -312,7 +251,7 @@ def run(
         "mix": {kind: round(weight, 3) for kind, weight in mix},
         "database": "sqlite",
         "instance": {"seed": seed, "referrals": referrals, "bedspaces": beds},
-        "seeding_s": round(seeding_s, 2),
+        "seeding_s": round(seeded.generate_s + seeded.store_s, 2),
         "warmup_s": round(warmup_s, 3),
         "load": loaded,
         "target_p99_ms": TARGET_P99_MS,

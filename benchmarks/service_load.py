@@ -25,7 +25,7 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -38,44 +38,11 @@ import httpx
 
 from benchmarks.machine import git_sha, machine_info
 from benchmarks.output import write_figures
-from benchmarks.serving import free_port, wait_until_up
+from benchmarks.serving import coordinator_token, percentile, seed_database, serving
 
 TARGET_P99_MS = 50.0
 SECRET = "service-load-benchmark-secret-key"
 LOAD_USER = "load-coordinator"
-
-
-def _seed(database_url: str, seed: int, referrals: int, beds: int) -> dict[str, float]:
-    from api.db import make_engine, make_sessionmaker
-    from api.demo import store_problem
-    from api.migrations import upgrade
-    from api.orm import UserRow
-    from api.security import Role, hash_password
-    from fixtures.generator import generate
-
-    started = time.perf_counter()
-    problem = generate(seed, referrals, beds)
-    generated = time.perf_counter()
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session:
-        store_problem(session, problem)
-        session.add(
-            UserRow(username=LOAD_USER, password_hash=hash_password(SECRET), role=Role.coordinator)
-        )
-        session.commit()
-    engine.dispose()
-    return {
-        "generate_s": round(generated - started, 3),
-        "store_s": round(time.perf_counter() - generated, 3),
-    }
-
-
-def _percentile(sorted_values: list[float], share: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(share * (len(sorted_values) - 1))))
-    return sorted_values[index]
 
 
 async def _load(
@@ -135,9 +102,9 @@ async def _load(
         "first_errors": errors[:5],
         "wall_s": round(wall, 3),
         "throughput_per_s": round(len(ms) / wall, 1) if wall else 0.0,
-        "p50_ms": round(_percentile(ms, 0.50), 2),
-        "p90_ms": round(_percentile(ms, 0.90), 2),
-        "p99_ms": round(_percentile(ms, 0.99), 2),
+        "p50_ms": percentile(ms, 0.50),
+        "p90_ms": percentile(ms, 0.90),
+        "p99_ms": percentile(ms, 0.99),
         "max_ms": round(ms[-1], 2) if ms else None,
     }
 
@@ -154,97 +121,56 @@ def run(
     workers: int = 1,
 ) -> dict[str, Any]:
     """Seed, serve, warm, measure; return the figures as a JSON-ready dict."""
-    from api.config import Settings
-    from api.security import Principal, Role, create_token
-
     requests = max(1, min(requests, 20_000))
     duration_s = max(1.0, min(duration_s, 300.0))
+    workers = max(1, min(workers, 8))
     workdir = Path(tempfile.mkdtemp(prefix="bedmatch-load-"))
     database_url = f"sqlite:///{workdir / 'load.db'}"
-    seeding = _seed(database_url, seed, referrals, beds)
-
-    from api.db import make_engine, make_sessionmaker
-    from api.orm import ReferralRow
-
-    engine = make_engine(database_url)
-    with make_sessionmaker(engine)() as session:
-        waiting = list(
-            session.scalars(
-                ReferralRow.__table__.select()
-                .with_only_columns(ReferralRow.id)
-                .where(ReferralRow.status == "waiting")
-            )
-        )
-    engine.dispose()
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "BEDMATCH_DATABASE_URL": database_url,
-        "BEDMATCH_SECRET_KEY": SECRET,
-        "BEDMATCH_DEMO": "false",
-        "BEDMATCH_RUN_MIGRATIONS": "false",  # seeded and migrated above, once
-    }
-    workers = max(1, min(workers, 8))
-    code = (
-        "import uvicorn; "
-        f"uvicorn.run('api.app:create_app', factory=True, workers={workers}, "
-        f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
-    )
-    process = subprocess.Popen([sys.executable, "-c", code], env=env)
     try:
-        wait_until_up(base, process, timeout_s=60)
-        settings = Settings(database_url=database_url, secret_key=SECRET)
-        token = create_token(settings, Principal(LOAD_USER, Role.coordinator))
+        seeded = seed_database(database_url, seed, referrals, beds, LOAD_USER, SECRET)
+        waiting = seeded.waiting
+        token = coordinator_token(database_url, SECRET, LOAD_USER)
         headers = {"Authorization": f"Bearer {token}"}
-        started = time.perf_counter()
-        # Every worker builds its own ranking context on its first request: warm them all.
-        warm_ups = [
-            httpx.get(f"{base}/api/referrals/{r}/rank", headers=headers, timeout=300)
-            for r in waiting[: 4 * workers]
-        ]
-        warmup_s = time.perf_counter() - started
-        for warm in warm_ups:
-            if warm.status_code != 200:
-                raise RuntimeError(f"warm-up rank failed: {warm.status_code} {warm.text[:300]}")
-        baseline = asyncio.run(
-            _load(base, token, waiting, 1, baseline_requests, duration_s, top, seed)
-        )
-        loaded = asyncio.run(_load(base, token, waiting, clients, requests, duration_s, top, seed))
-        # The full answer (every excluded unit listed with its bed-spaces) at the same load,
-        # for fewer requests: what the long form costs beside the screen-sized one.
-        full = asyncio.run(
-            _load(
-                base, token, waiting, clients, max(1, requests // 4), duration_s, top, seed, "full"
+        with serving(database_url, SECRET, workers) as base:
+            started = time.perf_counter()
+            # Every worker builds its own ranking context on its first request: warm them all.
+            warm_ups = [
+                httpx.get(f"{base}/api/referrals/{r}/rank", headers=headers, timeout=300)
+                for r in waiting[: 4 * workers]
+            ]
+            warmup_s = time.perf_counter() - started
+            for warm in warm_ups:
+                if warm.status_code != 200:
+                    raise RuntimeError(f"warm-up rank failed: {warm.status_code} {warm.text[:300]}")
+            baseline = asyncio.run(
+                _load(base, token, waiting, 1, baseline_requests, duration_s, top, seed)
             )
-        )
+            loaded = asyncio.run(
+                _load(base, token, waiting, clients, requests, duration_s, top, seed)
+            )
+            # The full answer (every excluded unit listed with its bed-spaces) at the same
+            # load, for fewer requests: what the long form costs beside the screen-sized one.
+            fewer = max(1, requests // 4)
+            full = asyncio.run(
+                _load(base, token, waiting, clients, fewer, duration_s, top, seed, "full")
+            )
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for path in workdir.iterdir():
-        path.unlink()
-    workdir.rmdir()
+        shutil.rmtree(workdir, ignore_errors=True)
+    p99, one_p50 = loaded["p99_ms"], baseline["p50_ms"]
     return {
         "benchmark": "service_load",
         "endpoint": f"GET /api/referrals/{{id}}/rank?top={top}&detail=summary",
         "database": "sqlite",
         "workers": workers,
         "instance": {"seed": seed, "referrals": referrals, "bedspaces": beds},
-        "seeding": seeding,
+        "seeding": {"generate_s": seeded.generate_s, "store_s": seeded.store_s},
         "warmup_first_rank_s": round(warmup_s, 3),
         "baseline_one_client": baseline,
         "load": loaded,
         "load_full_answers": full,
-        "p99_ratio_to_one_client_p50": round(loaded["p99_ms"] / baseline["p50_ms"], 2)
-        if baseline["p50_ms"]
-        else None,
+        "p99_ratio_to_one_client_p50": round(p99 / one_p50, 2) if p99 and one_p50 else None,
         "target_p99_ms": TARGET_P99_MS,
-        "meets_target": loaded["errors"] == 0 and loaded["p99_ms"] <= TARGET_P99_MS,
+        "meets_target": loaded["errors"] == 0 and p99 is not None and p99 <= TARGET_P99_MS,
         "git_sha": git_sha(),
         "machine": machine_info(),
         "load_average": list(os.getloadavg()),
