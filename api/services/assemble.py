@@ -47,13 +47,12 @@ def _all(session: Session, row: Any, model: type[M], *where: Any) -> list[M]:
     return [model.model_validate(r, from_attributes=True) for r in rows]
 
 
-def build_problem(session: Session, as_of: date) -> Problem:
-    """The stored state as a validated `Problem` (raises `ProblemInvalid` if inconsistent)."""
-    residents = _all(session, ResidentRow, Resident, ResidentRow.left_on.is_(None))
-    referrals = _all(session, ReferralRow, Referral, ReferralRow.status == "waiting")
-    people = {r.id for r in residents} | {r.id for r in referrals}
+def _present_only(referrals: list[Referral], residents: set[str]) -> list[Referral]:
+    """The waiting referrals, their `keep_apart` naming only people present (residents or
+    waiting) and their `keep_together` only people waiting."""
     waiting = {r.id for r in referrals}
-    referrals = [
+    people = residents | waiting
+    return [
         r.model_copy(
             update={
                 "keep_apart": [p for p in r.keep_apart if p in people],
@@ -62,6 +61,13 @@ def build_problem(session: Session, as_of: date) -> Problem:
         )
         for r in referrals
     ]
+
+
+def build_problem(session: Session, as_of: date) -> Problem:
+    """The stored state as a validated `Problem` (raises `ProblemInvalid` if inconsistent)."""
+    residents = _all(session, ResidentRow, Resident, ResidentRow.left_on.is_(None))
+    referrals = _all(session, ReferralRow, Referral, ReferralRow.status == "waiting")
+    referrals = _present_only(referrals, {r.id for r in residents})
     return Problem(
         as_of=as_of,
         areas=_all(session, AreaRow, Area),
@@ -94,18 +100,8 @@ class Placements:
             [r for r in problem.residents if r.id not in self.gone] + list(self.residents),
             key=lambda r: r.id,
         )
-        waiting = {r.id for r in problem.referrals} - placed
-        people = waiting | {r.id for r in residents}
-        referrals = [
-            r.model_copy(
-                update={
-                    "keep_apart": [p for p in r.keep_apart if p in people],
-                    "keep_together": [p for p in r.keep_together if p in waiting],
-                }
-            )
-            for r in problem.referrals
-            if r.id in waiting
-        ]
+        still_waiting = [r for r in problem.referrals if r.id not in placed]
+        referrals = _present_only(still_waiting, {r.id for r in residents})
         teams = {t.id: t for t in self.teams}
         return problem.model_copy(
             update={
