@@ -81,6 +81,15 @@ def place(
             version = data_version(session)
             problem = build_problem(session, as_of)
             context = build_context(problem)
+        if referral_id not in context.tables.referrals.index:
+            # The state read for the ranking is newer than the row read above: someone
+            # placed this person in between. Say so (409), as for any other lost race.
+            session.refresh(referral)
+            raise Conflict(
+                f"referral {referral_id!r} is {referral.status}, not waiting"
+                if referral.status != "waiting"
+                else f"referral {referral_id!r} changed while it was being placed: try again"
+            )
         note: OverrideRow | None = None
         if reason is not None and reason.strip():
             decision = override(context, referral_id, bedspace_id, reason, support_team)

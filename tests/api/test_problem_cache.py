@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from api.db import data_version, lock_for_write
-from api.orm import ResidentRow
-from api.security import Role
+from api.orm import ReferralRow, ResidentRow
+from api.security import Principal, Role
 from api.services.assemble import Placements, ProblemCache, build_problem
+from api.services.errors import Conflict
+from api.services.placements import place
 from fixtures import generate
 from tests.api.conftest import Service
 from tests.api.helpers import factory, placeable
@@ -99,3 +102,35 @@ def test_a_staged_change_is_cached_only_once_it_committed() -> None:
     after = cache.problem_at(8, problem.as_of)
     assert after is not None and resident.id not in {r.id for r in after.residents}
     assert cache.stage(7, 8, problem.as_of, change) is None  # no longer at version 7
+
+
+def test_a_referral_placed_between_reading_it_and_ranking_it_gets_409(service: Service) -> None:
+    """The row read first still says waiting, the cached state read next says placed (the
+    race the service sees when another coordinator commits in between): a 409, not a 404."""
+    client = service.client
+    cache = client.app.state.problem_cache
+    as_of = service.settings.placement_date()
+    where: dict[str, list[tuple[str, int]]] = {}
+    for bed, choices in sorted(placeable(client).items()):
+        for referral, rank in choices:
+            where.setdefault(referral, []).append((bed, rank))
+    referral, [(bedspace, rank), (other_bedspace, _), *_] = next(
+        (r, beds) for r, beds in sorted(where.items()) if len(beds) > 1
+    )
+
+    with factory(client)() as late:
+        stale = late.get(ReferralRow, referral)  # held, so this session keeps what it read
+        assert stale is not None and stale.status == "waiting"
+        _place(service, referral, bedspace, rank)  # another coordinator, meanwhile
+        with pytest.raises(Conflict, match="is placed, not waiting"):
+            late_coordinator = Principal("late", Role.coordinator)
+            place(
+                late,
+                late_coordinator,
+                as_of,
+                referral,
+                other_bedspace,
+                reason="near school",
+                cache=cache,
+            )
+    _cache_is_the_stored_state(service)
