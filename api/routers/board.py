@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.deps import Everyone, HousingOptions, SessionDep
 from api.routers.inventory import as_of
@@ -24,13 +24,22 @@ def vacancy_board(
     user: Everyone,
     filters: Annotated[VacancyFilters, Depends()],
     within_days: WithinDays = 28,
-) -> VacancyBoard:
+) -> Response:
     """Bed-spaces free now and freeing soon, per unit and grouped; refuges' areas and
     addresses only for coordinators and admins."""
-    problem = request.app.state.problem_cache.problem(session, as_of(request))
-    return vacancies(
-        problem, filters, within_days=within_days, show_confidential=user.sees_personal_data
+    show = user.sees_personal_data
+    # Every officer asking with the same filters gets the same board until the data
+    # changes: it is made and serialised once per data version, not once per request.
+    key = ("vacancies", filters.model_dump_json(), within_days, show)
+    board_json = request.app.state.problem_cache.answer(
+        session,
+        as_of(request),
+        key,
+        lambda problem: vacancies(
+            problem, filters, within_days=within_days, show_confidential=show
+        ).model_dump_json(),
     )
+    return Response(board_json, media_type="application/json")
 
 
 @router.get("/move-outs", response_model=list[MoveOut])

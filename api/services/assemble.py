@@ -9,7 +9,8 @@ not rebuild 10,000 bed-spaces on every request.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -126,6 +127,8 @@ class PendingChange:
 # A request that sees a staged change's version waits this long for its commit to be known;
 # past it (a stalled commit), it reads the database as if nothing were staged.
 SETTLE_WAIT_S = 5.0
+# Answers kept per data version (see `ProblemCache.answer`); the oldest used goes first.
+ANSWERS_KEPT = 64
 
 T = TypeVar("T")
 
@@ -144,6 +147,7 @@ class ProblemCache:
         self._key: tuple[int, date] | None = None
         self._problem: Problem | None = None
         self._derived: dict[str, Any] = {}
+        self._answers: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: PendingChange | None = None
 
     def _cached(self, key: tuple[int, date]) -> Problem | None:
@@ -162,8 +166,14 @@ class ProblemCache:
             problem = build_problem(session, as_of)
             if data_version(session) == key[0]:
                 with self._lock:
-                    self._key, self._problem, self._derived = key, problem, {}
+                    self._replace(key, problem)
         return problem
+
+    def _replace(self, key: tuple[int, date], problem: Problem) -> None:
+        """The cached problem becomes `problem`; all derived from the old one goes (the lock
+        is held)."""
+        self._key, self._problem, self._derived = key, problem, {}
+        self._answers = OrderedDict()
 
     def problem_at(self, version: int, as_of: date) -> Problem | None:
         """The cached problem if it is the state at `version`, else None (no database read:
@@ -195,7 +205,7 @@ class ProblemCache:
         built anew from it) or did not (it is dropped). Call it whatever happened."""
         with self._lock:
             if committed and self._problem is pending.base:
-                self._key, self._problem, self._derived = pending.key, pending.problem, {}
+                self._replace(pending.key, pending.problem)
             if self._pending is pending:
                 self._pending = None
         pending.committed = committed
@@ -243,4 +253,31 @@ class ProblemCache:
             with self._lock:
                 if self._problem is problem:
                     self._derived[name] = made
+        return made
+
+    def answer(
+        self, session: Session, as_of: date, key: Hashable, make: Callable[[Problem], T]
+    ) -> T:
+        """`make(problem)` for the current data version, kept for that version under `key`.
+
+        For answers every caller with the same `key` shares (the vacancy board for one set
+        of filters): at most `ANSWERS_KEPT` of them, the least recently used dropped first,
+        since keys come from request parameters."""
+        problem = self.problem(session, as_of)
+        with self._lock:
+            if self._problem is problem and key in self._answers:
+                self._answers.move_to_end(key)
+                kept: T = self._answers[key]
+                return kept
+        with self._building:  # a burst after a write computes each answer once
+            with self._lock:
+                if self._problem is problem and key in self._answers:
+                    found: T = self._answers[key]
+                    return found
+            made = make(problem)
+            with self._lock:
+                if self._problem is problem:
+                    self._answers[key] = made
+                    if len(self._answers) > ANSWERS_KEPT:
+                        self._answers.popitem(last=False)
         return made

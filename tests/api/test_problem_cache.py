@@ -134,3 +134,40 @@ def test_a_referral_placed_between_reading_it_and_ranking_it_gets_409(service: S
                 cache=cache,
             )
     _cache_is_the_stored_state(service)
+
+
+def test_the_vacancy_board_is_kept_per_version_per_role_and_per_filter(
+    sqlite_service: Service,
+) -> None:
+    """Kept answers never cross roles (a refuge's address only for coordinators), filters
+    or writes: each equals the board computed afresh from the stored state."""
+    from capacity.vacancies import VacancyFilters, vacancies
+
+    service = sqlite_service
+    client = service.client
+    as_of = service.settings.placement_date()
+
+    def fresh(show: bool, filters: VacancyFilters) -> object:
+        with factory(client)() as session:
+            problem = build_problem(session, as_of)
+        return vacancies(problem, filters, show_confidential=show).model_dump(mode="json")
+
+    asks = [
+        (Role.coordinator, {}, True),
+        (Role.housing_options, {}, False),
+        (Role.coordinator, {"gender_policy": "women_only"}, True),
+        (Role.housing_options, {"gender_policy": "women_only"}, False),
+    ]
+    for round_ in range(2):  # the second round is answered from what the first kept
+        for role, params, show in asks:
+            board = client.get("/api/vacancies", params=params, headers=service.as_role(role))
+            assert board.status_code == 200, board.text
+            assert board.json() == fresh(show, VacancyFilters(**params)), (round_, role, params)
+        hidden = client.get("/api/vacancies", headers=service.as_role(Role.housing_options))
+        assert '"Confidential address"' in hidden.text
+    before = client.get("/api/vacancies", headers=service.as_role(Role.housing_options)).json()
+    bedspace, [(referral, rank), *_] = next(iter(sorted(placeable(client).items())))
+    _place(service, referral, bedspace, rank)
+    after = client.get("/api/vacancies", headers=service.as_role(Role.housing_options)).json()
+    assert after["totals"]["free_now"] == before["totals"]["free_now"] - 1
+    assert after == fresh(False, VacancyFilters())
