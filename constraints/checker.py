@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from constraints import PAIR_RULES
 from constraints.location import da_opposed
 from constraints.reserve import reserve_exempt
-from constraints.rule import build_places
+from constraints.rule import build_places, women_only_reserve_room
 from constraints.staffing import HOURS_TOLERANCE, team_may_serve
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import (
@@ -115,7 +115,10 @@ def _violations(
     problem: Problem, assignments: list[Assignment], free_beds: bool = True
 ) -> Iterable[Violation]:
     referrals = {r.id: r for r in problem.referrals}
-    places = {place.bed.id: place for place in build_places(problem)}
+    # Places only for the bed-spaces assigned: building one for every bed-space cost more
+    # than the rules did when one person is placed among 10,000 bed-spaces.
+    assigned = {a.bedspace for a in assignments}
+    places = {place.bed.id: place for place in build_places(problem, only=assigned)}
     teams = {t.id: t for t in problem.support_teams}
 
     # One referral, one place; one bed-space, one person.
@@ -289,23 +292,18 @@ def _violations(
 
     # Women-only reserve: only priority-5 DA victims may take the last N women-only beds.
     if free_beds:
-        free_women_only = sum(
-            1
-            for place in places.values()
-            if place.free and place.unit.gender_policy is GenderPolicy.women_only
-        )
-        room = free_women_only - problem.policy.women_only_reserve
+        room = women_only_reserve_room(problem)
         takers = [
             a.referral
             for a in assignments
             if unit_of[a.bedspace].gender_policy is GenderPolicy.women_only
             and not reserve_exempt(referrals[a.referral])
         ]
-        if len(takers) > max(0, room):
+        if len(takers) > room:
             yield Violation(
                 rule="women_only_reserve_held",
                 message=f"{len(takers)} women-only bed-spaces go to people other than priority-5 "
-                f"domestic abuse victims; the reserve allows {max(0, room)}.",
+                f"domestic abuse victims; the reserve allows {room}.",
                 referrals=takers,
             )
 

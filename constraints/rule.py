@@ -10,7 +10,7 @@ lives there, which support teams could serve it, how much of the women-only rese
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -86,8 +86,25 @@ def pair_rule(reason: str, scope: Scope = Scope.unit) -> Callable[[Callable], Pa
     return wrap
 
 
-def build_places(problem: Problem) -> list[Place]:
-    """Every bed-space as a `Place`, in plain Python (the checker's and the oracle's view)."""
+def women_only_reserve_room(problem: Problem) -> int:
+    """Free women-only bed-spaces beyond the reserve: how many people the reserve does not
+    exempt may still take one (never below 0)."""
+    units = {u.id: u for u in problem.units}
+    occupied = {r.bedspace for r in problem.residents if problem.resident_is_present(r)}
+    free_women_only = sum(
+        1
+        for bed in problem.bedspaces
+        if (bed.available_from is None or bed.available_from <= problem.as_of)
+        and bed.id not in occupied
+        and units[bed.unit].gender_policy.value == "women_only"
+    )
+    return max(0, free_women_only - problem.policy.women_only_reserve)
+
+
+def build_places(problem: Problem, only: Collection[str] | None = None) -> list[Place]:
+    """Every bed-space as a `Place`, in plain Python (the checker's and the oracle's view);
+    with `only`, just the bed-spaces named there (their residents, teams and reserve are
+    still read from the whole problem)."""
     units = {u.id: u for u in problem.units}
     beds = {b.id: b for b in problem.bedspaces}
     present = [r for r in problem.residents if problem.resident_is_present(r)]
@@ -109,12 +126,7 @@ def build_places(problem: Problem) -> list[Place]:
         available = bed.available_from is None or bed.available_from <= problem.as_of
         return available and bed.id not in occupied
 
-    free_women_only = sum(
-        1
-        for bed in problem.bedspaces
-        if is_free(bed) and units[bed.unit].gender_policy.value == "women_only"
-    )
-    reserve_room = max(0, free_women_only - problem.policy.women_only_reserve)
+    reserve_room = women_only_reserve_room(problem)
     teams_by_area: dict[str, list[SupportTeam]] = {}
     for team in problem.support_teams:
         if team.current_caseload < team.caseload_capacity:
@@ -133,4 +145,5 @@ def build_places(problem: Problem) -> list[Place]:
             women_only_reserve_room=reserve_room,
         )
         for bed in problem.bedspaces
+        if only is None or bed.id in only
     ]
