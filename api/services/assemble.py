@@ -53,15 +53,15 @@ def _present_only(referrals: list[Referral], residents: set[str]) -> list[Referr
     waiting) and their `keep_together` only people waiting."""
     waiting = {r.id for r in referrals}
     people = residents | waiting
-    return [
-        r.model_copy(
-            update={
-                "keep_apart": [p for p in r.keep_apart if p in people],
-                "keep_together": [p for p in r.keep_together if p in waiting],
-            }
-        )
-        for r in referrals
-    ]
+
+    def present(r: Referral) -> Referral:
+        keep_apart = [p for p in r.keep_apart if p in people]
+        keep_together = [p for p in r.keep_together if p in waiting]
+        if len(keep_apart) == len(r.keep_apart) and len(keep_together) == len(r.keep_together):
+            return r  # most name nobody, or only people still here: shared, not copied
+        return r.model_copy(update={"keep_apart": keep_apart, "keep_together": keep_together})
+
+    return [present(r) for r in referrals]
 
 
 def build_problem(session: Session, as_of: date) -> Problem:
