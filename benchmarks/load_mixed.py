@@ -86,7 +86,7 @@ class Tally:
         values = sorted(v for kind in kinds for v in self.latencies_ms[kind])
         return {
             "answered": len(values),
-            "refused_409": sum(self.refused[k] for k in kinds),
+            "refused": sum(self.refused[k] for k in kinds),
             "errors": sum(self.errors[k] for k in kinds),
             "throughput_per_s": round(len(values) / wall_s, 1) if wall_s else 0.0,
             "p50_ms": percentile(values, 0.50),
@@ -342,7 +342,7 @@ def markdown(result: dict[str, Any]) -> str:
     rows = [("all", load["overall"])] + [(k, load["by_kind"][k]) for k in KINDS]
     for name, row in rows:
         lines.append(
-            f"| {name} | {row['answered']} | {row['refused_409']} | {row['errors']} | "
+            f"| {name} | {row['answered']} | {row['refused']} | {row['errors']} | "
             f"{row['throughput_per_s']} | {row['p50_ms']} | {row['p90_ms']} | "
             f"{row['p99_ms']} | {row['max_ms']} |"
         )
@@ -352,7 +352,7 @@ def markdown(result: dict[str, Any]) -> str:
     rows += [(f"paced: {k}", paced["by_kind"][k]) for k in KINDS]
     for name, row in rows:
         lines.append(
-            f"| {name} | {row['answered']} | {row['refused_409']} | {row['errors']} | "
+            f"| {name} | {row['answered']} | {row['refused']} | {row['errors']} | "
             f"{row['throughput_per_s']} | {row['p50_ms']} | {row['p90_ms']} | "
             f"{row['p99_ms']} | {row['max_ms']} |"
         )
