@@ -15,6 +15,27 @@ rows and the like). CBC's cut loop closes it. Measured on `generate(1501, 1500, 
 - PuLP's CBC (command line, model written as a file) took 11.7 s on band 3; the request here
   is built from the CSR arrays directly, in about 0.3 s.
 
+Why CBC closes these gaps: its preprocessing (CglPreProcess: probing fixes 167 variables on
+band 3, 174 on band 2, 229 on band 1, then row strengthening) takes the LP bound to 266,
+237.44 and 396.875, each the optimum once rounded down; the root cuts are not needed (without
+preprocessing, Gomory, two-MIR and zero-half cuts close band 3 at the root in 28 s). So a
+band's proof is preprocessing (band 3 about 3.8 s, band 1 about 21 s) plus finding the
+optimum: band 1 went 70 s without a solution (the feasibility pump failed for 28 s). What
+did not reproduce the preprocessing bound outside CBC (band 3, LP 268): activity-based bound
+propagation with every band-4/5 referral forced (all are placeable and held: 180 variables
+fixed, LP 268); probing each LP-positive pair to 1 (4-6 fixings a round, 50 s, LP 268);
+disaggregating the big-M rows of cluster gender and risk to women (LP 268, band 2 239.44).
+
+Also measured and not used: the OR-Tools CBC interface ignores a solution hint (band 3 7.6 s
+with the optimum as hint, 7.8 s without) and takes no parameters
+(`SetSolverSpecificParametersAsString` is unsupported), so neither a start nor an objective
+cutoff can be passed; HiGHS through highspy 1.15 with the optimum as start took 33 s on band
+3 (presolve 9.7 s, root LP 23 s).
+
+`relax` solves the LP relaxation with GLOP (band 3 0.5 s, band 2 1.0 s, band 1 3.4 s; the
+large band-3 stage of 663,368 variables 9.4 s): its optimum rounded down is a proven
+ceiling, and its support guides the search (`matcher.backends.cpsat`).
+
 The model is the same `SparseModel` (a stage's sub-model) CP-SAT reads, so a CBC answer is a
 solution of the very same integers; it is re-checked against every row before it is used.
 """
@@ -22,6 +43,7 @@ solution of the very same integers; it is re-checked against every row before it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,15 +70,15 @@ def available() -> bool:
     return pywraplp.Solver.CreateSolver("CBC") is not None
 
 
-def maximise(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> MipOutcome:
-    """Maximise ``objective @ x`` over the integer points of `model` with CBC."""
-    import time
+def _request(model: SparseModel, objective: np.ndarray, integer: bool) -> Any:
+    """The MPModelRequest for ``max objective @ x`` over `model` (CBC, or GLOP for the LP)."""
+    from ortools.linear_solver import linear_solver_pb2
 
-    from ortools.linear_solver import linear_solver_pb2, pywraplp
-
-    started = time.perf_counter()
     request = linear_solver_pb2.MPModelRequest()
-    request.solver_type = linear_solver_pb2.MPModelRequest.CBC_MIXED_INTEGER_PROGRAMMING
+    kinds = linear_solver_pb2.MPModelRequest
+    request.solver_type = (
+        kinds.CBC_MIXED_INTEGER_PROGRAMMING if integer else kinds.GLOP_LINEAR_PROGRAMMING
+    )
     proto = request.model
     proto.maximize = True
     objective_list = objective.tolist()
@@ -66,7 +88,7 @@ def maximise(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> 
         var = proto.variable.add()
         var.lower_bound, var.upper_bound = lo, hi
         var.objective_coefficient = weight
-        var.is_integer = True
+        var.is_integer = integer
     cols, coefs, starts = model.col.tolist(), model.coef.tolist(), model.start.tolist()
     for i, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):
         row = proto.constraint.add()
@@ -75,6 +97,58 @@ def maximise(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> 
         row.coefficient.extend(coefs[s:e])
         row.lower_bound = -np.inf if lo <= -UNBOUNDED else lo
         row.upper_bound = np.inf if hi >= UNBOUNDED else hi
+    return request
+
+
+@dataclass(frozen=True)
+class LpOutcome:
+    """The LP relaxation of a stage: its optimum (None if not solved in time), the primal
+    point and the reduced costs."""
+
+    value: float | None
+    values: np.ndarray | None
+    reduced_costs: np.ndarray | None
+    seconds: float
+
+    @property
+    def bound(self) -> int | None:
+        """The proven integer bound: no integer point beats the LP optimum rounded down.
+        The tolerance only absorbs GLOP's rounding of an integral optimum (268 as 267.9999)."""
+        if self.value is None:
+            return None
+        return int(np.floor(self.value + 1e-6))
+
+
+def relax(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> LpOutcome:
+    """Maximise ``objective @ x`` over the LP relaxation of `model` (GLOP, primal simplex)."""
+    import time
+
+    from ortools.linear_solver import linear_solver_pb2, pywraplp
+
+    started = time.perf_counter()
+    request = _request(model, objective, integer=False)
+    request.solver_time_limit_seconds = max(time_limit_s - (time.perf_counter() - started), 0.05)
+    response = linear_solver_pb2.MPSolutionResponse()
+    pywraplp.Solver.SolveWithProto(request, response)
+    seconds = time.perf_counter() - started
+    if response.status != linear_solver_pb2.MPSolverResponseStatus.MPSOLVER_OPTIMAL:
+        return LpOutcome(None, None, None, seconds)
+    return LpOutcome(
+        float(response.objective_value),
+        np.asarray(response.variable_value),
+        np.asarray(response.reduced_cost),
+        seconds,
+    )
+
+
+def maximise(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> MipOutcome:
+    """Maximise ``objective @ x`` over the integer points of `model` with CBC."""
+    import time
+
+    from ortools.linear_solver import linear_solver_pb2, pywraplp
+
+    started = time.perf_counter()
+    request = _request(model, objective, integer=True)
     building = time.perf_counter() - started
     request.solver_time_limit_seconds = max(time_limit_s - building, 0.05)
     response = linear_solver_pb2.MPSolutionResponse()
