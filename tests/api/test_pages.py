@@ -156,6 +156,16 @@ def test_housing_options_see_the_board_and_no_people(browser: Any, server: str) 
     board = text_of(browser, "vacancies")
     assert "Confidential address" in board
     assert text_of(browser, "move-outs")
+    # The download links work with the page's own sign-in (its cookie), and the sheet hides
+    # refuges as the page does.
+    import httpx
+    from selenium.webdriver.common.by import By
+
+    link = browser.find_element(By.CSS_SELECTOR, "#vacancy-downloads a")
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    sheet = httpx.get(link.get_attribute("href"), cookies=cookies)
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/csv")
+    assert "Confidential address" in sheet.text
     for path in ("/referrals", "/runs", "/referrals/R00002"):
         assert is_forbidden(browser, server, path), path
 
