@@ -148,6 +148,10 @@ def test_excluded_units_carry_exactly_the_rules_that_fail(
             "risk_to_women_never_with_women",
             "keep_apart_never_in_same_unit",
         }
+        if len(_group_of(problem, referral)) > 1 and "women_only_reserve_held" not in expected:
+            # The reserve's room is shared too: a group may need more of it than one
+            # person does (two women, one women-only bed-space beyond the reserve).
+            rules.discard("women_only_reserve_held")
         if has_beds:
             assert rules == expected
         else:
@@ -442,3 +446,47 @@ def test_support_teams_offered_are_those_the_coupling_rule_allows(problem: Probl
             if placement.support_team is not None:
                 team = tables.teams.index[placement.support_team]
                 assert tables.teams.room[team] > 0
+
+
+def test_the_reserve_is_shared_by_a_group_kept_together() -> None:
+    """Two women kept together, one women-only bed-space beyond the reserve: each alone could
+    take it, the pair cannot, and the ranking says the reserve is why."""
+    from matcher.model import parse_problem
+
+    def problem(reserve: int) -> Problem:
+        return parse_problem(
+            {
+                "as_of": "2026-11-23",
+                "areas": [{"id": "A0", "name": "Area 0"}],
+                "units": [
+                    {
+                        "id": "U1",
+                        "area": "A0",
+                        "kind": "adult_mixed",
+                        "gender_policy": "women_only",
+                        "support_hours_capacity": 40.0,
+                    }
+                ],
+                "bedspaces": [{"id": "B1", "unit": "U1"}, {"id": "B2", "unit": "U1"}],
+                "support_teams": [
+                    {"id": "T0", "kind": "navigator", "area": "A0", "caseload_capacity": 10}
+                ],
+                "referrals": [
+                    {"id": "R0", "referred": "2026-11-01", "age": 30, "gender": "woman"},
+                    {
+                        "id": "R1",
+                        "referred": "2026-11-01",
+                        "age": 30,
+                        "gender": "woman",
+                        "keep_together": ["R0"],
+                    },
+                ],
+                "policy": {"women_only_reserve": reserve},
+            }
+        )
+
+    held = problem(reserve=1)
+    assert _plain_rules_failed(held, "R1", "U1") == set()  # alone, room for one
+    excluded = {e["unit"]: e for e in rank(build_context(held), "R1").excluded}
+    assert "women_only_reserve_held" in excluded["U1"]["rules"]
+    assert {p.unit for p in rank(build_context(problem(reserve=0)), "R1").ranked} == {"U1"}
