@@ -70,11 +70,13 @@ def cluster_gender_consistent_with_residents(referral: Referral, place: Place) -
 
 @cluster_gender_consistent_with_residents.vectorised
 def _(t: Tables) -> np.ndarray:
-    women_there = t.clusters.women_residents[t.beds.cluster] > 0
-    men_there = t.clusters.men_residents[t.beds.cluster] > 0
-    return ~(t.referrals.is_man[:, None] & women_there[None, :]) & ~(
-        t.referrals.is_woman[:, None] & men_there[None, :]
-    )
+    # One row per kind of newcomer (neither, man, woman), then a row picked per referral:
+    # one gather over (referrals, bed-spaces) instead of two outer products and their masks.
+    open_to = np.ones((3, len(t.beds)), dtype=bool)
+    open_to[1] = t.clusters.women_residents[t.beds.cluster] == 0
+    open_to[2] = t.clusters.men_residents[t.beds.cluster] == 0
+    kind = np.where(t.referrals.is_man, 1, np.where(t.referrals.is_woman, 2, 0))
+    return open_to[kind]
 
 
 @pair_rule("Person poses a risk to women; women live in this unit.")

@@ -70,6 +70,13 @@ class PairRule:
         self.mask = fn
         return fn
 
+    def small_mask(self, tables: Tables) -> np.ndarray:
+        """The rule's mask in the smallest shape that broadcasts to (referrals, units) or
+        (referrals, bed-spaces): (R, 1), (1, W) or (R, W)."""
+        assert self.mask is not None, f"rule {self.name} has no vectorised form"
+        mask = np.asarray(self.mask(tables), dtype=bool)
+        return mask.reshape(1, -1) if mask.ndim == 1 else mask
+
     def evaluate(self, tables: Tables) -> np.ndarray:
         """The rule's mask, broadcast to (referrals, units) or (referrals, bed-spaces)."""
         assert self.mask is not None, f"rule {self.name} has no vectorised form"

@@ -96,7 +96,16 @@ def travel_matrix(tables: Tables) -> np.ndarray:
 
 
 def _points(value: np.ndarray, weight: float) -> np.ndarray:
-    return np.rint(np.asarray(value, dtype=np.float64) * weight * POINTS).astype(np.int64)
+    """rint(value × weight × POINTS) as integers, computed in that order (so the points are
+    the same to the last bit), with one (R, U) temporary rather than four."""
+    array = np.asarray(value)
+    if array.dtype == bool:  # 0 or the full points: a lookup, no float grid
+        full = np.int64(np.rint(np.float64(1.0) * weight * POINTS))
+        return array.astype(np.int64) * full
+    scaled = array.astype(np.float64) * weight
+    scaled *= POINTS
+    np.rint(scaled, out=scaled)
+    return scaled.astype(np.int64)
 
 
 def score(tables: Tables) -> Scores:

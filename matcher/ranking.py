@@ -242,7 +242,11 @@ class RankingContext:
         has_beds = np.flatnonzero(per_unit)
         if n_refs and has_beds.size:
             counts[:, has_beds] = np.add.reduceat(
-                elig.allowed[:, order], starts[has_beds], axis=1, dtype=np.int32
+                # Bed-spaces usually come unit by unit already; `take` keeps row-major order.
+                by_unit_order(elig.allowed, order),
+                starts[has_beds],
+                axis=1,
+                dtype=np.int32,
             )
         eligible_total = counts.sum(axis=1)
         masked = np.where(counts > 0, total, np.iinfo(np.int64).min)
@@ -317,6 +321,13 @@ class RankingContext:
         if index is None:
             raise ReferralNotFound(referral_id)
         return index
+
+
+def by_unit_order(allowed: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """`allowed` with its columns in `order`; itself when that order changes nothing."""
+    if np.array_equal(order, np.arange(len(order))):
+        return allowed
+    return np.take(allowed, order, axis=1)
 
 
 def build_context(problem: Problem, batch: Solution | None = None) -> RankingContext:
