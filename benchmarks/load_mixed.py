@@ -149,7 +149,7 @@ async def client_loop(
     pick = random.Random(seed * 7919 + number)
     kinds, weights = zip(*mix, strict=True)
     while budget["issued"] < budget["max"] and time.perf_counter() < budget["deadline"]:
-        if think_ms and budget["issued"]:  # a person reads the last answer first
+        if think_ms:  # before the first request too: clients do not all start at once
             await asyncio.sleep(pick.expovariate(1000.0 / think_ms))
         budget["issued"] += 1
         kind = pick.choices(kinds, weights)[0]

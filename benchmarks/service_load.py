@@ -75,6 +75,8 @@ async def _load(
         nonlocal issued
         pick = random.Random(seed * 1000 + number)
         while issued < requests and time.perf_counter() < deadline:
+            if think_ms:  # before the first request too: clients do not all start at once
+                await asyncio.sleep(pick.expovariate(1000.0 / think_ms))
             issued += 1
             referral = pick.choice(referral_ids)
             url = path or f"/api/referrals/{referral}/rank"
@@ -90,8 +92,6 @@ async def _load(
                     errors.append(f"{response.status}: {body[:200]!r}")
             except (TimeoutError, aiohttp.ClientError) as error:
                 errors.append(f"{type(error).__name__}: {error}")
-            if think_ms:
-                await asyncio.sleep(pick.expovariate(1000.0 / think_ms))
 
     started = time.perf_counter()
     # aiohttp, not httpx: the clients share the service's two cores, and httpx spends several
