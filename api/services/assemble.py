@@ -239,21 +239,7 @@ class ProblemCache:
 
     def derived(self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]) -> T:
         """`make(problem)`, computed once per data version (e.g. a ranking context)."""
-        problem = self.problem(session, as_of)
-        with self._lock:
-            if name in self._derived and self._problem is problem:
-                value: T = self._derived[name]
-                return value
-        with self._building:
-            with self._lock:
-                if name in self._derived and self._problem is problem:
-                    found: T = self._derived[name]
-                    return found
-            made = make(problem)
-            with self._lock:
-                if self._problem is problem:
-                    self._derived[name] = made
-        return made
+        return self._once("_derived", name, self.problem(session, as_of), make)
 
     def answer(
         self, session: Session, as_of: date, key: Hashable, make: Callable[[Problem], T]
@@ -263,21 +249,40 @@ class ProblemCache:
         For answers every caller with the same `key` shares (the vacancy board for one set
         of filters): at most `ANSWERS_KEPT` of them, the least recently used dropped first,
         since keys come from request parameters."""
-        problem = self.problem(session, as_of)
-        with self._lock:
-            if self._problem is problem and key in self._answers:
-                self._answers.move_to_end(key)
-                kept: T = self._answers[key]
-                return kept
-        with self._building:  # a burst after a write computes each answer once
+        return self._once("_answers", key, self.problem(session, as_of), make, ANSWERS_KEPT)
+
+    def _once(
+        self,
+        store: str,
+        key: Hashable,
+        problem: Problem,
+        make: Callable[[Problem], T],
+        limit: int | None = None,
+    ) -> T:
+        """`make(problem)` kept in the store named `store` (replaced with the problem) under
+        `key`; made by one thread while others asking wait, so a burst makes it once."""
+
+        def kept() -> tuple[bool, Any]:
             with self._lock:
-                if self._problem is problem and key in self._answers:
-                    found: T = self._answers[key]
-                    return found
+                found: dict[Hashable, Any] = getattr(self, store)
+                if self._problem is not problem or key not in found:
+                    return False, None
+                if isinstance(found, OrderedDict):
+                    found.move_to_end(key)
+                return True, found[key]
+
+        hit, value = kept()
+        if hit:
+            return value  # type: ignore[no-any-return]
+        with self._building:
+            hit, value = kept()
+            if hit:
+                return value  # type: ignore[no-any-return]
             made = make(problem)
             with self._lock:
                 if self._problem is problem:
-                    self._answers[key] = made
-                    if len(self._answers) > ANSWERS_KEPT:
-                        self._answers.popitem(last=False)
+                    found = getattr(self, store)
+                    found[key] = made
+                    if limit is not None and len(found) > limit:
+                        found.popitem(last=False)
         return made
