@@ -43,9 +43,13 @@ where the neighbourhood search alone had reached 370-374 on band 1 in 60 s. The 
 CBC takes no start, so the search is skipped before it once the piece is solved. No
 reduced-cost fixing: with the optimum as incumbent only pairs with |reduced cost| above the
 LP's fractional excess could go (band 3: 22 of 66,532 at 2; band 2: 78 of 97,026), and CBC
-fixes those itself. The LP is not solved on stages of more than `max_lp_variables` (400,000):
-on `generate(5001, 5000, 10000)` the band-3 stage (663,368 variables) takes 9.4 s and gives
-937 (against 938), but took the process peak from 1.86 to 2.14 GiB, over the 2 GiB target.
+fixes those itself. On `generate(5001, 5000, 10000)` the band-3 stage (663,368 variables)
+takes 9.4 s for LP 937.42, and the piece (10,230 variables) places 937: band 3 is proven by
+the LP bound alone, where the neighbourhood search had reached 930-931 of a ceiling of 938 in
+60 s. The LP is not solved on stages of more than `max_lp_variables` (1,000,000): the large
+band-2 stage's LP had not finished in 8.6 s and took the process peak from 1.82 to 2.37 GiB.
+GLOP adds about 500 MiB on the large band-3 stage; `PairIndex` (300 MiB less than a dict)
+keeps the process peak at 1.82 GiB with it (1.89 GiB before either change).
 """
 
 from __future__ import annotations
@@ -154,7 +158,7 @@ class CpSatBackend:
         band_prover: str = "cbc",
         max_prover_variables: int = 120_000,
         lp_guide: bool = True,
-        max_lp_variables: int = 400_000,
+        max_lp_variables: int = 1_000_000,
     ) -> None:
         self.num_workers = num_workers
         self.soft_gap = soft_gap
@@ -213,9 +217,8 @@ class CpSatBackend:
             by_cbc = self.band_prover == "cbc" and n_free <= self.max_prover_variables
             share = self._search_share(by_cbc)
             if stage.name != SOFT and value < ceiling and self.lp_guide:
-                budget = (deadline - time.perf_counter()) * LP_GUIDE_SHARE
                 best, value, lp_bound = self._lp_guided_band(
-                    instance, layout, full, stage, best, value, ceiling, budget, entry
+                    instance, layout, full, stage, best, value, ceiling, deadline, entry
                 )
                 if lp_bound is not None and lp_bound < ceiling:
                     # The LP relaxation of the stage is a proven ceiling too.
@@ -306,7 +309,7 @@ class CpSatBackend:
         best: np.ndarray,
         value: int,
         ceiling: int,
-        budget_s: float,
+        deadline: float,
         entry: dict[str, object],
     ) -> tuple[np.ndarray, int, int | None]:
         """The stage's LP relaxation: its optimum rounded down is a proven ceiling, and its
@@ -314,6 +317,7 @@ class CpSatBackend:
         CP-SAT solves exactly for a better start (relaxation-induced neighbourhood search).
         Returns the (maybe improved) allocation, its value and the LP bound (None if the
         LP was not solved in time or the stage is too big for it)."""
+        budget_s = (deadline - time.perf_counter()) * LP_GUIDE_SHARE
         stop_at = time.perf_counter() + budget_s
         n_pairs = layout.n_pairs
         coefs = stage.coefficients
@@ -330,7 +334,9 @@ class CpSatBackend:
         if lp.bound is None or lp.values is None:
             return best, value, None
         target = min(ceiling, lp.bound)
-        remaining = stop_at - time.perf_counter()
+        # A slow LP (large stages) still leaves the piece a share of what is left.
+        now = time.perf_counter()
+        remaining = max(stop_at - now, PIECE_SHARE * (deadline - now))
         if value >= target or remaining < 0.2:
             return best, value, lp.bound
         # The pairs the LP uses, those the incumbent uses, and every count variable.
@@ -525,6 +531,7 @@ def _kind(inst: Instance) -> np.ndarray:
 
 # The part of a band stage's remaining time the LP relaxation and its guided piece may take.
 LP_GUIDE_SHARE = 0.25
+PIECE_SHARE = 0.1
 
 # Neighbourhood size and time: small enough that CP-SAT closes a piece in about a second.
 MAX_UNITS = 12

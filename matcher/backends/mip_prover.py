@@ -89,15 +89,27 @@ def _request(model: SparseModel, objective: np.ndarray, integer: bool) -> Any:
         var.lower_bound, var.upper_bound = lo, hi
         var.objective_coefficient = weight
         var.is_integer = integer
-    cols, coefs, starts = model.col.tolist(), model.coef.tolist(), model.start.tolist()
-    for i, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):
-        row = proto.constraint.add()
-        s, e = starts[i], starts[i + 1]
-        row.var_index.extend(cols[s:e])
-        row.coefficient.extend(coefs[s:e])
-        row.lower_bound = -np.inf if lo <= -UNBOUNDED else lo
-        row.upper_bound = np.inf if hi >= UNBOUNDED else hi
+    starts = model.start.tolist()
+    lows, highs = model.lo.tolist(), model.hi.tolist()
+    # Rows in chunks: Python lists of every entry at once cost about 70 bytes an entry
+    # (3.3 million entries on the large band-3 stage) beside the request itself.
+    for first in range(0, model.n_rows, ROW_CHUNK):
+        last = min(first + ROW_CHUNK, model.n_rows)
+        offset = starts[first]
+        cols = model.col[offset : starts[last]].tolist()
+        coefs = model.coef[offset : starts[last]].tolist()
+        for i in range(first, last):
+            row = proto.constraint.add()
+            s, e = starts[i] - offset, starts[i + 1] - offset
+            row.var_index.extend(cols[s:e])
+            row.coefficient.extend(coefs[s:e])
+            lo, hi = lows[i], highs[i]
+            row.lower_bound = -np.inf if lo <= -UNBOUNDED else lo
+            row.upper_bound = np.inf if hi >= UNBOUNDED else hi
     return request
+
+
+ROW_CHUNK = 2_000
 
 
 @dataclass(frozen=True)
