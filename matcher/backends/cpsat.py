@@ -39,7 +39,7 @@ gives each band's optimum at once: band 3 266 (3,088 variables), band 2 237 (3,5
 where the neighbourhood search alone had reached 370-374 on band 1 in 60 s. The LP bounds are
 268, 239 and 399 (flow ceilings 268, 241 and 405). Measured on medium at 60 s: 159/180/266/
 237/396, bands 5-2 proven, band 1 bound 399 (gap 0.75 %, was 370 against 405, 8.6 %); at 20 s:
-159/180/266/237, bands 5-3 proven, band 2 bound 239 (gap 0.84 %, was 224 against 241, 7.1 %).
+159/180/266/237, bands 5-3 proven, band 2 bound 239 (gap 0.84 %, was 224 against 241, 7.05 %).
 CBC takes no start, so the search is skipped before it once the piece is solved. No
 reduced-cost fixing: with the optimum as incumbent only pairs with |reduced cost| above the
 LP's fractional excess could go (band 3: 22 of 66,532 at 2; band 2: 78 of 97,026), and CBC
@@ -50,6 +50,10 @@ the LP bound alone, where the neighbourhood search had reached 930-931 of a ceil
 band-2 stage's LP had not finished in 8.6 s and took the process peak from 1.82 to 2.37 GiB.
 GLOP adds about 500 MiB on the large band-3 stage; `PairIndex` (300 MiB less than a dict)
 keeps the process peak at 1.82 GiB with it (1.89 GiB before either change).
+`bedmatch bench --family large --time-limit 60`: 522/566/937/933/1057, bands 5-3 proven, peak
+1,911 MiB (was 522/566/930/930/1126, band 3 open at 0.85 %, 1,862 MiB); the first open band
+is now band 2, whose only bound is its flow ceiling 970 (gap 3.8 %), and band 1 gets only the
+greedy fill after it.
 """
 
 from __future__ import annotations
