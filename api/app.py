@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import demo
 from api.config import Settings
 from api.db import make_engine, make_sessionmaker
+from api.error_docs import document_errors
 from api.routers import admin, auth, board, inventory, people, runs
 from api.security import LoginLimiter
 from api.services import runs as run_service
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     install_security_headers(app)
+    document_errors(app, route_table(app))
     return app
 
 

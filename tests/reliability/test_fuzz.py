@@ -3,8 +3,9 @@ live service on loopback (a seeded SQLite copy).
 
 Schemathesis generates requests from the schema, valid ones and invalid ones. For each answer:
 no 5xx; a 4xx carries a `detail` that names the problem (for 422, every entry a field path and
-a message); a 2xx matches the schema the operation documents, with the content type it
-documents. The examples per operation are bounded so the whole run stays near a minute.
+a message); every answer's status is one the operation documents (`api.error_docs`), and
+its body matches the schema documented for that status, with the content type documented.
+The examples per operation are bounded so the whole run stays near a minute.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def response_checks() -> list[Any]:
         not_a_server_error,
         checks.response_schema_conformance,  # type: ignore[attr-defined]
         checks.content_type_conformance,  # type: ignore[attr-defined]
+        checks.status_code_conformance,  # type: ignore[attr-defined]
     ]
 
 
