@@ -30,7 +30,9 @@ trivial one counts every referral in its best unit), and the piece's value is th
 `generate(1501, 1500, 3000, stress="women_heavy")`, whose bands are all proven in 4 s, the soft
 stage (146,226 variables, too many to solve whole) had stopped at once with 517,289 against
 the trivial bound 1,243,753 (gap 58 %); guided: LP 6.7 s, piece 3,918 variables, 868,229
-against 869,851 (gap 0.19 %), in 16 s of the 60.
+against 869,851 (gap 0.19 %), in 16 s of the 60. `high_risk`: 502,454 against 631,437 (20 %)
+became 628,386 against 631,385 (0.48 %); `couples`: 555,668 against 1,165,199 (52 %) became
+925,282 against 927,641 (0.25 %) once the soft LP had 60 % of the time left, not 25 %.
 
 Each band stage first solves its LP relaxation (`_lp_guided_band`, GLOP): the optimum rounded
 down is a proven ceiling, often below the flow ceiling, and the pairs the LP uses together
