@@ -22,7 +22,7 @@ from api.schemas import (
     ResidentView,
 )
 from api.services import audit, inventory, placements
-from api.services.errors import Conflict
+from api.services.errors import not_waiting
 from api.services.inventory import REFERRALS
 from matcher.model import Referral
 from matcher.ranking import RankResult, build_context, rank
@@ -114,7 +114,7 @@ def rank_referral(
     context = cache.derived(session, as_of(request), "ranking", build_context)
     if referral_id not in context.tables.referrals.index:  # not waiting: say why
         row = inventory.get_row(session, REFERRALS, referral_id)
-        raise Conflict(f"referral {referral_id!r} is {row.status}, not waiting")
+        raise not_waiting(referral_id, row.status)
     result = rank(context, referral_id, top=top, detail=detail)
     audit.record_read(session, user, "referral", referral_id)
     # Serialised once by pydantic-core: on a large portfolio the full answer lists every

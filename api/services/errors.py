@@ -23,3 +23,8 @@ class Conflict(BedmatchError):
         self.message = message
         self.reasons = list(reasons)
         super().__init__(message)
+
+
+def not_waiting(referral_id: str, status: str) -> Conflict:
+    """409 for a referral that is no longer waiting (placed or withdrawn), naming its status."""
+    return Conflict(f"referral {referral_id!r} is {status}, not waiting")

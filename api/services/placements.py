@@ -30,7 +30,7 @@ from api.orm import (
 from api.security import Principal
 from api.services import audit
 from api.services.assemble import Placements, ProblemCache, build_problem
-from api.services.errors import Conflict, NotFound
+from api.services.errors import Conflict, NotFound, not_waiting
 from constraints.checker import check
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
 from matcher.model import Assignment, Problem, Resident, Solution, SupportTeam
@@ -72,7 +72,7 @@ def place(
         if support_team is not None and session.get(SupportTeamRow, support_team) is None:
             raise NotFound("support team", support_team)
         if referral.status != "waiting":
-            raise Conflict(f"referral {referral_id!r} is {referral.status}, not waiting")
+            raise not_waiting(referral_id, referral.status)
         _bedspaces_free(session, [bedspace_id], as_of, mark_gone=False)
 
         if cache is not None:
@@ -85,11 +85,9 @@ def place(
             # The state read for the ranking is newer than the row read above: someone
             # placed this person in between. Say so (409), as for any other lost race.
             session.refresh(referral)
-            raise Conflict(
-                f"referral {referral_id!r} is {referral.status}, not waiting"
-                if referral.status != "waiting"
-                else f"referral {referral_id!r} changed while it was being placed: try again"
-            )
+            if referral.status != "waiting":
+                raise not_waiting(referral_id, referral.status)
+            raise Conflict(f"referral {referral_id!r} changed while it was being placed: try again")
         note: OverrideRow | None = None
         if reason is not None and reason.strip():
             decision = override(context, referral_id, bedspace_id, reason, support_team)
