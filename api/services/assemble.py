@@ -146,7 +146,7 @@ class ProblemCache:
         self._building = threading.Lock()
         self._key: tuple[int, date] | None = None
         self._problem: Problem | None = None
-        self._derived: dict[str, Any] = {}
+        self._derived: OrderedDict[Hashable, Any] = OrderedDict()
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: PendingChange | None = None
 
@@ -172,8 +172,9 @@ class ProblemCache:
     def _replace(self, key: tuple[int, date], problem: Problem) -> None:
         """The cached problem becomes `problem`; all derived from the old one goes (the lock
         is held)."""
-        self._key, self._problem, self._derived = key, problem, {}
-        self._answers = OrderedDict()
+        self._key, self._problem = key, problem
+        self._derived.clear()
+        self._answers.clear()
 
     def problem_at(self, version: int, as_of: date) -> Problem | None:
         """The cached problem if it is the state at `version`, else None (no database read:
@@ -239,7 +240,7 @@ class ProblemCache:
 
     def derived(self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]) -> T:
         """`make(problem)`, computed once per data version (e.g. a ranking context)."""
-        return self._once("_derived", name, self.problem(session, as_of), make)
+        return self._once(self._derived, name, self.problem(session, as_of), make)
 
     def answer(
         self, session: Session, as_of: date, key: Hashable, make: Callable[[Problem], T]
@@ -249,27 +250,25 @@ class ProblemCache:
         For answers every caller with the same `key` shares (the vacancy board for one set
         of filters): at most `ANSWERS_KEPT` of them, the least recently used dropped first,
         since keys come from request parameters."""
-        return self._once("_answers", key, self.problem(session, as_of), make, ANSWERS_KEPT)
+        return self._once(self._answers, key, self.problem(session, as_of), make, ANSWERS_KEPT)
 
     def _once(
         self,
-        store: str,
+        store: OrderedDict[Hashable, Any],
         key: Hashable,
         problem: Problem,
         make: Callable[[Problem], T],
         limit: int | None = None,
     ) -> T:
-        """`make(problem)` kept in the store named `store` (replaced with the problem) under
-        `key`; made by one thread while others asking wait, so a burst makes it once."""
+        """`make(problem)` kept in `store` (emptied when the problem is replaced) under `key`;
+        made by one thread while others asking wait, so a burst makes it once."""
 
         def kept() -> tuple[bool, Any]:
             with self._lock:
-                found: dict[Hashable, Any] = getattr(self, store)
-                if self._problem is not problem or key not in found:
+                if self._problem is not problem or key not in store:
                     return False, None
-                if isinstance(found, OrderedDict):
-                    found.move_to_end(key)
-                return True, found[key]
+                store.move_to_end(key)
+                return True, store[key]
 
         hit, value = kept()
         if hit:
@@ -281,8 +280,7 @@ class ProblemCache:
             made = make(problem)
             with self._lock:
                 if self._problem is problem:
-                    found = getattr(self, store)
-                    found[key] = made
-                    if limit is not None and len(found) > limit:
-                        found.popitem(last=False)
+                    store[key] = made
+                    if limit is not None and len(store) > limit:
+                        store.popitem(last=False)
         return made
