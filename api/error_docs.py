@@ -22,6 +22,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from api.deps import current_user
 from api.security import Role
 
 
@@ -60,7 +61,7 @@ def _allowed_roles(route: APIRoute) -> frozenset[Role] | None:
         roles = getattr(dependency.call, "allowed_roles", None)
         if roles is not None:
             found = frozenset(roles)
-        if getattr(dependency.call, "__name__", "") == "current_user" and found is None:
+        if dependency.call is current_user and found is None:
             found = frozenset(Role)
         stack.extend(dependency.dependencies)
     return found
