@@ -339,15 +339,9 @@ def markdown(result: dict[str, Any]) -> str:
         "p99 ms | max ms |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    rows = [("all", load["overall"])] + [(k, load["by_kind"][k]) for k in KINDS]
-    for name, row in rows:
-        lines.append(
-            f"| {name} | {row['answered']} | {row['refused']} | {row['errors']} | "
-            f"{row['throughput_per_s']} | {row['p50_ms']} | {row['p90_ms']} | "
-            f"{row['p99_ms']} | {row['max_ms']} |"
-        )
     floor, paced = result["floor"], result["paced"]
-    rows = [("floor: `" + ME + "` only", floor["overall"])]
+    rows = [("all", load["overall"])] + [(k, load["by_kind"][k]) for k in KINDS]
+    rows += [("floor: `" + ME + "` only", floor["overall"])]
     rows += [(f"paced ({paced['think_ms']:g} ms think): all", paced["overall"])]
     rows += [(f"paced: {k}", paced["by_kind"][k]) for k in KINDS]
     for name, row in rows:
