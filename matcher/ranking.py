@@ -26,7 +26,7 @@ eligible placement with their reason, and refuses an excluded one with the rules
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -704,9 +704,8 @@ def _excluded_units(
     return excluded
 
 
-def _count_rules(rules: Iterable[str]) -> dict[str, int]:
+def _most_first(counted: Counter[str]) -> dict[str, int]:
     """How many units each rule shuts, most first."""
-    counted = Counter(rules)
     return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
 
@@ -717,7 +716,8 @@ def _exclusion_counts(
     group_failures: dict[int, list[tuple[str, str]]],
     bed_counts: list[np.ndarray],
 ) -> dict[str, int]:
-    """`_count_rules` over `_excluded_units(...)`, counted per exclusion case, not per unit."""
+    """The rules of `_excluded_units(...)` counted (`_most_first`), per exclusion case, not
+    per unit."""
     worded, which = _exclusion_cases(
         ctx, ctx.unit_failures[r][shut], ctx.bed_count[shut], [c[shut] for c in bed_counts]
     )
@@ -729,7 +729,7 @@ def _exclusion_counts(
         for rule in dict.fromkeys(rule for rule, _ in group_failures.get(u, ())):
             if rule not in worded[int(which[np.searchsorted(shut, u)])][1]:
                 counted[rule] += 1
-    return _count_rules(counted.elements())
+    return _most_first(+counted)  # `+` drops rules counted 0 (cases no unit fell into)
 
 
 # --- cost to others --------------------------------------------------------------------
@@ -1188,7 +1188,7 @@ def rank(
     excluded: list[ExcludedUnit] = []
     if detail == "full":
         excluded = _excluded_units(ctx, r, shut, group_failures, bed_counts)
-        by_rule = _count_rules(rule for unit in excluded for rule in unit["rules"])
+        by_rule = _most_first(Counter(rule for unit in excluded for rule in unit["rules"]))
     else:
         by_rule = _exclusion_counts(ctx, r, shut, group_failures, bed_counts)
     # Built here from checked parts, so the whole is not validated a second time.
