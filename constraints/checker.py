@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from constraints import PAIR_RULES
 from constraints.location import da_opposed
 from constraints.reserve import reserve_exempt
-from constraints.rule import build_places, women_only_reserve_room
+from constraints.rule import build_places
 from constraints.staffing import HOURS_TOLERANCE, team_may_serve
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import (
@@ -292,7 +292,8 @@ def _violations(
 
     # Women-only reserve: only priority-5 DA victims may take the last N women-only beds.
     if free_beds:
-        room = women_only_reserve_room(problem)
+        # Every place carries the reserve's room (the same for all); no places, no takers.
+        room = next(iter(places.values())).women_only_reserve_room if places else 0
         takers = [
             a.referral
             for a in assignments

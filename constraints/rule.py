@@ -93,17 +93,25 @@ def pair_rule(reason: str, scope: Scope = Scope.unit) -> Callable[[Callable], Pa
     return wrap
 
 
-def women_only_reserve_room(problem: Problem) -> int:
-    """Free women-only bed-spaces beyond the reserve: how many people the reserve does not
-    exempt may still take one (never below 0)."""
-    units = {u.id: u for u in problem.units}
+def free_bedspaces(problem: Problem) -> set[str]:
+    """Bed-spaces nobody present stays in and available on `as_of` (the rule of DESIGN.md)."""
     occupied = {r.bedspace for r in problem.residents if problem.resident_is_present(r)}
-    free_women_only = sum(
-        1
+    return {
+        bed.id
         for bed in problem.bedspaces
         if (bed.available_from is None or bed.available_from <= problem.as_of)
         and bed.id not in occupied
-        and units[bed.unit].gender_policy.value == "women_only"
+    }
+
+
+def women_only_reserve_room(problem: Problem, free: set[str]) -> int:
+    """Free women-only bed-spaces beyond the reserve: how many people the reserve does not
+    exempt may still take one (never below 0). `free`: `free_bedspaces(problem)`."""
+    units = {u.id: u for u in problem.units}
+    free_women_only = sum(
+        1
+        for bed in problem.bedspaces
+        if bed.id in free and units[bed.unit].gender_policy.value == "women_only"
     )
     return max(0, free_women_only - problem.policy.women_only_reserve)
 
@@ -115,7 +123,6 @@ def build_places(problem: Problem, only: Collection[str] | None = None) -> list[
     units = {u.id: u for u in problem.units}
     beds = {b.id: b for b in problem.bedspaces}
     present = [r for r in problem.residents if problem.resident_is_present(r)]
-    occupied = {r.bedspace for r in present}
 
     def cluster_key(bed: BedSpace) -> tuple[str, str]:
         return (bed.unit, bed.cluster or f"#{bed.id}")
@@ -129,11 +136,8 @@ def build_places(problem: Problem, only: Collection[str] | None = None) -> list[
         by_cluster.setdefault(cluster_key(bed), []).append(resident)
         by_area.setdefault(units[bed.unit].area, []).append(resident)
 
-    def is_free(bed: BedSpace) -> bool:
-        available = bed.available_from is None or bed.available_from <= problem.as_of
-        return available and bed.id not in occupied
-
-    reserve_room = women_only_reserve_room(problem)
+    free = free_bedspaces(problem)
+    reserve_room = women_only_reserve_room(problem, free)
     teams_by_area: dict[str, list[SupportTeam]] = {}
     for team in problem.support_teams:
         if team.current_caseload < team.caseload_capacity:
@@ -144,7 +148,7 @@ def build_places(problem: Problem, only: Collection[str] | None = None) -> list[
             problem=problem,
             bed=bed,
             unit=units[bed.unit],
-            free=is_free(bed),
+            free=bed.id in free,
             unit_residents=tuple(by_unit.get(bed.unit, ())),
             cluster_residents=tuple(by_cluster.get(cluster_key(bed), ())),
             area_residents=tuple(by_area.get(units[bed.unit].area, ())),
