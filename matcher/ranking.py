@@ -243,7 +243,7 @@ class RankingContext:
         if n_refs and has_beds.size:
             counts[:, has_beds] = np.add.reduceat(
                 # Bed-spaces usually come unit by unit already; `take` keeps row-major order.
-                by_unit_order(elig.allowed, order),
+                _by_unit_order(elig.allowed, order),
                 starts[has_beds],
                 axis=1,
                 dtype=np.int32,
@@ -323,7 +323,7 @@ class RankingContext:
         return index
 
 
-def by_unit_order(allowed: np.ndarray, order: np.ndarray) -> np.ndarray:
+def _by_unit_order(allowed: np.ndarray, order: np.ndarray) -> np.ndarray:
     """`allowed` with its columns in `order`; itself when that order changes nothing."""
     if np.array_equal(order, np.arange(len(order))):
         return allowed
