@@ -582,13 +582,13 @@ def _join(items: Sequence[str]) -> str:
 def _bed_rule_counts(ctx: RankingContext, r: int) -> list[np.ndarray]:
     """Per bed-space rule, how many of each unit's bed-spaces it shuts to referral r."""
     failures = ctx.bed_failures[r]
+    failing = np.flatnonzero(failures)  # usually a few of the bed-spaces: count only those
+    bits, unit_of = failures[failing], ctx.tables.beds.unit[failing]
     n_units = len(ctx.tables.units)
-    unit_of = ctx.tables.beds.unit
-    out = []
-    for j in range(len(BEDSPACE_RULES)):
-        failing = (failures >> np.uint8(j)) & np.uint8(1)
-        out.append(np.bincount(unit_of, weights=failing, minlength=n_units).astype(np.int64))
-    return out
+    return [
+        np.bincount(unit_of[(bits >> np.uint8(j)) & np.uint8(1) > 0], minlength=n_units)
+        for j in range(len(BEDSPACE_RULES))
+    ]
 
 
 def _unit_exclusion(
@@ -709,6 +709,10 @@ def _most_first(counted: Counter[str]) -> dict[str, int]:
     return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
 
+_UNIT_RULE_NAMES = tuple(rule.name for rule in UNIT_RULES)
+_UNIT_RULE_SHIFTS = np.arange(len(UNIT_RULES), dtype=np.uint32)
+
+
 def _exclusion_counts(
     ctx: RankingContext,
     r: int,
@@ -716,20 +720,24 @@ def _exclusion_counts(
     group_failures: dict[int, list[tuple[str, str]]],
     bed_counts: list[np.ndarray],
 ) -> dict[str, int]:
-    """The rules of `_excluded_units(...)` counted (`_most_first`), per exclusion case, not
-    per unit."""
-    worded, which = _exclusion_cases(
-        ctx, ctx.unit_failures[r][shut], ctx.bed_count[shut], [c[shut] for c in bed_counts]
-    )
-    counted: Counter[str] = Counter()
-    for case, units_in_case in enumerate(np.bincount(which, minlength=len(worded)).tolist()):
-        for rule in worded[case][1]:
-            counted[rule] += units_in_case
-    for u in shut.tolist() if group_failures else ():
-        for rule in dict.fromkeys(rule for rule, _ in group_failures.get(u, ())):
-            if rule not in worded[int(which[np.searchsorted(shut, u)])][1]:
+    """The rules of `_excluded_units(...)` counted (`_most_first`): each shut unit once under
+    each rule that shuts it, counted over the failure bits without wording any unit."""
+    bits = ctx.unit_failures[r][shut]
+    per_bit = ((bits[:, None] >> _UNIT_RULE_SHIFTS) & np.uint32(1)).sum(axis=0, dtype=np.int64)
+    counted = Counter(dict(zip(_UNIT_RULE_NAMES, per_bit.tolist(), strict=True)))
+    failing_beds = [c[shut] for c in bed_counts]
+    for rule, failing in zip(BEDSPACE_RULES, failing_beds, strict=True):
+        counted[rule.name] += int(np.count_nonzero(failing))
+    for u, more in group_failures.items():
+        k = int(np.searchsorted(shut, u))
+        if k == shut.size or shut[k] != u:
+            continue
+        own = {name for i, name in enumerate(_UNIT_RULE_NAMES) if int(bits[k]) >> i & 1}
+        own.update(rule.name for rule, f in zip(BEDSPACE_RULES, failing_beds, strict=True) if f[k])
+        for rule in dict.fromkeys(rule for rule, _ in more):
+            if rule not in own:
                 counted[rule] += 1
-    return _most_first(+counted)  # `+` drops rules counted 0 (cases no unit fell into)
+    return _most_first(+counted)  # `+` drops rules that shut no unit
 
 
 # --- cost to others --------------------------------------------------------------------
@@ -1184,7 +1192,9 @@ def rank(
             else "The batch solution leaves this referral unplaced."
         )
 
-    shut = np.setdiff1d(np.arange(len(units)), placed_units, assume_unique=False)
+    open_units = np.zeros(len(units), dtype=bool)
+    open_units[placed_units] = True
+    shut = np.flatnonzero(~open_units)
     excluded: list[ExcludedUnit] = []
     if detail == "full":
         excluded = _excluded_units(ctx, r, shut, group_failures, bed_counts)
