@@ -734,9 +734,9 @@ def _exclusion_counts(
             continue
         own = {name for i, name in enumerate(_UNIT_RULE_NAMES) if int(bits[k]) >> i & 1}
         own.update(rule.name for rule, f in zip(BEDSPACE_RULES, failing_beds, strict=True) if f[k])
-        for rule in dict.fromkeys(rule for rule, _ in more):
-            if rule not in own:
-                counted[rule] += 1
+        for name in dict.fromkeys(name for name, _ in more):
+            if name not in own:
+                counted[name] += 1
     return _most_first(+counted)  # `+` drops rules that shut no unit
 
 
