@@ -58,11 +58,24 @@ keeps the process peak at 1.82 GiB with it (1.89 GiB before either change).
 1,911 MiB (was 522/566/930/930/1126, band 3 open at 0.85 %, 1,862 MiB); the first open band
 is now band 2, whose only bound is its flow ceiling 970 (gap 3.8 %), and band 1 gets only the
 greedy fill after it.
+
+Band proofs of at least `background_min_variables` run in a worker process
+(`matcher.backends.proof_worker`): the band is held at the count its guided piece found and
+the run goes on; a proof that finds more sends the run back to just after that band. On
+`generate(1501, 1500, 3000, stress="tight_caseloads")` at 60 s the in-process band-2 proof
+(83,379 variables, 32-36 s) had left band 1 4 s for an LP that needs 15 s alone (GLOP, 131,033
+variables): 158/181/237/224/219 against 397 (gap 44.8 %). With the proof beside it and the LP
+of a stage that is neither proved nor solved whole given `SOFT_LP_SHARE`: on a quiet machine
+bands 5-2 proven and band 1 353 against its LP bound 362 (gap 2.5 %); with another process
+on one of the two cores, band 1 LP 28-30 s and the proof not done: band 2 open at 224 of 228
+(gap 1.75 %). The worker's memory (CBC: about 12 KiB a variable) is not in the main
+process's peak.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -79,8 +92,9 @@ from matcher.backends.classes import (
     encode,
 )
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.relaxation import StageCeilings
-from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
+from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import SOFT, Stage, stages
 
 INT_MAX = 2**62
@@ -132,6 +146,47 @@ class _Outcome:
         return self.status == "OPTIMAL"
 
 
+@dataclass
+class _Pending:
+    """A band stage being proved in the background while later stages go on."""
+
+    index: int  # of the stage
+    sub: SubModel  # the stage's sub-model the proof maximises
+    objective: np.ndarray  # over the sub-model's variables
+    value: int  # the band's count held meanwhile
+    ceiling: int
+    entry: dict[str, object]  # the stage's log entry
+    full_before: SparseModel  # the model and held counts from before the band was held
+    held_before: dict[str, int]
+    proof: BackgroundProof | None = None  # None while waiting for a free worker
+
+
+@dataclass
+class _Run:
+    """The state of one stage-by-stage solve."""
+
+    inst: Instance
+    layout: ModelLayout
+    full: SparseModel  # the model with every band done so far held at its count
+    best: np.ndarray  # the incumbent, as values of the model's variables
+    ceilings: StageCeilings
+    stages: list[Stage]
+    index: int = 0  # the stage to solve next
+    bounds: dict[str, int] = field(default_factory=dict)
+    stage_log: list[dict[str, object]] = field(default_factory=list)
+    pending: list[_Pending] = field(default_factory=list)
+    stopped: bool = False  # time stopped a stage before it was proven
+    open_stages: set[int] = field(default_factory=set)  # proofs that ended unproven
+
+    def hold(self, value: int) -> None:
+        """Hold the current band stage at `value` from here on and move to the next."""
+        stage = self.stages[self.index]
+        nz = np.flatnonzero(stage.coefficients)
+        self.ceilings.hold(stage.name, value)
+        self.full = self.full.with_rows([Row(nz, stage.coefficients[nz], value, None)])
+        self.index += 1
+
+
 class CpSatBackend:
     """OR-Tools CP-SAT with `num_workers` search workers (see benchmarks for the choice).
 
@@ -167,6 +222,9 @@ class CpSatBackend:
         max_prover_variables: int = 120_000,
         lp_guide: bool = True,
         max_lp_variables: int = 1_000_000,
+        background_proofs: int = 1,
+        background_min_variables: int = 20_000,
+        workers_while_proving: int = 2,
     ) -> None:
         self.num_workers = num_workers
         self.soft_gap = soft_gap
@@ -184,6 +242,9 @@ class CpSatBackend:
         self.lp_guide = lp_guide
         self.max_lp_variables = max_lp_variables
         self.search_share = search_share
+        self.background_proofs = background_proofs
+        self.background_min_variables = background_min_variables
+        self.workers_while_proving = workers_while_proving
 
     def available(self) -> bool:
         try:
@@ -200,24 +261,52 @@ class CpSatBackend:
     ) -> BackendResult:
         deadline = time.perf_counter() + time_limit_s
         layout = build_model(instance)
-        full = SparseModel.of(layout.model)
-        n_pairs = layout.n_pairs
         if hint is None:
             hint = greedy_placements(instance)
-        best = encode(instance, layout, hint)
-        ceilings = StageCeilings(instance, trivial_stage_bounds(instance))
         pair_priority = instance.tables.referrals.priority[instance.pair_ref]
-        bounds: dict[str, int] = {}
-        timed_out = False
-        stage_log: list[dict[str, object]] = []
-        for stage in stages(pair_priority, instance.pair_points, instance.pair_group_priority()):
+        run = _Run(
+            inst=instance,
+            layout=layout,
+            full=SparseModel.of(layout.model),
+            best=encode(instance, layout, hint),
+            ceilings=StageCeilings(instance, trivial_stage_bounds(instance)),
+            stages=stages(pair_priority, instance.pair_points, instance.pair_group_priority()),
+        )
+        try:
+            while True:
+                self._run_stages(run, deadline)
+                # Every stage is done or stopped: the main core is free for one more proof.
+                if not self._await_proofs(run, deadline):
+                    break
+        finally:
+            for pending in run.pending:
+                if pending.proof is not None:
+                    pending.proof.cancel()
+                run.open_stages.add(pending.index)
+        return BackendResult(
+            placements=decode(instance, layout, run.best),
+            stage_bounds=run.bounds,
+            timed_out=run.stopped or bool(run.open_stages),
+            detail={"stages": run.stage_log, "num_workers": self.num_workers, **_size(layout)},
+        )
+
+    def _run_stages(self, run: _Run, deadline: float) -> None:
+        """Solve stages from `run.index` on until all are done or time stops one (then
+        `run.stopped`). A band proof running in the background may send the run back."""
+        inst, layout = run.inst, run.layout
+        n_pairs = layout.n_pairs
+        while run.index < len(run.stages):
+            if self._settle(run):
+                continue  # a background proof found more: resume after its stage
+            self._launch(run, deadline, self.background_proofs)
+            stage = run.stages[run.index]
             coefs = stage.coefficients
             nz = np.flatnonzero(coefs)
-            value = int(coefs[nz] @ best[nz])
-            ceiling = ceilings.of(stage.name)
+            value = int(coefs[nz] @ run.best[nz])
+            ceiling = run.ceilings.of(stage.name)
             entry: dict[str, object] = {"stage": stage.name}
-            stage_log.append(entry)
-            free = np.ones(full.n_vars, dtype=bool)
+            run.stage_log.append(entry)
+            free = np.ones(run.full.n_vars, dtype=bool)
             free[:n_pairs] = stage.active
             # A stage too big to solve whole in time is left to the neighbourhood search.
             n_free = int(free.sum())
@@ -225,8 +314,20 @@ class CpSatBackend:
             by_cbc = self.band_prover == "cbc" and n_free <= self.max_prover_variables
             share = self._search_share(by_cbc)
             if value < ceiling and self.lp_guide:
-                best, value, lp_bound = self._lp_guided_band(
-                    instance, layout, full, stage, best, value, ceiling, deadline, entry
+                run.best, value, lp_bound = self._lp_guided_band(
+                    inst,
+                    layout,
+                    run.full,
+                    stage,
+                    run.best,
+                    value,
+                    ceiling,
+                    deadline,
+                    entry,
+                    # A stage that is neither proved nor solved whole gets from here only
+                    # the neighbourhood search, which the guided piece beats by far.
+                    share=LP_GUIDE_SHARE if (whole or by_cbc) else SOFT_LP_SHARE,
+                    workers=self._workers(run),
                 )
                 if lp_bound is not None and lp_bound < ceiling:
                     # The LP relaxation of the stage is a proven ceiling too.
@@ -239,76 +340,185 @@ class CpSatBackend:
                 # The soft stage's LP bound is the one worth reporting (the trivial one
                 # counts every referral in its best unit); with the guided piece's value
                 # close enough to it, the stage is done.
-                bounds[SOFT] = ceiling
+                run.bounds[SOFT] = ceiling
                 entry.update(value=value, bound=ceiling)
                 if value >= ceiling * (1 - self.soft_gap):
-                    break
+                    run.index += 1
+                    continue
             if stage.name != SOFT and value < ceiling and share > 0:
                 share = share if whole else 1.0
                 budget = (deadline - time.perf_counter()) * share
-                best, value, rounds = self._improve_band(
-                    instance, layout, full, stage, best, value, ceiling, budget
+                run.best, value, rounds = self._improve_band(
+                    inst,
+                    layout,
+                    run.full,
+                    stage,
+                    run.best,
+                    value,
+                    ceiling,
+                    budget,
+                    workers=self._workers(run),
                 )
                 entry.update(search_rounds=rounds, search_value=value)
             if stage.name != SOFT and value >= ceiling:
                 # The start (or the neighbourhood search) meets a proven ceiling.
                 entry.update(value=value, skipped=True)
-                bounds[stage.name] = value
-                ceilings.hold(stage.name, value)
-                full = full.with_rows([Row(nz, coefs[nz], value, None)])
+                run.bounds[stage.name] = value
+                run.hold(value)
                 continue
             remaining = deadline - time.perf_counter()
             if stage.name != SOFT:
                 # The flow ceiling is proven with the bands above held: report it if we stop.
-                bounds[stage.name] = ceiling
+                run.bounds[stage.name] = ceiling
             if remaining <= 0.05 or not whole:
-                timed_out = True
-                break
-            hint_values = stage_hint(instance, layout, best, stage.active)
-            sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
+                run.stopped = True
+                return
+            sub = restrict(run.full, free, np.zeros(run.full.n_vars, dtype=np.int64))
             gap = self.soft_gap if stage.name == SOFT else 0.0
             # A band stage that reaches its ceiling is done: no further proof needed.
             target = ceiling if stage.name != SOFT else None
+            if stage.name != SOFT and by_cbc and len(sub.free) >= self.background_min_variables:
+                # Proved in a worker process (now, or when one is free) while the run goes
+                # on with the band held at its count.
+                entry.update(status="PROVING", variables=len(sub.free), value=value)
+                run.pending.append(
+                    _Pending(
+                        run.index,
+                        sub,
+                        _objective(coefs, sub.free),
+                        value,
+                        ceiling,
+                        entry,
+                        run.full,
+                        dict(run.ceilings.held),
+                    )
+                )
+                self._launch(run, deadline, self.background_proofs)
+                run.hold(value)
+                continue
             if stage.name != SOFT and by_cbc:
                 # CBC overruns its clock by up to about a second in preprocessing.
                 out = _prove_band(sub.model, coefs, sub.free, 0.9 * remaining - 0.5)
             else:
+                hint_values = stage_hint(inst, layout, run.best, stage.active)
                 out = self._solve(
-                    sub.model, coefs, sub.free, hint_values[sub.free], remaining, target, gap
+                    sub.model,
+                    coefs,
+                    sub.free,
+                    hint_values[sub.free],
+                    remaining,
+                    target,
+                    gap,
+                    workers=self._workers(run),
                 )
             entry.update(status=out.status, seconds=round(out.seconds, 3), variables=len(sub.free))
             if out.values is None:
                 if stage.name != SOFT:
-                    bounds[stage.name] = max(min(out.bound, ceiling), value)
-                timed_out = True  # no solution in time (or an unexpected status)
-                break
+                    run.bounds[stage.name] = max(min(out.bound, ceiling), value)
+                run.stopped = True  # no solution in time (or an unexpected status)
+                return
             values = sub.expand(out.values)
             found = int(coefs[nz] @ values[nz])
             if found > value:  # on a tie the earlier solution is better for later stages
                 # Referrals the stage left out are added back greedily for the next hint.
-                completed = greedy_placements(instance, start=decode(instance, layout, values))
-                best, value = encode(instance, layout, completed), found
-            bounds[stage.name] = max(min(out.bound, ceiling), value)
-            entry.update(value=value, bound=bounds[stage.name])
+                completed = greedy_placements(inst, start=decode(inst, layout, values))
+                run.best, value = encode(inst, layout, completed), found
+            run.bounds[stage.name] = max(min(out.bound, ceiling), value)
+            entry.update(value=value, bound=run.bounds[stage.name])
             done = (
                 out.optimal
                 or (target is not None and value >= target)
-                or (gap > 0 and value >= bounds[stage.name] * (1 - gap))
+                or (gap > 0 and value >= run.bounds[stage.name] * (1 - gap))
             )
             if not done:
-                timed_out = True
-                break
+                run.stopped = True
+                return
             if out.optimal or stage.name != SOFT:
-                bounds[stage.name] = value
+                run.bounds[stage.name] = value
             if stage.name != SOFT:
-                ceilings.hold(stage.name, value)
-                full = full.with_rows([Row(nz, coefs[nz], value, None)])
-        return BackendResult(
-            placements=decode(instance, layout, best),
-            stage_bounds=bounds,
-            timed_out=timed_out,
-            detail={"stages": stage_log, "num_workers": self.num_workers, **_size(layout)},
-        )
+                run.hold(value)
+            else:
+                run.index += 1
+
+    def _launch(self, run: _Run, deadline: float, workers: int) -> None:
+        """Start waiting proofs, in stage order, while fewer than `workers` run."""
+        running = sum(1 for pending in run.pending if pending.proof is not None)
+        for pending in run.pending:
+            if running >= workers:
+                break
+            if pending.proof is None:
+                # CBC overruns its clock by up to about a second in preprocessing.
+                limit = 0.9 * (deadline - time.perf_counter()) - 0.5
+                pending.proof = BackgroundProof(pending.sub.model, pending.objective, limit)
+                running += 1
+
+    def _await_proofs(self, run: _Run, deadline: float) -> bool:
+        """With the stages done, wait for the proofs (up to the deadline), one more at a time
+        than beside the stage loop. Returns whether one sent the run back to redo stages."""
+        while run.pending and time.perf_counter() < deadline:
+            self._launch(run, deadline, self.background_proofs + 1)
+            if self._settle(run):
+                return True
+            time.sleep(PROOF_POLL_SECONDS)
+        return False
+
+    def _settle(self, run: _Run) -> bool:
+        """Read the background proofs that have answered. A proof that confirms its band's
+        value closes the band; one that ends unproven leaves it open; one that finds more
+        sends the run back to just after its band, the later stages to be solved again.
+        Returns whether the run went back."""
+        for proof in list(run.pending):
+            out = proof.proof.outcome() if proof.proof is not None else None
+            if out is None:
+                continue
+            run.pending.remove(proof)
+            stage = run.stages[proof.index]
+            coefs = stage.coefficients
+            status = (
+                "OPTIMAL" if out.optimal else ("FEASIBLE" if out.values is not None else "UNKNOWN")
+            )
+            proof.entry.update(status=status, seconds=round(out.seconds, 3))
+            values = proof.sub.expand(out.values) if out.values is not None else None
+            found = int(coefs @ values[: len(coefs)]) if values is not None else proof.value
+            if values is None or found <= proof.value:
+                if out.optimal or out.bound <= proof.value:
+                    run.bounds[stage.name] = proof.value
+                else:
+                    run.bounds[stage.name] = max(min(out.bound, proof.ceiling), proof.value)
+                    run.open_stages.add(proof.index)
+                proof.entry.update(bound=run.bounds[stage.name])
+                continue
+            # The band places more than it was held at: what came after is void.
+            for later in [p for p in run.pending if p.index > proof.index]:
+                if later.proof is not None:
+                    later.proof.cancel()
+                run.pending.remove(later)
+            logged = next(i for i, entry in enumerate(run.stage_log) if entry is proof.entry)
+            for entry in run.stage_log[logged + 1 :]:
+                entry["superseded"] = True
+            for later_stage in run.stages[proof.index + 1 :]:
+                run.bounds.pop(later_stage.name, None)
+            run.open_stages = {i for i in run.open_stages if i < proof.index}
+            run.stopped = False
+            completed = greedy_placements(run.inst, start=decode(run.inst, run.layout, values))
+            run.best = encode(run.inst, run.layout, completed)
+            run.full, run.ceilings.held = proof.full_before, dict(proof.held_before)
+            run.index = proof.index
+            if out.optimal:
+                run.bounds[stage.name] = found
+            else:
+                run.bounds[stage.name] = max(min(out.bound, proof.ceiling), found)
+                run.open_stages.add(proof.index)
+            proof.entry.update(value=found, bound=run.bounds[stage.name])
+            run.hold(found)
+            return True
+        return False
+
+    def _workers(self, run: _Run) -> int | None:
+        """CP-SAT's workers: fewer while background proofs need a core."""
+        if any(pending.proof is not None for pending in run.pending):
+            return max(1, min(self.num_workers, self.workers_while_proving))
+        return None
 
     def _search_share(self, by_cbc: bool) -> float:
         if self.search_share is not None:
@@ -327,13 +537,17 @@ class CpSatBackend:
         ceiling: int,
         deadline: float,
         entry: dict[str, object],
+        share: float = 0.0,
+        workers: int | None = None,
     ) -> tuple[np.ndarray, int, int | None]:
         """The stage's LP relaxation: its optimum rounded down is a proven ceiling, and its
         support (the pairs it uses at all) with the incumbent's is a small sub-model that
         CP-SAT solves exactly for a better start (relaxation-induced neighbourhood search).
         Returns the (maybe improved) allocation, its value and the LP bound (None if the
-        LP was not solved in time or the stage is too big for it)."""
-        share = SOFT_LP_SHARE if stage.name == SOFT else LP_GUIDE_SHARE
+        LP was not solved in time or the stage is too big for it). The LP and the piece
+        take at most `share` of the time left (the soft stage's: `SOFT_LP_SHARE`)."""
+        if stage.name == SOFT:
+            share = SOFT_LP_SHARE
         budget_s = (deadline - time.perf_counter()) * share
         stop_at = time.perf_counter() + budget_s
         n_pairs = layout.n_pairs
@@ -369,7 +583,14 @@ class CpSatBackend:
             out = _prove_band(piece.model, coefs, piece.free, remaining)
         else:
             out = self._solve(
-                piece.model, coefs, piece.free, hint_values[piece.free], remaining, target, 0.0
+                piece.model,
+                coefs,
+                piece.free,
+                hint_values[piece.free],
+                remaining,
+                target,
+                0.0,
+                workers=workers,
             )
         entry.update(lp_guided_variables=len(piece.free), lp_guided_status=out.status)
         if out.values is not None:
@@ -392,6 +613,7 @@ class CpSatBackend:
         value: int,
         ceiling: int,
         budget_s: float,
+        workers: int | None = None,
     ) -> tuple[np.ndarray, int, int]:
         """Neighbourhood search for a band stage: free the units some unplaced referrals of
         the band could use, plus everyone placed there (who may move anywhere or, if of a
@@ -456,7 +678,7 @@ class CpSatBackend:
                 min(remaining, ROUND_SECONDS),
                 target,
                 0.0,
-                workers=min(self.num_workers, 2),
+                workers=min(workers or self.num_workers, 2),
             )
             rounds += 1
             stalled += 1
@@ -528,15 +750,20 @@ class CpSatBackend:
         return _Outcome(name, values, int(np.floor(solver.best_objective_bound + 1e-6)), seconds)
 
 
+def _objective(coefs: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """A stage's objective (`coefs` over the full model's pairs) on a sub-model's variables."""
+    objective = np.zeros(len(free), dtype=np.int64)
+    pair_vars = free < len(coefs)
+    objective[pair_vars] = coefs[free[pair_vars]]
+    return objective
+
+
 def _prove_band(
     model: SparseModel, coefs: np.ndarray, free: np.ndarray, time_limit_s: float
 ) -> _Outcome:
     """A band stage's sub-model maximised by CBC: its proven bound, and its solution if any
     (the caller keeps the better of it and the incumbent)."""
-    objective = np.zeros(len(free), dtype=np.int64)
-    pair_vars = free < len(coefs)
-    objective[pair_vars] = coefs[free[pair_vars]]
-    out = mip_prover.maximise(model, objective, time_limit_s)
+    out = mip_prover.maximise(model, _objective(coefs, free), time_limit_s)
     status = "OPTIMAL" if out.optimal else ("FEASIBLE" if out.values is not None else "UNKNOWN")
     return _Outcome(status, out.values, out.bound, out.seconds)
 
@@ -552,6 +779,8 @@ LP_GUIDE_SHARE = 0.25
 # medium couples variant it needs 8.3 s, more than a quarter of the time the bands leave.
 SOFT_LP_SHARE = 0.6
 PIECE_SHARE = 0.1
+# How often the run looks at its background proofs once every stage is done.
+PROOF_POLL_SECONDS = 0.05
 
 # Neighbourhood size and time: small enough that CP-SAT closes a piece in about a second.
 MAX_UNITS = 12
