@@ -3,14 +3,21 @@
 Events name subjects by id only; the data itself never goes into the trail. The caller commits
 the event with the rest of its work (a read commits it on its own), so an event is never lost
 while the data it describes went out.
+
+Reads are committed in groups (`ReadLog`): every audited answer waits for a commit, and at
+load one commit can carry the events of every request that arrived while the last one was
+being written, instead of each request queueing for its own.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from api.db import hold_sqlite_writer
@@ -50,10 +57,90 @@ def record(
 def record_read(
     session: Session, user: Principal, subject_type: str, subject_ids: str | Iterable[str]
 ) -> None:
-    """Record a read of personal data and commit it before the data is returned."""
-    hold_sqlite_writer(session)
-    record(session, user, "read", subject_type, subject_ids)
-    session.commit()
+    """Record a read of personal data; return once it is committed, so before the data is
+    returned. Raises what the commit raised (the caller then returns nothing)."""
+    ids = [subject_ids] if isinstance(subject_ids, str) else list(subject_ids)
+    if not ids:  # an empty answer showed nobody
+        return
+    at = now()
+    rows = [
+        {
+            "at": at,
+            "username": user.username,
+            "role": user.role.value,
+            "action": "read",
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "detail": "",
+        }
+        for subject_id in ids
+    ]
+    _read_log(session.get_bind()).write(session, rows)
+
+
+class _Group:
+    """Read events that go into the database in one commit."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class ReadLog:
+    """Group commit of read events for one database.
+
+    A caller adds its events to the open group. If no commit is under way it takes the group
+    and commits it with its own session (the events of everyone who joined meanwhile
+    included); otherwise it waits: either its group was committed by another caller, or the
+    commit under way ended and it takes the group itself. Every caller returns only after the
+    commit that holds its events, and gets the commit's error if that failed.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._open = _Group()
+        self._committing = False
+
+    def write(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        with self._changed:
+            group = self._open
+            group.rows.extend(rows)
+            while self._committing and not group.done:
+                self._changed.wait()
+            leads = not group.done
+            if leads:  # nothing is being committed, so `group` is still the open one
+                self._committing = True
+                self._open = _Group()
+        if not leads:
+            if group.error is not None:
+                raise group.error
+            return
+        try:
+            hold_sqlite_writer(session)
+            session.execute(insert(AuditEventRow), group.rows)
+            session.commit()
+        except BaseException as error:
+            group.error = error
+            raise
+        finally:
+            with self._changed:
+                group.done = True
+                self._committing = False
+                self._changed.notify_all()
+
+
+_read_logs: WeakKeyDictionary[Engine, ReadLog] = WeakKeyDictionary()
+_read_logs_lock = threading.Lock()
+
+
+def _read_log(bind: Any) -> ReadLog:
+    engine: Engine = bind.engine  # a Connection or an Engine: its Engine
+    with _read_logs_lock:
+        log = _read_logs.get(engine)
+        if log is None:
+            log = _read_logs[engine] = ReadLog()
+        return log
 
 
 def events(
