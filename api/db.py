@@ -10,9 +10,15 @@ transaction before any rule is read. The counter doubles as the cache key for th
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: processes fall back on SQLite's own waiting
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -63,28 +69,56 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 # SQLite lets one writer in at a time and makes the others sleep and poll (1, 2, 5 ... 100 ms
 # naps); with many concurrent writers (every audited read writes) those naps, not the writes,
-# become the latency. Writers in this process queue on this lock instead, held from a
-# session's first write until its transaction ends, so the database passes straight on.
+# become the latency. Writers queue instead, held from a session's first write until its
+# transaction ends, so the database passes straight on: threads of this process on a lock,
+# worker processes on an exclusive `flock` of a file beside the database (the kernel wakes
+# the next holder at once).
 _sqlite_writer = threading.Lock()
 _HOLDS_WRITER = "bedmatch_holds_sqlite_writer"
+_writer_files: dict[str, int] = {}  # database path -> descriptor of its lock file
+
+
+def _writer_file(database: str | None) -> int | None:
+    """The open lock file of a SQLite database file (None in memory or without `flock`)."""
+    if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    descriptor = _writer_files.get(database)
+    if descriptor is None:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        descriptor = _writer_files[database] = os.open(database + ".writer-lock", flags, 0o600)
+    return descriptor
 
 
 def hold_sqlite_writer(session: Session) -> None:
-    """On SQLite, wait for this process's turn to write; released when the session's
+    """On SQLite, wait for this session's turn to write; released when the session's
     transaction ends (commit, rollback or close). Elsewhere, nothing to do."""
-    if session.info.get(_HOLDS_WRITER) or session.get_bind().dialect.name != "sqlite":
+    bind = session.get_bind()
+    if _HOLDS_WRITER in session.info or bind.dialect.name != "sqlite":
         return
     # The connection first: waiting for a pooled connection while holding the turn would
     # deadlock with the requests that hold the connections and wait for the turn.
     session.connection()
     _sqlite_writer.acquire()
-    session.info[_HOLDS_WRITER] = True
+    try:
+        descriptor = _writer_file(bind.engine.url.database)
+        if descriptor is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+    except BaseException:
+        _sqlite_writer.release()
+        raise
+    session.info[_HOLDS_WRITER] = descriptor if descriptor is not None else True
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _release_sqlite_writer(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None and session.info.pop(_HOLDS_WRITER, False):
-        _sqlite_writer.release()
+    if transaction.parent is not None:
+        return
+    held = session.info.pop(_HOLDS_WRITER, None)
+    if held is None:
+        return
+    if held is not True:
+        fcntl.flock(held, fcntl.LOCK_UN)
+    _sqlite_writer.release()
 
 
 def lock_for_write(session: Session) -> int:
