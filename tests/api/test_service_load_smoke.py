@@ -24,3 +24,6 @@ def test_the_load_benchmark_serves_and_answers_every_request() -> None:
     assert result["load_full_answers"]["errors"] == 0
     assert result["floor"]["answered"] == 12 and result["floor"]["errors"] == 0
     assert result["paced"]["answered"] > 0 and result["paced"]["errors"] == 0
+    other = result["load_other_workers"]
+    assert other["workers"] == 2 and other["answered"] == 12 and other["errors"] == 0
+    assert "| load, 2 workers | 2 | rank, summary | 12 | 0 |" in markdown(result)
