@@ -61,15 +61,22 @@ greedy fill after it.
 
 Band proofs of at least `background_min_variables` run in a worker process
 (`matcher.backends.proof_worker`): the band is held at the count its guided piece found and
-the run goes on; a proof that finds more sends the run back to just after that band. On
-`generate(1501, 1500, 3000, stress="tight_caseloads")` at 60 s the in-process band-2 proof
-(83,379 variables, 32-36 s) had left band 1 4 s for an LP that needs 15 s alone (GLOP, 131,033
-variables): 158/181/237/224/219 against 397 (gap 44.8 %). With the proof beside it and the LP
-of a stage that is neither proved nor solved whole given `SOFT_LP_SHARE`: on a quiet machine
-bands 5-2 proven and band 1 353 against its LP bound 362 (gap 2.5 %); with another process
-on one of the two cores, band 1 LP 28-30 s and the proof not done: band 2 open at 224 of 228
-(gap 1.75 %). The worker's memory (CBC: about 12 KiB a variable) is not in the main
-process's peak.
+the run goes on; a proof that finds more sends the run back to just after that band. Up to
+`background_proofs` (2, the cores here) run at once and the run waits while that many do (an
+earlier band's proof counts for more than a later stage); a proof started beside another runs
+niced, so under load the earlier band's gets the CPU. The worker costs about 1.3 s more than
+in process (band 3 of medium: 8.5 s against 7.2 s). On `generate(1501, 1500, 3000,
+stress="tight_caseloads")` at 60 s the in-process band-2 proof (83,379 variables, 32-36 s)
+left band 1 4 s for an LP that needs 15 s alone (GLOP, 131,033 variables; CLP 16 s, HiGHS
+IPM 28 s, GLOP dual simplex, DEVEX or Dantzig pricing not done in 30 s; pricing columns in
+from a restricted LP needs 5 s even when started from the LP's own support): 158/181/237/
+224/219 against 397 (gap 44.8 %). With the proof beside it, and the LP of a stage that is
+neither proved nor solved whole given `SOFT_LP_SHARE` of the time: on a quiet machine bands
+5-2 proven and band 1 353 against its LP bound 362 (gap 2.5 %); with another engineer's load
+on one of the two cores the band-1 LP took 23-30 s and the proof did not end: band 2 open at
+224 of 228 (gap 1.75 %). Medium at 20 s under that load: bands 5-3 proven, band 2 237 of 239
+as before (its proof, started at about 5 s, needs 10-12 s of a core of its own). The
+worker's memory (CBC: about 12 KiB a variable) is not in the main process's peak.
 """
 
 from __future__ import annotations
@@ -204,7 +211,10 @@ class CpSatBackend:
     (0.85 GiB on a 66,532-variable band stage, 1.2 GiB on 97,026, 1.65 GiB on 153,179),
     and the larger stages it did not close in time anyway. `lp_guide` solves each band
     stage's LP relaxation (stages of at most `max_lp_variables` free variables) for a proven
-    ceiling and an LP-guided piece (see the module docstring).
+    ceiling and an LP-guided piece (see the module docstring). A CBC band proof of at least
+    `background_min_variables` runs in a worker process, at most `background_proofs` at once
+    (0: every proof in process); the run waits while that many run, and CP-SAT uses
+    `workers_while_proving` workers while any does.
     """
 
     name = "cpsat"
@@ -222,7 +232,7 @@ class CpSatBackend:
         max_prover_variables: int = 120_000,
         lp_guide: bool = True,
         max_lp_variables: int = 1_000_000,
-        background_proofs: int = 1,
+        background_proofs: int = 2,
         background_min_variables: int = 20_000,
         workers_while_proving: int = 2,
     ) -> None:
@@ -296,7 +306,7 @@ class CpSatBackend:
         inst, layout = run.inst, run.layout
         n_pairs = layout.n_pairs
         while run.index < len(run.stages):
-            if self._settle(run):
+            if self._settle(run) or self._wait_for_a_core(run, deadline):
                 continue  # a background proof found more: resume after its stage
             self._launch(run, deadline, self.background_proofs)
             stage = run.stages[run.index]
@@ -377,7 +387,10 @@ class CpSatBackend:
             gap = self.soft_gap if stage.name == SOFT else 0.0
             # A band stage that reaches its ceiling is done: no further proof needed.
             target = ceiling if stage.name != SOFT else None
-            if stage.name != SOFT and by_cbc and len(sub.free) >= self.background_min_variables:
+            in_background = (
+                self.background_proofs > 0 and len(sub.free) >= self.background_min_variables
+            )
+            if stage.name != SOFT and by_cbc and in_background:
                 # Proved in a worker process (now, or when one is free) while the run goes
                 # on with the band held at its count.
                 entry.update(status="PROVING", variables=len(sub.free), value=value)
@@ -449,17 +462,36 @@ class CpSatBackend:
             if pending.proof is None:
                 # CBC overruns its clock by up to about a second in preprocessing.
                 limit = 0.9 * (deadline - time.perf_counter()) - 0.5
-                pending.proof = BackgroundProof(pending.sub.model, pending.objective, limit)
+                # A proof started beside others is of a later band: it yields the CPU to
+                # theirs when another process takes a core.
+                pending.proof = BackgroundProof(
+                    pending.sub.model, pending.objective, limit, niceness=PROOF_NICENESS * running
+                )
                 running += 1
 
     def _await_proofs(self, run: _Run, deadline: float) -> bool:
-        """With the stages done, wait for the proofs (up to the deadline), one more at a time
-        than beside the stage loop. Returns whether one sent the run back to redo stages."""
+        """With the stages done, wait for the proofs (up to the deadline). Returns whether
+        one sent the run back to redo stages."""
         while run.pending and time.perf_counter() < deadline:
-            self._launch(run, deadline, self.background_proofs + 1)
+            self._launch(run, deadline, self.background_proofs)
             if self._settle(run):
                 return True
             time.sleep(PROOF_POLL_SECONDS)
+        return False
+
+    def _wait_for_a_core(self, run: _Run, deadline: float) -> bool:
+        """While `background_proofs` proofs run, the run waits: a proof of an earlier band
+        counts for more than anything a later stage can do with the core. Returns whether a
+        proof that answered meanwhile sent the run back."""
+        while (
+            run.pending
+            and sum(1 for pending in run.pending if pending.proof is not None)
+            >= self.background_proofs
+            and time.perf_counter() < deadline
+        ):
+            time.sleep(PROOF_POLL_SECONDS)
+            if self._settle(run):
+                return True
         return False
 
     def _settle(self, run: _Run) -> bool:
@@ -781,6 +813,8 @@ SOFT_LP_SHARE = 0.6
 PIECE_SHARE = 0.1
 # How often the run looks at its background proofs once every stage is done.
 PROOF_POLL_SECONDS = 0.05
+# The CPU niceness a proof gets for each proof of an earlier band running beside it.
+PROOF_NICENESS = 10
 
 # Neighbourhood size and time: small enough that CP-SAT closes a piece in about a second.
 MAX_UNITS = 12

@@ -33,7 +33,11 @@ _FIELDS = ("lower", "upper", "start", "col", "coef", "lo", "hi")
 class BackgroundProof:
     """One CBC maximisation running in a child process; `outcome` collects it."""
 
-    def __init__(self, model: SparseModel, objective: np.ndarray, time_limit_s: float) -> None:
+    def __init__(
+        self, model: SparseModel, objective: np.ndarray, time_limit_s: float, niceness: int = 0
+    ) -> None:
+        """Start the worker; a positive `niceness` lowers its CPU priority (a proof of a later
+        band yields to one of an earlier band when they share a core)."""
         self.started = time.perf_counter()
         self.time_limit_s = time_limit_s
         self._folder = tempfile.TemporaryDirectory(prefix="bedmatch-proof-")
@@ -44,6 +48,7 @@ class BackgroundProof:
             question,
             objective=objective,
             time_limit=np.array([time_limit_s]),
+            niceness=np.array([niceness]),
             **arrays,  # type: ignore[arg-type]
         )
         # The worker imports this very package, wherever the caller found it.
@@ -95,6 +100,9 @@ def _prove(question: Path, answer: Path) -> None:
     with np.load(question) as data:
         model = SparseModel(**{name: data[name] for name in _FIELDS})
         objective, time_limit = data["objective"], float(data["time_limit"][0])
+        niceness = int(data["niceness"][0])
+    if niceness > 0 and hasattr(os, "nice"):
+        os.nice(niceness)
     out = maximise(model, objective, time_limit)
     values = out.values if out.values is not None else np.zeros(0, dtype=np.int64)
     np.savez(

@@ -24,7 +24,8 @@ def test_the_worker_answers_as_cbc_in_process_does() -> None:
     model.add_vars(3, 0, 1)
     model.add_row([0, 1, 2], [3, 3, 3], None, 7)
     sparse = SparseModel.of(model)
-    out = BackgroundProof(sparse, np.array([1, 1, 1]), 5.0).outcome(wait_until=float("inf"))
+    proof = BackgroundProof(sparse, np.array([1, 1, 1]), 5.0, niceness=5)
+    out = proof.outcome(wait_until=float("inf"))
     assert out is not None and out.optimal
     assert out.values is not None and int(out.values.sum()) == 2
     assert out.bound == 2
