@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.config import Settings
@@ -60,6 +60,10 @@ class NotSignedIn(HTTPException):
         )
 
 
+# Asked on every signed-in request: the statement is built once.
+_ACCOUNT = select(UserRow.role, UserRow.active).where(UserRow.username == bindparam("username"))
+
+
 def current_user(
     request: Request,
     settings: SettingsDep,
@@ -74,10 +78,9 @@ def current_user(
     claimed = decode_token(settings, token) if token else None
     if claimed is None:
         raise NotSignedIn()
-    with request.app.state.sessionmaker() as session:
-        account = session.execute(
-            select(UserRow.role, UserRow.active).where(UserRow.username == claimed.username)
-        ).first()
+    engine: Engine = request.app.state.engine
+    with engine.connect() as connection:  # one read: no ORM session needed
+        account = connection.execute(_ACCOUNT, {"username": claimed.username}).first()
     if account is None or not account.active:
         raise NotSignedIn()
     return Principal(claimed.username, Role(account.role))
