@@ -76,7 +76,13 @@ neither proved nor solved whole given `SOFT_LP_SHARE` of the time: on a quiet ma
 on one of the two cores the band-1 LP took 23-30 s and the proof did not end: band 2 open at
 224 of 228 (gap 1.75 %). Medium at 20 s under that load: bands 5-3 proven, band 2 237 of 239
 as before (its proof, started at about 5 s, needs 10-12 s of a core of its own). The
-worker's memory (CBC: about 12 KiB a variable) is not in the main process's peak.
+worker's memory (CBC: about 12 KiB a variable; 1.07 GB on the tight band-2 stage) is not in
+the main process's peak. Beside the band-1 LP the tight band-2 proof often does not end in
+the 52 s it has (alone: 36-40 s); CBC alone also once returned neither a solution nor a bound
+on it (1 run of 4, in process as in the worker), which leaves the band open at its LP bound.
+`bedmatch bench --family medium_stress --time-limit 60` under load: tight_caseloads
+158/181/237/224/232, gap 1.75 % (band 2); women_heavy and couples as before (0.19 %,
+0.25 %); high_risk 0.61 % (0.46 % in the published run).
 """
 
 from __future__ import annotations
@@ -460,8 +466,9 @@ class CpSatBackend:
             if running >= workers:
                 break
             if pending.proof is None:
-                # CBC overruns its clock by up to about a second in preprocessing.
-                limit = 0.9 * (deadline - time.perf_counter()) - 0.5
+                # CBC overruns its clock by up to about a second in preprocessing; the
+                # run is not blocked meanwhile, so the proof may take all the rest.
+                limit = deadline - time.perf_counter() - PROOF_OVERRUN_SECONDS
                 # A proof started beside others is of a later band: it yields the CPU to
                 # theirs when another process takes a core.
                 pending.proof = BackgroundProof(
@@ -813,6 +820,7 @@ SOFT_LP_SHARE = 0.6
 PIECE_SHARE = 0.1
 # How often the run looks at its background proofs once every stage is done.
 PROOF_POLL_SECONDS = 0.05
+PROOF_OVERRUN_SECONDS = 1.0
 # The CPU niceness a proof gets for each proof of an earlier band running beside it.
 PROOF_NICENESS = 10
 
