@@ -106,6 +106,10 @@ def _child(fn: Callable[..., dict[str, Any]], kwargs: dict[str, Any], conn: Conn
     try:
         result = fn(**kwargs)
         result.setdefault("peak_rss_bytes", peak_rss_bytes())
+        # Worker processes the measurement started and waited for (a solver's proof worker):
+        # the largest one's peak, which runs beside this process's own.
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        result.setdefault("peak_rss_children_bytes", children)
         conn.send(("ok", result))
     except BaseException as error:  # report everything, the parent decides
         conn.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
@@ -116,7 +120,8 @@ def _child(fn: Callable[..., dict[str, Any]], kwargs: dict[str, Any], conn: Conn
 def run_isolated(
     fn: Callable[..., dict[str, Any]], timeout_s: float, **kwargs: Any
 ) -> dict[str, Any]:
-    """`fn(**kwargs)` in a forked child; its dict result gains the child's `peak_rss_bytes`."""
+    """`fn(**kwargs)` in a forked child; its dict result gains the child's `peak_rss_bytes`
+    and `peak_rss_children_bytes` (the largest of the processes it started and waited for)."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     # Not a daemon: a measurement may start worker processes of its own (the simulation does).

@@ -178,9 +178,16 @@ def _solve_row(record: dict[str, Any], greedy: dict[str, Any] | None) -> list[st
         f"{record['gap']:.3%}" if record.get("gap") is not None else "–",
         _number(record.get("soft_objective")),
         soft_delta,
-        _mib(record.get("peak_rss_bytes")),
+        _peak(record),
         checker,
     ]
+
+
+def _peak(record: dict[str, Any]) -> str:
+    """The measuring process's peak, and beside it its largest worker process's, if any."""
+    workers = record.get("peak_rss_children_bytes")
+    own = _mib(record.get("peak_rss_bytes"))
+    return f"{own} + {_mib(workers)} (worker)" if workers else own
 
 
 def _script_section(title: str, record: dict[str, Any] | None) -> list[str]:
