@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from typing import Any
 
@@ -19,6 +20,13 @@ def allocate(megabytes: int) -> dict[str, Any]:
     return {"size": len(block)}
 
 
+def allocate_in_a_worker(megabytes: int) -> dict[str, Any]:
+    worker = multiprocessing.get_context("fork").Process(target=allocate, args=(megabytes,))
+    worker.start()
+    worker.join()
+    return {}
+
+
 def fail() -> dict[str, Any]:
     raise ValueError("the measurement went wrong")
 
@@ -33,6 +41,12 @@ def test_isolated_result_carries_the_child_peak_memory() -> None:
     large = run_isolated(allocate, 60, megabytes=200)
     assert large["size"] == 200 << 20
     assert large["peak_rss_bytes"] - small["peak_rss_bytes"] >= 150 << 20
+
+
+def test_isolated_result_carries_its_largest_worker_process_peak_too() -> None:
+    result = run_isolated(allocate_in_a_worker, 60, megabytes=200)
+    assert result["peak_rss_children_bytes"] >= 200 << 20
+    assert result["peak_rss_bytes"] < result["peak_rss_children_bytes"]  # not counted twice
 
 
 def test_isolated_errors_and_timeouts_are_reported_not_raised_raw() -> None:
