@@ -54,7 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prepare_database(settings, engine)
         # Request handlers run in a pool of threads that share one interpreter lock: beyond a
         # few, more threads only take turns at it (each turn a context switch), and latency
-        # under load grows with the pool. Requests wait in the event loop instead.
+        # under load grows with the pool. Requests wait in the event loop instead. Measured
+        # (rank, 20 clients, 10,000 bed-spaces, one process): 2 threads 240-255 answers/s,
+        # 4 threads 190, 8 threads 149; 2 rather than 1, so one slow request (a write waiting
+        # for the database) does not hold up every other.
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     solver_time_limit_s: float = Field(default=10.0, gt=0)
     run_migrations: bool = True
     # Threads answering requests at once (the rest queue); see `api.app` for why it is small.
-    request_threads: int = Field(default=4, ge=1, le=64)
+    request_threads: int = Field(default=2, ge=1, le=64)
     cookie_secure: bool = False
 
     def placement_date(self) -> date:
