@@ -29,6 +29,30 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _event_values(
+    user: Principal,
+    action: str,
+    subject_type: str,
+    subject_ids: str | Iterable[str],
+    detail: str = "",
+) -> list[dict[str, Any]]:
+    """One event (as column values) per subject id, all stamped now."""
+    ids = [subject_ids] if isinstance(subject_ids, str) else list(subject_ids)
+    at = now()
+    return [
+        {
+            "at": at,
+            "username": user.username,
+            "role": user.role.value,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "detail": detail,
+        }
+        for subject_id in ids
+    ]
+
+
 def record(
     session: Session,
     user: Principal,
@@ -37,21 +61,12 @@ def record(
     subject_ids: str | Iterable[str],
     detail: str = "",
 ) -> None:
-    """Add one event per subject id (a list read names every person it showed)."""
-    ids = [subject_ids] if isinstance(subject_ids, str) else list(subject_ids)
-    at = now()
-    for subject_id in ids:
-        session.add(
-            AuditEventRow(
-                at=at,
-                username=user.username,
-                role=user.role.value,
-                action=action,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                detail=detail,
-            )
-        )
+    """Add one event per subject id (a list read names every person it showed), to be
+    committed with the caller's work."""
+    session.add_all(
+        AuditEventRow(**event)
+        for event in _event_values(user, action, subject_type, subject_ids, detail)
+    )
 
 
 def record_read(
@@ -59,23 +74,9 @@ def record_read(
 ) -> None:
     """Record a read of personal data; return once it is committed, so before the data is
     returned. Raises what the commit raised (the caller then returns nothing)."""
-    ids = [subject_ids] if isinstance(subject_ids, str) else list(subject_ids)
-    if not ids:  # an empty answer showed nobody
-        return
-    at = now()
-    rows = [
-        {
-            "at": at,
-            "username": user.username,
-            "role": user.role.value,
-            "action": "read",
-            "subject_type": subject_type,
-            "subject_id": subject_id,
-            "detail": "",
-        }
-        for subject_id in ids
-    ]
-    _read_log(session.get_bind()).write(session, rows)
+    rows = _event_values(user, "read", subject_type, subject_ids)
+    if rows:  # an empty answer showed nobody
+        _read_log(session.get_bind()).write(session, rows)
 
 
 class _Group:
