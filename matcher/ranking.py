@@ -732,8 +732,10 @@ def _exclusion_counts(
         k = int(np.searchsorted(shut, u))
         if k == shut.size or shut[k] != u:
             continue
-        own = {name for i, name in enumerate(_UNIT_RULE_NAMES) if int(bits[k]) >> i & 1}
-        own.update(rule.name for rule, f in zip(BEDSPACE_RULES, failing_beds, strict=True) if f[k])
+        # The unit's own rules, as `_excluded_units` words them.
+        _, own = _unit_exclusion(
+            ctx, int(bits[k]), [int(f[k]) for f in failing_beds], int(ctx.bed_count[u])
+        )
         for name in dict.fromkeys(name for name, _ in more):
             if name not in own:
                 counted[name] += 1
