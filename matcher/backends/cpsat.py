@@ -191,6 +191,11 @@ class _Run:
     stopped: bool = False  # time stopped a stage before it was proven
     open_stages: set[int] = field(default_factory=set)  # proofs that ended unproven
 
+    @property
+    def proving(self) -> int:
+        """Background proofs running now (not those waiting for a free worker)."""
+        return sum(1 for pending in self.pending if pending.proof is not None)
+
     def hold(self, value: int) -> None:
         """Hold the current band stage at `value` from here on and move to the next."""
         stage = self.stages[self.index]
@@ -340,9 +345,14 @@ class CpSatBackend:
                     ceiling,
                     deadline,
                     entry,
-                    # A stage that is neither proved nor solved whole gets from here only
-                    # the neighbourhood search, which the guided piece beats by far.
-                    share=LP_GUIDE_SHARE if (whole or by_cbc) else SOFT_LP_SHARE,
+                    # The soft stage, and a band stage neither proved nor solved whole, get
+                    # from here only the neighbourhood search, which the guided piece beats
+                    # by far: they give the LP the larger share.
+                    share=(
+                        LP_GUIDE_SHARE
+                        if (whole or by_cbc) and stage.name != SOFT
+                        else SOFT_LP_SHARE
+                    ),
                     workers=self._workers(run),
                 )
                 if lp_bound is not None and lp_bound < ceiling:
@@ -461,7 +471,7 @@ class CpSatBackend:
 
     def _launch(self, run: _Run, deadline: float, workers: int) -> None:
         """Start waiting proofs, in stage order, while fewer than `workers` run."""
-        running = sum(1 for pending in run.pending if pending.proof is not None)
+        running = run.proving
         for pending in run.pending:
             if running >= workers:
                 break
@@ -491,10 +501,7 @@ class CpSatBackend:
         counts for more than anything a later stage can do with the core. Returns whether a
         proof that answered meanwhile sent the run back."""
         while (
-            run.pending
-            and sum(1 for pending in run.pending if pending.proof is not None)
-            >= self.background_proofs
-            and time.perf_counter() < deadline
+            run.pending and run.proving >= self.background_proofs and time.perf_counter() < deadline
         ):
             time.sleep(PROOF_POLL_SECONDS)
             if self._settle(run):
@@ -555,7 +562,7 @@ class CpSatBackend:
 
     def _workers(self, run: _Run) -> int | None:
         """CP-SAT's workers: fewer while background proofs need a core."""
-        if any(pending.proof is not None for pending in run.pending):
+        if run.proving:
             return max(1, min(self.num_workers, self.workers_while_proving))
         return None
 
@@ -576,7 +583,7 @@ class CpSatBackend:
         ceiling: int,
         deadline: float,
         entry: dict[str, object],
-        share: float = 0.0,
+        share: float,
         workers: int | None = None,
     ) -> tuple[np.ndarray, int, int | None]:
         """The stage's LP relaxation: its optimum rounded down is a proven ceiling, and its
@@ -584,9 +591,7 @@ class CpSatBackend:
         CP-SAT solves exactly for a better start (relaxation-induced neighbourhood search).
         Returns the (maybe improved) allocation, its value and the LP bound (None if the
         LP was not solved in time or the stage is too big for it). The LP and the piece
-        take at most `share` of the time left (the soft stage's: `SOFT_LP_SHARE`)."""
-        if stage.name == SOFT:
-            share = SOFT_LP_SHARE
+        take at most `share` of the time left."""
         budget_s = (deadline - time.perf_counter()) * share
         stop_at = time.perf_counter() + budget_s
         n_pairs = layout.n_pairs
