@@ -13,17 +13,13 @@ from matcher.backends.classes import LinearModel
 from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.submodel import SparseModel
 from matcher.solve import solve
-from tests.matcher.helpers import lexicographic_value
+from tests.matcher.helpers import lexicographic_value, three_people_seven_hours
 
 pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
 
 
 def test_the_worker_answers_as_cbc_in_process_does() -> None:
-    # Three people needing 3 hours each, 7 hours of room: two fit, never three.
-    model = LinearModel()
-    model.add_vars(3, 0, 1)
-    model.add_row([0, 1, 2], [3, 3, 3], None, 7)
-    sparse = SparseModel.of(model)
+    sparse = three_people_seven_hours()
     proof = BackgroundProof(sparse, np.array([1, 1, 1]), 5.0, niceness=5)
     out = proof.outcome(wait_until=float("inf"))
     assert out is not None and out.optimal

@@ -9,11 +9,9 @@ from hypothesis import strategies as st
 
 from fixtures.generator import generate
 from matcher.backends import mip_prover
-from matcher.backends.classes import LinearModel
-from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
 from matcher.solve import solve
-from tests.matcher.helpers import lexicographic_value
+from tests.matcher.helpers import lexicographic_value, three_people_seven_hours
 from tests.matcher.tiny import placeable_problems
 from tests.strategies import problems
 
@@ -21,11 +19,7 @@ pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has
 
 
 def test_a_knapsack_optimum_is_proven_and_rows_hold() -> None:
-    # Three people needing 3 hours each, 7 hours of room: two fit, never three.
-    model = LinearModel()
-    model.add_vars(3, 0, 1)
-    model.add_row([0, 1, 2], [3, 3, 3], None, 7)
-    sparse = SparseModel.of(model)
+    sparse = three_people_seven_hours()
     out = mip_prover.maximise(sparse, np.array([1, 1, 1]), 5.0)
     assert out.optimal
     assert out.values is not None and int(out.values.sum()) == 2
