@@ -121,6 +121,11 @@ def _release_sqlite_writer(session: Session, transaction: SessionTransaction) ->
     _sqlite_writer.release()
 
 
+# Asked on every request that reads the cached problem: built once, run on the session's
+# connection (half the cost of building and running it through the ORM each time).
+_VERSION = select(ServiceState.version).where(ServiceState.id == 1)
+
+
 def lock_for_write(session: Session) -> int:
     """Take the placement write lock (first statement of the transaction); the new version."""
     hold_sqlite_writer(session)
@@ -133,11 +138,6 @@ def lock_for_write(session: Session) -> int:
         session.flush()
         return 1
     return version
-
-
-# Asked on every request that reads the cached problem: built once, run on the session's
-# connection (half the cost of building and running it through the ORM each time).
-_VERSION = select(ServiceState.version).where(ServiceState.id == 1)
 
 
 def data_version(session: Session) -> int:
