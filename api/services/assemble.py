@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db import data_version
+from api.heap import settle_long_lived
 from api.orm import (
     AreaRow,
     BedSpaceRow,
@@ -167,6 +168,7 @@ class ProblemCache:
             if data_version(session) == key[0]:
                 with self._lock:
                     self._replace(key, problem)
+                settle_long_lived()
         return problem
 
     def _replace(self, key: tuple[int, date], problem: Problem) -> None:
@@ -279,8 +281,11 @@ class ProblemCache:
                 return value  # type: ignore[no-any-return]
             made = make(problem)
             with self._lock:
-                if self._problem is problem:
+                kept_now = self._problem is problem
+                if kept_now:
                     store[key] = made
                     if limit is not None and len(store) > limit:
                         store.popitem(last=False)
+            if kept_now and store is self._derived:  # answers are small and come and go
+                settle_long_lived()
         return made
