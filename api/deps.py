@@ -37,14 +37,18 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for the request. Opening one takes no connection (its first statement does,
-    in the route's thread), so it is opened on the event loop; closing it may roll back and
-    hand back a connection, so that runs in the thread pool: one hop where a plain generator
-    dependency costs two."""
+    in the route's thread), so it is opened on the event loop. Closing one still in a
+    transaction rolls back and hands back a connection, so that runs in the thread pool; one
+    whose work was committed (every write, every audited read) holds no connection, and
+    closing it is bookkeeping, done on the loop without a hop."""
     session = request.app.state.sessionmaker()
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
