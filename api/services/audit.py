@@ -14,10 +14,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.orm import Session
 
 from api.db import hold_sqlite_writer
@@ -120,7 +120,7 @@ class ReadLog:
         try:
             hold_sqlite_writer(session)
             # A Core insert of the table: the ORM's bulk path costs more than the statement.
-            session.execute(insert(AuditEventRow.__table__), group.rows)
+            session.execute(insert(cast(Table, AuditEventRow.__table__)), group.rows)
             session.commit()
         except BaseException as error:
             group.error = error
