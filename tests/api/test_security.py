@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import pytest
 from sqlalchemy import select
 
+from api import security
 from api.config import Settings
 from api.orm import UserRow
 from api.security import ALGORITHM, Role
@@ -27,6 +29,31 @@ def test_an_expired_or_forged_token_is_refused(sqlite_service: Service) -> None:
     for token in (expired, forged, "not-a-token"):
         response = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(
+    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signature of a token is checked once; its expiry on every request."""
+    client = sqlite_service.client
+    expires = datetime.now(UTC) + timedelta(minutes=10)
+    token = jwt.encode(
+        {"sub": "admin", "role": "admin", "exp": expires}, SECRET, algorithm=ALGORITHM
+    )
+    for _ in range(2):  # the second answer comes from the checked signature
+        me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200
+    # The same claims under a changed signature are not the token that was checked.
+    head, body, signature = token.split(".")
+    tampered = f"{head}.{body}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    answer = client.get("/api/auth/me", headers={"Authorization": f"Bearer {tampered}"})
+    assert answer.status_code == 401
+
+    monkeypatch.setattr(security, "_now", lambda: expires.timestamp() + 1)
+    late = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert late.status_code == 401
+    monkeypatch.setattr(security, "_now", lambda: expires.timestamp() - 1)
+    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).is_success
 
 
 def test_a_real_sign_in_gives_a_token_for_the_role(sqlite_service: Service) -> None:
