@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import demo
+from api.accounts import AccountReader
 from api.config import Settings
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
+        app.state.accounts.close()
         engine.dispose()
 
     app = FastAPI(
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.accounts = AccountReader(engine)
     app.state.problem_cache = ProblemCache()
     app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
     # One guess per account stays under every account's limit (password spraying), so a

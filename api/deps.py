@@ -13,11 +13,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
+from api.accounts import AccountReader
 from api.config import Settings
-from api.orm import UserRow
 from api.security import Principal, Role, decode_token
 
 TOKEN_COOKIE = "bedmatch_token"
@@ -26,8 +25,9 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=Fals
 
 
 # Dependencies that touch no database are `async def`: a plain `def` one costs a hop to the
-# thread pool and back per request. Those that take a pooled connection stay plain `def`, so
-# waiting for a connection never blocks the event loop, which is what hands connections back.
+# thread pool and back per request. Those that take a pooled connection stay plain `def` (or
+# hop themselves), so waiting for a connection never blocks the event loop, which is what
+# hands connections back.
 
 
 async def get_settings(request: Request) -> Settings:
@@ -64,11 +64,7 @@ class NotSignedIn(HTTPException):
         )
 
 
-# Asked on every signed-in request: the statement is built once.
-_ACCOUNT = select(UserRow.role, UserRow.active).where(UserRow.username == bindparam("username"))
-
-
-def current_user(
+async def current_user(
     request: Request,
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
@@ -82,9 +78,11 @@ def current_user(
     claimed = decode_token(settings, token) if token else None
     if claimed is None:
         raise NotSignedIn()
-    engine: Engine = request.app.state.engine
-    with engine.connect() as connection:  # one read: no ORM session needed
-        account = connection.execute(_ACCOUNT, {"username": claimed.username}).first()
+    accounts: AccountReader = request.app.state.accounts
+    if accounts.reads_on_loop:
+        account = accounts.read(claimed.username)
+    else:
+        account = await run_in_threadpool(accounts.read, claimed.username)
     if account is None or not account.active:
         raise NotSignedIn()
     return Principal(claimed.username, Role(account.role))
