@@ -208,8 +208,20 @@ class RankingContext:
     counts_by_unit: np.ndarray  # (U, R)
     bed_count: np.ndarray  # (U,) bed-spaces per unit
     cluster_size: np.ndarray  # (C,) bed-spaces per cluster
+    cluster_beds: list[np.ndarray]  # bed-space indices per cluster
     bed_id_array: np.ndarray  # (B,) bed-space ids, to pick many at once
     unit_names: list[str]
+    # Who is eligible somewhere in each unit: unit u's referrals are
+    # `eligible_in_units[eligible_in_unit_start[u]:eligible_in_unit_start[u + 1]]`, highest
+    # priority first, so those at or above a priority are a prefix (see
+    # `eligible_in_unit_at_or_above`). A placement there can only cost these people (unless it
+    # reaches further).
+    eligible_in_units: np.ndarray  # int32
+    eligible_in_unit_priority: np.ndarray  # minus the priority, ascending per unit
+    # Could lose from any bed-space taken there: every option of theirs is in the unit, or it
+    # is their best unit. Few are: the others lose only if shut out of the whole unit.
+    exposed_in_unit: np.ndarray
+    eligible_in_unit_start: np.ndarray  # (U + 1,)
     batch_bed: dict[str, str] | None = None
     _waiting_memo: dict[int, np.ndarray] = field(default_factory=dict)
     # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
@@ -268,6 +280,18 @@ class RankingContext:
             da_apart.setdefault(i, set()).add(j)
             da_apart.setdefault(j, set()).add(i)
 
+        counts_by_unit = np.ascontiguousarray(counts.T)
+        cluster_size = np.bincount(tables.beds.cluster, minlength=len(tables.clusters))
+        by_priority = np.argsort(-tables.referrals.priority, kind="stable")
+        unit_of_entry, eligible_in_units = np.nonzero(counts_by_unit[:, by_priority])
+        eligible_in_units = by_priority[eligible_in_units]
+        exposed_in_unit = (best_unit[eligible_in_units] == unit_of_entry) | (
+            eligible_total[eligible_in_units] == counts_by_unit[unit_of_entry, eligible_in_units]
+        )
+        eligible_in_units = eligible_in_units.astype(np.int32)
+        eligible_in_unit_start = np.zeros(n_units + 1, dtype=np.int64)
+        np.cumsum(np.bincount(unit_of_entry, minlength=n_units), out=eligible_in_unit_start[1:])
+
         bed_ids = tables.beds.ids
         batch_bed = (
             {a.referral: a.bedspace for a in batch.assignments} if batch is not None else None
@@ -299,11 +323,19 @@ class RankingContext:
                 int(a): np.flatnonzero(tables.units.area == a) for a in np.unique(tables.units.area)
             },
             allowed_by_bed=np.ascontiguousarray(elig.allowed.T),
-            counts_by_unit=np.ascontiguousarray(counts.T),
+            counts_by_unit=counts_by_unit,
             bed_count=per_unit,
-            cluster_size=np.bincount(tables.beds.cluster, minlength=len(tables.clusters)),
+            cluster_size=cluster_size,
+            cluster_beds=_split_by(tables.beds.cluster, cluster_size),
             bed_id_array=np.array(bed_ids, dtype=object),
             unit_names=[unit.name for unit in problem.units],
+            eligible_in_units=eligible_in_units,
+            # Priorities are 1 to 5 (`Referral.priority`).
+            eligible_in_unit_priority=(-tables.referrals.priority[eligible_in_units]).astype(
+                np.int8
+            ),
+            exposed_in_unit=exposed_in_unit,
+            eligible_in_unit_start=eligible_in_unit_start,
             batch_bed=batch_bed,
         )
 
@@ -316,11 +348,28 @@ class RankingContext:
             self._waiting_memo[priority] = memo
         return memo
 
+    def eligible_in_unit_at_or_above(
+        self, unit: int, priority: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Referrals of this priority or higher with an eligible bed-space in this unit, and
+        which of them are exposed to any bed-space there being taken (`exposed_in_unit`)."""
+        start, stop = self.eligible_in_unit_start[unit : unit + 2].tolist()
+        stop = start + int(
+            np.searchsorted(self.eligible_in_unit_priority[start:stop], -priority, side="right")
+        )
+        return self.eligible_in_units[start:stop], self.exposed_in_unit[start:stop]
+
     def referral_index(self, referral_id: str) -> int:
         index = self.tables.referrals.index.get(referral_id)
         if index is None:
             raise ReferralNotFound(referral_id)
         return index
+
+
+def _split_by(group_of: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
+    """The indices of each group, ascending, given each item's group and the group sizes."""
+    order = np.argsort(group_of, kind="stable")
+    return np.split(order, np.cumsum(sizes)[:-1]) if sizes.size else []
 
 
 def _by_unit_order(allowed: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -764,12 +813,24 @@ class _UnitEffects:
     best_here: np.ndarray  # the unit is their best
 
 
+_NOBODY = np.empty(0, dtype=np.int64)
+_NO_EFFECTS = _UnitEffects(
+    cand=_NOBODY,
+    unit_shut=_NOBODY.astype(bool),
+    reserve_shut=_NOBODY.astype(bool),
+    lost_elsewhere=_NOBODY,
+    best_lost=_NOBODY.astype(bool),
+    counts_here=_NOBODY,
+    best_here=_NOBODY.astype(bool),
+)
+
+
 def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
     t = ctx.tables
     refs, units, beds = t.referrals, t.units, t.beds
     newcomers = [m for m, _, _ in placement]
     u = int(beds.unit[placement[0][1]])
-    cand = ctx.waiting_at_or_above(int(refs.priority[placement[0][0]]))
+    priority = int(refs.priority[placement[0][0]])
     # Only people eligible somewhere in this unit can lose anything, unless the placement
     # reaches further: the reserve, a team's last case, or a DA victim's or perpetrator's area.
     takers = sum(1 for m in newcomers if not ctx.reserve_exempt[m])
@@ -779,34 +840,51 @@ def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
         if team is not None:
             team_load[team] = team_load.get(team, 0) + 1
     last_cases = [team for team, load in team_load.items() if t.teams.room[team] - load <= 0]
-    if not (reaches_reserve or last_cases or any(ctx.da_apart.get(m) for m in newcomers)):
-        cand = cand[ctx.counts_by_unit[u][cand] > 0]
-    for m in newcomers:
-        cand = cand[cand != m]
+    exposed: np.ndarray | None = None
+    if reaches_reserve or last_cases or any(ctx.da_apart.get(m) for m in newcomers):
+        cand = ctx.waiting_at_or_above(priority)
+    else:
+        cand, exposed = ctx.eligible_in_unit_at_or_above(u, priority)
 
-    # The whole unit shut to some.
-    unit_shut = np.zeros(cand.size, dtype=bool)
-    high = int(refs.is_high_risk[newcomers].sum())
-    if high and units.high_risk_room[u] - high <= 0:
-        unit_shut |= refs.is_high_risk[cand]
-    hours = float(refs.support_hours[newcomers].sum())
+    # The whole unit shut to some. (The newcomers are one to three: plain Python is quicker
+    # than arrays for them.)
+    risk_to_women = refs.flags[Flag.risk_to_women]
+    hours = (
+        float(refs.support_hours[newcomers[0]])
+        if len(newcomers) == 1
+        else float(refs.support_hours[newcomers].sum())
+    )
     if hours > 0:
         left = float(units.support_hours_room[u]) - hours
-        unit_shut |= refs.support_hours[cand] > left + HOURS_TOLERANCE
-    if refs.flags[Flag.risk_to_women][newcomers].any():
+        unit_shut = refs.support_hours[cand] > left + HOURS_TOLERANCE
+    else:
+        unit_shut = np.zeros(cand.size, dtype=bool)
+    high = sum(1 for m in newcomers if refs.is_high_risk[m])
+    if high and units.high_risk_room[u] - high <= 0:
+        unit_shut |= refs.is_high_risk[cand]
+    if any(risk_to_women[m] for m in newcomers):
         unit_shut |= refs.is_woman[cand]
-    if refs.is_woman[newcomers].any():
-        unit_shut |= refs.flags[Flag.risk_to_women][cand]
+    if any(refs.is_woman[m] for m in newcomers):
+        unit_shut |= risk_to_women[cand]
 
     def position(o: int) -> int | None:
-        k = int(np.searchsorted(cand, o))
-        return k if k < cand.size and cand[k] == o else None
+        found = np.flatnonzero(cand == o)  # `cand` is in priority order, not sorted
+        return int(found[0]) if found.size else None
 
     for m in newcomers:
         for o in ctx.keep_apart.get(m, ()):
             k = position(o)
             if k is not None:
                 unit_shut[k] = True
+
+    # Within the unit alone, only those shut out of it or exposed to its bed-spaces can lose
+    # anything (see `keep` below): the rest need no further look.
+    within = unit_shut | exposed if exposed is not None else np.ones(cand.size, dtype=bool)
+    for m in newcomers:
+        within &= cand != m
+    cand, unit_shut = cand[within], unit_shut[within]
+    if cand.size == 0:  # nobody else could lose anything
+        return _NO_EFFECTS
 
     # The last women-only bed-spaces outside the reserve.
     reserve_shut = ~ctx.reserve_exempt[cand] if reaches_reserve else np.zeros(cand.size, dtype=bool)
@@ -904,56 +982,66 @@ def cost_to_others(
     if cand.size == 0:
         return NOBODY_LOSES
     taken = np.array([b for _, b, _ in placement], dtype=np.int64)
-    u = int(beds.unit[taken[0]])
     by_bed = ctx.allowed_by_bed
 
     # Bed-spaces taken, and the rest of a cluster shut to the other gender.
-    partial = by_bed[taken][:, cand].sum(axis=0).astype(np.int64)
+    if taken.size == 1:
+        partial = by_bed[taken[0], cand].astype(np.int64)
+    else:
+        partial = by_bed[taken[:, None], cand].sum(axis=0, dtype=np.int64)
     for cluster in set(beds.cluster[taken].tolist()):
         in_cluster = [m for m, b, _ in placement if beds.cluster[b] == cluster]
-        rest = ctx.unit_beds[u][beds.cluster[ctx.unit_beds[u]] == cluster]
+        man_moves_in = any(refs.is_man[m] for m in in_cluster)
+        woman_moves_in = any(refs.is_woman[m] for m in in_cluster)
+        if not (man_moves_in or woman_moves_in):
+            continue
+        rest = ctx.cluster_beds[cluster]
         for b in taken.tolist():
             rest = rest[rest != b]
-        if rest.size == 0 or cand.size == 0:
+        if rest.size == 0:
             continue
-        shut = np.zeros(cand.size, dtype=bool)
-        if refs.is_man[in_cluster].any():
-            shut |= refs.is_woman[cand]
-        if refs.is_woman[in_cluster].any():
-            shut |= refs.is_man[cand]
+        if man_moves_in and woman_moves_in:
+            shut = refs.is_woman[cand] | refs.is_man[cand]
+        else:
+            shut = refs.is_woman[cand] if man_moves_in else refs.is_man[cand]
         if shut.any():
-            partial += np.where(shut, by_bed[rest][:, cand].sum(axis=0), 0)
+            partial += np.where(shut, by_bed[rest[:, None], cand].sum(axis=0), 0)
 
     lost = np.where(e.unit_shut, e.counts_here, partial)
     lost = np.where(e.reserve_shut, ctx.eligible_women_only[cand], lost) + e.lost_elsewhere
     only = lost >= ctx.eligible_total[cand]
     best_only = (e.best_lost | (e.best_here & (partial >= e.counts_here))) & ~only
-
-    losses: tuple[tuple[Literal["only", "best"], np.ndarray], ...] = (
-        ("only", only),
-        ("best", best_only),
-    )
-    affected = [
-        AffectedReferral(
-            referral=refs.ids[o],
-            priority=int(refs.priority[o]),
-            eligible_bedspaces=int(ctx.eligible_total[o]),
-            loses=kind,
-        )
-        for kind, mask in losses
-        for o in cand[mask].tolist()
-    ]
-    affected.sort(key=lambda a: (a.loses != "only", -a.priority, a.referral))
-    n_only, n_best = int(only.sum()), int(best_only.sum())
-    if not affected:
+    losing_only, losing_best = cand[only], cand[best_only]
+    n_only, n_best = losing_only.size, losing_best.size
+    if not (n_only or n_best):
         return NOBODY_LOSES
+
+    losers = np.concatenate((losing_only, losing_best))
+    rows = sorted(
+        zip(
+            [False] * n_only + [True] * n_best,  # "only" first
+            (-refs.priority[losers]).tolist(),
+            [refs.ids[o] for o in losers.tolist()],
+            ctx.eligible_total[losers].tolist(),
+            strict=True,
+        )
+    )
+    affected = tuple(
+        AffectedReferral.model_construct(
+            referral=referral,
+            priority=-negative_priority,
+            eligible_bedspaces=eligible,
+            loses="best" if best else "only",
+        )
+        for best, negative_priority, referral, eligible in rows
+    )
     parts = []
     if n_only:
         parts.append(f"{n_only} would lose their only eligible option")
     if n_best:
         parts.append(f"{n_best} would lose their best unit")
     summary = "Of those waiting at equal or higher priority, " + " and ".join(parts) + "."
-    return CostToOthers(affected=tuple(affected), summary=summary)
+    return CostToOthers.model_construct(affected=affected, summary=summary)
 
 
 # --- ranking ---------------------------------------------------------------------------
