@@ -209,6 +209,8 @@ class RankingContext:
     bed_count: np.ndarray  # (U,) bed-spaces per unit
     cluster_size: np.ndarray  # (C,) bed-spaces per cluster
     cluster_beds: list[np.ndarray]  # bed-space indices per cluster
+    # Each bed-space's unit times the combinations of bed-space rule failures (`_bed_rule_counts`).
+    bed_unit_code: np.ndarray
     bed_id_array: np.ndarray  # (B,) bed-space ids, to pick many at once
     unit_names: list[str]
     # Who is eligible somewhere in each unit: unit u's referrals are
@@ -327,6 +329,7 @@ class RankingContext:
             bed_count=per_unit,
             cluster_size=cluster_size,
             cluster_beds=_split_by(tables.beds.cluster, cluster_size),
+            bed_unit_code=bed_unit.astype(np.int64) << len(BEDSPACE_RULES),
             bed_id_array=np.array(bed_ids, dtype=object),
             unit_names=[unit.name for unit in problem.units],
             eligible_in_units=eligible_in_units,
@@ -628,16 +631,25 @@ def _join(items: Sequence[str]) -> str:
 # --- exclusions ------------------------------------------------------------------------
 
 
+# Which bed-space rules each combination of failure bits holds: (combinations, rules).
+_BED_RULES_IN = np.array(
+    [
+        [combination >> j & 1 for j in range(len(BEDSPACE_RULES))]
+        for combination in range(1 << len(BEDSPACE_RULES))
+    ],
+    dtype=np.int64,
+)
+
+
 def _bed_rule_counts(ctx: RankingContext, r: int) -> list[np.ndarray]:
     """Per bed-space rule, how many of each unit's bed-spaces it shuts to referral r."""
-    failures = ctx.bed_failures[r]
-    failing = np.flatnonzero(failures)  # usually a few of the bed-spaces: count only those
-    bits, unit_of = failures[failing], ctx.tables.beds.unit[failing]
-    n_units = len(ctx.tables.units)
-    return [
-        np.bincount(unit_of[(bits >> np.uint8(j)) & np.uint8(1) > 0], minlength=n_units)
-        for j in range(len(BEDSPACE_RULES))
-    ]
+    # Count each unit's bed-spaces per combination of failing rules in one pass, then add up
+    # the combinations that hold each rule.
+    combinations = len(_BED_RULES_IN)
+    per_combination = np.bincount(
+        ctx.bed_unit_code + ctx.bed_failures[r], minlength=len(ctx.tables.units) * combinations
+    ).reshape(-1, combinations)
+    return list(np.ascontiguousarray((per_combination @ _BED_RULES_IN).T))
 
 
 def _unit_exclusion(
@@ -673,6 +685,7 @@ def _unit_exclusion(
 # An exclusion case packed in one integer: failed unit-rule bits in the low 22 bits, then the
 # unit's bed-spaces and each bed-space rule's failures in 10 bits each (62 bits in all).
 _RULE_BITS, _COUNT_BITS = 22, 10
+_FEW_UNITS = 32
 
 
 def _exclusion_cases(
@@ -701,7 +714,15 @@ def _exclusion_cases(
     code = unit_bits.astype(np.int64) | n_beds.astype(np.int64) << _RULE_BITS
     for j, c in enumerate(counts):
         code |= c.astype(np.int64) << (_RULE_BITS + _COUNT_BITS * (j + 1))
-    cases, which = np.unique(code, return_inverse=True)
+    if code.size <= _FEW_UNITS:
+        # A few units (the ranked units of a summary): np.unique costs more than a dict.
+        first_seen: dict[int, int] = {}
+        which = np.array(
+            [first_seen.setdefault(x, len(first_seen)) for x in code.tolist()], dtype=np.intp
+        )
+        cases = np.array(list(first_seen), dtype=np.int64)
+    else:
+        cases, which = np.unique(code, return_inverse=True)
     by_code = ctx._excluded_memo_code
     worded = []
     mask = (1 << _COUNT_BITS) - 1
@@ -759,7 +780,20 @@ def _most_first(counted: Counter[str]) -> dict[str, int]:
 
 
 _UNIT_RULE_NAMES = tuple(rule.name for rule in UNIT_RULES)
-_UNIT_RULE_SHIFTS = np.arange(len(UNIT_RULES), dtype=np.uint32)
+# Which bits each byte value has set: (256, 8).
+_BYTE_BITS = np.array([[value >> j & 1 for j in range(8)] for value in range(256)], dtype=np.int64)
+
+
+def _bit_counts(bits: np.ndarray, n_bits: int) -> np.ndarray:
+    """How many of these unsigned words have each of their lowest `n_bits` bits set."""
+    # A histogram of each byte's values, then the bits of each value: a few hundred words
+    # hold only a dozen distinct values, so this beats shifting every word per bit.
+    little_endian = bits.astype(bits.dtype.newbyteorder("<"), copy=False)
+    as_bytes = little_endian.view(np.uint8).reshape(-1, bits.dtype.itemsize)
+    per_byte = [
+        np.bincount(as_bytes[:, k], minlength=256) @ _BYTE_BITS for k in range((n_bits + 7) // 8)
+    ]
+    return np.concatenate(per_byte)[:n_bits]
 
 
 def _exclusion_counts(
@@ -772,7 +806,7 @@ def _exclusion_counts(
     """The rules of `_excluded_units(...)` counted (`_most_first`): each shut unit once under
     each rule that shuts it, counted over the failure bits without wording any unit."""
     bits = ctx.unit_failures[r][shut]
-    per_bit = ((bits[:, None] >> _UNIT_RULE_SHIFTS) & np.uint32(1)).sum(axis=0, dtype=np.int64)
+    per_bit = _bit_counts(bits, len(UNIT_RULES))
     counted = Counter(dict(zip(_UNIT_RULE_NAMES, per_bit.tolist(), strict=True)))
     failing_beds = [c[shut] for c in bed_counts]
     for rule, failing in zip(BEDSPACE_RULES, failing_beds, strict=True):
@@ -1027,7 +1061,7 @@ def cost_to_others(
         )
     )
     affected = tuple(
-        AffectedReferral.model_construct(
+        AffectedReferral(
             referral=referral,
             priority=-negative_priority,
             eligible_bedspaces=eligible,
@@ -1041,7 +1075,7 @@ def cost_to_others(
     if n_best:
         parts.append(f"{n_best} would lose their best unit")
     summary = "Of those waiting at equal or higher priority, " + " and ".join(parts) + "."
-    return CostToOthers.model_construct(affected=affected, summary=summary)
+    return CostToOthers(affected=affected, summary=summary)
 
 
 # --- ranking ---------------------------------------------------------------------------
@@ -1077,11 +1111,11 @@ def _behind_top(ctx: RankingContext, r: int, unit_order: list[int]) -> list[str]
     if not unit_order:
         return []
     names = list(ctx.scores.terms)
+    at = np.asarray(unit_order, dtype=np.intp)
+    first = np.zeros(at.size, dtype=np.intp)  # a term alike in every unit has one column
     points = np.stack(
         [
-            np.broadcast_to(values, (len(ctx.tables.referrals), len(ctx.tables.units)))[
-                r, unit_order
-            ]
+            values[r if values.shape[0] > 1 else 0, at if values.shape[1] > 1 else first]
             for values in ctx.scores.terms.values()
         ]
     )  # (terms, units in rank order)
@@ -1194,16 +1228,17 @@ def rank(
         terms, reasons, team = per_unit[u]
         placement = completions[bed] if completions is not None else [(r, bed, team)]
         team = placement[0][2]
+        # Validating costs less than `model_construct` here, and copies `terms` and `reasons`.
         ranked.append(
-            RankedPlacement.model_construct(
+            RankedPlacement(
                 rank=int(ranks[position]),
                 bedspace=bed_ids[bed],
                 unit=units.ids[u],
                 unit_name=ctx.problem.units[u].name,
                 support_team=team_ids[team] if team is not None else None,
                 score=int(sorted_scores[position]),
-                terms=dict(terms),
-                reasons=list(reasons),
+                terms=terms,
+                reasons=reasons,
                 partners=[
                     PartnerPlacement(
                         referral=refs.ids[m],
