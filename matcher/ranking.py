@@ -1204,8 +1204,10 @@ def rank(
     order = np.lexsort((placed_beds, placed_units, -unit_scores))
     sorted_beds, sorted_units = placed_beds[order], placed_units[order]
     sorted_scores = unit_scores[order]
-    ranks = np.searchsorted(-sorted_scores, -sorted_scores, side="left") + 1
+    descending = -sorted_scores
     shown = len(order) if top is None else min(top, len(order))
+    # A placement's rank is 1 + the number of placements scoring strictly more.
+    shown_ranks = (np.searchsorted(descending, descending[:shown], side="left") + 1).tolist()
 
     batch = ctx.batch_bed.get(referral_id) if ctx.batch_bed is not None else None
     batch_unit = int(t.beds.unit[t.beds.index[batch]]) if batch is not None else None
@@ -1217,8 +1219,14 @@ def rank(
     effects: dict[tuple[int, ...], _UnitEffects] = {}
     ranked = []
     bed_ids, team_ids = t.beds.ids, t.teams.ids
-    for position in range(shown):
-        bed, u = int(sorted_beds[position]), int(sorted_units[position])
+    for position, (bed, u, points) in enumerate(
+        zip(
+            sorted_beds[:shown].tolist(),
+            sorted_units[:shown].tolist(),
+            sorted_scores[:shown].tolist(),
+            strict=True,
+        )
+    ):
         if u not in per_unit:
             terms = ctx.scores.pair_terms(r, u)
             sentences = ctx.explainer.sentences(r, u)
@@ -1231,12 +1239,12 @@ def rank(
         # Validating costs less than `model_construct` here, and copies `terms` and `reasons`.
         ranked.append(
             RankedPlacement(
-                rank=int(ranks[position]),
+                rank=shown_ranks[position],
                 bedspace=bed_ids[bed],
                 unit=units.ids[u],
                 unit_name=ctx.problem.units[u].name,
                 support_team=team_ids[team] if team is not None else None,
-                score=int(sorted_scores[position]),
+                score=points,
                 terms=terms,
                 reasons=reasons,
                 partners=[
@@ -1257,28 +1265,29 @@ def rank(
         )
 
     # Group by unit: placements are sorted by score then unit, so a unit's run is contiguous.
-    starts = (
-        np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]]).tolist()
-        if len(order)
-        else []
+    first_of_unit = np.flatnonzero(
+        np.concatenate(([len(order) > 0], sorted_units[1:] != sorted_units[:-1]))
     )
-    unit_order = sorted_units[starts].tolist()
+    starts = first_of_unit.tolist()
+    unit_order = sorted_units[first_of_unit].tolist()
     explained = len(set(sorted_units[:shown].tolist()))  # the units of the shown placements
     behind = _behind_top(ctx, r, unit_order[:explained])
     behind += [""] * (len(unit_order) - explained)
     top_score = int(sorted_scores[0]) if len(order) else 0
-    sorted_ids = ctx.bed_id_array[sorted_beds].tolist()
     bounds = [*starts, len(order)]
     bed_counts = _bed_rule_counts(ctx, r)
     # A summary lists the units of the placements shown, which lead `unit_order`.
     listed = unit_order[:explained] if detail == "summary" else unit_order
+    sorted_ids = ctx.bed_id_array[sorted_beds[: bounds[len(listed)]]].tolist()
     at = np.asarray(listed, dtype=np.int64)
     # Why a ranked unit's other bed-spaces are not offered: worded like an exclusion case
     # with no unit rule failing.
     others, which = _exclusion_cases(
         ctx, np.zeros(at.size, dtype=np.int64), ctx.bed_count[at], [c[at] for c in bed_counts]
     )
-    rank_at, score_at = ranks[starts].tolist(), sorted_scores[starts].tolist()
+    unit_scores_sorted = descending[first_of_unit]
+    rank_at = (np.searchsorted(descending, unit_scores_sorted, side="left") + 1).tolist()
+    score_at = (-unit_scores_sorted).tolist()
     summaries: list[UnitSummary] = [
         {
             "rank": rank_at[k],
