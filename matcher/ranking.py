@@ -213,17 +213,12 @@ class RankingContext:
     bed_unit_code: np.ndarray
     bed_id_array: np.ndarray  # (B,) bed-space ids, to pick many at once
     unit_names: list[str]
-    # Who is eligible somewhere in each unit: unit u's referrals are
-    # `eligible_in_units[eligible_in_unit_start[u]:eligible_in_unit_start[u + 1]]`, highest
-    # priority first, so those at or above a priority are a prefix (see
-    # `eligible_in_unit_at_or_above`). A placement there can only cost these people (unless it
-    # reaches further).
-    eligible_in_units: np.ndarray  # int32
-    eligible_in_unit_priority: np.ndarray  # minus the priority, ascending per unit
-    # Could lose from any bed-space taken there: every option of theirs is in the unit, or it
-    # is their best unit. Few are: the others lose only if shut out of the whole unit.
-    exposed_in_unit: np.ndarray
-    eligible_in_unit_start: np.ndarray  # (U + 1,)
+    # The referrals whose best unit each unit is: unit u's are
+    # `best_in_units[best_in_unit_start[u]:best_in_unit_start[u + 1]]`, highest priority first,
+    # so those at or above a priority are a prefix (see `best_in_unit_at_or_above`).
+    best_in_units: np.ndarray
+    best_in_unit_priority: np.ndarray  # minus the priority, ascending per unit
+    best_in_unit_start: np.ndarray  # (U + 1,)
     batch_bed: dict[str, str] | None = None
     _waiting_memo: dict[int, np.ndarray] = field(default_factory=dict)
     # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
@@ -284,15 +279,11 @@ class RankingContext:
 
         counts_by_unit = np.ascontiguousarray(counts.T)
         cluster_size = np.bincount(tables.beds.cluster, minlength=len(tables.clusters))
-        by_priority = np.argsort(-tables.referrals.priority, kind="stable")
-        unit_of_entry, eligible_in_units = np.nonzero(counts_by_unit[:, by_priority])
-        eligible_in_units = by_priority[eligible_in_units]
-        exposed_in_unit = (best_unit[eligible_in_units] == unit_of_entry) | (
-            eligible_total[eligible_in_units] == counts_by_unit[unit_of_entry, eligible_in_units]
-        )
-        eligible_in_units = eligible_in_units.astype(np.int32)
-        eligible_in_unit_start = np.zeros(n_units + 1, dtype=np.int64)
-        np.cumsum(np.bincount(unit_of_entry, minlength=n_units), out=eligible_in_unit_start[1:])
+        placeable = np.flatnonzero(best_unit >= 0)
+        minus_priority = -tables.referrals.priority[placeable]
+        best_in_units = placeable[np.lexsort((minus_priority, best_unit[placeable]))]
+        best_in_unit_start = np.zeros(n_units + 1, dtype=np.int64)
+        np.cumsum(np.bincount(best_unit[placeable], minlength=n_units), out=best_in_unit_start[1:])
 
         bed_ids = tables.beds.ids
         batch_bed = (
@@ -332,13 +323,9 @@ class RankingContext:
             bed_unit_code=bed_unit.astype(np.int64) << len(BEDSPACE_RULES),
             bed_id_array=np.array(bed_ids, dtype=object),
             unit_names=[unit.name for unit in problem.units],
-            eligible_in_units=eligible_in_units,
-            # Priorities are 1 to 5 (`Referral.priority`).
-            eligible_in_unit_priority=(-tables.referrals.priority[eligible_in_units]).astype(
-                np.int8
-            ),
-            exposed_in_unit=exposed_in_unit,
-            eligible_in_unit_start=eligible_in_unit_start,
+            best_in_units=best_in_units,
+            best_in_unit_priority=-tables.referrals.priority[best_in_units],
+            best_in_unit_start=best_in_unit_start,
             batch_bed=batch_bed,
         )
 
@@ -351,16 +338,14 @@ class RankingContext:
             self._waiting_memo[priority] = memo
         return memo
 
-    def eligible_in_unit_at_or_above(
-        self, unit: int, priority: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Referrals of this priority or higher with an eligible bed-space in this unit, and
-        which of them are exposed to any bed-space there being taken (`exposed_in_unit`)."""
-        start, stop = self.eligible_in_unit_start[unit : unit + 2].tolist()
+    def best_in_unit_at_or_above(self, unit: int, priority: int) -> np.ndarray:
+        """Referrals of this priority or higher whose best unit this is, highest priority
+        first."""
+        start, stop = self.best_in_unit_start[unit : unit + 2].tolist()
         stop = start + int(
-            np.searchsorted(self.eligible_in_unit_priority[start:stop], -priority, side="right")
+            np.searchsorted(self.best_in_unit_priority[start:stop], -priority, side="right")
         )
-        return self.eligible_in_units[start:stop], self.exposed_in_unit[start:stop]
+        return self.best_in_units[start:stop]
 
     def referral_index(self, referral_id: str) -> int:
         index = self.tables.referrals.index.get(referral_id)
@@ -865,8 +850,11 @@ def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
     newcomers = [m for m, _, _ in placement]
     u = int(beds.unit[placement[0][1]])
     priority = int(refs.priority[placement[0][0]])
-    # Only people eligible somewhere in this unit can lose anything, unless the placement
-    # reaches further: the reserve, a team's last case, or a DA victim's or perpetrator's area.
+    # Unless the placement reaches further (the reserve, a team's last case, or a DA victim's
+    # or perpetrator's area), it takes from others only bed-spaces of this unit, and those
+    # count only for people whose best unit it is: they alone can lose their best unit, and
+    # losing only this unit's bed-spaces leaves anyone else their best unit's. (Someone whose
+    # every option is here has it as their best unit.)
     takers = sum(1 for m in newcomers if not ctx.reserve_exempt[m])
     reaches_reserve = bool(units.women_only[u]) and takers > 0 and ctx.reserve_room - takers <= 0
     team_load: dict[int, int] = {}
@@ -874,11 +862,14 @@ def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
         if team is not None:
             team_load[team] = team_load.get(team, 0) + 1
     last_cases = [team for team, load in team_load.items() if t.teams.room[team] - load <= 0]
-    exposed: np.ndarray | None = None
     if reaches_reserve or last_cases or any(ctx.da_apart.get(m) for m in newcomers):
         cand = ctx.waiting_at_or_above(priority)
     else:
-        cand, exposed = ctx.eligible_in_unit_at_or_above(u, priority)
+        cand = ctx.best_in_unit_at_or_above(u, priority)
+    for m in newcomers:
+        cand = cand[cand != m]
+    if cand.size == 0:  # nobody else could lose anything
+        return _NO_EFFECTS
 
     # The whole unit shut to some. (The newcomers are one to three: plain Python is quicker
     # than arrays for them.)
@@ -910,15 +901,6 @@ def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
             k = position(o)
             if k is not None:
                 unit_shut[k] = True
-
-    # Within the unit alone, only those shut out of it or exposed to its bed-spaces can lose
-    # anything (see `keep` below): the rest need no further look.
-    within = unit_shut | exposed if exposed is not None else np.ones(cand.size, dtype=bool)
-    for m in newcomers:
-        within &= cand != m
-    cand, unit_shut = cand[within], unit_shut[within]
-    if cand.size == 0:  # nobody else could lose anything
-        return _NO_EFFECTS
 
     # The last women-only bed-spaces outside the reserve.
     reserve_shut = ~ctx.reserve_exempt[cand] if reaches_reserve else np.zeros(cand.size, dtype=bool)
