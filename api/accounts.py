@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Engine, PoolProxiedConnection, bindparam, select
 
 from api.orm import UserRow
 
@@ -35,29 +35,31 @@ class AccountReader:
         # In-process and local: cheap enough for the event loop (see the module docstring).
         self.reads_on_loop = engine.dialect.name == "sqlite"
         self._lock = threading.Lock()
-        self._connection: Connection | None = None
+        self._connection: PoolProxiedConnection | None = None
+        # The driver is called directly on that path: the read itself takes microseconds,
+        # and SQLAlchemy's execution machinery around it several times that.
+        self._sql = str(_ACCOUNT.compile(dialect=engine.dialect))
 
     def read(self, username: str) -> Account | None:
         if not self.reads_on_loop:
             with self.engine.connect() as connection:
-                return _account(connection, username)
+                row = connection.execute(_ACCOUNT, {"username": username}).first()
+                return None if row is None else Account(row.role, bool(row.active))
         with self._lock:
             if self._connection is None:
-                self._connection = self.engine.connect()
+                self._connection = self.engine.raw_connection()
+            cursor = self._connection.cursor()
             try:
-                return _account(self._connection, username)
+                cursor.execute(self._sql, (username,))
+                # All rows fetched, so the statement is done and holds no read open: an open
+                # read would pin the WAL, which a checkpoint could then never reset.
+                rows = cursor.fetchall()
             finally:
-                # Ends the read at once: a read left open would pin the WAL, which a
-                # checkpoint could then never reset.
-                self._connection.rollback()
+                cursor.close()
+        return Account(rows[0][0], bool(rows[0][1])) if rows else None
 
     def close(self) -> None:
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
-
-
-def _account(connection: Connection, username: str) -> Account | None:
-    row = connection.execute(_ACCOUNT, {"username": username}).first()
-    return None if row is None else Account(row.role, bool(row.active))
