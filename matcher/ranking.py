@@ -212,6 +212,9 @@ class RankingContext:
     # Each bed-space's unit times the combinations of bed-space rule failures (`_bed_rule_counts`).
     bed_unit_code: np.ndarray
     bed_id_array: np.ndarray  # (B,) bed-space ids, to pick many at once
+    bed_unit_list: list[int]
+    # What makes bed-spaces of one unit cost others alike: (cluster, accessible, free).
+    bed_cost_case: list[tuple[int, int, int]]
     unit_names: list[str]
     # The referrals whose best unit each unit is: unit u's are
     # `best_in_units[best_in_unit_start[u]:best_in_unit_start[u + 1]]`, highest priority first,
@@ -322,6 +325,15 @@ class RankingContext:
             cluster_beds=_split_by(tables.beds.cluster, cluster_size),
             bed_unit_code=bed_unit.astype(np.int64) << len(BEDSPACE_RULES),
             bed_id_array=np.array(bed_ids, dtype=object),
+            bed_unit_list=bed_unit.tolist(),
+            bed_cost_case=list(
+                zip(
+                    tables.beds.cluster.tolist(),
+                    tables.beds.accessible.astype(np.int64).tolist(),
+                    tables.beds.free.astype(np.int64).tolist(),
+                    strict=True,
+                )
+            ),
             unit_names=[unit.name for unit in problem.units],
             best_in_units=best_in_units,
             best_in_unit_priority=-tables.referrals.priority[best_in_units],
@@ -626,15 +638,16 @@ _BED_RULES_IN = np.array(
 )
 
 
-def _bed_rule_counts(ctx: RankingContext, r: int) -> list[np.ndarray]:
-    """Per bed-space rule, how many of each unit's bed-spaces it shuts to referral r."""
+def _bed_rule_counts(ctx: RankingContext, r: int) -> np.ndarray:
+    """Per bed-space rule, how many of each unit's bed-spaces it shuts to referral r:
+    (rules, units)."""
     # Count each unit's bed-spaces per combination of failing rules in one pass, then add up
     # the combinations that hold each rule.
     combinations = len(_BED_RULES_IN)
     per_combination = np.bincount(
         ctx.bed_unit_code + ctx.bed_failures[r], minlength=len(ctx.tables.units) * combinations
     ).reshape(-1, combinations)
-    return list(np.ascontiguousarray((per_combination @ _BED_RULES_IN).T))
+    return np.ascontiguousarray((per_combination @ _BED_RULES_IN).T)
 
 
 def _unit_exclusion(
@@ -733,7 +746,7 @@ def _excluded_units(
     r: int,
     shut: np.ndarray,
     group_failures: dict[int, list[tuple[str, str]]],
-    bed_counts: list[np.ndarray],
+    bed_counts: np.ndarray,
 ) -> list[ExcludedUnit]:
     worded, which = _exclusion_cases(
         ctx, ctx.unit_failures[r][shut], ctx.bed_count[shut], [c[shut] for c in bed_counts]
@@ -786,28 +799,27 @@ def _exclusion_counts(
     r: int,
     shut: np.ndarray,
     group_failures: dict[int, list[tuple[str, str]]],
-    bed_counts: list[np.ndarray],
+    bed_counts: np.ndarray,
 ) -> dict[str, int]:
     """The rules of `_excluded_units(...)` counted (`_most_first`): each shut unit once under
     each rule that shuts it, counted over the failure bits without wording any unit."""
     bits = ctx.unit_failures[r][shut]
-    per_bit = _bit_counts(bits, len(UNIT_RULES))
-    counted = Counter(dict(zip(_UNIT_RULE_NAMES, per_bit.tolist(), strict=True)))
-    failing_beds = [c[shut] for c in bed_counts]
+    counted = dict(zip(_UNIT_RULE_NAMES, _bit_counts(bits, len(UNIT_RULES)).tolist(), strict=True))
+    failing_beds = [int(np.count_nonzero(c[shut])) for c in bed_counts]
     for rule, failing in zip(BEDSPACE_RULES, failing_beds, strict=True):
-        counted[rule.name] += int(np.count_nonzero(failing))
+        counted[rule.name] = counted.get(rule.name, 0) + failing
     for u, more in group_failures.items():
         k = int(np.searchsorted(shut, u))
         if k == shut.size or shut[k] != u:
             continue
         # The unit's own rules, as `_excluded_units` words them.
-        _, own = _unit_exclusion(
-            ctx, int(bits[k]), [int(f[k]) for f in failing_beds], int(ctx.bed_count[u])
-        )
+        own_counts = bed_counts[:, u].tolist()
+        _, own = _unit_exclusion(ctx, int(bits[k]), own_counts, int(ctx.bed_count[u]))
         for name in dict.fromkeys(name for name, _ in more):
             if name not in own:
-                counted[name] += 1
-    return _most_first(+counted)  # `+` drops rules that shut no unit
+                counted[name] = counted.get(name, 0) + 1
+    # Only the rules that shut some unit.
+    return _most_first(Counter({name: n for name, n in counted.items() if n > 0}))
 
 
 # --- cost to others --------------------------------------------------------------------
@@ -1070,16 +1082,11 @@ def _cost_once(
     effects: dict[tuple[int, ...], _UnitEffects],
 ) -> CostToOthers:
     """The cost of a placement, worked out once per rank call for placements alike."""
-    beds = ctx.tables.beds
+    unit_of, case_of = ctx.bed_unit_list, ctx.bed_cost_case
     unit_key = tuple(
-        x for m, b, team in placement for x in (m, int(beds.unit[b]), -1 if team is None else team)
+        x for m, b, team in placement for x in (m, unit_of[b], -1 if team is None else team)
     )
-    bed_key = tuple(
-        x
-        for _, b, _ in placement
-        for x in (int(beds.cluster[b]), int(beds.accessible[b]), int(beds.free[b]))
-    )
-    key = unit_key + bed_key
+    key = unit_key + tuple(x for _, b, _ in placement for x in case_of[b])
     if key not in costs:
         if unit_key not in effects:
             effects[unit_key] = _unit_effects(ctx, placement)
