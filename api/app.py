@@ -33,10 +33,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import demo
-from api.accounts import AccountReader
 from api.config import Settings
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
+from api.quick_reads import QuickReads
 from api.routers import admin, auth, board, inventory, people, runs
 from api.security import LoginLimiter
 from api.services import runs as run_service
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
-        app.state.accounts.close()
+        app.state.quick_reads.close()
         engine.dispose()
 
     app = FastAPI(
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.accounts = AccountReader(engine)
+    app.state.quick_reads = QuickReads(engine)
     app.state.problem_cache = ProblemCache()
     app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
     # One guess per account stays under every account's limit (password spraying), so a

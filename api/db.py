@@ -124,7 +124,7 @@ def _release_sqlite_writer(session: Session, transaction: SessionTransaction) ->
 
 # Asked on every request that reads the cached problem: built once, run on the session's
 # connection (half the cost of building and running it through the ORM each time).
-_VERSION = select(ServiceState.version).where(ServiceState.id == 1)
+VERSION_STATEMENT = select(ServiceState.version).where(ServiceState.id == 1)
 
 
 def lock_for_write(session: Session) -> int:
@@ -133,7 +133,7 @@ def lock_for_write(session: Session) -> int:
     session.execute(
         update(ServiceState).where(ServiceState.id == 1).values(version=ServiceState.version + 1)
     )
-    version = session.scalar(_VERSION)
+    version = session.scalar(VERSION_STATEMENT)
     if version is None:  # a database upgraded but never initialised
         session.add(ServiceState(id=1, version=1))
         session.flush()
@@ -143,4 +143,4 @@ def lock_for_write(session: Session) -> int:
 
 def data_version(session: Session) -> int:
     """The data version, in the session's transaction (0 before the first write)."""
-    return session.connection().scalar(_VERSION) or 0
+    return session.connection().scalar(VERSION_STATEMENT) or 0

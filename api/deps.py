@@ -15,8 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from api.accounts import AccountReader
 from api.config import Settings
+from api.quick_reads import QuickReads
 from api.security import Principal, Role, decode_token
 
 TOKEN_COOKIE = "bedmatch_token"
@@ -78,11 +78,11 @@ async def current_user(
     claimed = decode_token(settings, token) if token else None
     if claimed is None:
         raise NotSignedIn()
-    accounts: AccountReader = request.app.state.accounts
-    if accounts.reads_on_loop:
-        account = accounts.read(claimed.username)
+    reads: QuickReads = request.app.state.quick_reads
+    if reads.on_loop:
+        account = reads.account(claimed.username)
     else:
-        account = await run_in_threadpool(accounts.read, claimed.username)
+        account = await run_in_threadpool(reads.account, claimed.username)
     if account is None or not account.active:
         raise NotSignedIn()
     return Principal(claimed.username, Role(account.role))

@@ -7,10 +7,12 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from api.deps import Coordinator, SessionDep
 from api.orm import OverrideRow, PlacementRow, ReferralRow, ResidentRow
+from api.quick_reads import QuickReads
 from api.routers.inventory import Limit, Offset, as_of
 from api.schemas import (
     DateBody,
@@ -97,7 +99,7 @@ def withdraw_referral(
 
 
 @router.get("/referrals/{referral_id}/rank", response_model=RankResult)
-def rank_referral(
+async def rank_referral(
     request: Request,
     referral_id: str,
     session: SessionDep,
@@ -110,17 +112,30 @@ def rank_referral(
 ) -> Response:
     """Every safe placement for a waiting referral, best first, with reasons, cost to
     others, and every excluded unit with every reason (`detail=summary`: counted per rule)."""
-    cache = request.app.state.problem_cache
-    context = cache.derived(session, as_of(request), "ranking", build_context)
-    if referral_id not in context.tables.referrals.index:  # not waiting: say why
-        row = inventory.get_row(session, REFERRALS, referral_id)
-        raise not_waiting(referral_id, row.status)
-    result = rank(context, referral_id, top=top, detail=detail)
-    audit.record_read(session, user, "referral", referral_id)
-    # Serialised once by pydantic-core: on a large portfolio the full answer lists every
-    # excluded unit's bed-spaces (hundreds of KB), and FastAPI's re-validation and dict
-    # round trip would cost more than ranking did.
-    return Response(result.model_dump_json(), media_type="application/json")
+
+    reads: QuickReads = request.app.state.quick_reads
+    version = reads.data_version() if reads.on_loop else None  # else read in the session
+
+    def answer() -> str:
+        try:
+            cache = request.app.state.problem_cache
+            context = cache.derived(session, as_of(request), "ranking", build_context, version)
+            if referral_id not in context.tables.referrals.index:  # not waiting: say why
+                row = inventory.get_row(session, REFERRALS, referral_id)
+                raise not_waiting(referral_id, row.status)
+            result = rank(context, referral_id, top=top, detail=detail)
+            # Serialised once by pydantic-core: on a large portfolio the full answer lists
+            # every excluded unit's bed-spaces (hundreds of KB), and FastAPI's re-validation
+            # and dict round trip would cost more than ranking did.
+            return result.model_dump_json()
+        finally:
+            session.close()  # the read is over: nothing is left to close on the way out
+
+    # The ranking in the thread pool; the wait for the audit commit on the loop, holding no
+    # thread, so that under load one commit carries the events of many answers.
+    body = await run_in_threadpool(answer)
+    await audit.record_read_async(request.app.state.engine, user, "referral", referral_id)
+    return Response(body, media_type="application/json")
 
 
 # --- residents -------------------------------------------------------------------------

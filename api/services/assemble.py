@@ -155,8 +155,11 @@ class ProblemCache:
         with self._lock:
             return self._problem if key == self._key else None
 
-    def problem(self, session: Session, as_of: date) -> Problem:
-        key = (data_version(session), as_of)
+    def problem(self, session: Session, as_of: date, version: int | None = None) -> Problem:
+        """The problem at the data version (`version` if the caller has just read it, else
+        read in the session's transaction); the session reads the database only if the
+        cache is not at that version."""
+        key = (data_version(session) if version is None else version, as_of)
         cached = self._cached(key) or self._settled(key)
         if cached is not None:
             return cached
@@ -240,9 +243,16 @@ class ProblemCache:
         problem = build_problem(session, as_of)
         return version, problem, make(problem)
 
-    def derived(self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]) -> T:
+    def derived(
+        self,
+        session: Session,
+        as_of: date,
+        name: str,
+        make: Callable[[Problem], T],
+        version: int | None = None,
+    ) -> T:
         """`make(problem)`, computed once per data version (e.g. a ranking context)."""
-        return self._once(self._derived, name, self.problem(session, as_of), make)
+        return self._once(self._derived, name, self.problem(session, as_of, version), make)
 
     def answer(
         self, session: Session, as_of: date, key: Hashable, make: Callable[[Problem], T]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, make_sessionmaker
 from api.migrations import upgrade
@@ -46,89 +46,143 @@ def count_commits(engine: Engine) -> list[int]:
     return commits
 
 
-def hold_first_commit(factory: sessionmaker[Session]) -> tuple[Session, threading.Event]:
-    """A session whose first commit waits until the returned event is set."""
-    session = factory()
-    release = threading.Event()
+class HeldCommit:
+    """The engine's first commit waits (once it has begun) until `release` is set."""
 
-    @event.listens_for(session, "before_commit")
-    def wait(_session: Session) -> None:
-        release.wait(10)
+    def __init__(self, engine: Engine) -> None:
+        self.begun = threading.Event()
+        self.release = threading.Event()
+        event.listen(engine, "commit", self._hold)
 
-    return session, release
+    def _hold(self, _connection: Any) -> None:
+        if not self.begun.is_set():
+            self.begun.set()
+            self.release.wait(10)
 
 
-def run_readers(
-    factory: sessionmaker[Session], engine: Engine, release: threading.Event, first: Session
-) -> tuple[list[BaseException | None], list[bool]]:
-    """The first reader's commit is held while the others arrive; each reader notes whether
-    its event was already stored when `record_read` returned."""
-    errors: list[BaseException | None] = [None] * (FOLLOWERS + 1)
-    visible = [False] * (FOLLOWERS + 1)
-
-    def read(number: int, session: Session) -> None:
-        try:
-            audit.record_read(session, READER, "referral", f"R{number:05d}")
-            visible[number] = f"R{number:05d}" in stored(engine)
-        except BaseException as error:
-            errors[number] = error
-        finally:
-            session.close()
-
-    leader = threading.Thread(target=read, args=(0, first))
-    leader.start()
-    while not audit._read_log(engine)._committing:  # the leader holds the commit
+def until(condition: Callable[[], bool]) -> None:
+    for _ in range(2000):
+        if condition():
+            return
         threading.Event().wait(0.005)
-    followers = [
-        threading.Thread(target=read, args=(n, factory())) for n in range(1, FOLLOWERS + 1)
-    ]
-    for thread in followers:
-        thread.start()
-    while len(audit._read_log(engine)._open.rows) < FOLLOWERS:  # all have joined the next group
-        threading.Event().wait(0.005)
-    release.set()
-    for thread in [leader, *followers]:
-        thread.join(20)
-    return errors, visible
+    raise AssertionError("the condition never held")
+
+
+def first_read_holds_the_writer(engine: Engine) -> tuple[threading.Thread, HeldCommit]:
+    """Reader R00000 is being committed, and the commit is held, when this returns."""
+    held = HeldCommit(engine)
+    factory = make_sessionmaker(engine)
+
+    def first() -> None:
+        with factory() as session:
+            audit.record_read(session, READER, "referral", "R00000")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert held.begun.wait(10)
+    return thread, held
 
 
 def test_reads_arriving_during_a_commit_share_the_next_one(engine: Engine) -> None:
-    factory = make_sessionmaker(engine)
     commits = count_commits(engine)
-    first, release = hold_first_commit(factory)
+    first, held = first_read_holds_the_writer(engine)
+    log = audit._read_log(engine)
+    errors: list[BaseException | None] = [None] * (FOLLOWERS + 1)
+    visible = [False] * (FOLLOWERS + 1)
 
-    errors, visible = run_readers(factory, engine, release, first)
+    def read(number: int) -> None:
+        try:
+            with make_sessionmaker(engine)() as session:
+                audit.record_read(session, READER, "referral", f"R{number:05d}")
+            visible[number] = f"R{number:05d}" in stored(engine)
+        except BaseException as error:
+            errors[number] = error
+
+    followers = [threading.Thread(target=read, args=(n,)) for n in range(1, FOLLOWERS + 1)]
+    for thread in followers:
+        thread.start()
+    until(lambda: len(log._open.rows) == FOLLOWERS)  # all have joined the next group
+    held.release.set()
+    for thread in [first, *followers]:
+        thread.join(20)
 
     assert errors == [None] * (FOLLOWERS + 1)
-    assert all(visible)  # nobody returned before its event was committed
+    assert all(visible[1:])  # nobody returned before its event was committed
     assert sorted(stored(engine)) == [f"R{n:05d}" for n in range(FOLLOWERS + 1)]
     assert commits[0] == 2  # the first reader's, then one for all who came meanwhile
 
 
-def test_a_failed_group_commit_fails_every_read_in_it_and_stores_none(engine: Engine) -> None:
-    factory = make_sessionmaker(engine)
-    first, release = hold_first_commit(factory)
-    # Break the next group: a row the database refuses (no username) joins it first.
+def test_coroutines_wait_for_the_commit_holding_their_events_without_a_thread(
+    engine: Engine,
+) -> None:
+    commits = count_commits(engine)
+    first, held = first_read_holds_the_writer(engine)
     log = audit._read_log(engine)
-    original_write = log.write
-    broken = threading.Event()
 
-    def write_with_a_bad_row(session: Session, rows: list[dict[str, Any]]) -> None:
-        if rows[0]["subject_id"] != "R00000" and not broken.is_set():
-            broken.set()
-            rows = [*rows, {**rows[0], "username": None, "subject_id": "bad"}]
-        original_write(session, rows)
+    async def read(number: int) -> bool:
+        await audit.record_read_async(engine, READER, "referral", f"R{number:05d}")
+        return f"R{number:05d}" in stored(engine)
 
-    log.write = write_with_a_bad_row  # type: ignore[method-assign]
+    async def readers() -> list[bool]:
+        threads_before = threading.active_count()
+        waiting = [asyncio.ensure_future(read(n)) for n in range(1, FOLLOWERS + 1)]
+        while len(log._open.rows) < FOLLOWERS:
+            await asyncio.sleep(0.005)
+        assert threading.active_count() == threads_before  # no thread waits for a coroutine
+        assert not any(task.done() for task in waiting)  # their commit has not happened
+        held.release.set()
+        return list(await asyncio.gather(*waiting))
 
-    errors, visible = run_readers(factory, engine, release, first)
+    visible = asyncio.run(readers())
+    first.join(20)
 
-    assert errors[0] is None and visible[0]
-    assert all(isinstance(error, IntegrityError) for error in errors[1:])
+    assert all(visible)
+    assert sorted(stored(engine)) == [f"R{n:05d}" for n in range(FOLLOWERS + 1)]
+    assert commits[0] == 2
+
+
+def test_a_failed_group_commit_fails_every_read_in_it_and_stores_none(engine: Engine) -> None:
+    first, held = first_read_holds_the_writer(engine)
+    log = audit._read_log(engine)
+    errors: list[BaseException | None] = [None] * FOLLOWERS
+
+    def read(number: int) -> None:
+        rows = audit._event_values(READER, "read", "referral", f"R{number:05d}")
+        if number == 0:  # a row the database refuses (no username) joins the group
+            rows = [{**rows[0], "username": None}]
+        try:
+            log.write(rows)
+        except BaseException as error:
+            errors[number] = error
+
+    followers = [threading.Thread(target=read, args=(n,)) for n in range(FOLLOWERS)]
+    for thread in followers:
+        thread.start()
+    until(lambda: len(log._open.rows) == FOLLOWERS)
+    held.release.set()
+    for thread in [first, *followers]:
+        thread.join(20)
+
+    assert all(isinstance(error, IntegrityError) for error in errors)
     assert stored(engine) == ["R00000"]
-    with factory() as session:  # the log is usable again
+    with make_sessionmaker(engine)() as session:  # the log is usable again
         audit.record_read(session, READER, "referral", "R09999")
     assert stored(engine) == ["R00000", "R09999"]
+
+
+def test_the_writer_stops_when_idle_and_starts_again_for_the_next_read(engine: Engine) -> None:
+    log = audit._read_log(engine)
+    log.linger_s = 0.02
+    factory = make_sessionmaker(engine)
+    with factory() as session:
+        audit.record_read(session, READER, "referral", "R00001")
+    writer = log._writer
+    assert writer is not None and writer.name == "audit-writer"
+    writer.join(5)
+    assert not writer.is_alive() and log._writer is None
+    with factory() as session:
+        audit.record_read(session, READER, "referral", "R00002")
+    assert stored(engine) == ["R00001", "R00002"]
 
 
 def test_one_read_of_many_people_stores_one_event_each(engine: Engine) -> None:
