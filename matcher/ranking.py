@@ -502,7 +502,6 @@ def _partner_problems(
     """For each of these units a partner of r cannot take, why, in the partner's rules."""
     problems: dict[int, list[tuple[str, str]]] = {}
     at = np.asarray(units, dtype=np.int64)
-    unit_failures = ctx.unit_failures
     for m in group:
         if m == r:
             continue
@@ -510,18 +509,17 @@ def _partner_problems(
         if shut.size == 0:
             continue
         bed_counts = _bed_rule_counts(ctx, m)
-        for u in shut.tolist():
-            counts = tuple(int(c[u]) for c in bed_counts)
-            reasons, _ = _unit_exclusion(
-                ctx, int(unit_failures[m, u]), counts, int(ctx.bed_count[u])
-            )
-            problems.setdefault(u, []).append(
-                (
-                    KEEP_TOGETHER_RULE,
-                    f"Moves in with {ctx.tables.referrals.ids[m]}, who cannot live here: "
-                    + " ".join(reasons),
-                )
-            )
+        # Units alike in the partner's failed rules read alike: word each case once.
+        worded, which = _exclusion_cases(
+            ctx, ctx.unit_failures[m][shut], ctx.bed_count[shut], [c[shut] for c in bed_counts]
+        )
+        partner = ctx.tables.referrals.ids[m]
+        sentences = [
+            f"Moves in with {partner}, who cannot live here: " + " ".join(reasons)
+            for reasons, _ in worded
+        ]
+        for u, case in zip(shut.tolist(), which.tolist(), strict=True):
+            problems.setdefault(u, []).append((KEEP_TOGETHER_RULE, sentences[case]))
     return problems
 
 
@@ -806,18 +804,25 @@ def _exclusion_counts(
     bits = ctx.unit_failures[r][shut]
     counted = dict(zip(_UNIT_RULE_NAMES, _bit_counts(bits, len(UNIT_RULES)).tolist(), strict=True))
     failing_beds = [int(np.count_nonzero(c[shut])) for c in bed_counts]
-    for rule, failing in zip(BEDSPACE_RULES, failing_beds, strict=True):
-        counted[rule.name] = counted.get(rule.name, 0) + failing
-    for u, more in group_failures.items():
-        k = int(np.searchsorted(shut, u))
-        if k == shut.size or shut[k] != u:
-            continue
-        # The unit's own rules, as `_excluded_units` words them.
-        own_counts = bed_counts[:, u].tolist()
-        _, own = _unit_exclusion(ctx, int(bits[k]), own_counts, int(ctx.bed_count[u]))
-        for name in dict.fromkeys(name for name, _ in more):
-            if name not in own:
-                counted[name] = counted.get(name, 0) + 1
+    for rule, failing_here in zip(BEDSPACE_RULES, failing_beds, strict=True):
+        counted[rule.name] = counted.get(rule.name, 0) + failing_here
+    if group_failures:
+        is_shut = np.zeros(len(ctx.tables.units), dtype=bool)
+        is_shut[shut] = True
+        failing = np.fromiter(group_failures, dtype=np.int64, count=len(group_failures))
+        failing = failing[is_shut[failing]]
+        # The units' own rules, as `_excluded_units` words them.
+        worded, which = _exclusion_cases(
+            ctx,
+            ctx.unit_failures[r][failing],
+            ctx.bed_count[failing],
+            [c[failing] for c in bed_counts],
+        )
+        for u, case in zip(failing.tolist(), which.tolist(), strict=True):
+            own = worded[case][1]
+            for name in dict.fromkeys(name for name, _ in group_failures[u]):
+                if name not in own:
+                    counted[name] = counted.get(name, 0) + 1
     # Only the rules that shut some unit.
     return _most_first(Counter({name: n for name, n in counted.items() if n > 0}))
 
@@ -1137,17 +1142,21 @@ def _placements(
         return beds, None, {}
 
     completions: dict[int, Placement] = {}
-    units_open = np.unique(t.beds.unit[beds]).tolist()
+    # r's bed-spaces unit by unit, each unit's in ascending order.
+    by_unit = beds[np.argsort(t.beds.unit[beds], kind="stable")]
+    unit_of = t.beds.unit[by_unit]
+    firsts = np.flatnonzero(np.concatenate(([beds.size > 0], unit_of[1:] != unit_of[:-1])))
+    units_open = unit_of[firsts].tolist()
+    bounds = [*firsts.tolist(), beds.size]
     failures = _partner_problems(ctx, r, group, units_open)
     for u, more in _group_problems(ctx, group, units_open).items():
         failures.setdefault(u, []).extend(more)
     gender = _genders(ctx, group)
-    bed_unit = t.beds.unit[beds]
-    for u in units_open:
+    for u, start, stop in zip(units_open, bounds, bounds[1:], strict=False):
         if u in failures:
             continue
         found: Placement | None = None
-        for b in beds[bed_unit == u].tolist():
+        for b in by_unit[start:stop].tolist():
             # The partners' arrangement found for another of r's bed-spaces here usually
             # holds for this one too; search afresh only when it does not.
             completion = _moved(ctx, found, b, gender) if found is not None else None
