@@ -213,6 +213,7 @@ class RankingContext:
     bed_unit_code: np.ndarray
     bed_id_array: np.ndarray  # (B,) bed-space ids, to pick many at once
     bed_unit_list: list[int]
+    bed_cluster_list: list[int]
     # What makes bed-spaces of one unit cost others alike: (cluster, accessible, free).
     bed_cost_case: list[tuple[int, int, int]]
     unit_names: list[str]
@@ -326,6 +327,7 @@ class RankingContext:
             bed_unit_code=bed_unit.astype(np.int64) << len(BEDSPACE_RULES),
             bed_id_array=np.array(bed_ids, dtype=object),
             bed_unit_list=bed_unit.tolist(),
+            bed_cluster_list=tables.beds.cluster.tolist(),
             bed_cost_case=list(
                 zip(
                     tables.beds.cluster.tolist(),
@@ -534,12 +536,14 @@ def _complete_group(
     unit_beds = ctx.unit_beds[u]
     visiting = bool(t.units.visiting[u])
     members = [r] + [m for m in group if m != r]
-    options = {m: unit_beds[allowed[m, unit_beds]] for m in members}
-    options[r] = np.array([bed])
-    gender = {
-        m: "w" if t.referrals.is_woman[m] else "m" if t.referrals.is_man[m] else "" for m in members
-    }
-    team_options = {m: _teams_that_may_serve(ctx, m, u) for m in members} if visiting else {}
+    # Python lists and numbers: the search below reads them one at a time.
+    options = {m: unit_beds[allowed[m, unit_beds]].tolist() for m in members}
+    options[r] = [bed]
+    cluster_of = ctx.bed_cluster_list
+    gender = _genders(ctx, members)
+    team_options = (
+        {m: _teams_that_may_serve(ctx, m, u).tolist() for m in members} if visiting else {}
+    )
 
     chosen: Placement = []
     beds_used: set[int] = set()
@@ -551,19 +555,16 @@ def _complete_group(
             return True
         m = members[k]
         for b in options[m]:
-            b = int(b)
             if b in beds_used:
                 continue
-            c = int(t.beds.cluster[b])
+            c = cluster_of[b]
             here = cluster_genders.get(c, set())
             if gender[m] and ({"w", "m"} - {gender[m]}) & here:
                 continue
             teams: list[int | None] = [None]
             if visiting:
                 with_room = [
-                    int(x)
-                    for x in team_options[m]
-                    if int(t.teams.room[x]) - team_used.get(int(x), 0) > 0
+                    x for x in team_options[m] if int(t.teams.room[x]) - team_used.get(x, 0) > 0
                 ]
                 with_room.sort(key=lambda x: -(int(t.teams.room[x]) - team_used.get(x, 0)))
                 teams = list(with_room)
@@ -579,7 +580,7 @@ def _complete_group(
                 if team is not None:
                     team_used[team] -= 1
                 beds_used.discard(b)
-                cluster_genders[c] = {gender[x] for x, y, _ in chosen if t.beds.cluster[y] == c}
+                cluster_genders[c] = {gender[x] for x, y, _ in chosen if cluster_of[y] == c}
         return False
 
     return list(chosen) if place(0) else None
@@ -598,7 +599,7 @@ def _moved(
     swapping to the first person's old bed-space), if every rule still holds: the unit-wide
     limits are unchanged, so only each person's own bed-space rules and the clusters'
     gender can differ."""
-    cluster_of = ctx.tables.beds.cluster
+    cluster_of = ctx.bed_cluster_list
     allowed = ctx.eligibility.allowed
     first, old, team = placement[0]
     moved = [(first, bed, team)]
