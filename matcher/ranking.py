@@ -45,6 +45,7 @@ from matcher.explain import TermExplainer
 from matcher.model import Assignment, Flag, Problem, Solution
 
 # How many of the top placements get a "cost to others" when the caller does not say.
+MAX_PRIORITY = 5  # `Referral.priority` is 1 to 5
 DEFAULT_COST_TOP = 10
 KEEP_TOGETHER_RULE = "keep_together_same_unit_or_neither"
 
@@ -217,12 +218,12 @@ class RankingContext:
     # What makes bed-spaces of one unit cost others alike: (cluster, accessible, free).
     bed_cost_case: list[tuple[int, int, int]]
     unit_names: list[str]
-    # The referrals whose best unit each unit is: unit u's are
-    # `best_in_units[best_in_unit_start[u]:best_in_unit_start[u + 1]]`, highest priority first,
-    # so those at or above a priority are a prefix (see `best_in_unit_at_or_above`).
+    # The referrals whose best unit each unit is, unit by unit and highest priority first:
+    # unit u's of priority p or higher are `best_in_units[best_in_unit_start[u]:
+    # best_in_unit_end[u, p]]` (see `best_in_unit_at_or_above`).
     best_in_units: np.ndarray
-    best_in_unit_priority: np.ndarray  # minus the priority, ascending per unit
-    best_in_unit_start: np.ndarray  # (U + 1,)
+    best_in_unit_start: np.ndarray  # (U,)
+    best_in_unit_end: np.ndarray  # (U, MAX_PRIORITY + 1): by priority
     batch_bed: dict[str, str] | None = None
     _waiting_memo: dict[int, np.ndarray] = field(default_factory=dict)
     # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
@@ -284,10 +285,14 @@ class RankingContext:
         counts_by_unit = np.ascontiguousarray(counts.T)
         cluster_size = np.bincount(tables.beds.cluster, minlength=len(tables.clusters))
         placeable = np.flatnonzero(best_unit >= 0)
-        minus_priority = -tables.referrals.priority[placeable]
-        best_in_units = placeable[np.lexsort((minus_priority, best_unit[placeable]))]
-        best_in_unit_start = np.zeros(n_units + 1, dtype=np.int64)
-        np.cumsum(np.bincount(best_unit[placeable], minlength=n_units), out=best_in_unit_start[1:])
+        priority = tables.referrals.priority[placeable]
+        best_in_units = placeable[np.lexsort((-priority, best_unit[placeable]))]
+        # How many of each unit's have each priority, then how many have it or a higher one.
+        per_priority = np.zeros((n_units, MAX_PRIORITY + 1), dtype=np.int64)
+        np.add.at(per_priority, (best_unit[placeable], priority), 1)
+        at_or_above = np.cumsum(per_priority[:, ::-1], axis=1)[:, ::-1]
+        best_in_unit_start = np.cumsum(at_or_above[:, 0]) - at_or_above[:, 0]
+        best_in_unit_end = best_in_unit_start[:, None] + at_or_above
 
         bed_ids = tables.beds.ids
         batch_bed = (
@@ -338,8 +343,8 @@ class RankingContext:
             ),
             unit_names=[unit.name for unit in problem.units],
             best_in_units=best_in_units,
-            best_in_unit_priority=-tables.referrals.priority[best_in_units],
             best_in_unit_start=best_in_unit_start,
+            best_in_unit_end=best_in_unit_end,
             batch_bed=batch_bed,
         )
 
@@ -355,11 +360,8 @@ class RankingContext:
     def best_in_unit_at_or_above(self, unit: int, priority: int) -> np.ndarray:
         """Referrals of this priority or higher whose best unit this is, highest priority
         first."""
-        start, stop = self.best_in_unit_start[unit : unit + 2].tolist()
-        stop = start + int(
-            np.searchsorted(self.best_in_unit_priority[start:stop], -priority, side="right")
-        )
-        return self.best_in_units[start:stop]
+        start = self.best_in_unit_start[unit]
+        return self.best_in_units[start : self.best_in_unit_end[unit, priority]]
 
     def referral_index(self, referral_id: str) -> int:
         index = self.tables.referrals.index.get(referral_id)
@@ -1009,28 +1011,27 @@ def cost_to_others(
     DA victims and perpetrators kept apart, the last women-only bed-spaces outside the
     reserve, and a support team's last free case.
     """
-    t = ctx.tables
-    refs, beds = t.referrals, t.beds
+    refs = ctx.tables.referrals
     e = effects if effects is not None else _unit_effects(ctx, placement)
     cand = e.cand
     if cand.size == 0:
         return NOBODY_LOSES
-    taken = np.array([b for _, b, _ in placement], dtype=np.int64)
-    by_bed = ctx.allowed_by_bed
+    taken = [b for _, b, _ in placement]
+    by_bed, cluster_of = ctx.allowed_by_bed, ctx.bed_cluster_list
 
     # Bed-spaces taken, and the rest of a cluster shut to the other gender.
-    if taken.size == 1:
+    if len(taken) == 1:
         partial = by_bed[taken[0], cand].astype(np.int64)
     else:
-        partial = by_bed[taken[:, None], cand].sum(axis=0, dtype=np.int64)
-    for cluster in set(beds.cluster[taken].tolist()):
-        in_cluster = [m for m, b, _ in placement if beds.cluster[b] == cluster]
+        partial = by_bed[np.array(taken)[:, None], cand].sum(axis=0, dtype=np.int64)
+    for cluster in {cluster_of[b] for b in taken}:
+        in_cluster = [m for m, b, _ in placement if cluster_of[b] == cluster]
         man_moves_in = any(refs.is_man[m] for m in in_cluster)
         woman_moves_in = any(refs.is_woman[m] for m in in_cluster)
         if not (man_moves_in or woman_moves_in):
             continue
         rest = ctx.cluster_beds[cluster]
-        for b in taken.tolist():
+        for b in taken:
             rest = rest[rest != b]
         if rest.size == 0:
             continue
