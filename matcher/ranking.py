@@ -692,6 +692,19 @@ def _exclusion_cases(
 ) -> tuple[list[tuple[tuple[str, ...], tuple[str, ...]]], np.ndarray]:
     """The distinct exclusion cases among these units, worded once each, and which case each
     unit is. A case is (failed unit-rule bits, bed-spaces, failures per bed-space rule)."""
+    if unit_bits.size <= _FEW_UNITS:
+        # A few units (the ranked units of a summary): looking each up costs less than
+        # finding the distinct ones. One case per unit, repeats and all.
+        memo = ctx._excluded_memo_whole
+        worded = []
+        columns = [unit_bits.tolist(), n_beds.tolist(), *(c.tolist() for c in counts)]
+        for key in zip(*columns, strict=True):
+            case = memo.get(key)
+            if case is None:
+                case = memo[key] = _worded(ctx, key[0], key[1], key[2:])
+            worded.append(case)
+        return worded, np.arange(len(worded))
+
     packable = (
         len(BEDSPACE_RULES) == 3
         and (unit_bits < 1 << _RULE_BITS).all()
@@ -713,15 +726,7 @@ def _exclusion_cases(
     code = unit_bits.astype(np.int64) | n_beds.astype(np.int64) << _RULE_BITS
     for j, c in enumerate(counts):
         code |= c.astype(np.int64) << (_RULE_BITS + _COUNT_BITS * (j + 1))
-    if code.size <= _FEW_UNITS:
-        # A few units (the ranked units of a summary): np.unique costs more than a dict.
-        first_seen: dict[int, int] = {}
-        which = np.array(
-            [first_seen.setdefault(x, len(first_seen)) for x in code.tolist()], dtype=np.intp
-        )
-        cases = np.array(list(first_seen), dtype=np.int64)
-    else:
-        cases, which = np.unique(code, return_inverse=True)
+    cases, which = np.unique(code, return_inverse=True)
     by_code = ctx._excluded_memo_code
     worded = []
     mask = (1 << _COUNT_BITS) - 1
@@ -1101,33 +1106,25 @@ def _cost_once(
     return costs[key]
 
 
-def _behind_top(ctx: RankingContext, r: int, unit_order: list[int]) -> list[str]:
+def _behind_top(unit_terms: list[dict[str, int]]) -> list[str]:
     """Why each unit ranks below the first: its points behind, and the terms that differ.
-    `unit_order[0]` is the top unit."""
-    if not unit_order:
+    `unit_terms` holds each unit's points per term (`Scores.pair_terms`), the top unit's
+    first. A few units at most (those of the placements shown): plain Python is quickest."""
+    if not unit_terms:
         return []
-    names = list(ctx.scores.terms)
-    at = np.asarray(unit_order, dtype=np.intp)
-    first = np.zeros(at.size, dtype=np.intp)  # a term alike in every unit has one column
-    points = np.stack(
-        [
-            values[r if values.shape[0] > 1 else 0, at if values.shape[1] > 1 else first]
-            for values in ctx.scores.terms.values()
-        ]
-    )  # (terms, units in rank order)
-    gaps = points[:, :1] - points
-    behind = gaps.sum(axis=0).tolist()
-    worst = np.argsort(-gaps, axis=0, kind="stable")[:3].T.tolist()
-    gap_rows = gaps.T.tolist()
-    labels = [name.replace("_", " ") for name in names]
+    top = unit_terms[0]
+    labels = {name: name.replace("_", " ") for name in top}
     out = [""]
-    for k in range(1, len(unit_order)):
-        row = gap_rows[k]
-        words = ", ".join([f"{labels[i]} (-{row[i]})" for i in worst[k] if row[i] > 0])
-        if behind[k] == 0:
+    for terms in unit_terms[1:]:
+        gaps = [(name, top[name] - terms[name]) for name in top]
+        behind = sum(gap for _, gap in gaps)
+        if behind == 0:
             out.append("scores the same as the top unit")
             continue
-        text = f"{behind[k]} points below the top unit"
+        # The three widest gaps, ties in term order (a stable sort).
+        widest = sorted(gaps, key=lambda item: -item[1])[:3]
+        words = ", ".join(f"{labels[name]} (-{gap})" for name, gap in widest if gap > 0)
+        text = f"{behind} points below the top unit"
         out.append(f"{text}, mostly on {words}" if words else text)
     return out
 
@@ -1201,7 +1198,8 @@ def rank(
 
     placed_units = t.beds.unit[placed_beds]
     unit_scores = ctx.total[r, placed_units]
-    order = np.lexsort((placed_beds, placed_units, -unit_scores))
+    # By score, then unit, then bed-space: `placed_beds` ascend and lexsort is stable.
+    order = np.lexsort((placed_units, -unit_scores))
     sorted_beds, sorted_units = placed_beds[order], placed_units[order]
     sorted_scores = unit_scores[order]
     descending = -sorted_scores
@@ -1271,7 +1269,7 @@ def rank(
     starts = first_of_unit.tolist()
     unit_order = sorted_units[first_of_unit].tolist()
     explained = len(set(sorted_units[:shown].tolist()))  # the units of the shown placements
-    behind = _behind_top(ctx, r, unit_order[:explained])
+    behind = _behind_top([per_unit[u][0] for u in unit_order[:explained]])
     behind += [""] * (len(unit_order) - explained)
     top_score = int(sorted_scores[0]) if len(order) else 0
     bounds = [*starts, len(order)]
