@@ -68,6 +68,7 @@ async def _load(
     """Closed-loop clients; `path` instead of a random referral's ranking (the floor run);
     `think_ms`, a mean pause (exponential) after each answer, as a person reading it takes."""
     latencies: list[float] = []
+    by_client: dict[int, list[float]] = {}
     errors: list[str] = []
     issued = 0
     deadline = time.perf_counter() + duration_s
@@ -90,6 +91,7 @@ async def _load(
                 elapsed = time.perf_counter() - started
                 if response.status == 200:
                     latencies.append(elapsed)
+                    by_client.setdefault(number, []).append(1000 * elapsed)
                 else:
                     errors.append(f"{response.status}: {body[:200]!r}")
             except (TimeoutError, aiohttp.ClientError) as error:
@@ -121,7 +123,17 @@ async def _load(
         "p90_ms": percentile(ms, 0.90),
         "p99_ms": percentile(ms, 0.99),
         "max_ms": round(ms[-1], 2) if ms else None,
+        # Each client keeps its connection, and worker processes take connections as they
+        # come: a client's own median shows which worker it landed on and how loaded that is.
+        "client_p50_ms_range": _spread(by_client),
     }
+
+
+def _spread(by_client: dict[int, list[float]]) -> list[float] | None:
+    """[lowest, highest] of the clients' own median latencies."""
+    medians = [percentile(sorted(values), 0.5) for values in by_client.values() if values]
+    known = [m for m in medians if m is not None]
+    return [min(known), max(known)] if known else None
 
 
 def _warm(base: str, headers: dict[str, str], waiting: list[str], workers: int) -> float:
@@ -260,8 +272,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['workers']} worker(s) on loopback.",
         "",
         "| run | clients | request | answered | errors | throughput/s | p50 ms | p90 ms "
-        "| p99 ms | max ms |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| p99 ms | max ms | clients' own p50 ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     floor, paced = result["floor"], result["paced"]
     runs = [
@@ -280,7 +292,7 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {row['clients']} | {request} | {row['answered']} | {row['errors']} | "
             f"{row['throughput_per_s']} | {row['p50_ms']} | {row['p90_ms']} | {row['p99_ms']} | "
-            f"{row['max_ms']} |"
+            f"{row['max_ms']} | {_range(row.get('client_p50_ms_range'))} |"
         )
     verdict = f"**{'meets' if result['meets_target'] else 'misses'}** it"
     other = result.get("load_other_workers")
@@ -295,6 +307,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['p99_ratio_to_floor_p99']}× the floor's p99: the floor is an authenticated "
         "request that does nothing else, at the same clients, in the same run, so no endpoint "
         "of this service on this machine answers faster under that load.",
+        "A client keeps its connection for the run and each worker process serves the "
+        "connections it accepted, so with several workers the clients' own medians show how "
+        "evenly the connections fell between them.",
         f"Paced: each client pauses {paced['think_ms']:g} ms on average after each answer "
         f"(a person reading it), {paced['clients']} clients for {paced['wall_s']} s.",
         f"First rank after start (assembles the problem, builds the ranking context): "
@@ -303,6 +318,10 @@ def markdown(result: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _range(values: list[float] | None) -> str:
+    return f"{values[0]}–{values[1]}" if values else "–"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
