@@ -243,6 +243,12 @@ class ProblemCache:
         problem = build_problem(session, as_of)
         return version, problem, make(problem)
 
+    def derived_now(self, version: int, as_of: date, name: str) -> Any | None:
+        """What `derived` keeps under `name` if the cache is at (version, as_of) and has it;
+        None otherwise. Never reads the database."""
+        with self._lock:
+            return self._derived.get(name) if self._key == (version, as_of) else None
+
     def derived(
         self,
         session: Session,

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+
+from api.db import lock_for_write
+from api.routers import people
 from api.security import Role
 from tests.api.conftest import Service
+from tests.api.helpers import factory
 
 
 def test_summary_counts_the_exclusions_the_full_answer_lists(sqlite_service: Service) -> None:
@@ -34,3 +41,40 @@ def test_an_unknown_detail_is_refused_naming_the_parameter(sqlite_service: Servi
     answer = client.get(url, params={"detail": "everything"}, headers=coordinator)
     assert answer.status_code == 422
     assert "detail" in answer.text
+
+
+def test_a_summary_from_a_current_context_is_answered_on_the_event_loop_and_alike(
+    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answered on the loop when the context for the data version is built, in the thread
+    pool when it must be built (or the answer is long): the same answer either way."""
+    client, coordinator = sqlite_service.client, sqlite_service.as_role(Role.coordinator)
+    hops: list[str] = []
+    original = people.run_in_threadpool
+
+    async def counted(function: Callable[..., Any], *args: Any) -> Any:
+        hops.append(getattr(function, "__name__", "?"))
+        return await original(function, *args)
+
+    monkeypatch.setattr(people, "run_in_threadpool", counted)
+    referral = client.get("/api/referrals?status=waiting&limit=1", headers=coordinator).json()[0]
+    url = f"/api/referrals/{referral['id']}/rank"
+    summary = {"top": 5, "detail": "summary"}
+
+    def ask(params: dict[str, Any]) -> tuple[Any, int]:
+        before = len(hops)
+        answer = client.get(url, params=params, headers=coordinator)
+        assert answer.status_code == 200, answer.text
+        return answer.json(), len(hops) - before
+
+    client.get(url, params=summary, headers=coordinator)  # the context is built
+    on_loop, hopped = ask(summary)
+    assert hopped == 0
+    with factory(client)() as session:  # a write: the next answer builds the context anew
+        lock_for_write(session)
+        session.commit()
+    rebuilt, hopped = ask(summary)
+    assert hopped == 1 and rebuilt == on_loop
+    assert ask(summary)[1] == 0
+    assert ask({"top": 5, "detail": "full"})[1] == 1  # the long form
+    assert ask({"top": people.ON_LOOP_MAX_TOP + 1, "detail": "summary"})[1] == 1
