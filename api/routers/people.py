@@ -106,7 +106,6 @@ ON_LOOP_MAX_TOP = 25
 async def rank_referral(
     request: Request,
     referral_id: str,
-    session: SessionDep,
     user: Coordinator,
     top: Annotated[int, Query(ge=1, le=1000)] = 10,
     detail: Annotated[
@@ -121,7 +120,8 @@ async def rank_referral(
     version = reads.data_version() if reads.on_loop else None  # else read in the session
 
     def answer() -> str:
-        try:
+        # A session only on this path: the answer on the loop reads nothing.
+        with request.app.state.sessionmaker() as session:
             cache = request.app.state.problem_cache
             context = cache.derived(session, as_of(request), "ranking", build_context, version)
             if referral_id not in context.tables.referrals.index:  # not waiting: say why
@@ -132,8 +132,6 @@ async def rank_referral(
             # every excluded unit's bed-spaces (hundreds of KB), and FastAPI's re-validation
             # and dict round trip would cost more than ranking did.
             return result.model_dump_json()
-        finally:
-            session.close()  # the read is over: nothing is left to close on the way out
 
     # A screen-sized answer from a context already built for this version is about a
     # millisecond of CPU and reads nothing, so it is worked out right here on the event loop:
