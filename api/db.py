@@ -110,6 +110,11 @@ def hold_sqlite_writer(session: Session) -> None:
     session.info[_HOLDS_WRITER] = descriptor if descriptor is not None else True
 
 
+def holds_sqlite_writer(session: Session) -> bool:
+    """Whether this session's transaction holds the SQLite writer's turn."""
+    return _HOLDS_WRITER in session.info
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _release_sqlite_writer(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None:

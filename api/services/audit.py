@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.orm import Session
 
-from api.db import hold_sqlite_writer
+from api.db import hold_sqlite_writer, holds_sqlite_writer
 from api.orm import AuditEventRow
 from api.security import Principal
 
@@ -76,6 +76,10 @@ def record_read(
 ) -> None:
     """Record a read of personal data; return once it is committed, so before the data is
     returned. Raises what the commit raised (the caller then returns nothing)."""
+    if holds_sqlite_writer(session):
+        # The log's writer would wait for this session's turn to write, and this session
+        # for the log's writer: a hang. A read is recorded after the write is settled.
+        raise RuntimeError("record a read after committing or rolling back the write")
     rows = _event_values(user, "read", subject_type, subject_ids)
     if rows:  # an empty answer showed nobody
         _read_log(session.get_bind()).write(rows)

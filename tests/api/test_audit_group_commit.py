@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from api.db import make_engine, make_sessionmaker
+from api.db import lock_for_write, make_engine, make_sessionmaker
 from api.migrations import upgrade
 from api.orm import AuditEventRow
 from api.security import Principal, Role
@@ -183,6 +183,18 @@ def test_the_writer_stops_when_idle_and_starts_again_for_the_next_read(engine: E
     with factory() as session:
         audit.record_read(session, READER, "referral", "R00002")
     assert stored(engine) == ["R00001", "R00002"]
+
+
+def test_a_read_recorded_while_holding_the_write_turn_is_refused_not_hung(
+    engine: Engine,
+) -> None:
+    with make_sessionmaker(engine)() as session:
+        lock_for_write(session)  # this session now holds SQLite's writer turn
+        with pytest.raises(RuntimeError, match="after committing"):
+            audit.record_read(session, READER, "referral", "R00001")
+        session.rollback()
+        audit.record_read(session, READER, "referral", "R00001")
+    assert stored(engine) == ["R00001"]
 
 
 def test_one_read_of_many_people_stores_one_event_each(engine: Engine) -> None:
