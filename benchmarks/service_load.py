@@ -125,15 +125,15 @@ async def _load(
         "max_ms": round(ms[-1], 2) if ms else None,
         # Each client keeps its connection, and worker processes take connections as they
         # come: a client's own median shows which worker it landed on and how loaded that is.
-        "client_p50_ms_range": _spread(by_client),
+        "clients_own_p50_ms": _spread(by_client),
     }
 
 
-def _spread(by_client: dict[int, list[float]]) -> list[float] | None:
-    """[lowest, highest] of the clients' own median latencies."""
+def _spread(by_client: dict[int, list[float]]) -> dict[str, float] | None:
+    """The lowest and highest of the clients' own median latencies."""
     medians = [percentile(sorted(values), 0.5) for values in by_client.values() if values]
     known = [m for m in medians if m is not None]
-    return [min(known), max(known)] if known else None
+    return {"lowest": min(known), "highest": max(known)} if known else None
 
 
 def _warm(base: str, headers: dict[str, str], waiting: list[str], workers: int) -> float:
@@ -292,7 +292,7 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {row['clients']} | {request} | {row['answered']} | {row['errors']} | "
             f"{row['throughput_per_s']} | {row['p50_ms']} | {row['p90_ms']} | {row['p99_ms']} | "
-            f"{row['max_ms']} | {_range(row.get('client_p50_ms_range'))} |"
+            f"{row['max_ms']} | {_range(row.get('clients_own_p50_ms'))} |"
         )
     verdict = f"**{'meets' if result['meets_target'] else 'misses'}** it"
     other = result.get("load_other_workers")
@@ -320,8 +320,8 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _range(values: list[float] | None) -> str:
-    return f"{values[0]}–{values[1]}" if values else "–"
+def _range(spread: dict[str, float] | None) -> str:
+    return f"{spread['lowest']}–{spread['highest']}" if spread else "–"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
