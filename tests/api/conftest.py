@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from api.app import create_app, prepare_database
 from api.config import Settings
 from api.db import make_engine
 from api.demo import DEMO_LOGINS
+from api.migrations import upgrade
 from api.security import Principal, Role, create_token
 
 SECRET = "test-secret-key-0123456789abcdef"
@@ -162,6 +164,15 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     path = tmp_path / "bedmatch.db"
     shutil.copy(sqlite_template, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty SQLite file database, migrated to the current schema."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'bedmatch.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from api.db import lock_for_write, make_engine, make_sessionmaker
-from api.migrations import upgrade
+from api.db import lock_for_write, make_sessionmaker
 from api.orm import AuditEventRow
 from api.security import Principal, Role
 from api.services import audit
@@ -23,11 +21,8 @@ FOLLOWERS = 6
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def stored(engine: Engine) -> list[str]:

@@ -3,24 +3,17 @@ once, agree with the reads made in a session, and leave no read open behind them
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, text, update
 
-from api.db import data_version, lock_for_write, make_engine, make_sessionmaker
-from api.migrations import upgrade
+from api.db import data_version, lock_for_write, make_sessionmaker
 from api.orm import UserRow
 from api.quick_reads import Account, QuickReads
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'reads.db'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def test_an_account_change_is_seen_by_the_next_read(engine: Engine) -> None:

@@ -5,6 +5,7 @@ bed-space or every bed-space in their best unit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from constraints.eligibility import eligibility
 from constraints.reserve import reserve_exempt
 from fixtures import STRESS_VARIANTS, generate
-from matcher.model import GenderPolicy, Problem, parse_problem
+from matcher.model import GenderPolicy, Problem, Referral, parse_problem
 from matcher.ranking import RankedPlacement, RankingContext, build_context, rank
 from tests.strategies import problems
 
@@ -104,15 +105,25 @@ def test_cost_to_others_matches_making_the_placement_on_generated_portfolios(
     """Generated portfolios have real contention (scarce bed-spaces, high-risk limits, team
     caseloads, the reserve), so people do lose their only or best option here."""
     problem = generate(7, 30, 24, stress=stress)
+    named_any = costs_match_making_the_placements(problem, problem.referrals[:10], top=4)
+    assert named_any, "no placement cost anyone anything: the instance tests nothing"
+
+
+def costs_match_making_the_placements(
+    problem: Problem, referrals: Sequence[Referral], top: int
+) -> int:
+    """Asserts, for each of the `top` placements of each referral not in a couple, that the
+    people its cost to others names are those making it leaves without their only or best
+    option; how many placements named anyone."""
     context = build_context(problem)
     named_any = 0
-    for referral in problem.referrals[:10]:
+    for referral in referrals:
         if _in_a_couple(problem, referral.id):
             continue
-        for placement in rank(context, referral.id, top=4).ranked:
+        for placement in rank(context, referral.id, top=top).ranked:
             assert placement.cost_to_others is not None
             named = {(a.referral, a.loses) for a in placement.cost_to_others.affected}
             after = _after(problem, referral.id, placement)
             assert named == _expected_losers(context, problem, referral.id, after), placement
             named_any += bool(named)
-    assert named_any, "no placement cost anyone anything: the instance tests nothing"
+    return named_any

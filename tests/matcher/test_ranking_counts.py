@@ -12,8 +12,8 @@ from hypothesis.extra import numpy as hnp
 from constraints import BEDSPACE_RULES
 from fixtures import STRESS_VARIANTS, generate
 from matcher.model import Problem
-from matcher.ranking import _bed_rule_counts, _bit_counts, build_context, rank
-from tests.matcher.test_ranking_cost import _after, _expected_losers, _in_a_couple
+from matcher.ranking import _bed_rule_counts, _bit_counts, build_context
+from tests.matcher.test_ranking_cost import costs_match_making_the_placements
 from tests.strategies import problems
 
 
@@ -55,15 +55,5 @@ def test_cost_to_others_matches_making_the_placement_with_many_waiting(
     """More people than bed-spaces, so many share a best unit and several lose by one
     placement: who is costed must not depend on how the candidates are narrowed down."""
     problem = generate(11, 45, 20, stress=stress)
-    context = build_context(problem)
-    named_any = 0
-    for referral in problem.referrals[::3]:
-        if _in_a_couple(problem, referral.id):
-            continue
-        for placement in rank(context, referral.id, top=3).ranked:
-            assert placement.cost_to_others is not None
-            named = {(a.referral, a.loses) for a in placement.cost_to_others.affected}
-            after = _after(problem, referral.id, placement)
-            assert named == _expected_losers(context, problem, referral.id, after), placement
-            named_any += bool(named)
+    named_any = costs_match_making_the_placements(problem, problem.referrals[::3], top=3)
     assert named_any, "no placement cost anyone anything: the instance tests nothing"
