@@ -44,8 +44,8 @@ from matcher.errors import Issue, PlacementRefused, ProblemInvalid, ReferralNotF
 from matcher.explain import TermExplainer
 from matcher.model import Assignment, Flag, Problem, Solution
 
-# How many of the top placements get a "cost to others" when the caller does not say.
 MAX_PRIORITY = 5  # `Referral.priority` is 1 to 5
+# How many of the top placements get a "cost to others" when the caller does not say.
 DEFAULT_COST_TOP = 10
 KEEP_TOGETHER_RULE = "keep_together_same_unit_or_neither"
 
