@@ -134,6 +134,17 @@ ANSWERS_KEPT = 64
 T = TypeVar("T")
 
 
+# From this many bed-spaces on, built data is frozen out of the collector's way (`api.heap`):
+# a full collection over a city's portfolio stalls requests for 40-120 ms, while over a small
+# one it is too short to matter and the settle's own collection would cost more.
+SETTLE_FROM_BEDSPACES = 2000
+
+
+def _settle_if_large(problem: Problem) -> None:
+    if len(problem.bedspaces) >= SETTLE_FROM_BEDSPACES:
+        settle_long_lived()
+
+
 class ProblemCache:
     """The assembled problem (and anything derived from it) for the current data version.
 
@@ -171,7 +182,7 @@ class ProblemCache:
             if data_version(session) == key[0]:
                 with self._lock:
                     self._replace(key, problem)
-                settle_long_lived()
+                _settle_if_large(problem)
         return problem
 
     def _replace(self, key: tuple[int, date], problem: Problem) -> None:
@@ -303,5 +314,5 @@ class ProblemCache:
                     if limit is not None and len(store) > limit:
                         store.popitem(last=False)
             if kept_now and store is self._derived:  # answers are small and come and go
-                settle_long_lived()
+                _settle_if_large(problem)
         return made

@@ -6,9 +6,12 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
 from api import heap
 from api.db import lock_for_write
 from api.heap import settle_long_lived
+from api.services import assemble
 from api.services.assemble import ProblemCache
 from tests.api.conftest import Service
 from tests.api.helpers import factory
@@ -32,6 +35,12 @@ def _cache(service: Service) -> ProblemCache:
 def _tracked(obj: object) -> bool:
     """In one of the collector's generations (a frozen object is in none)."""
     return any(o is obj for o in gc.get_objects())
+
+
+@pytest.fixture(autouse=True)
+def settle_any_portfolio(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo portfolio is small; settle it as a city's would be."""
+    monkeypatch.setattr(assemble, "SETTLE_FROM_BEDSPACES", 0)
 
 
 def test_a_built_context_is_frozen_after_the_garbage_went(service: Service) -> None:
@@ -71,6 +80,18 @@ def test_the_problem_read_again_after_a_write_is_frozen(service: Service) -> Non
         after = cache.problem(session, as_of)
     assert after is not before
     assert gc.get_freeze_count() > 0 and not _tracked(after.units)
+
+
+def test_a_small_portfolio_is_not_settled(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(assemble, "SETTLE_FROM_BEDSPACES", 10**6)
+    cache = _cache(service)
+    as_of = service.settings.placement_date()
+    gc.unfreeze()
+    with factory(service.client)() as session:
+        cache.derived(session, as_of, "probe", lambda problem: _Context())
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_settle_under_way_is_not_repeated() -> None:
