@@ -42,6 +42,7 @@ from api.security import LoginLimiter
 from api.services import runs as run_service
 from api.services import users
 from api.services.assemble import ProblemCache
+from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
 from matcher.errors import BackendUnavailable, PlacementRefused, ProblemInvalid, ReferralNotFound
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
         app.state.quick_reads.close()
+        close_loop_read_logs(engine)
         engine.dispose()
 
     app = FastAPI(

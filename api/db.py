@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 try:
@@ -108,6 +108,30 @@ def hold_sqlite_writer(session: Session) -> None:
         _sqlite_writer.release()
         raise
     session.info[_HOLDS_WRITER] = descriptor if descriptor is not None else True
+
+
+def try_sqlite_writer_turn(engine: Engine) -> Callable[[], None] | None:
+    """The SQLite writer's turn if nobody holds it now, as the call that gives it back; None
+    if somebody does. Never waits: for the event loop, which must not sleep on a lock."""
+    if not _sqlite_writer.acquire(blocking=False):
+        return None
+    try:
+        descriptor = _writer_file(engine.url.database)
+        if descriptor is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # another process's turn
+        _sqlite_writer.release()
+        return None
+    except BaseException:
+        _sqlite_writer.release()
+        raise
+
+    def give_back() -> None:
+        if descriptor is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+        _sqlite_writer.release()
+
+    return give_back
 
 
 def holds_sqlite_writer(session: Session) -> bool:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from api.db import hold_sqlite_writer, holds_sqlite_writer
 from api.orm import AuditEventRow
 from api.security import Principal
+from api.services.audit_on_loop import commits_on_loop, loop_read_log
 
 
 def now() -> datetime:
@@ -88,9 +89,14 @@ def record_read(
 async def record_read_async(
     engine: Engine, user: Principal, subject_type: str, subject_ids: str | Iterable[str]
 ) -> None:
-    """`record_read` for a coroutine: it waits for the commit without holding a thread."""
+    """`record_read` for a coroutine: it waits for the commit without holding a thread. On
+    a SQLite file the event loop commits it (`audit_on_loop`)."""
     rows = _event_values(user, "read", subject_type, subject_ids)
-    if rows:
+    if not rows:
+        return
+    if commits_on_loop(engine):
+        await loop_read_log(engine, _read_log(engine)).write(rows)
+    else:
         await _read_log(engine).write_async(rows)
 
 
