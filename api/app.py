@@ -44,6 +44,7 @@ from api.services import users
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
+from api.worker_balance import ConnectionBalance, WorkerBalance
 from matcher.errors import BackendUnavailable, PlacementRefused, ProblemInvalid, ReferralNotFound
 
 
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.executor.shutdown(wait=True, cancel_futures=True)
         app.state.quick_reads.close()
         close_loop_read_logs(engine)
+        if balance is not None:
+            balance.close()
         engine.dispose()
 
     app = FastAPI(
@@ -103,6 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     install_security_headers(app)
+    # One of several worker processes: keep the connections even between them.
+    balance = WorkerBalance.for_this_process()
+    if balance is not None:
+        app.add_middleware(ConnectionBalance, balance=balance)
     document_errors(app, route_table(app))
     return app
 
