@@ -50,8 +50,10 @@ LP's fractional excess could go (band 3: 22 of 66,532 at 2; band 2: 78 of 97,026
 fixes those itself. On `generate(5001, 5000, 10000)` the band-3 stage (663,368 variables)
 takes 9.4 s for LP 937.42, and the piece (10,230 variables) places 937: band 3 is proven by
 the LP bound alone, where the neighbourhood search had reached 930-931 of a ceiling of 938 in
-60 s. The LP is not solved on stages of more than `max_lp_variables` (1,000,000): the large
-band-2 stage's LP had not finished in 8.6 s and took the process peak from 1.82 to 2.37 GiB.
+60 s. A stage of more than `max_lp_variables` (1,000,000) is not given to GLOP whole (the
+large band-2 stage's LP had not finished in 8.6 s and took the process peak from 1.82 to
+2.37 GiB): its LP is solved over few columns and proven over all by pricing
+(`matcher.backends.priced_lp`).
 GLOP adds about 500 MiB on the large band-3 stage; `PairIndex` (300 MiB less than a dict)
 keeps the process peak at 1.82 GiB with it (1.89 GiB before either change).
 `bedmatch bench --family large --time-limit 60`: 522/566/937/933/1057, bands 5-3 proven, peak
@@ -89,6 +91,13 @@ On the large instance the band-2 search had overrun the backend's limit by 2 s (
 it ran past the limit. A round now starts only with the longest setup so far in hand, and the
 fill is made only when the run goes on (a stopped run gets it from `matcher.solve`, inside the
 finishing reserve): 40.4 s on 40, the same 522/566/937/933.
+
+With the priced LP the large band-2 stage (1,051,080 variables) gets its LP bound 961.83 in
+7.7 s (7 rounds, 54,097 columns), and the guided piece (11,460 variables) places 961: band 2
+is proven, where the search had reached 933 of the flow ceiling 970. `generate(5001, 5000,
+10000)` at 60 s: 522/566/937/961/1067, bands 5-2 proven, in 55.7 s at a 1,902 MiB peak. Band
+1 (all 5,000 referrals) stays open: its priced LP did 2 rounds in the 9.8 s it had (116,730
+columns) without a useful bound, so its bound is the flow ceiling 1,261 (gap 15.4 %).
 """
 
 from __future__ import annotations
@@ -111,6 +120,7 @@ from matcher.backends.classes import (
     encode,
 )
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.priced_lp import priced_lp, starting_columns
 from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.relaxation import StageCeilings
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
@@ -227,11 +237,11 @@ class CpSatBackend:
     `max_prover_variables` free variables: its memory grows by about 12 KiB a variable
     (0.85 GiB on a 66,532-variable band stage, 1.2 GiB on 97,026, 1.65 GiB on 153,179),
     and the larger stages it did not close in time anyway. `lp_guide` solves each band
-    stage's LP relaxation (stages of at most `max_lp_variables` free variables) for a proven
-    ceiling and an LP-guided piece (see the module docstring). A CBC band proof of at least
-    `background_min_variables` runs in a worker process, at most `background_proofs` at once
-    (0: every proof in process); the run waits while that many run, and CP-SAT uses
-    `workers_while_proving` workers while any does.
+    stage's LP relaxation for a proven ceiling and an LP-guided piece (see the module
+    docstring): whole with GLOP up to `max_lp_variables` free variables, by pricing beyond.
+    A CBC band proof of at least `background_min_variables` runs in a worker process, at
+    most `background_proofs` at once (0: every proof in process); the run waits while that
+    many run, and CP-SAT uses `workers_while_proving` workers while any does.
     """
 
     name = "cpsat"
@@ -612,27 +622,48 @@ class CpSatBackend:
         coefs = stage.coefficients
         free = np.ones(full.n_vars, dtype=bool)
         free[:n_pairs] = stage.active
-        if int(free.sum()) > self.max_lp_variables or budget_s < 0.5:
+        if budget_s < 0.5:
             return best, value, None
-        sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
-        objective = np.zeros(len(sub.free), dtype=np.int64)
-        pair_vars = sub.free < n_pairs
-        objective[pair_vars] = coefs[sub.free[pair_vars]]
-        lp = mip_prover.relax(sub.model, objective, budget_s)
-        entry.update(lp_seconds=round(lp.seconds, 3), lp_value=lp.value)
-        if lp.bound is None or lp.values is None:
-            return best, value, None
-        target = min(ceiling, lp.bound)
+        used = np.zeros(full.n_vars, dtype=bool)  # what the LP's optimum uses
+        if int(free.sum()) > self.max_lp_variables:
+            # Too big for GLOP whole: solved over few columns, proven over all by pricing.
+            objective_full = np.zeros(full.n_vars, dtype=np.int64)
+            objective_full[:n_pairs] = coefs
+            start = starting_columns(
+                inst.pair_ref, inst.pair_points, stage.active, best, full.n_vars
+            )
+            priced = priced_lp(full, free, objective_full, start, budget_s)
+            lp_bound = priced.integer_bound
+            entry.update(
+                lp_seconds=round(priced.seconds, 3),
+                lp_value=priced.bound,
+                lp_priced_rounds=priced.rounds,
+                lp_priced_columns=priced.columns,
+            )
+            if lp_bound is None or priced.values is None:
+                return best, value, lp_bound
+            used = priced.values > 1e-6
+        else:
+            sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
+            objective = np.zeros(len(sub.free), dtype=np.int64)
+            pair_vars = sub.free < n_pairs
+            objective[pair_vars] = coefs[sub.free[pair_vars]]
+            lp = mip_prover.relax(sub.model, objective, budget_s)
+            entry.update(lp_seconds=round(lp.seconds, 3), lp_value=lp.value)
+            lp_bound = lp.bound
+            if lp_bound is None or lp.values is None:
+                return best, value, None
+            used[sub.free[lp.values > 1e-6]] = True
+        target = min(ceiling, lp_bound)
         # A slow LP (large stages) still leaves the piece a share of what is left.
         now = time.perf_counter()
         remaining = max(stop_at - now, PIECE_SHARE * (deadline - now))
         if value >= target or remaining < 0.2:
-            return best, value, lp.bound
+            return best, value, lp_bound
         # The pairs the LP uses, those the incumbent uses, and every count variable.
         hint_values = stage_hint(inst, layout, best, stage.active)
         guided = np.ones(full.n_vars, dtype=bool)
-        guided[:n_pairs] = hint_values[:n_pairs] > 0
-        guided[sub.free[pair_vars & (lp.values > 1e-6)]] = True
+        guided[:n_pairs] = (hint_values[:n_pairs] > 0) | used[:n_pairs]
         guided[:n_pairs] &= stage.active
         piece = restrict(full, guided, np.zeros(full.n_vars, dtype=np.int64))
         if self.band_prover == "cbc":
@@ -659,7 +690,7 @@ class CpSatBackend:
                 # Referrals the stage left out are added back greedily for the next hint.
                 completed = greedy_placements(inst, start=decode(inst, layout, values))
                 best, value = encode(inst, layout, completed), found
-        return best, value, lp.bound
+        return best, value, lp_bound
 
     def _improve_band(
         self,

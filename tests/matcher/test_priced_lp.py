@@ -1,0 +1,121 @@
+"""The priced LP: every bound it gives is a true bound, and it reaches the whole LP's optimum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fixtures import generate
+from matcher.backends import mip_prover
+from matcher.backends.classes import LinearModel, Row, build_instance, build_model, encode
+from matcher.backends.greedy import greedy_placements
+from matcher.backends.priced_lp import lagrangian_bound, priced_lp, starting_columns
+from matcher.backends.submodel import SparseModel, restrict
+from matcher.model import Problem
+from matcher.objective import stages
+from matcher.solve import solve
+from tests.matcher.helpers import lexicographic_value
+from tests.matcher.tiny import placeable_problems
+from tests.strategies import problems
+
+pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
+
+
+def knapsack() -> SparseModel:
+    """Three people of 3 hours each, 7 hours of room (LP optimum 7/3), and a two-way row."""
+    model = LinearModel()
+    model.add_vars(3, 0, 1)
+    model.add_row([0, 1, 2], [3, 3, 3], None, 7)
+    model.add_row([0, 1], [1, -1], -1, 1)
+    return SparseModel.of(model)
+
+
+@settings(max_examples=60, deadline=None)
+@given(prices=st.lists(st.floats(-5, 5), min_size=2, max_size=2))
+def test_any_prices_bound_the_lp_from_above(prices: list[float]) -> None:
+    model = knapsack()
+    objective = np.array([1.0, 1.0, 1.0])
+    bound, reduced = lagrangian_bound(
+        model, model.lower.astype(float), model.upper.astype(float), objective, np.array(prices)
+    )
+    assert bound >= 7 / 3 - 1e-9
+    assert reduced.shape == (3,)
+
+
+def stage_models(problem: Problem) -> list[tuple[Any, ...]]:
+    """Each band stage as the backend sees it: the model with the bands above held at their
+    optimum, the free mask, the objective over the model, the stage's integer optimum, the
+    columns to start from, and the stage as a sub-model."""
+    inst = build_instance(problem)
+    layout = build_model(inst)
+    full = SparseModel.of(layout.model)
+    incumbent = encode(inst, layout, greedy_placements(inst))
+    priority = inst.tables.referrals.priority[inst.pair_ref]
+    out = []
+    for stage in stages(priority, inst.pair_points, inst.pair_group_priority())[:-1]:
+        free = np.ones(full.n_vars, dtype=bool)
+        free[: layout.n_pairs] = stage.active
+        objective = np.zeros(full.n_vars, dtype=np.int64)
+        objective[: layout.n_pairs] = stage.coefficients
+        sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
+        exact = mip_prover.maximise(sub.model, objective[sub.free], 20.0)
+        assert exact.optimal and exact.values is not None
+        optimum = int(objective[sub.free] @ exact.values)
+        start = starting_columns(
+            inst.pair_ref, inst.pair_points, stage.active, incumbent, full.n_vars, per_referral=1
+        )
+        out.append((full, free, objective, optimum, start, sub))
+        nz = np.flatnonzero(stage.coefficients)
+        full = full.with_rows([Row(nz, stage.coefficients[nz], optimum, None)])
+        incumbent = np.zeros(full.n_vars, dtype=np.int64)
+        incumbent[sub.free] = exact.values
+    return out
+
+
+@settings(max_examples=15, deadline=None)
+@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+def test_the_priced_bound_is_at_or_above_every_stage_optimum_and_meets_the_lp(
+    problem: Problem,
+) -> None:
+    for full, free, objective, optimum, start, sub in stage_models(problem):
+        # Each referral's best pair to start from: the pricing has to bring the rest in.
+        priced = priced_lp(full, free, objective, start, 20.0)
+        whole = mip_prover.relax(sub.model, objective[sub.free], 20.0)
+        assert priced.integer_bound is not None and whole.value is not None
+        assert priced.integer_bound >= optimum
+        assert priced.bound == pytest.approx(whole.value, abs=1e-6)  # priced to the end
+
+
+def test_the_priced_lp_starts_small_and_brings_in_what_it_lacks() -> None:
+    problem = generate(1501, 300, 600)
+    (full, free, objective, optimum, start, sub), *_ = stage_models(problem)
+    priced = priced_lp(full, free, objective, start, 30.0)
+    whole = mip_prover.relax(sub.model, objective[sub.free], 30.0)
+    assert whole.value is not None and priced.bound is not None
+    assert priced.bound == pytest.approx(whole.value, abs=1e-6)
+    assert priced.integer_bound is not None and priced.integer_bound >= optimum
+    assert int(start.sum()) < priced.columns <= int(free.sum())  # priced columns came in
+    assert priced.rounds >= 2
+
+
+@settings(max_examples=8, deadline=None)
+@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+def test_pricing_every_stage_changes_no_optimum(problem: Problem) -> None:
+    priced = solve(problem, "cpsat", 20, num_workers=2, max_lp_variables=0)
+    whole = solve(problem, "cpsat", 20, num_workers=2)
+    assert priced.status == whole.status == "optimal"
+    assert lexicographic_value(problem, priced) == lexicographic_value(problem, whole)
+
+
+def test_a_medium_instance_priced_throughout_keeps_its_counts_and_bounds() -> None:
+    problem = generate(3, 150, 300)
+    priced = solve(problem, "cpsat", 30, num_workers=2, max_lp_variables=0)
+    whole = solve(problem, "cpsat", 30, num_workers=2)
+    assert priced.placed_by_priority == whole.placed_by_priority
+    stage_log = priced.detail["stages"]  # type: ignore[attr-defined]
+    stages_priced = [s for s in stage_log if "lp_priced_rounds" in s]
+    assert stages_priced  # the pricing ran
