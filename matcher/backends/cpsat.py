@@ -50,10 +50,12 @@ LP's fractional excess could go (band 3: 22 of 66,532 at 2; band 2: 78 of 97,026
 fixes those itself. On `generate(5001, 5000, 10000)` the band-3 stage (663,368 variables)
 takes 9.4 s for LP 937.42, and the piece (10,230 variables) places 937: band 3 is proven by
 the LP bound alone, where the neighbourhood search had reached 930-931 of a ceiling of 938 in
-60 s. A stage of more than `max_lp_variables` (1,000,000) is not given to GLOP whole (the
+60 s. A stage of more than `max_lp_variables` (200,000) is not given to GLOP whole (the
 large band-2 stage's LP had not finished in 8.6 s and took the process peak from 1.82 to
 2.37 GiB): its LP is solved over few columns and proven over all by pricing
-(`matcher.backends.priced_lp`).
+(`matcher.backends.priced_lp`). The limit was 1,000,000 at first; priced, the large band-3
+stage (663,368 variables) gives the same 937.42 in 2.3 s instead of 9.2 s, and the run's peak
+is 1,691 MiB instead of 1,902. Medium's stages (at most 153,179) are solved whole.
 GLOP adds about 500 MiB on the large band-3 stage; `PairIndex` (300 MiB less than a dict)
 keeps the process peak at 1.82 GiB with it (1.89 GiB before either change).
 `bedmatch bench --family large --time-limit 60`: 522/566/937/933/1057, bands 5-3 proven, peak
@@ -95,9 +97,12 @@ finishing reserve): 40.4 s on 40, the same 522/566/937/933.
 With the priced LP the large band-2 stage (1,051,080 variables) gets its LP bound 961.83 in
 7.7 s (7 rounds, 54,097 columns), and the guided piece (11,460 variables) places 961: band 2
 is proven, where the search had reached 933 of the flow ceiling 970. `generate(5001, 5000,
-10000)` at 60 s: 522/566/937/961/1067, bands 5-2 proven, in 55.7 s at a 1,902 MiB peak. Band
-1 (all 5,000 referrals) stays open: its priced LP did 2 rounds in the 9.8 s it had (116,730
-columns) without a useful bound, so its bound is the flow ceiling 1,261 (gap 15.4 %).
+10000)` at 60 s: 522/566/937/961/1081, bands 5-2 proven, in 55.7 s at a 1,691 MiB peak. Band
+1 (all 5,000 referrals) stays open: its priced LP did 3 rounds in the 15.1 s it had (122,153
+columns) without a useful bound, so its bound is the flow ceiling 1,261 (gap 14.3 %). With
+the bands above held at the start's counts its LP optimum (1,287.42, against a ceiling of
+1,294) took 3 rounds of 3-8 s: the band's gap is on the primal side, where the guided piece
+(13,583 variables) found nothing in the time left.
 """
 
 from __future__ import annotations
@@ -258,7 +263,7 @@ class CpSatBackend:
         band_prover: str = "cbc",
         max_prover_variables: int = 120_000,
         lp_guide: bool = True,
-        max_lp_variables: int = 1_000_000,
+        max_lp_variables: int = 200_000,
         background_proofs: int = 2,
         background_min_variables: int = 20_000,
         workers_while_proving: int = 2,
