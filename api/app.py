@@ -51,6 +51,8 @@ from matcher.errors import BackendUnavailable, PlacementRefused, ProblemInvalid,
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
+    # One of several worker processes: keep the connections even between them.
+    balance = WorkerBalance.for_this_process()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,8 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     install_security_headers(app)
-    # One of several worker processes: keep the connections even between them.
-    balance = WorkerBalance.for_this_process()
     if balance is not None:
         app.add_middleware(ConnectionBalance, balance=balance)
     document_errors(app, route_table(app))

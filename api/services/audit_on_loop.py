@@ -68,6 +68,7 @@ class LoopReadLog:
         self._connection: PoolProxiedConnection | None = None
         self._commits = 0
         self._checkpointing = False
+        self._handed_over: set[asyncio.Task[None]] = set()  # the loop keeps only weak refs
         statement = insert(_TABLE).compile(dialect=engine.dialect, column_keys=list(_COLUMNS))
         self._sql = str(statement)
         order = statement.positiontup or list(_COLUMNS)
@@ -162,7 +163,9 @@ class LoopReadLog:
                     if not future.done():
                         future.set_result(None)
 
-        self._loop.create_task(through_the_writer_thread())
+        task = self._loop.create_task(through_the_writer_thread())
+        self._handed_over.add(task)
+        task.add_done_callback(self._handed_over.discard)
 
     def _checkpoint(self) -> None:
         try:
