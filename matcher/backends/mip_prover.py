@@ -131,8 +131,11 @@ class LpOutcome:
         return int(np.floor(self.value + 1e-6))
 
 
-def relax(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> LpOutcome:
-    """Maximise ``objective @ x`` over the LP relaxation of `model` (GLOP, primal simplex)."""
+def _solve_lp(
+    model: SparseModel, objective: np.ndarray, time_limit_s: float
+) -> tuple[Any, bool, float]:
+    """GLOP on the LP relaxation: the response, whether it is optimal, and the seconds
+    taken (building the request included)."""
     import time
 
     from ortools.linear_solver import linear_solver_pb2, pywraplp
@@ -142,8 +145,14 @@ def relax(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> LpO
     request.solver_time_limit_seconds = max(time_limit_s - (time.perf_counter() - started), 0.05)
     response = linear_solver_pb2.MPSolutionResponse()
     pywraplp.Solver.SolveWithProto(request, response)
-    seconds = time.perf_counter() - started
-    if response.status != linear_solver_pb2.MPSolverResponseStatus.MPSOLVER_OPTIMAL:
+    optimal = response.status == linear_solver_pb2.MPSolverResponseStatus.MPSOLVER_OPTIMAL
+    return response, optimal, time.perf_counter() - started
+
+
+def relax(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> LpOutcome:
+    """Maximise ``objective @ x`` over the LP relaxation of `model` (GLOP, primal simplex)."""
+    response, optimal, seconds = _solve_lp(model, objective, time_limit_s)
+    if not optimal:
         return LpOutcome(None, None, None, seconds)
     return LpOutcome(
         float(response.objective_value),
@@ -168,17 +177,7 @@ def relax_with_prices(
     model: SparseModel, objective: np.ndarray, time_limit_s: float
 ) -> PricedOutcome:
     """`relax`, with the rows' prices: d(objective)/d(bound) at the optimum."""
-    import time
-
-    from ortools.linear_solver import linear_solver_pb2, pywraplp
-
-    started = time.perf_counter()
-    request = _request(model, objective, integer=False)
-    request.solver_time_limit_seconds = max(time_limit_s - (time.perf_counter() - started), 0.05)
-    response = linear_solver_pb2.MPSolutionResponse()
-    pywraplp.Solver.SolveWithProto(request, response)
-    seconds = time.perf_counter() - started
-    optimal = response.status == linear_solver_pb2.MPSolverResponseStatus.MPSOLVER_OPTIMAL
+    response, optimal, seconds = _solve_lp(model, objective, time_limit_s)
     prices = np.asarray(response.dual_value) if len(response.dual_value) == model.n_rows else None
     if not optimal or len(response.variable_value) != model.n_vars:
         return PricedOutcome(None, None, prices, seconds)

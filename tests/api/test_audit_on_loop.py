@@ -59,6 +59,21 @@ async def ticking_while(
         await asyncio.sleep(0.002)
 
 
+async def read_while_held(
+    engine: Engine, referral: str, held_s: float, release: Callable[[], None]
+) -> tuple[bool, int]:
+    """A read started while the database's writer is held for `held_s`, then `release`d:
+    whether its event was stored when it returned, and the loop turns counted meanwhile."""
+    ticks = [0]
+    task = asyncio.ensure_future(read(engine, referral))
+    started = asyncio.get_running_loop().time()
+    await ticking_while(lambda: asyncio.get_running_loop().time() - started < held_s, ticks)
+    assert not task.done()  # its commit is waiting for the writer
+    release()
+    await ticking_while(lambda: not task.done(), ticks)
+    return task.result(), ticks[0]
+
+
 def test_only_a_sqlite_file_is_committed_on_the_loop(sqlite_engine: Engine) -> None:
     assert commits_on_loop(sqlite_engine)
     memory = make_engine("sqlite://")
@@ -101,17 +116,8 @@ def test_a_taken_writer_turn_is_waited_for_without_stopping_the_loop(
     thread.start()
     assert holding.wait(10)
 
-    async def scenario() -> tuple[bool, int]:
-        ticks = [0]
-        task = asyncio.ensure_future(read(sqlite_engine, "R00001"))
-        await asyncio.sleep(held_s)
-        assert not task.done()  # its commit is waiting for the turn
-        release.set()
-        await ticking_while(lambda: not task.done(), ticks)
-        return task.result(), ticks[0]
-
     try:
-        visible, _ = asyncio.run(scenario())
+        visible, _ = asyncio.run(read_while_held(sqlite_engine, "R00001", held_s, release.set))
     finally:
         release.set()
         thread.join(10)
@@ -126,20 +132,11 @@ def test_a_writer_outside_the_turn_does_not_make_the_loop_sleep(sqlite_engine: E
     other = sqlite3.connect(database, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
 
-    async def scenario() -> tuple[bool, int]:
-        ticks = [0]
-        task = asyncio.ensure_future(read(sqlite_engine, "R00002"))
-        started = asyncio.get_running_loop().time()
-        while asyncio.get_running_loop().time() - started < 0.2:
-            ticks[0] += 1
-            await asyncio.sleep(0.002)
-        assert not task.done()
+    def commit() -> None:
         other.execute("COMMIT")
-        await ticking_while(lambda: not task.done(), ticks)
-        return task.result(), ticks[0]
 
     try:
-        visible, ticks = asyncio.run(scenario())
+        visible, ticks = asyncio.run(read_while_held(sqlite_engine, "R00002", 0.2, commit))
     finally:
         other.close()
     assert visible
