@@ -38,6 +38,9 @@ ADD_AT_LEAST = 20_000
 MOST_PER_ROUND = 40_000
 # A reduced cost above this prices a column in (GLOP's own tolerances are about 1e-7).
 PRICE_TOLERANCE = 1e-7
+# A bound this close to the restricted optimum ends the pricing (the bound reported is the
+# bound, never the restricted optimum).
+CONVERGED = 1e-4
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,14 @@ def lagrangian_bound(
     y = np.array(prices, dtype=float)
     y[(y > 0) & (model.hi >= UNBOUNDED)] = 0.0  # no upper side to price
     y[(y < 0) & (model.lo <= -UNBOUNDED)] = 0.0  # no lower side
-    rows = float(np.sum(np.where(y > 0, y * model.hi, 0.0) + np.where(y < 0, y * model.lo, 0.0)))
+    row_terms = np.where(y > 0, y * model.hi, 0.0) + np.where(y < 0, y * model.lo, 0.0)
     weights = model.coef * y[model.row_of_entry()]
     reduced = objective - np.bincount(model.col, weights=weights, minlength=model.n_vars)
-    columns = float(np.sum(np.maximum(reduced * lower, reduced * upper)))
-    return rows + columns, reduced
+    column_terms = np.maximum(reduced * lower, reduced * upper)
+    # Floating-point sums of large terms may cancel: the bound is raised by more than their
+    # possible rounding error, so that it stays a bound.
+    slack = 1e-9 * float(np.abs(row_terms).sum() + np.abs(column_terms).sum() + 1.0)
+    return float(row_terms.sum() + column_terms.sum()) + slack, reduced
 
 
 def priced_lp(
@@ -119,7 +125,7 @@ def priced_lp(
             value = lp.value
             values = np.zeros(full.n_vars)
             values[sub.free] = lp.values
-            if best <= lp.value + 1e-6:  # the restricted optimum is the LP's
+            if best <= lp.value + CONVERGED:  # the restricted optimum is the LP's
                 break
         priced_in = np.flatnonzero((reduced > PRICE_TOLERANCE) & free & ~chosen)
         if priced_in.size == 0:
