@@ -79,9 +79,19 @@ _HOLDS_WRITER = "bedmatch_holds_sqlite_writer"
 _writer_files: dict[str, int] = {}  # database path -> descriptor of its lock file
 
 
-def _writer_file(database: str | None) -> int | None:
+def sqlite_file(engine: Engine) -> str | None:
+    """The path of the engine's SQLite database file; None for an in-memory database (one
+    connection, or a URI) or another database."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else database
+
+
+def _writer_file(engine: Engine) -> int | None:
     """The open lock file of a SQLite database file (None in memory or without `flock`)."""
-    if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+    database = sqlite_file(engine)
+    if fcntl is None or database is None:
         return None
     descriptor = _writer_files.get(database)
     if descriptor is None:
@@ -101,7 +111,7 @@ def hold_sqlite_writer(session: Session) -> None:
     session.connection()
     _sqlite_writer.acquire()
     try:
-        descriptor = _writer_file(bind.engine.url.database)
+        descriptor = _writer_file(bind.engine)
         if descriptor is not None:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
     except BaseException:
@@ -116,7 +126,7 @@ def try_sqlite_writer_turn(engine: Engine) -> Callable[[], None] | None:
     if not _sqlite_writer.acquire(blocking=False):
         return None
     try:
-        descriptor = _writer_file(engine.url.database)
+        descriptor = _writer_file(engine)
         if descriptor is not None:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:  # another process's turn
@@ -126,12 +136,13 @@ def try_sqlite_writer_turn(engine: Engine) -> Callable[[], None] | None:
         _sqlite_writer.release()
         raise
 
-    def give_back() -> None:
-        if descriptor is not None:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-        _sqlite_writer.release()
+    return lambda: _give_back_turn(descriptor)
 
-    return give_back
+
+def _give_back_turn(descriptor: int | None) -> None:
+    if descriptor is not None:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+    _sqlite_writer.release()
 
 
 def holds_sqlite_writer(session: Session) -> bool:
@@ -144,11 +155,8 @@ def _release_sqlite_writer(session: Session, transaction: SessionTransaction) ->
     if transaction.parent is not None:
         return
     held = session.info.pop(_HOLDS_WRITER, None)
-    if held is None:
-        return
-    if held is not True:
-        fcntl.flock(held, fcntl.LOCK_UN)
-    _sqlite_writer.release()
+    if held is not None:
+        _give_back_turn(None if held is True else held)
 
 
 # Asked on every request that reads the cached problem: built once, run on the session's

@@ -28,7 +28,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, PoolProxiedConnection, Table, insert
 
-from api.db import try_sqlite_writer_turn
+from api.db import sqlite_file, try_sqlite_writer_turn
 from api.orm import AuditEventRow
 
 if TYPE_CHECKING:
@@ -41,13 +41,7 @@ _COLUMNS = ("at", "username", "role", "action", "subject_type", "subject_id", "d
 def commits_on_loop(engine: Engine) -> bool:
     """Whether reads of this database are committed by the event loop: a SQLite file (an
     in-memory database is one connection, which requests in threads are using)."""
-    database = engine.url.database
-    return (
-        engine.dialect.name == "sqlite"
-        and bool(database)
-        and database != ":memory:"
-        and not str(database).startswith("file:")
-    )
+    return sqlite_file(engine) is not None
 
 
 class LoopReadLog:
@@ -108,9 +102,7 @@ class LoopReadLog:
         if not committed:
             self._hand_over(rows, waiting)
             return
-        for future in waiting:
-            if not future.done():  # a request given up on (the client left) is cancelled
-                future.set_result(None)
+        _settle(waiting, None)
         self._commits += 1
         if self._commits % self.checkpoint_every == 0 and not self._checkpointing:
             self._checkpointing = True
@@ -155,13 +147,9 @@ class LoopReadLog:
             try:
                 await self._fallback.write_async(rows)
             except Exception as error:
-                for future in waiting:
-                    if not future.done():
-                        future.set_exception(error)
+                _settle(waiting, error)
             else:
-                for future in waiting:
-                    if not future.done():
-                        future.set_result(None)
+                _settle(waiting, None)
 
         task = self._loop.create_task(through_the_writer_thread())
         self._handed_over.add(task)
@@ -180,6 +168,17 @@ class LoopReadLog:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _settle(waiting: list[asyncio.Future[None]], error: Exception | None) -> None:
+    """Tell every reader of a group how its commit went."""
+    for future in waiting:
+        if future.done():  # a request given up on (the client left) is cancelled
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 _logs: WeakKeyDictionary[Engine, WeakKeyDictionary[asyncio.AbstractEventLoop, LoopReadLog]] = (
