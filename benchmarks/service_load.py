@@ -155,20 +155,14 @@ def _spread(by_client: dict[int, list[float]]) -> dict[str, float] | None:
     return {"lowest": min(known), "highest": max(known)} if known else None
 
 
-def _warm(base: str, headers: dict[str, str], waiting: list[str], workers: int) -> float:
-    """Rank a few referrals at once, so that every worker process builds its ranking context
-    before the measurements (the first rank in a process takes seconds); the seconds taken."""
+def _first_rank(base: str, headers: dict[str, str], referral: str) -> float:
+    """The seconds of the first rank after start (it assembles the problem and builds the
+    ranking context); a failure stops the benchmark here. The measured runs warm every
+    worker process on their own connections (`_load`)."""
     started = time.perf_counter()
-
-    async def warm_all() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as http:
-            return await asyncio.gather(
-                *(http.get(f"/api/referrals/{r}/rank") for r in waiting[: 4 * workers])
-            )
-
-    for answer in asyncio.run(warm_all()):
-        if answer.status_code != 200:
-            raise RuntimeError(f"warm-up rank failed: {answer.status_code} {answer.text[:300]}")
+    answer = httpx.get(f"{base}/api/referrals/{referral}/rank", headers=headers, timeout=300)
+    if answer.status_code != 200:
+        raise RuntimeError(f"warm-up rank failed: {answer.status_code} {answer.text[:300]}")
     return time.perf_counter() - started
 
 
@@ -208,7 +202,7 @@ def run(
         token = coordinator_token(database_url, SECRET, LOAD_USER)
         headers = {"Authorization": f"Bearer {token}"}
         with serving(database_url, SECRET, workers) as base:
-            warmup_s = _warm(base, headers, waiting, workers)
+            warmup_s = _first_rank(base, headers, waiting[0])
             baseline = asyncio.run(
                 _load(base, token, waiting, 1, baseline_requests, duration_s, top, seed)
             )
@@ -241,7 +235,6 @@ def run(
         if compare_workers and compare_workers != workers:
             # The same closed-loop load on a service with another number of processes.
             with serving(database_url, SECRET, compare_workers) as base:
-                _warm(base, headers, waiting, compare_workers)
                 compared = asyncio.run(
                     _load(base, token, waiting, clients, requests, duration_s, top, seed)
                 )
