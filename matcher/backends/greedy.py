@@ -38,6 +38,8 @@ class PlacementState:
         self.inst = inst
         c = inst.coupling
         self.class_left = np.array([cls.size for cls in inst.classes], dtype=np.int64)
+        self.unit_left = np.zeros(len(inst.tables.units), dtype=np.int64)
+        np.add.at(self.unit_left, [cls.unit for cls in inst.classes], self.class_left)
         self.high_left = c.high_risk_room.astype(np.int64).copy()
         self.hours_left = inst.hours_room.copy()
         self.team_left = c.team_room.astype(np.int64).copy()
@@ -128,6 +130,7 @@ class PlacementState:
     def _apply(self, r: int, u: int, k: int, team: int | None, sign: int) -> None:
         inst, c = self.inst, self.inst.coupling
         self.class_left[k] -= sign
+        self.unit_left[u] -= sign
         self.high_left[u] -= sign * int(c.is_high_risk[r])
         self.hours_left[u] -= sign * int(inst.hours[r])
         if team is not None:
@@ -159,9 +162,23 @@ class PlacementState:
                 return self.place(r, int(pair), k)
         return None
 
+    def may_fit(self, r: int, pairs: np.ndarray) -> np.ndarray:
+        """(len(pairs),) False where a unit-wide count already blocks r: no bed-space left,
+        no high-risk or support-hour room, or the women-only reserve spent. A cheap first
+        sieve: most pairs of a referral greedy cannot place fail here, and `blockers`
+        (the whole check) is then asked only about the rest."""
+        inst, c = self.inst, self.inst.coupling
+        units = inst.pair_unit[pairs]
+        fits = (self.unit_left[units] > 0) & (inst.hours[r] <= self.hours_left[units])
+        if c.is_high_risk[r]:
+            fits &= self.high_left[units] > 0
+        if not c.reserve_exempt[r] and self.reserve_left <= 0:
+            fits &= ~inst.tables.units.women_only[units]
+        return fits
+
     def try_place(self, r: int, pairs: np.ndarray) -> Assignment3 | None:
         """Place r in the best-scoring open place among these pairs, if any."""
-        for pair in pairs:
+        for pair in pairs[self.may_fit(r, pairs)]:
             for k in self.inst.groups[int(self.inst.pair_group[pair])].classes:
                 if not self.blockers(r, int(pair), k):
                     return self.place(r, int(pair), k)

@@ -77,6 +77,8 @@ class FlowRelaxation:
     def __init__(self, inst: Instance) -> None:
         self.inst = inst
         self.network = _build(inst)
+        # Pairs by unit, then support hours: each `_hours_fit` reads a mask in this order.
+        self.by_unit_hours = np.lexsort((inst.hours[inst.pair_ref], inst.pair_unit))
 
     def max_placements(self, active: np.ndarray) -> int:
         """An upper bound on how many of the `active` referrals any allocation places."""
@@ -97,9 +99,10 @@ class FlowRelaxation:
         capacities[net.source_arc_of_referral] = active.astype(np.int64)
         live = active[inst.pair_ref]
         n_units = len(inst.tables.units)
-        every = _hours_fit(inst, live, n_units)
+        every = _hours_fit(inst, live, n_units, self.by_unit_hours)
         capacities[net.unit_arc] = np.minimum(capacities[net.unit_arc], every)
-        high = _hours_fit(inst, live & inst.coupling.is_high_risk[inst.pair_ref], n_units)
+        high_live = live & inst.coupling.is_high_risk[inst.pair_ref]
+        high = _hours_fit(inst, high_live, n_units, self.by_unit_hours)
         capacities[net.gate_arc] = np.minimum(capacities[net.gate_arc], high[net.gate_unit])
         return capacities
 
@@ -241,14 +244,15 @@ def _build(inst: Instance) -> _Network:
     )
 
 
-def _hours_fit(inst: Instance, pairs: np.ndarray, n_units: int) -> np.ndarray:
+def _hours_fit(
+    inst: Instance, pairs: np.ndarray, n_units: int, by_unit_hours: np.ndarray
+) -> np.ndarray:
     """(U,) the most referrals among the `pairs` (a mask) that fit each unit's support-hour
-    room together: the count of the smallest hours whose running sum stays within it."""
-    chosen = np.flatnonzero(pairs)
+    room together: the count of the smallest hours whose running sum stays within it.
+    `by_unit_hours` orders every pair by unit, then hours."""
+    chosen = by_unit_hours[pairs[by_unit_hours]]
     units = inst.pair_unit[chosen]
     hours = inst.hours[inst.pair_ref[chosen]]
-    order = np.lexsort((hours, units))
-    units, hours = units[order], hours[order]
     running = np.cumsum(hours)
     first = np.searchsorted(units, units)  # index of each unit's first pair
     before = np.where(first > 0, running[np.maximum(first - 1, 0)], 0)
