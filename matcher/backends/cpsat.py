@@ -194,6 +194,7 @@ class _Pending:
     entry: dict[str, object]  # the stage's log entry
     full_before: SparseModel  # the model and held counts from before the band was held
     held_before: dict[str, int]
+    start: np.ndarray | None  # the incumbent on the sub-model's variables, where feasible
     proof: BackgroundProof | None = None  # None while waiting for a free worker
 
 
@@ -240,10 +241,13 @@ class CpSatBackend:
     15.7 s, where the search given that time took the band from 358 to 374 (ceiling 405).
     `band_prover`
     names what solves a whole band stage: "cbc" (default, where OR-Tools carries it) or
-    "cpsat"; the soft stage is always CP-SAT's. CBC takes only stages of at most
+    "cpsat"; the soft stage is always CP-SAT's. CBC in process takes only stages of at most
     `max_prover_variables` free variables: its memory grows by about 12 KiB a variable
     (0.85 GiB on a 66,532-variable band stage, 1.2 GiB on 97,026, 1.65 GiB on 153,179),
-    and the larger stages it did not close in time anyway. `lp_guide` solves each band
+    and the larger stages it did not close in time anyway. In a worker process, started
+    from the incumbent, it takes up to `max_background_prover_variables` (medium band 1,
+    153,179 variables, proved in 27 s; the large instance's stages, 663,368 and more, stay
+    with the neighbourhood search). `lp_guide` solves each band
     stage's LP relaxation for a proven ceiling and an LP-guided piece (see the module
     docstring): whole with GLOP up to `max_lp_variables` free variables, by pricing beyond.
     A CBC band proof of at least `background_min_variables` runs in a worker process, at
@@ -264,6 +268,7 @@ class CpSatBackend:
         max_stage_variables: int = 120_000,
         band_prover: str = "cbc",
         max_prover_variables: int = 120_000,
+        max_background_prover_variables: int = 250_000,
         lp_guide: bool = True,
         max_lp_variables: int = 200_000,
         background_proofs: int = 2,
@@ -283,6 +288,7 @@ class CpSatBackend:
             band_prover = "cpsat"
         self.band_prover = band_prover
         self.max_prover_variables = max_prover_variables
+        self.max_background_prover_variables = max_background_prover_variables
         self.lp_guide = lp_guide
         self.max_lp_variables = max_lp_variables
         self.search_share = search_share
@@ -355,7 +361,15 @@ class CpSatBackend:
             # A stage too big to solve whole in time is left to the neighbourhood search.
             n_free = int(free.sum())
             whole = n_free <= self.max_stage_variables
-            by_cbc = self.band_prover == "cbc" and n_free <= self.max_prover_variables
+            in_background = self.background_proofs > 0 and n_free >= self.background_min_variables
+            # A proof in a worker process costs the run no memory, and starts from the
+            # incumbent, so it may take larger stages than one in process.
+            prover_limit = (
+                self.max_background_prover_variables if in_background else self.max_prover_variables
+            )
+            by_cbc = self.band_prover == "cbc" and n_free <= prover_limit
+            # What happens after the search: CP-SAT solves the stage whole, or CBC proves it.
+            settled = whole or (by_cbc and stage.name != SOFT)
             share = self._search_share(by_cbc)
             if value < ceiling and self.lp_guide:
                 run.best, value, lp_bound = self._lp_guided_band(
@@ -395,7 +409,7 @@ class CpSatBackend:
                     run.index += 1
                     continue
             if stage.name != SOFT and value < ceiling and share > 0:
-                share = share if whole else 1.0
+                share = share if settled else 1.0
                 budget = (deadline - time.perf_counter()) * share
                 run.best, value, rounds, moved = self._improve_band(
                     inst,
@@ -409,7 +423,7 @@ class CpSatBackend:
                     workers=self._workers(run),
                 )
                 entry.update(search_rounds=rounds, search_value=value)
-                goes_on = value >= ceiling or (whole and deadline - time.perf_counter() > 0.05)
+                goes_on = value >= ceiling or (settled and deadline - time.perf_counter() > 0.05)
                 if moved and goes_on:
                     # The run goes on: referrals a piece let go (lower bands making way) are
                     # added back where they fit, for the later stages' starts. (A run that
@@ -427,20 +441,18 @@ class CpSatBackend:
             if stage.name != SOFT:
                 # The flow ceiling is proven with the bands above held: report it if we stop.
                 run.bounds[stage.name] = ceiling
-            if remaining <= 0.05 or not whole:
+            if remaining <= 0.05 or not settled:
                 run.stopped = True
                 return
             sub = restrict(run.full, free, np.zeros(run.full.n_vars, dtype=np.int64))
             gap = self.soft_gap if stage.name == SOFT else 0.0
             # A band stage that reaches its ceiling is done: no further proof needed.
             target = ceiling if stage.name != SOFT else None
-            in_background = (
-                self.background_proofs > 0 and len(sub.free) >= self.background_min_variables
-            )
             if stage.name != SOFT and by_cbc and in_background:
                 # Proved in a worker process (now, or when one is free) while the run goes
                 # on with the band held at its count.
                 entry.update(status="PROVING", variables=len(sub.free), value=value)
+                start = stage_hint(inst, layout, run.best, stage.active)[sub.free]
                 run.pending.append(
                     _Pending(
                         run.index,
@@ -451,6 +463,7 @@ class CpSatBackend:
                         entry,
                         run.full,
                         dict(run.ceilings.held),
+                        start if sub.model.feasible(start) else None,
                     )
                 )
                 self._launch(run, deadline, self.background_proofs)
@@ -513,7 +526,11 @@ class CpSatBackend:
                 # A proof started beside others is of a later band: it yields the CPU to
                 # theirs when another process takes a core.
                 pending.proof = BackgroundProof(
-                    pending.sub.model, pending.objective, limit, niceness=PROOF_NICENESS * running
+                    pending.sub.model,
+                    pending.objective,
+                    limit,
+                    niceness=PROOF_NICENESS * running,
+                    start=pending.start,
                 )
                 running += 1
 

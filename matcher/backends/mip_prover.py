@@ -206,11 +206,7 @@ def maximise(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> 
     if not has_solution or len(response.variable_value) != model.n_vars:
         return MipOutcome(None, bound, False, seconds)
     values = np.rint(np.asarray(response.variable_value)).astype(np.int64)
-    if (
-        model.violated_rows(values).size
-        or np.any(values < model.lower)
-        or np.any(values > model.upper)
-    ):
+    if not model.feasible(values):
         # Rounding a solution within the solver's tolerances broke a row: keep only the bound.
         return MipOutcome(None, bound, False, seconds)
     optimal = response.status == status.MPSOLVER_OPTIMAL

@@ -9,13 +9,18 @@ the optimum), goes on with the next stages, and reads the answer when it is ther
 that confirms the value makes everything done since valid; a better solution sends the
 caller back to that stage (`matcher.backends.cpsat`).
 
-The worker runs `matcher.backends.mip_prover.maximise` on the very same arrays, so its answer
-is the answer an in-process proof would give; its values are checked against every row there.
+Given the incumbent as a start, the worker runs the CBC program from it
+(`matcher.backends.cbc_command`: medium band 1 proved in 27 s, not 77 s); without one, or
+where that program does not run, `matcher.backends.mip_prover.maximise` on the very same
+arrays, the answer an in-process proof would give. Either way its values are checked against
+every row. The worker leads a process group of its own, so that stopping it stops the CBC
+program it started too.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.backends import cbc_command
 from matcher.backends.mip_prover import MipOutcome, maximise
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
@@ -34,10 +40,16 @@ class BackgroundProof:
     """One CBC maximisation running in a child process; `outcome` collects it."""
 
     def __init__(
-        self, model: SparseModel, objective: np.ndarray, time_limit_s: float, niceness: int = 0
+        self,
+        model: SparseModel,
+        objective: np.ndarray,
+        time_limit_s: float,
+        niceness: int = 0,
+        start: np.ndarray | None = None,
     ) -> None:
         """Start the worker; a positive `niceness` lowers its CPU priority (a proof of a later
-        band yields to one of an earlier band when they share a core)."""
+        band yields to one of an earlier band when they share a core). `start`, a feasible
+        point of `model` (the incumbent), lets CBC begin from it."""
         self.started = time.perf_counter()
         self.time_limit_s = time_limit_s
         self._folder = tempfile.TemporaryDirectory(prefix="bedmatch-proof-")
@@ -49,6 +61,7 @@ class BackgroundProof:
             objective=objective,
             time_limit=np.array([time_limit_s]),
             niceness=np.array([niceness]),
+            incumbent=np.zeros(0, dtype=np.int64) if start is None else start,
             **arrays,  # type: ignore[arg-type]
         )
         # The worker imports this very package, wherever the caller found it.
@@ -60,6 +73,7 @@ class BackgroundProof:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": path},
+            start_new_session=True,
         )
 
     def finished(self) -> bool:
@@ -91,7 +105,7 @@ class BackgroundProof:
     def cancel(self) -> None:
         """Stop the worker (if it still runs) and remove its files."""
         if not self.finished():
-            self._process.kill()
+            os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
         self._folder.cleanup()
 
@@ -101,9 +115,16 @@ def _prove(question: Path, answer: Path) -> None:
         model = SparseModel(**{name: data[name] for name in _FIELDS})
         objective, time_limit = data["objective"], float(data["time_limit"][0])
         niceness = int(data["niceness"][0])
+        start = data["incumbent"]
     if niceness > 0 and hasattr(os, "nice"):
         os.nice(niceness)
-    out = maximise(model, objective, time_limit)
+    executable = cbc_command.program() if start.size else None
+    if executable is not None:
+        out = cbc_command.maximise_from(
+            model, objective, start, time_limit, answer.parent, executable
+        )
+    else:
+        out = maximise(model, objective, time_limit)
     values = out.values if out.values is not None else np.zeros(0, dtype=np.int64)
     np.savez(
         answer,

@@ -75,6 +75,14 @@ class SparseModel:
     def row_of_entry(self) -> np.ndarray:
         return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.start))
 
+    def feasible(self, values: np.ndarray) -> bool:
+        """Whether `values` keep every row and every variable bound."""
+        return not (
+            self.violated_rows(values).size
+            or np.any(values < self.lower)
+            or np.any(values > self.upper)
+        )
+
     def violated_rows(self, values: np.ndarray) -> np.ndarray:
         """Rows that `values` break (none for a feasible point)."""
         activity = np.bincount(

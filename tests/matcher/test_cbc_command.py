@@ -1,0 +1,87 @@
+"""The CBC program as a band prover started from the incumbent: the optimum CBC in OR-Tools
+proves, from any feasible start, and an honest bound when it stops early."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.backends import cbc_command, mip_prover
+from matcher.backends.classes import LinearModel
+from matcher.backends.proof_worker import BackgroundProof
+from matcher.backends.submodel import UNBOUNDED, SparseModel
+from tests.matcher.helpers import three_people_seven_hours
+
+EXECUTABLE = cbc_command.program()
+pytestmark = pytest.mark.skipif(
+    EXECUTABLE is None or not mip_prover.available(), reason="no CBC program here"
+)
+
+
+def test_a_knapsack_started_below_its_optimum_is_solved(tmp_path: Path) -> None:
+    sparse = three_people_seven_hours()
+    start = np.array([0, 0, 1])
+    out = cbc_command.maximise_from(sparse, np.array([1, 1, 1]), start, 10.0, tmp_path, EXECUTABLE)
+    assert out.optimal and out.bound == 2
+    assert out.values is not None and int(out.values.sum()) == 2
+    assert sparse.feasible(out.values)
+
+
+@st.composite
+def models_around_a_point(draw: st.DrawFn) -> tuple[SparseModel, np.ndarray, np.ndarray]:
+    """Integer models with every kind of row and bound, built around a point that keeps them
+    (the start), and an objective."""
+    n_vars = draw(st.integers(1, 8))
+    start = np.array([draw(st.integers(0, 3)) for _ in range(n_vars)], dtype=np.int64)
+    model = LinearModel()
+    for j in range(n_vars):
+        upper = draw(st.sampled_from([3, 5, None]))
+        model.add_vars(1, 0, UNBOUNDED if upper is None else max(upper, int(start[j])))
+    for _ in range(draw(st.integers(0, 6))):
+        cols = sorted(draw(st.sets(st.integers(0, n_vars - 1), min_size=1, max_size=n_vars)))
+        coefs = [draw(st.integers(-4, 6).filter(bool)) for _ in cols]
+        activity = int(np.dot(coefs, start[cols]))
+        kind = draw(st.sampled_from(["le", "ge", "eq", "range"]))
+        lo = None if kind == "le" else activity - (draw(st.integers(0, 4)) if kind != "eq" else 0)
+        hi = None if kind == "ge" else activity + (draw(st.integers(0, 4)) if kind != "eq" else 0)
+        model.add_row(cols, coefs, lo, hi)
+    # Bounded above: every variable with an open upper bound gets a row capping it.
+    for j in range(n_vars):
+        model.add_row([j], [1], None, int(start[j]) + draw(st.integers(0, 4)))
+    objective = np.array([draw(st.integers(0, 5)) for _ in range(n_vars)], dtype=np.int64)
+    return SparseModel.of(model), objective, start
+
+
+@settings(max_examples=25, deadline=None)
+@given(case=models_around_a_point())
+def test_the_optimum_is_the_one_cbc_in_or_tools_proves(
+    case: tuple[SparseModel, np.ndarray, np.ndarray], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    sparse, objective, start = case
+    assert sparse.feasible(start)
+    folder = tmp_path_factory.mktemp("cbc")
+    out = cbc_command.maximise_from(sparse, objective, start, 10.0, folder, EXECUTABLE)
+    reference = mip_prover.maximise(sparse, objective, 10.0)
+    assert reference.optimal and out.optimal
+    assert out.values is not None and sparse.feasible(out.values)
+    assert int(objective @ out.values) == int(objective @ reference.values) == out.bound
+    assert out.bound >= int(objective @ start)
+
+
+def test_a_bound_is_read_from_the_log_in_the_sense_of_the_maximum() -> None:
+    log = "Partial search - best objective -396 (best possible -398.5), took 10 iterations"
+    assert cbc_command._bound_from_log(log) == 398
+    assert cbc_command._bound_from_log("Search completed - best objective -396") == UNBOUNDED
+    assert cbc_command._bound_from_log("best possible -1e+50") == UNBOUNDED
+
+
+def test_the_worker_starts_cbc_from_the_incumbent() -> None:
+    sparse = three_people_seven_hours()
+    proof = BackgroundProof(sparse, np.array([1, 1, 1]), 10.0, start=np.array([1, 0, 0]))
+    out = proof.outcome(wait_until=float("inf"))
+    assert out is not None and out.optimal and out.bound == 2
+    assert out.values is not None and sparse.feasible(out.values)
