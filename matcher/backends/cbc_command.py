@@ -22,6 +22,7 @@ solution file; the proven bound, when CBC stops before it proves optimality, fro
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -32,6 +33,7 @@ from matcher.backends.mip_prover import MipOutcome
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 
+@functools.cache
 def program() -> str | None:
     """The CBC executable PuLP carries, if it runs here."""
     with contextlib.suppress(ImportError):
