@@ -47,11 +47,13 @@ CONVERGED = 1e-4
 class PricedLp:
     """`bound`: a proven upper bound on the stage's LP (None if no round finished);
     `value`: the last restricted LP's optimum; `values`: its point over the whole model
-    (zero off the restricted columns); `rounds` and `columns`: the work done."""
+    (zero off the restricted columns); `reduced`: every column's reduced cost at the
+    prices of the best bound; `rounds` and `columns`: the work done."""
 
     bound: float | None
     value: float | None
     values: np.ndarray | None
+    reduced: np.ndarray | None
     rounds: int
     columns: int
     seconds: float
@@ -105,6 +107,7 @@ def priced_lp(
     best: float | None = None
     value: float | None = None
     values: np.ndarray | None = None
+    best_reduced: np.ndarray | None = None
     rounds = 0
     while True:
         remaining = stop_at - time.perf_counter()
@@ -120,7 +123,8 @@ def priced_lp(
         prices = np.zeros(full.n_rows)
         prices[kept] = lp.prices
         bound, reduced = lagrangian_bound(full, lower, upper, c, prices)
-        best = bound if best is None else min(best, bound)
+        if best is None or bound < best:
+            best, best_reduced = bound, reduced
         if lp.value is not None:
             value = lp.value
             values = np.zeros(full.n_vars)
@@ -135,6 +139,7 @@ def priced_lp(
         bound=best,
         value=value,
         values=values,
+        reduced=best_reduced,
         rounds=rounds,
         columns=int(chosen.sum()),
         seconds=time.perf_counter() - started,
@@ -165,9 +170,19 @@ def starting_columns(
     chosen = np.zeros(n_vars, dtype=bool)
     chosen[n_pairs:] = True
     chosen[:n_pairs] = (incumbent[:n_pairs] > 0) & active
+    chosen[:n_pairs] |= best_per_referral(pair_ref, pair_points, active, per_referral)
+    return chosen
+
+
+def best_per_referral(
+    pair_ref: np.ndarray, score: np.ndarray, active: np.ndarray, per_referral: int
+) -> np.ndarray:
+    """(P,) each referral's `per_referral` active pairs of highest `score` (ties: the pair
+    listed first)."""
     candidates = np.flatnonzero(active)
-    order = candidates[np.lexsort((-pair_points[candidates], pair_ref[candidates]))]
+    order = candidates[np.lexsort((-score[candidates], pair_ref[candidates]))]
     refs = pair_ref[order]
     place = np.arange(order.size) - np.searchsorted(refs, refs, side="left")
+    chosen = np.zeros(len(pair_ref), dtype=bool)
     chosen[order[place < per_referral]] = True
     return chosen

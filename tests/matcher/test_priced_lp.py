@@ -13,7 +13,12 @@ from fixtures import generate
 from matcher.backends import mip_prover
 from matcher.backends.classes import LinearModel, Row, build_instance, build_model, encode
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.priced_lp import lagrangian_bound, priced_lp, starting_columns
+from matcher.backends.priced_lp import (
+    best_per_referral,
+    lagrangian_bound,
+    priced_lp,
+    starting_columns,
+)
 from matcher.backends.submodel import SparseModel, restrict
 from matcher.model import Problem
 from matcher.objective import stages
@@ -119,3 +124,27 @@ def test_a_medium_instance_priced_throughout_keeps_its_counts_and_bounds() -> No
     stage_log = priced.detail["stages"]  # type: ignore[attr-defined]
     stages_priced = [s for s in stage_log if "lp_priced_rounds" in s]
     assert stages_priced  # the pricing ran
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(-9, 9), st.booleans()), min_size=1, max_size=40
+    ),
+    per_referral=st.integers(1, 4),
+)
+def test_each_referral_keeps_its_best_active_pairs(
+    pairs: list[tuple[int, int, bool]], per_referral: int
+) -> None:
+    pair_ref = np.array([r for r, _, _ in pairs], dtype=np.int64)
+    score = np.array([s for _, s, _ in pairs], dtype=float)
+    active = np.array([a for _, _, a in pairs], dtype=bool)
+    chosen = best_per_referral(pair_ref, score, active, per_referral)
+    assert not np.any(chosen & ~active)
+    for r in np.unique(pair_ref):
+        mine = np.flatnonzero((pair_ref == r) & active)
+        kept = np.flatnonzero((pair_ref == r) & chosen)
+        assert kept.size == min(per_referral, mine.size)
+        left_out = np.setdiff1d(mine, kept)
+        if kept.size and left_out.size:
+            assert score[kept].min() >= score[left_out].max()
