@@ -141,7 +141,11 @@ def _solve_section(records: list[dict[str, Any]]) -> list[str]:
         lines += [
             "Times are wall seconds around `matcher.solve.solve`; `time × greedy` and "
             "`soft − greedy` compare with the greedy baseline measured in the same run. "
-            "Placed counts are per priority band, 5 (most urgent) first.",
+            "Placed counts are per priority band, 5 (most urgent) first. Peak memory is the "
+            'solving process\'s; "(worker)" is the largest peak among the processes it '
+            "started (proof workers, CBC), as Linux counts it: a child counts the resident "
+            "memory of the process that started it as its own, so a small child shows at "
+            "least the solving process's size at its start.",
             "",
         ]
     if others:

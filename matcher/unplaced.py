@@ -57,6 +57,9 @@ def unplaced_reasons(
         occupant_priority[state.class_of_bed[bed]].append(int(refs.priority[r]))
     pairs_of = inst.pairs_of_referral()
     group_of = {m: grp for grp in inst.coupling.keep_together_groups for m in grp}
+    beds_of_unit: dict[int, list[int]] = defaultdict(list)
+    for b, u in enumerate(inst.tables.beds.unit.tolist()):
+        beds_of_unit[u].append(b)
 
     out: dict[int, list[str]] = {}
     for r in range(len(refs)):
@@ -66,7 +69,7 @@ def unplaced_reasons(
         if int(refs.priority[r]) in unproven_bands:
             reasons.append(TIME_LIMIT)
         if not inst.class_allowed[r].any():
-            reasons.append(_hard_rule_summary(inst, r))
+            reasons.append(_hard_rule_summary(inst, r, beds_of_unit))
             out[r] = reasons
             continue
         if not pairs_of[r].size:
@@ -120,14 +123,11 @@ def _taken_summary(priority: int, classes: set[int], occupants: dict[int, list[i
     return "eligible bed-spaces all went to other referrals: " + ", ".join(parts)
 
 
-def _hard_rule_summary(inst: Instance, r: int) -> str:
+def _hard_rule_summary(inst: Instance, r: int, beds_of_unit: dict[int, list[int]]) -> str:
     """'no bed-space passes the hard rules: 31 units: unit is men-only; ...'."""
     elig, tables = inst.eligibility_with_reasons(), inst.tables
     counts: Counter[str] = Counter()
     n_units = len(tables.units)
-    beds_of_unit: dict[int, list[int]] = defaultdict(list)
-    for b, u in enumerate(tables.beds.unit):
-        beds_of_unit[int(u)].append(b)
     for u in range(n_units):
         failed = elig.unit_rules_failed(r, u)
         if failed:
