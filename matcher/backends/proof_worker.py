@@ -19,6 +19,7 @@ program it started too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -105,7 +106,8 @@ class BackgroundProof:
     def cancel(self) -> None:
         """Stop the worker (if it still runs) and remove its files."""
         if not self.finished():
-            os.killpg(self._process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may end meanwhile
+                os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
         self._folder.cleanup()
 
