@@ -709,7 +709,11 @@ class CpSatBackend:
             # A slow LP (large stages) still leaves the piece a share of what is left; the
             # soft stage, the last, may give the wider piece all of it.
             now = time.perf_counter()
-            remaining = max(stop_at - now, PIECE_SHARE * (deadline - now))
+            remaining = max(
+                stop_at - now,
+                PIECE_SHARE * (deadline - now),
+                min(MIN_PIECE_SECONDS, deadline - now - PIECE_RESERVE_SECONDS),
+            )
             if width and stage.name == SOFT:
                 remaining = deadline - now - PIECE_RESERVE_SECONDS
             if value >= target or remaining < 0.2:
@@ -984,6 +988,10 @@ LP_GUIDE_SHARE = 0.25
 # medium couples variant it needs 8.3 s, more than a quarter of the time the bands leave.
 SOFT_LP_SHARE = 0.6
 PIECE_SHARE = 0.1
+# What a piece is given at least while the limit allows: CBC needs about a second to load
+# and solve medium's band-1 piece (4,397 variables), and with 0.4 s, all the share left it
+# at 20 s, it gave back only its start (339 where the piece's optimum is 396).
+MIN_PIECE_SECONDS = 2.0
 # Each referral's pairs of best reduced cost the wider guided piece adds (5 made medium's
 # soft piece 10,182 variables, which CBC did not improve in 20 s).
 WIDER_PIECE_PAIRS = 2
