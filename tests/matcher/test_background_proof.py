@@ -3,13 +3,17 @@ proof finds more than the band was held at."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from constraints.checker import check
 from fixtures.generator import generate
-from matcher.backends import mip_prover
-from matcher.backends.classes import LinearModel
+from matcher.backends import cbc_command, mip_prover
+from matcher.backends.classes import LinearModel, build_instance, build_model, encode
+from matcher.backends.greedy import greedy_placements
 from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.submodel import SparseModel
 from matcher.solve import solve
@@ -54,3 +58,43 @@ def test_background_proofs_reach_the_in_process_optimum_going_back_where_they_fi
     assert lexicographic_value(problem, speculative) == lexicographic_value(problem, in_process)
     stages = speculative.detail["stages"]  # type: ignore[attr-defined]
     assert any(entry.get("superseded") for entry in stages), "no proof found more"
+
+
+def _group_commands(group: int) -> list[str]:
+    """The command names of the live processes in a process group (Linux `/proc`)."""
+    names = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
+        fields = rest.split()
+        if int(fields[2]) == group and fields[0] != "Z":
+            names.append(name)
+    return names
+
+
+@pytest.mark.skipif(
+    cbc_command.program() is None or not Path("/proc/self/stat").exists(),
+    reason="needs the CBC program and /proc",
+)
+def test_a_cancelled_proof_stops_the_cbc_program_it_started() -> None:
+    inst = build_instance(generate(1501, 1500, 3000))
+    layout = build_model(inst)
+    full = SparseModel.of(layout.model)
+    start = encode(inst, layout, greedy_placements(inst))
+    # Every referral counts: CBC's preprocessing alone takes seconds on 153,179 variables.
+    objective = np.zeros(full.n_vars, dtype=np.int64)
+    objective[: layout.n_pairs] = 1
+    proof = BackgroundProof(full, objective, 60.0, start=start)
+    group = proof._process.pid
+    deadline = time.monotonic() + 30
+    while "cbc" not in _group_commands(group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "cbc" in _group_commands(group), "the worker did not start CBC"
+    proof.cancel()
+    deadline = time.monotonic() + 5
+    while _group_commands(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _group_commands(group) == []
