@@ -201,6 +201,16 @@ class _Outcome:
         return self.status == "OPTIMAL"
 
 
+@dataclass(frozen=True)
+class _StageAt:
+    """A stage and the model it is solved on: what every solve of a piece of it reads."""
+
+    inst: Instance
+    layout: ModelLayout
+    full: SparseModel  # the model with the bands before the stage held at their counts
+    stage: Stage
+
+
 @dataclass
 class _Pending:
     """A band stage being proved in the background while later stages go on."""
@@ -393,10 +403,7 @@ class CpSatBackend:
             share = self._search_share(by_cbc)
             if value < ceiling and self.lp_guide:
                 run.best, value, lp_bound = self._lp_guided_band(
-                    inst,
-                    layout,
-                    run.full,
-                    stage,
+                    _StageAt(inst, layout, run.full, stage),
                     run.best,
                     value,
                     ceiling,
@@ -435,10 +442,7 @@ class CpSatBackend:
                 share = share if settled else 1.0
                 budget = (deadline - time.perf_counter()) * share
                 run.best, value, rounds, moved = self._improve_band(
-                    inst,
-                    layout,
-                    run.full,
-                    stage,
+                    _StageAt(inst, layout, run.full, stage),
                     run.best,
                     value,
                     ceiling,
@@ -645,10 +649,7 @@ class CpSatBackend:
 
     def _lp_guided_band(
         self,
-        inst: Instance,
-        layout: ModelLayout,
-        full: SparseModel,
-        stage: Stage,
+        at: _StageAt,
         best: np.ndarray,
         value: int,
         ceiling: int,
@@ -663,6 +664,7 @@ class CpSatBackend:
         Returns the (maybe improved) allocation, its value and the LP bound (None if the
         LP was not solved in time or the stage is too big for it). The LP and the piece
         take at most `share` of the time left."""
+        inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
         budget_s = (deadline - time.perf_counter()) * share
         stop_at = time.perf_counter() + budget_s
         n_pairs = layout.n_pairs
@@ -719,10 +721,7 @@ class CpSatBackend:
             if value >= target or remaining < 0.2:
                 break
             best, value = self._guided_piece(
-                inst,
-                layout,
-                full,
-                stage,
+                at,
                 best,
                 value,
                 used,
@@ -737,10 +736,7 @@ class CpSatBackend:
 
     def _guided_piece(
         self,
-        inst: Instance,
-        layout: ModelLayout,
-        full: SparseModel,
-        stage: Stage,
+        at: _StageAt,
         best: np.ndarray,
         value: int,
         used: np.ndarray,
@@ -756,6 +752,7 @@ class CpSatBackend:
         cost besides: on medium's soft stage the first piece (4,321 variables) gives
         967,825 in 0.8 s and the wider one (width 2, 5,982) 976,176 in 7.3 s, against the
         LP bound 979,912. Returns the (maybe improved) allocation and its value."""
+        inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
         n_pairs = layout.n_pairs
         coefs = stage.coefficients
         hint_values = stage_hint(inst, layout, best, stage.active)
@@ -798,10 +795,7 @@ class CpSatBackend:
 
     def _improve_band(
         self,
-        inst: Instance,
-        layout: ModelLayout,
-        full: SparseModel,
-        stage: Stage,
+        at: _StageAt,
         best: np.ndarray,
         value: int,
         ceiling: int,
@@ -817,6 +811,7 @@ class CpSatBackend:
         A round starts only with time for its setup as well as its solve (on the large
         instance, cutting out a piece of the 663,368-variable band-2 stage takes longer
         than many a piece's solve): the longest setup so far is kept in hand."""
+        inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
         stop_at = time.perf_counter() + budget_s
         rng = np.random.default_rng(self.seed)
         n_pairs = layout.n_pairs
