@@ -676,8 +676,7 @@ class CpSatBackend:
         used = np.zeros(full.n_vars, dtype=bool)  # what the LP's optimum uses
         if int(free.sum()) > self.max_lp_variables:
             # Too big for GLOP whole: solved over few columns, proven over all by pricing.
-            objective_full = np.zeros(full.n_vars, dtype=np.int64)
-            objective_full[:n_pairs] = coefs
+            objective_full = _objective(coefs, np.arange(full.n_vars))
             start = starting_columns(
                 inst.pair_ref, inst.pair_points, stage.active, best, full.n_vars
             )
@@ -695,10 +694,7 @@ class CpSatBackend:
             reduced = priced.reduced
         else:
             sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
-            objective = np.zeros(len(sub.free), dtype=np.int64)
-            pair_vars = sub.free < n_pairs
-            objective[pair_vars] = coefs[sub.free[pair_vars]]
-            lp = mip_prover.relax(sub.model, objective, budget_s)
+            lp = mip_prover.relax(sub.model, _objective(coefs, sub.free), budget_s)
             entry.update(lp_seconds=round(lp.seconds, 3), lp_value=lp.value)
             lp_bound = lp.bound
             if lp_bound is None or lp.values is None or lp.reduced_costs is None:
@@ -913,9 +909,7 @@ class CpSatBackend:
             ct.vars.extend(cols[s:e])
             ct.coeffs.extend(coef_list[s:e])
             ct.domain.extend([max(lo, -INT_MAX), min(hi, INT_MAX)])
-        objective = np.zeros(len(free), dtype=np.int64)
-        pair_vars = free < len(coefs)
-        objective[pair_vars] = coefs[free[pair_vars]]
+        objective = _objective(coefs, free)
         nz = np.flatnonzero(objective)
         proto.objective.vars.extend(nz.tolist())
         proto.objective.coeffs.extend((-objective[nz]).tolist())
