@@ -25,11 +25,13 @@ import contextlib
 import functools
 import re
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
-from matcher.backends.mip_prover import MipOutcome
+from matcher.backends.mip_prover import MipOutcome, maximise
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 
@@ -48,6 +50,25 @@ def program() -> str | None:
     return str(solver.path) if solver.available() else None
 
 
+def prove(
+    model: SparseModel,
+    objective: np.ndarray,
+    time_limit_s: float,
+    start: np.ndarray | None,
+    folder: Path | None = None,
+) -> MipOutcome:
+    """Maximise ``objective @ x`` over the integer points of `model`: with the CBC program
+    from `start` where the program runs here and `start` keeps every row (its files in
+    `folder`, or in a temporary one), else with OR-Tools' CBC from nothing."""
+    executable = program()
+    if start is None or executable is None or not model.feasible(start):
+        return maximise(model, objective, time_limit_s)
+    if folder is not None:
+        return maximise_from(model, objective, start, time_limit_s, folder, executable)
+    with tempfile.TemporaryDirectory(prefix="bedmatch-cbc-") as temporary:
+        return maximise_from(model, objective, start, time_limit_s, Path(temporary), executable)
+
+
 def maximise_from(
     model: SparseModel,
     objective: np.ndarray,
@@ -58,8 +79,6 @@ def maximise_from(
 ) -> MipOutcome:
     """Maximise ``objective @ x`` over the integer points of `model` with CBC, starting from
     the feasible point `start`; the files go to `folder`."""
-    import time
-
     started = time.perf_counter()
     problem, mip_start, solution = folder / "stage.mps", folder / "start.sol", folder / "out.sol"
     write_mps(model, objective, problem)

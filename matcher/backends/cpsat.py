@@ -126,10 +126,8 @@ against its LP bound 399 (0.75 %), where before bands 5-3 were proven and band 2
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -223,7 +221,7 @@ class _Pending:
     entry: dict[str, object]  # the stage's log entry
     full_before: SparseModel  # the model and held counts from before the band was held
     held_before: dict[str, int]
-    start: np.ndarray | None  # the incumbent on the sub-model's variables, where feasible
+    start: np.ndarray  # the incumbent on the sub-model's variables (the proof's start)
     proof: BackgroundProof | None = None  # None while waiting for a free worker
 
 
@@ -479,7 +477,6 @@ class CpSatBackend:
                 # Proved in a worker process (now, or when one is free) while the run goes
                 # on with the band held at its count.
                 entry.update(status="PROVING", variables=len(sub.free), value=value)
-                start = stage_hint(inst, layout, run.best, stage.active)[sub.free]
                 run.pending.append(
                     _Pending(
                         run.index,
@@ -490,7 +487,7 @@ class CpSatBackend:
                         entry,
                         run.full,
                         dict(run.ceilings.held),
-                        start if sub.model.feasible(start) else None,
+                        stage_hint(inst, layout, run.best, stage.active)[sub.free],
                     )
                 )
                 self._launch(run, deadline, self.background_proofs)
@@ -954,14 +951,7 @@ def _prove_band(
     (the caller keeps the better of it and the incumbent). Given a feasible `start`, the
     CBC program begins from it where it runs here: a piece whose CBC found no solution in
     the time left (tight caseloads, band 1, 4,171 variables) still gives the start back."""
-    executable = cbc_command.program()
-    if start is not None and executable is not None and model.feasible(start):
-        with tempfile.TemporaryDirectory(prefix="bedmatch-piece-") as folder:
-            out = cbc_command.maximise_from(
-                model, _objective(coefs, free), start, time_limit_s, Path(folder), executable
-            )
-    else:
-        out = mip_prover.maximise(model, _objective(coefs, free), time_limit_s)
+    out = cbc_command.prove(model, _objective(coefs, free), time_limit_s, start)
     status = "OPTIMAL" if out.optimal else ("FEASIBLE" if out.values is not None else "UNKNOWN")
     return _Outcome(status, out.values, out.bound, out.seconds)
 

@@ -11,7 +11,7 @@ caller back to that stage (`matcher.backends.cpsat`).
 
 Given the incumbent as a start, the worker runs the CBC program from it
 (`matcher.backends.cbc_command`: medium band 1 proved in 27 s, not 77 s); without one, or
-where that program does not run, `matcher.backends.mip_prover.maximise` on the very same
+where that program does not run or the start breaks a row, `mip_prover.maximise` on the same
 arrays, the answer an in-process proof would give. Either way its values are checked against
 every row. The worker leads a process group of its own, so that stopping it stops the CBC
 program it started too.
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from matcher.backends import cbc_command
-from matcher.backends.mip_prover import MipOutcome, maximise
+from matcher.backends.mip_prover import MipOutcome
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 _FIELDS = ("lower", "upper", "start", "col", "coef", "lo", "hi")
@@ -120,13 +120,10 @@ def _prove(question: Path, answer: Path) -> None:
         start = data["incumbent"]
     if niceness > 0 and hasattr(os, "nice"):
         os.nice(niceness)
-    executable = cbc_command.program() if start.size else None
-    if executable is not None:
-        out = cbc_command.maximise_from(
-            model, objective, start, time_limit, answer.parent, executable
-        )
-    else:
-        out = maximise(model, objective, time_limit)
+    # The files go beside the question, in the folder the caller removes.
+    out = cbc_command.prove(
+        model, objective, time_limit, start if start.size else None, answer.parent
+    )
     values = out.values if out.values is not None else np.zeros(0, dtype=np.int64)
     np.savez(
         answer,
