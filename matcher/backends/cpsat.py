@@ -407,16 +407,19 @@ class CpSatBackend:
                     ceiling,
                     deadline,
                     entry,
-                    # The soft stage, a band stage neither proved nor solved whole, and one
-                    # proved aside (held meanwhile at what it has, so at what the guided
-                    # piece gives) get from here only the neighbourhood search, which the
-                    # guided piece beats by far: they give the LP the larger share. (On
-                    # the tight-caseloads variant the band-1 LP needs 15 s: with the
-                    # smaller share it did not end, and band 1 was held at 188, not 355.)
+                    # A stage neither proved nor solved whole gets from here only the
+                    # neighbourhood search, which the guided piece beats by far, and the
+                    # run stops after it: the LP and the piece may take all that is left.
+                    # The soft stage and one proved aside (held meanwhile at what the guided
+                    # piece gives) give the LP the larger share. (On the tight-caseloads
+                    # variant the band-1 LP needs 15 s: with the smaller share it did not
+                    # end, and band 1 was held at 188, not 355.)
                     share=(
-                        LP_GUIDE_SHARE
-                        if settled and not proved_aside and stage.name != SOFT
+                        1.0
+                        if not settled
                         else SOFT_LP_SHARE
+                        if proved_aside or stage.name == SOFT
+                        else LP_GUIDE_SHARE
                     ),
                     workers=self._workers(run),
                 )
@@ -685,9 +688,9 @@ class CpSatBackend:
                 lp_priced_rounds=priced.rounds,
                 lp_priced_columns=priced.columns,
             )
-            if lp_bound is None or priced.values is None or priced.reduced is None:
+            if lp_bound is None or priced.support is None or priced.reduced is None:
                 return best, value, lp_bound
-            used = priced.values > 1e-6
+            used = priced.support
             reduced = priced.reduced
         else:
             sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from fixtures import generate
@@ -14,6 +14,7 @@ from matcher.backends import mip_prover
 from matcher.backends.classes import LinearModel, Row, build_instance, build_model, encode
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.priced_lp import (
+    RestrictedLp,
     best_per_referral,
     lagrangian_bound,
     priced_lp,
@@ -105,6 +106,47 @@ def test_the_priced_lp_starts_small_and_brings_in_what_it_lacks() -> None:
     assert priced.integer_bound is not None and priced.integer_bound >= optimum
     assert int(start.sum()) < priced.columns <= int(free.sum())  # priced columns came in
     assert priced.rounds >= 2
+    assert priced.warm_rounds >= 1  # a round bringing in few columns starts from the basis
+
+
+@settings(max_examples=25, deadline=None)
+@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+def test_a_warm_round_finds_what_a_fresh_solve_of_the_same_columns_finds(
+    problem: Problem,
+) -> None:
+    inst = build_instance(problem)
+    layout = build_model(inst)
+    full = SparseModel.of(layout.model)
+    n_pairs = layout.n_pairs
+    assume(n_pairs > 0)
+    # Most placements: with only the count variables in, the LP places nobody (every row
+    # holds with all at 0); the warm round brings in every pair from that basis.
+    c = np.zeros(full.n_vars)
+    c[:n_pairs] = 1.0
+    lower, upper = full.lower.astype(float), full.upper.astype(float)
+    counts_only = np.zeros(full.n_vars, dtype=bool)
+    counts_only[n_pairs:] = True
+    warm = RestrictedLp(full, lower, upper, c)
+    warm.load(counts_only)
+    first = warm.solve(10.0, warm=False)
+    assert first is not None and first.value == pytest.approx(0.0, abs=1e-9)
+    assert warm.can_warm_start
+    warm.add(np.arange(n_pairs))
+    from_basis = warm.solve(10.0, warm=True)
+    fresh = RestrictedLp(full, lower, upper, c)
+    fresh.load(np.ones(full.n_vars, dtype=bool))
+    afresh = fresh.solve(10.0, warm=False)
+    assert from_basis is not None and afresh is not None
+    assert from_basis.value is not None and afresh.value is not None
+    assert from_basis.value == pytest.approx(afresh.value, abs=1e-6)
+    assert afresh.value >= 1 - 1e-6  # somebody is placeable in every drawn problem
+    point = from_basis.values
+    assert point is not None
+    activity = np.bincount(
+        full.row_of_entry(), weights=full.coef * point[full.col], minlength=full.n_rows
+    )
+    assert np.all(activity <= full.hi + 1e-6) and np.all(activity >= full.lo - 1e-6)
+    assert np.all(point >= lower - 1e-9) and np.all(point <= upper + 1e-9)
 
 
 @settings(max_examples=8, deadline=None)
