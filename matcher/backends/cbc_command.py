@@ -100,12 +100,13 @@ def maximise_from(
     ]
     log = subprocess.run(command, capture_output=True, text=True, check=False).stdout
     seconds = time.perf_counter() - started
-    if not solution.exists():
-        return MipOutcome(None, UNBOUNDED, False, seconds)
-    status, values = read_solution(solution, model.n_vars)
+    status, values = read_solution(solution, model.n_vars) if solution.exists() else ("", None)
     bound = _bound_from_log(log)
     if values is None or not model.feasible(values):
-        return MipOutcome(None, bound, False, seconds)
+        # CBC may fail to carry the start through its preprocessing ("mipstart values could
+        # not be used to build a solution") and then find nothing in time; the start is
+        # still a solution.
+        return MipOutcome(start.copy(), max(bound, int(objective @ start)), False, seconds)
     if status == "Optimal":
         return MipOutcome(values, int(objective @ values), True, seconds)
     return MipOutcome(values, max(bound, int(objective @ values)), False, seconds)

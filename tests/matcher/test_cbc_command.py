@@ -3,6 +3,7 @@ proves, from any feasible start, and an honest bound when it stops early."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,17 @@ def test_the_worker_starts_cbc_from_the_incumbent() -> None:
     out = proof.outcome(wait_until=float("inf"))
     assert out is not None and out.optimal and out.bound == 2
     assert out.values is not None and sparse.feasible(out.values)
+
+
+def test_a_run_that_gives_no_solution_still_gives_back_the_start(tmp_path: Path) -> None:
+    # `true` stands for a CBC that rejects the start and finds nothing before its limit.
+    model = LinearModel()
+    model.add_vars(2, 0, 1)
+    model.add_row([0, 1], [1, 1], None, 1)
+    start = np.array([1, 0])
+    nothing = shutil.which("true") or "true"
+    out = cbc_command.maximise_from(
+        SparseModel.of(model), np.array([1, 1]), start, 5.0, tmp_path, nothing
+    )
+    assert out.values is not None and list(out.values) == [1, 0]
+    assert not out.optimal and out.bound >= 1
