@@ -122,6 +122,18 @@ A piece that falls short of its target is tried once more, wider: each referral'
 it may take the time that is left. Medium's soft stage: 976,230 against 979,912 (0.38 %);
 medium at 20 s (a piece given at least `MIN_PIECE_SECONDS`): bands 5-2 proven, band 1 396
 against its LP bound 399 (0.75 %), where before bands 5-3 were proven and band 2 was open.
+
+The large band-1 stage (1,597,464 free variables) is neither proved nor solved whole, so the
+run stops after it: its LP and guided piece now get all the time left, not `SOFT_LP_SHARE`,
+and the priced LP, whose rounds start from the last basis (`matcher.backends.priced_lp`),
+reaches its optimum 1,248.67 in 14.3 s of the 15 s it gets, where before 2 rounds in 10.6 s
+gave only a bound of 46,943. The piece over what its rounds used (15,621 variables) then
+gives 1,246: 522/566/937/961/1246 in 56.1 s (60 s limit), band 1 against its LP bound
+1,248 (gap 0.16 %, was 1,227 against the flow ceiling 1,261, 2.70 %); peak 1,948 MiB. In a
+600 s run the search reached 1,247, so the band's optimum is 1,247 or 1,248: proving it
+would need the whole stage's MIP. Pricing medium's stages too (`max_lp_variables` 120,000:
+the tight-caseloads band-1 LP in 2.5 s, not 14.4 s) left the piece a vertex whose piece
+CBC found nothing better than the start in 25 s (band 1 200, not 350), so they stay whole.
 """
 
 from __future__ import annotations
