@@ -162,29 +162,6 @@ def relax(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> LpO
     )
 
 
-@dataclass(frozen=True)
-class PricedOutcome:
-    """An LP relaxation with its row prices (duals): `value` and `values` only when solved
-    to optimality, `prices` whenever GLOP gave them (any prices give a valid bound)."""
-
-    value: float | None
-    values: np.ndarray | None
-    prices: np.ndarray | None
-    seconds: float
-
-
-def relax_with_prices(
-    model: SparseModel, objective: np.ndarray, time_limit_s: float
-) -> PricedOutcome:
-    """`relax`, with the rows' prices: d(objective)/d(bound) at the optimum."""
-    response, optimal, seconds = _solve_lp(model, objective, time_limit_s)
-    prices = np.asarray(response.dual_value) if len(response.dual_value) == model.n_rows else None
-    if not optimal or len(response.variable_value) != model.n_vars:
-        return PricedOutcome(None, None, prices, seconds)
-    values = np.asarray(response.variable_value)
-    return PricedOutcome(float(response.objective_value), values, prices, seconds)
-
-
 def maximise(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> MipOutcome:
     """Maximise ``objective @ x`` over the integer points of `model` with CBC."""
     import time

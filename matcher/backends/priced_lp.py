@@ -85,14 +85,17 @@ def lagrangian_bound(
     upper: np.ndarray,
     objective: np.ndarray,
     prices: np.ndarray,
+    row_of_entry: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """An upper bound on ``max objective @ x`` over `model`'s rows with variable bounds
-    `lower`/`upper`, from any row `prices`; and the reduced costs ``objective - A'prices``."""
+    `lower`/`upper`, from any row `prices`; and the reduced costs ``objective - A'prices``.
+    `row_of_entry` is `model.row_of_entry()`, if the caller holds it already."""
     y = np.array(prices, dtype=float)
     y[(y > 0) & (model.hi >= UNBOUNDED)] = 0.0  # no upper side to price
     y[(y < 0) & (model.lo <= -UNBOUNDED)] = 0.0  # no lower side
     row_terms = np.where(y > 0, y * model.hi, 0.0) + np.where(y < 0, y * model.lo, 0.0)
-    weights = model.coef * y[model.row_of_entry()]
+    rows = model.row_of_entry() if row_of_entry is None else row_of_entry
+    weights = model.coef * y[rows]
     reduced = objective - np.bincount(model.col, weights=weights, minlength=model.n_vars)
     column_terms = np.maximum(reduced * lower, reduced * upper)
     # Floating-point sums of large terms may cancel: the bound is raised by more than their
@@ -139,7 +142,9 @@ def priced_lp(
         warm_rounds += warm
         if lp is None:
             break
-        bound, reduced = lagrangian_bound(full, lower, upper, c, lp.prices)
+        bound, reduced = lagrangian_bound(
+            full, lower, upper, c, lp.prices, row_of_entry=restricted.row_of_entry
+        )
         if best is None or bound < best:
             best, best_reduced = bound, reduced
         if lp.value is not None and lp.values is not None:
@@ -190,7 +195,9 @@ class RestrictedLp:
     def __init__(self, full: SparseModel, lower: np.ndarray, upper: np.ndarray, c: np.ndarray):
         self.full, self.lower, self.upper, self.c = full, lower, upper, c
         self.row_of_entry = full.row_of_entry()
-        self._by_column: tuple[np.ndarray, np.ndarray] | None = None  # see `_entries_of`
+        # Each column's entries (an order of the entries, and each column's start in it),
+        # sorted on the first `add`: 7.5 million entries on the large instance.
+        self._by_column: tuple[np.ndarray, np.ndarray] | None = None
         self.model: Any = None
         self.solver: Any = None
         self.basis: Any = None
@@ -244,7 +251,6 @@ class RestrictedLp:
 
         full = self.full
         if self._by_column is None:
-            # Each column's entries, sorted once (7.5 million entries on the large instance).
             order = np.argsort(full.col, kind="stable")
             self._by_column = order, np.searchsorted(full.col[order], np.arange(full.n_vars + 1))
         order, column_start = self._by_column
