@@ -121,11 +121,11 @@ def write_mps(model: SparseModel, objective: np.ndarray, path: Path) -> None:
     lines = ["NAME stage", "ROWS", " N obj"]
     lines += [f" {k} c{i}" for i, k in enumerate(kinds.tolist())]
     lines += ["COLUMNS", "    M1 'MARKER' 'INTORG'"]
-    order = np.argsort(model.col, kind="stable")
+    order, first = model.entries_by_column()
     rows = model.row_of_entry()[order].tolist()
     coefs = model.coef[order].tolist()
     weights = objective.tolist()
-    firsts = np.searchsorted(model.col[order], np.arange(model.n_vars + 1)).tolist()
+    firsts = first.tolist()
     for j in range(model.n_vars):
         if weights[j] or firsts[j] == firsts[j + 1]:  # every column must be named here
             lines.append(f"    x{j} obj {weights[j]}")

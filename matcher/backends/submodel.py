@@ -75,6 +75,13 @@ class SparseModel:
     def row_of_entry(self) -> np.ndarray:
         return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.start))
 
+    def entries_by_column(self) -> tuple[np.ndarray, np.ndarray]:
+        """The entries in column order, and where each column starts in that order:
+        column j's entries are ``order[first[j]:first[j + 1]]``."""
+        order = np.argsort(self.col, kind="stable")
+        first = np.searchsorted(self.col[order], np.arange(self.n_vars + 1))
+        return order, first
+
     def feasible(self, values: np.ndarray) -> bool:
         """Whether `values` keep every row and every variable bound."""
         return not (
