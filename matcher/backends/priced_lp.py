@@ -58,14 +58,11 @@ WARM_START_MOST = 4_000
 @dataclass(frozen=True)
 class PricedLp:
     """`bound`: a proven upper bound on the stage's LP (None if no round finished);
-    `value`: the last restricted LP's optimum; `values`: its point over the whole model
-    (zero off the restricted columns); `support`: the columns any round's optimum used;
-    `reduced`: every column's reduced cost at the prices of the best bound; `rounds`
+    `support`: the columns any round's restricted optimum used (None if no round reached
+    one); `reduced`: every column's reduced cost at the prices of the best bound; `rounds`
     (`warm_rounds` of them from the last basis) and `columns`: the work done."""
 
     bound: float | None
-    value: float | None
-    values: np.ndarray | None
     support: np.ndarray | None
     reduced: np.ndarray | None
     rounds: int
@@ -123,8 +120,6 @@ def priced_lp(
     restricted = RestrictedLp(full, lower, upper, c)
     new = np.flatnonzero(chosen)
     best: float | None = None
-    value: float | None = None
-    values: np.ndarray | None = None
     support: np.ndarray | None = None
     best_reduced: np.ndarray | None = None
     rounds = warm_rounds = 0
@@ -148,7 +143,6 @@ def priced_lp(
         if best is None or bound < best:
             best, best_reduced = bound, reduced
         if lp.value is not None and lp.values is not None:
-            value, values = lp.value, lp.values
             used = lp.values > 1e-6
             support = used if support is None else support | used
             if best <= lp.value + CONVERGED:  # the restricted optimum is the LP's
@@ -160,8 +154,6 @@ def priced_lp(
         chosen[new] = True
     return PricedLp(
         bound=best,
-        value=value,
-        values=values,
         support=support,
         reduced=best_reduced,
         rounds=rounds,
