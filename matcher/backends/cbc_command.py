@@ -102,11 +102,17 @@ def maximise_from(
     seconds = time.perf_counter() - started
     status, values = read_solution(solution, model.n_vars) if solution.exists() else ("", None)
     bound = _bound_from_log(log)
+    start_value = int(objective @ start)
     if values is None or not model.feasible(values):
         # CBC may fail to carry the start through its preprocessing ("mipstart values could
         # not be used to build a solution") and then find nothing in time; the start is
         # still a solution.
-        return MipOutcome(start.copy(), max(bound, int(objective @ start)), False, seconds)
+        return MipOutcome(start.copy(), max(bound, start_value), False, seconds)
+    if int(objective @ values) < start_value:
+        # An answer below the start it was given is wrong, and so is its bound: CBC 2.10's
+        # preprocessing has called 1 optimal on a 4-variable model whose start scores 2
+        # (`-preprocess off` gives 2). Only the start is kept, with no bound from this run.
+        return MipOutcome(start.copy(), UNBOUNDED, False, seconds)
     if status == "Optimal":
         return MipOutcome(values, int(objective @ values), True, seconds)
     return MipOutcome(values, max(bound, int(objective @ values)), False, seconds)
