@@ -444,6 +444,7 @@ def build_model(inst: Instance) -> ModelLayout:
             if len(people) == 2:
                 model.add_row(area_pairs, [1] * len(area_pairs), None, 1)
     # Couples: in the same unit, or nobody in the group is placed.
+    together: list[list[int]] = []  # each group's pairs in each unit it may share
     for members in c.keep_together_groups:
         units = {int(p_unit[p]) for m in members for p in np.flatnonzero(p_ref == m)}
         for u in units:
@@ -456,6 +457,7 @@ def build_model(inst: Instance) -> ModelLayout:
             first, *others = [p for p in present if p is not None]
             for other in others:
                 model.add_row([first, other], [1, -1], 0, 0)
+            together.append([first, *others])
     # Women-only reserve: others take at most the free women-only bed-spaces less the reserve.
     women_only_unit = inst.tables.units.women_only[p_unit]
     takers = np.flatnonzero(women_only_unit & ~c.reserve_exempt[p_ref])
@@ -464,7 +466,21 @@ def build_model(inst: Instance) -> ModelLayout:
         model.add_row(takers, ones[takers], None, room)
 
     w_index = _team_rows(inst, model)
+    _close_unfit_groups(model, together)
     return ModelLayout(model, n_pairs, f_index, unit_single_class, g_index, h_index, w_index)
+
+
+def _close_unfit_groups(model: LinearModel, together: list[list[int]]) -> None:
+    """Close a keep-together group's pairs in each unit whose rows it overfills on its own
+    (`matcher.backends.group_fit`): the rows already forbid it, the LP relaxation does not."""
+    # Imported here: `group_fit` reads the sparse form, whose module imports this one.
+    from matcher.backends.group_fit import unfit_group_pairs
+    from matcher.backends.submodel import SparseModel
+
+    if not together:
+        return
+    for p in unfit_group_pairs(SparseModel.of(model), together):
+        model.upper[p] = 0
 
 
 def _unit_class_flow(
