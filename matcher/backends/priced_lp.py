@@ -117,6 +117,7 @@ def priced_lp(
     upper = np.where(free, full.upper, 0).astype(float)
     c = np.asarray(objective, dtype=float)
     chosen = np.asarray(start, dtype=bool) & free
+    movable = free & (upper > lower)  # a column held at a bound has nothing to give
     restricted = RestrictedLp(full, lower, upper, c)
     new = np.flatnonzero(chosen)
     best: float | None = None
@@ -147,10 +148,14 @@ def priced_lp(
             support = used if support is None else support | used
             if best <= lp.value + CONVERGED:  # the restricted optimum is the LP's
                 break
-        priced_in = np.flatnonzero((reduced > PRICE_TOLERANCE) & free & ~chosen)
+        priced_in = np.flatnonzero((reduced > PRICE_TOLERANCE) & movable & ~chosen)
         if priced_in.size == 0:
             break
         new = _best_priced(priced_in, reduced)
+        if restricted.can_warm_start and new.size <= 2 * WARM_START_MOST:
+            # In the tail a few thousand columns come in a round: the best of them from the
+            # last basis is cheaper than all of them afresh (see `WARM_START_MOST`).
+            new = new[:WARM_START_MOST]
         chosen[new] = True
     return PricedLp(
         bound=best,

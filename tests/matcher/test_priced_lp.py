@@ -109,6 +109,34 @@ def test_the_priced_lp_starts_small_and_brings_in_what_it_lacks() -> None:
     assert priced.warm_rounds >= 1  # a round bringing in few columns starts from the basis
 
 
+def test_a_column_held_at_its_bound_is_never_priced_in() -> None:
+    # Each of five people may take one of two places of one bed; their best-paying places are
+    # closed (upper bound 0), so their reduced costs stay high whatever the prices.
+    model = LinearModel()
+    model.add_vars(10, 0, 1)
+    for person in range(5):
+        model.add_row([2 * person, 2 * person + 1], [1, 1], None, 1)
+    model.add_row(list(range(1, 10, 2)), [1] * 5, None, 2)
+    full = SparseModel.of(model)
+    closed = np.arange(0, 10, 2)
+    full = SparseModel(
+        lower=full.lower,
+        upper=np.where(np.isin(np.arange(10), closed), 0, full.upper),
+        start=full.start,
+        col=full.col,
+        coef=full.coef,
+        lo=full.lo,
+        hi=full.hi,
+    )
+    objective = np.where(np.isin(np.arange(10), closed), 5, 1)
+    free = np.ones(10, dtype=bool)
+    start = np.zeros(10, dtype=bool)
+    start[1] = True
+    priced = priced_lp(full, free, objective, start, 10.0)
+    assert priced.bound == pytest.approx(2.0)
+    assert priced.columns <= 5  # the open places at most, never a closed one
+
+
 @settings(max_examples=25, deadline=None)
 @given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
 def test_a_warm_round_finds_what_a_fresh_solve_of_the_same_columns_finds(
