@@ -23,6 +23,7 @@ SOLVE_COLUMNS = (
     "spread s (min–max)",
     "time × greedy",
     "placed 5/4/3/2/1",
+    "open bands (bound)",
     "objective",
     "bound",
     "gap",
@@ -177,6 +178,7 @@ def _solve_row(record: dict[str, Any], greedy: dict[str, Any] | None) -> list[st
         f"{record['min_s']:.2f}–{record['max_s']:.2f} (n={record['repeat']})",
         time_ratio,
         "/".join(str(bands.get(band, 0)) for band in BANDS),
+        _open_bands(record),
         _number(record.get("objective")),
         _number(record.get("bound")),
         f"{record['gap']:.3%}" if record.get("gap") is not None else "–",
@@ -185,6 +187,21 @@ def _solve_row(record: dict[str, Any], greedy: dict[str, Any] | None) -> list[st
         _peak(record),
         checker,
     ]
+
+
+def _open_bands(record: dict[str, Any]) -> str:
+    """The bands not proven optimal, each with its proven bound ("–": every band proven;
+    "?" for a record from before bounds were kept)."""
+    bounds = record.get("placed_bound_by_priority")
+    if not bounds:
+        return "?"
+    placed = record.get("placed_by_priority") or {}
+    open_bands = [
+        f"{band} ({_number(bounds[band])})"
+        for band in BANDS
+        if band in bounds and bounds[band] > placed.get(band, 0)
+    ]
+    return ", ".join(open_bands) or "–"
 
 
 def _peak(record: dict[str, Any]) -> str:

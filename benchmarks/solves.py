@@ -65,6 +65,10 @@ def summarise(problem: Problem, solution: Solution) -> dict[str, Any]:
         "solve_seconds": solution.solve_seconds,
         "placed_by_priority": dict(solution.placed_by_priority),
         "placed_by_band": placed_by_band(problem, solution),
+        # An extra field of the Solution: each band's proven bound.
+        "placed_bound_by_priority": dict(
+            (solution.model_extra or {}).get("placed_bound_by_priority") or {}
+        ),
         "placed": len(solution.assignments),
         "unplaced": len(problem.referrals) - len(solution.assignments),
         "soft_objective": soft_objective(solution),

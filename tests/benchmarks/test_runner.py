@@ -96,6 +96,28 @@ def test_solve_table_compares_each_backend_with_greedy() -> None:
     assert row["soft − greedy"] == "+200" and row["placed 5/4/3/2/1"] == "2/1/0/0/3"
 
 
+def test_solve_table_names_each_open_band_with_its_bound() -> None:
+    def solve(instance: str, bound_of_band_1: int) -> dict[str, Any]:
+        placed = {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3}
+        return {
+            "instance": instance, "size": "100x200", "stress": None, "backend": "cpsat",
+            "outcome": "measured", "status": "feasible", "median_s": 1.0, "min_s": 1.0,
+            "max_s": 1.0, "repeat": 1, "objective": 5.0, "bound": 5.0, "gap": 0.0,
+            "placed_by_band": placed, "placed_by_priority": placed,
+            "placed_bound_by_priority": {**placed, "1": bound_of_band_1},
+            "soft_objective": 1.0, "violations": 0, "peak_rss_bytes": 200 << 20,
+        }  # fmt: skip
+
+    table = render_markdown({"solves": [solve("proven", 3), solve("open", 1248)]})
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == len(SOLVE_COLUMNS) and cells[0] in ("proven", "open"):
+            rows[cells[0]] = dict(zip(SOLVE_COLUMNS, cells, strict=True))
+    assert rows["proven"]["open bands (bound)"] == "–"
+    assert rows["open"]["open bands (bound)"] == "1 (1,248)"
+
+
 @pytest.mark.parametrize(
     "argv",
     [
