@@ -142,7 +142,7 @@ against 399); at 60 s the run ends in 26 s with the soft stage at 0.07 % (was 50
 On tight caseloads and on large the LP bounds do not move (their gaps are support hours and
 team room, not couples). The large band-1 priced LP, at the edge of its budget, now takes the
 best 4,000 columns of a tail round warm rather than 4,037 afresh, and gets `PRICED_LP_SHARE`
-0.6: 522/566/937/961/1247 against its LP bound 1,248 (gap 0.08 %), 55 s, peak 1,880 MiB.
+0.6: 522/566/937/961/1247 against its LP bound 1,248 (gap 0.08 %), 55 s, peak 1,866-1,913 MiB.
 """
 
 from __future__ import annotations
