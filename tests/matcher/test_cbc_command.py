@@ -4,6 +4,8 @@ proves, from any feasible start, and an honest bound when it stops early."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +120,26 @@ def test_a_run_that_gives_no_solution_still_gives_back_the_start(tmp_path: Path)
     )
     assert out.values is not None and list(out.values) == [1, 0]
     assert not out.optimal and out.bound >= 1
+
+
+def test_finding_the_program_holds_nothing_of_its_caller() -> None:
+    # In a fresh interpreter, as in a service's first solve: PuLP's import keeps tracebacks,
+    # and whatever frames are under it when it runs stay alive with them.
+    code = """
+import gc, weakref
+from matcher.backends import cbc_command
+
+class Model:
+    pass
+
+def solve():
+    model = Model()
+    cbc_command.program()
+    return weakref.ref(model)
+
+held = solve()
+gc.collect()
+assert held() is None, "the caller's frame is still held"
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
