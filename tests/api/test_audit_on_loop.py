@@ -179,7 +179,14 @@ def test_the_loop_leaves_checkpoints_to_a_thread_every_so_many_commits(
     async def one_at_a_time() -> None:
         for n in range(7):
             await read(sqlite_engine, f"R{n:05d}")
-            await asyncio.sleep(0.05)  # a checkpoint has time to finish
+            await checkpoint_finished()  # else the next one due is skipped, by design
+
+    async def checkpoint_finished() -> None:
+        # Waited for, not slept over: on a loaded machine a checkpoint outlasted 0.05 s.
+        deadline = asyncio.get_running_loop().time() + 10
+        while any(t.name == "audit-checkpoint" for t in threading.enumerate()):
+            assert asyncio.get_running_loop().time() < deadline, "a checkpoint never ended"
+            await asyncio.sleep(0.01)
 
     asyncio.run(one_at_a_time())
     assert checkpoints == ["audit-checkpoint", "audit-checkpoint"]  # after commits 3 and 6
