@@ -151,11 +151,7 @@ def priced_lp(
         priced_in = np.flatnonzero((reduced > PRICE_TOLERANCE) & movable & ~chosen)
         if priced_in.size == 0:
             break
-        new = _best_priced(priced_in, reduced)
-        if restricted.can_warm_start and new.size <= 2 * WARM_START_MOST:
-            # In the tail a few thousand columns come in a round: the best of them from the
-            # last basis is cheaper than all of them afresh (see `WARM_START_MOST`).
-            new = new[:WARM_START_MOST]
+        new = _best_priced(priced_in, reduced, restricted.can_warm_start)
         chosen[new] = True
     return PricedLp(
         bound=best,
@@ -306,13 +302,17 @@ def _open(bounds: np.ndarray) -> np.ndarray:
     return out
 
 
-def _best_priced(priced_in: np.ndarray, reduced: np.ndarray) -> np.ndarray:
+def _best_priced(priced_in: np.ndarray, reduced: np.ndarray, warm_start: bool) -> np.ndarray:
     """The columns to add: the best priced, half of them but at least `ADD_AT_LEAST` and at
     most `MOST_PER_ROUND`. Adding every one at once made the large band-1 stage's second LP
     306,346 columns, too many to solve in the time left; adding a few per referral (3)
     left the band-2 bound at 12,710 after 15 rounds, where halves had reached the LP
-    optimum in 7."""
-    take = min(max(ADD_AT_LEAST, priced_in.size // 2), MOST_PER_ROUND)
+    optimum in 7. In the tail, with a basis to start from (`warm_start`), a round of a few
+    thousand columns takes only the best `WARM_START_MOST`: from the last basis they cost
+    less than all of them afresh."""
+    take = min(max(ADD_AT_LEAST, priced_in.size // 2), MOST_PER_ROUND, priced_in.size)
+    if warm_start and take <= 2 * WARM_START_MOST:
+        take = min(take, WARM_START_MOST)
     return priced_in[np.argsort(-reduced[priced_in], kind="stable")[:take]]
 
 
