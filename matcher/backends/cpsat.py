@@ -143,6 +143,16 @@ On tight caseloads and on large the LP bounds do not move (their gaps are suppor
 team room, not couples). The large band-1 priced LP, at the edge of its budget, now takes the
 best 4,000 columns of a tail round warm rather than 4,037 afresh, and gets `PRICED_LP_SHARE`
 0.6: 522/566/937/961/1247 against its LP bound 1,248 (gap 0.08 %), 55 s, peak 1,866-1,913 MiB.
+
+A band stage that nothing proves in time (neither solved whole nor proved by CBC: large band
+1, 1,597,464 variables) had ended the run, every later stage left to the greedy fill. So the
+large soft points stayed those of the band stages' allocation, 2,716,657 against the greedy
+allocation's 2,916,790, whatever the limit. Such a band is now held open at its best count
+(reported with its bound; the run is not called proven) after its search, which takes
+`search_share` of the time left rather than all of it, and the later stages go on. Large at
+120 s: 522/566/937/961/1247 as before (band 1's search had never gone past the piece's 1,247,
+in 600 s either), soft points 3,210,541 (+18 %); at 150 s 3,298,465; at 60 s the soft stage
+has 6 s, too few for a round of its priced LP, and nothing changes.
 """
 
 from __future__ import annotations
@@ -428,9 +438,9 @@ class CpSatBackend:
                     ceiling,
                     deadline,
                     entry,
-                    # A stage neither proved nor solved whole gets from here only the
-                    # neighbourhood search, which the guided piece beats by far, and the
-                    # run stops after it: the LP and the piece may take all that is left.
+                    # A stage neither proved nor solved whole is proven by its LP bound or
+                    # not at all, and its LP is the slowest (large band 1: 15 s): the LP and
+                    # the piece may take all that is left.
                     # The soft stage and one proved aside (held meanwhile at what the guided
                     # piece gives) give the LP the larger share. (On the tight-caseloads
                     # variant the band-1 LP needs 15 s: with the smaller share it did not
@@ -461,7 +471,6 @@ class CpSatBackend:
                     run.index += 1
                     continue
             if stage.name != SOFT and value < ceiling and share > 0:
-                share = share if settled else 1.0
                 budget = (deadline - time.perf_counter()) * share
                 run.best, value, rounds, moved = self._improve_band(
                     _StageAt(inst, layout, run.full, stage),
@@ -472,7 +481,7 @@ class CpSatBackend:
                     workers=self._workers(run),
                 )
                 entry.update(search_rounds=rounds, search_value=value)
-                goes_on = value >= ceiling or (settled and deadline - time.perf_counter() > 0.05)
+                goes_on = value >= ceiling or deadline - time.perf_counter() > 0.05
                 if moved and goes_on:
                     # The run goes on: referrals a piece let go (lower bands making way) are
                     # added back where they fit, for the later stages' starts. (A run that
@@ -490,9 +499,16 @@ class CpSatBackend:
             if stage.name != SOFT:
                 # The flow ceiling is proven with the bands above held: report it if we stop.
                 run.bounds[stage.name] = ceiling
-            if remaining <= 0.05 or not settled:
+            if remaining <= 0.05 or (not settled and stage.name == SOFT):
                 run.stopped = True
                 return
+            if not settled:
+                # Nothing will prove this band in time: it is held open at its best count, and
+                # the later stages still improve the allocation in what time is left.
+                run.open_stages.add(run.index)
+                entry.update(value=value, bound=ceiling, status="OPEN")
+                run.hold(value)
+                continue
             sub = restrict(run.full, free, np.zeros(run.full.n_vars, dtype=np.int64))
             gap = self.soft_gap if stage.name == SOFT else 0.0
             # A band stage that reaches its ceiling is done: no further proof needed.

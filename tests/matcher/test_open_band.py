@@ -1,0 +1,45 @@
+"""A band stage nothing can prove in time is held open at its best count, and the stages
+after it are still solved, not left to the greedy fill."""
+
+from __future__ import annotations
+
+from fixtures.generator import generate
+from matcher.backends.classes import build_instance
+from matcher.backends.cpsat import CpSatBackend
+from matcher.backends.greedy import greedy_placements
+from matcher.objective import report
+from matcher.solve import lexicographic_value
+
+
+def test_the_stages_after_an_open_band_are_still_searched() -> None:
+    inst = build_instance(generate(1, 300, 600))
+    start = greedy_placements(inst)
+    # No stage may be solved whole or proved, and no LP bound closes a band: a band the
+    # search leaves below its flow ceiling stays open.
+    backend = CpSatBackend(
+        num_workers=2, max_stage_variables=0, band_prover="cpsat", lp_guide=False, seed=1
+    )
+    result = backend.solve(inst, 4.0, hint=start)
+    log = result.detail["stages"]
+    assert isinstance(log, list)
+    names = [entry["stage"] for entry in log]
+    assert names == ["band_5", "band_4", "band_3", "band_2", "band_1", "soft"]
+    open_bands = [entry for entry in log if entry.get("status") == "OPEN"]
+    assert open_bands, "some band stays below its flow ceiling"
+    first_open = names.index(open_bands[0]["stage"])
+    later_bands = log[first_open + 1 : -1]
+    assert later_bands and all("search_rounds" in entry for entry in later_bands)
+    assert result.timed_out
+    for entry in open_bands:
+        assert entry["value"] < entry["bound"]
+        assert result.stage_bounds[entry["stage"]] == entry["bound"]
+    # Each band is held at no less than its start, so nothing is lost against the start.
+    assert lexicographic_value(inst, result.placements)[:5] >= lexicographic_value(inst, start)[:5]
+    # The report names the first open band's bound, and the run is not called proven.
+    placed = lexicographic_value(inst, result.placements)
+    rep = report(
+        {band: placed[5 - band] for band in range(1, 6)}, placed[5], result.stage_bounds, {}
+    )
+    first = open_bands[0]
+    assert not rep.proven and rep.gap > 0
+    assert rep.placed_bound_by_priority[str(first["stage"])[-1]] == first["bound"]
