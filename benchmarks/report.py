@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ SOLVE_COLUMNS = (
     "time × greedy",
     "placed 5/4/3/2/1",
     "open bands (bound)",
+    "bands proven s (median)",
     "objective",
     "bound",
     "gap",
@@ -142,7 +144,9 @@ def _solve_section(records: list[dict[str, Any]]) -> list[str]:
         lines += [
             "Times are wall seconds around `matcher.solve.solve`; `time × greedy` and "
             "`soft − greedy` compare with the greedy baseline measured in the same run. "
-            "Placed counts are per priority band, 5 (most urgent) first. Peak memory is the "
+            "Placed counts are per priority band, 5 (most urgent) first; `bands proven s` is "
+            "when the solve had every band's count proven optimal (the soft stage follows), "
+            "from the start of the solve. Peak memory is the "
             'solving process\'s; "(worker)" is the largest peak among the processes it '
             "started (proof workers, CBC), as Linux counts it: a child counts the resident "
             "memory of the process that started it as its own, so a small child shows at "
@@ -179,6 +183,7 @@ def _solve_row(record: dict[str, Any], greedy: dict[str, Any] | None) -> list[st
         time_ratio,
         "/".join(str(bands.get(band, 0)) for band in BANDS),
         _open_bands(record),
+        _bands_proven(record),
         _number(record.get("objective")),
         _number(record.get("bound")),
         f"{record['gap']:.3%}" if record.get("gap") is not None else "–",
@@ -202,6 +207,17 @@ def _open_bands(record: dict[str, Any]) -> str:
         if band in bounds and bounds[band] > placed.get(band, 0)
     ]
     return ", ".join(open_bands) or "–"
+
+
+def _bands_proven(record: dict[str, Any]) -> str:
+    """The median time at which the solves had every band proven, over the solves that did
+    ("(2 of 3)" when not all did; "–" when none did or the backend does not say)."""
+    times = [t for t in record.get("bands_proven_s") or [] if t is not None]
+    if not times:
+        return "–"
+    text = f"{statistics.median(times):.2f}"
+    solves = len(record.get("bands_proven_s") or [])
+    return text if len(times) == solves else f"{text} ({len(times)} of {solves})"
 
 
 def _peak(record: dict[str, Any]) -> str:

@@ -75,6 +75,14 @@ def summarise(problem: Problem, solution: Solution) -> dict[str, Any]:
     }
 
 
+def bands_proven_s(solution: Solution) -> float | None:
+    """When the solve had every band proven optimal, in seconds from its start (None if it
+    never had, or the backend does not say)."""
+    detail = (solution.model_extra or {}).get("detail") or {}
+    value = detail.get("bands_proven_s")
+    return float(value) if isinstance(value, int | float) else None
+
+
 def broken_rules(problem: Problem, solution: Solution) -> list[str]:
     """The checker's findings on one solution, one line each (empty when it is valid)."""
     return [f"{v.rule}: {v.message}" for v in check(problem, solution)]
@@ -96,12 +104,14 @@ def measure_solve(
     from matcher.solve import solve  # lazily: the runner works before the solver lands
 
     times: list[float] = []
+    proven: list[float | None] = []
     violations: list[str] = []
     first: dict[str, Any] | None = None
     for _ in range(max(1, repeat)):
         start = time.perf_counter()
         solution = solve(problem, backend=backend, time_limit_s=time_limit_s)
         times.append(time.perf_counter() - start)
+        proven.append(bands_proven_s(solution))
         violations.extend(broken_rules(problem, solution))
         if first is None:
             first = summarise(problem, solution)
@@ -114,6 +124,8 @@ def measure_solve(
         "min_s": min(times),
         "max_s": max(times),
         "stdev_s": statistics.stdev(times) if len(times) > 1 else 0.0,
+        # Per solve: when every band was proven (None: never in that solve).
+        "bands_proven_s": proven,
         **checker_fields(violations),
     }
 

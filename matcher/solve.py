@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from constraints.checker import check
-from matcher.backends.base import Backend, BackendResult
+from matcher.backends.base import BANDS_PROVEN_S, Backend, BackendResult
 from matcher.backends.classes import Assignment3, Instance, build_instance
 from matcher.backends.cpsat import CpSatBackend, trivial_stage_bounds
 from matcher.backends.greedy import GreedyBackend, greedy_placements
@@ -63,12 +63,19 @@ def solve(
         # count against the limit too (about 1 ms a referral on large instances).
         reserve = min(0.25 * time_limit_s, FINISH_SECONDS_PER_REFERRAL * len(inst.tables.referrals))
         remaining = max(0.0, time_limit_s - (time.perf_counter() - started) - reserve)
+        before_backend = time.perf_counter() - started
         result = solver.solve(inst, remaining, hint=start)
+        proven_s = result.detail.get(BANDS_PROVEN_S)
+        if isinstance(proven_s, float | int):
+            # From the start of this solve, as `solve_seconds` is.
+            result.detail[BANDS_PROVEN_S] = round(before_backend + proven_s, 3)
         if result.timed_out and not result.no_solution:
             # Stopped mid-way: fill what the search left open, moving nobody.
             result.placements = greedy_placements(inst, start=result.placements)
         if result.no_solution or not _valid(problem, inst, result.placements):
-            result = BackendResult(start, timed_out=result.timed_out, detail=result.detail)
+            # The backend's answer is not the one returned: nothing it proved is claimed.
+            detail = {k: v for k, v in result.detail.items() if k != BANDS_PROVEN_S}
+            result = BackendResult(start, timed_out=result.timed_out, detail=detail)
             status = "fallback"
         elif lexicographic_value(inst, start) > lexicographic_value(inst, result.placements):
             # A stage stopped early can leave later bands below the start: never return less.

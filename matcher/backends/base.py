@@ -13,6 +13,10 @@ from typing import Protocol
 
 from matcher.backends.classes import Assignment3, Instance
 
+# The `detail` key for when every band stage was proven optimal, in seconds from the start
+# of the backend's solve (the solve's, in a `Solution`): the counts per band are final then.
+BANDS_PROVEN_S = "bands_proven_s"
+
 
 @dataclass
 class BackendResult:

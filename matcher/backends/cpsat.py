@@ -164,7 +164,7 @@ from typing import Any
 import numpy as np
 
 from matcher.backends import cbc_command, mip_prover
-from matcher.backends.base import BackendResult
+from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.classes import (
     Assignment3,
     Instance,
@@ -272,11 +272,20 @@ class _Run:
     pending: list[_Pending] = field(default_factory=list)
     stopped: bool = False  # time stopped a stage before it was proven
     open_stages: set[int] = field(default_factory=set)  # proofs that ended unproven
+    # When the run first had every band stage proven (perf_counter), if it has.
+    bands_proven_at: float | None = None
 
     @property
     def proving(self) -> int:
         """Background proofs running now (not those waiting for a free worker)."""
         return sum(1 for pending in self.pending if pending.proof is not None)
+
+    def note_bands_proven(self) -> None:
+        """Note the time if every band stage is now done and proven: a proof in a worker is
+        read between stages, so the time noted can be later than the proof's own end."""
+        past_bands = all(stage.name == SOFT for stage in self.stages[self.index :])
+        if self.bands_proven_at is None and past_bands and not (self.pending or self.open_stages):
+            self.bands_proven_at = time.perf_counter()
 
     def hold(self, value: int) -> None:
         """Hold the current band stage at `value` from here on and move to the next."""
@@ -367,7 +376,8 @@ class CpSatBackend:
         time_limit_s: float,
         hint: list[Assignment3] | None = None,
     ) -> BackendResult:
-        deadline = time.perf_counter() + time_limit_s
+        began = time.perf_counter()
+        deadline = began + time_limit_s
         layout = build_model(instance)
         if hint is None:
             hint = greedy_placements(instance)
@@ -391,11 +401,15 @@ class CpSatBackend:
                 if pending.proof is not None:
                     pending.proof.cancel()
                 run.open_stages.add(pending.index)
+        run.note_bands_proven()
+        detail: dict[str, object] = {"stages": run.stage_log, "num_workers": self.num_workers}
+        if run.bands_proven_at is not None:
+            detail[BANDS_PROVEN_S] = round(run.bands_proven_at - began, 3)
         return BackendResult(
             placements=decode(instance, layout, run.best),
             stage_bounds=run.bounds,
             timed_out=run.stopped or bool(run.open_stages),
-            detail={"stages": run.stage_log, "num_workers": self.num_workers, **_size(layout)},
+            detail={**detail, **_size(layout)},
         )
 
     def _run_stages(self, run: _Run, deadline: float) -> None:
@@ -406,6 +420,7 @@ class CpSatBackend:
         while run.index < len(run.stages):
             if self._settle(run) or self._wait_for_a_core(run, deadline):
                 continue  # a background proof found more: resume after its stage
+            run.note_bands_proven()
             self._launch(run, deadline, self.background_proofs)
             stage = run.stages[run.index]
             coefs = stage.coefficients
@@ -605,6 +620,7 @@ class CpSatBackend:
             self._launch(run, deadline, self.background_proofs)
             if self._settle(run):
                 return True
+            run.note_bands_proven()
             time.sleep(PROOF_POLL_SECONDS)
         return False
 

@@ -118,6 +118,30 @@ def test_solve_table_names_each_open_band_with_its_bound() -> None:
     assert rows["open"]["open bands (bound)"] == "1 (1,248)"
 
 
+def test_solve_table_gives_the_median_time_the_bands_were_proven_over_the_solves_that_did() -> None:
+    def solve(instance: str, proven: list[float | None]) -> dict[str, Any]:
+        placed = {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3}
+        return {
+            "instance": instance, "size": "100x200", "stress": None, "backend": "cpsat",
+            "outcome": "measured", "status": "feasible", "median_s": 1.0, "min_s": 1.0,
+            "max_s": 1.0, "repeat": len(proven), "objective": 5.0, "bound": 5.0, "gap": 0.0,
+            "placed_by_band": placed, "placed_by_priority": placed,
+            "placed_bound_by_priority": placed, "bands_proven_s": proven,
+            "soft_objective": 1.0, "violations": 0, "peak_rss_bytes": 200 << 20,
+        }  # fmt: skip
+
+    records = [solve("all", [8.0, 6.0, 7.5]), solve("some", [5.0, None]), solve("none", [None])]
+    table = render_markdown({"solves": records})
+    column = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == len(SOLVE_COLUMNS) and cells[0] in ("all", "some", "none"):
+            column[cells[0]] = dict(zip(SOLVE_COLUMNS, cells, strict=True))[
+                "bands proven s (median)"
+            ]
+    assert column == {"all": "7.50", "some": "5.00 (1 of 2)", "none": "–"}
+
+
 @pytest.mark.parametrize(
     "argv",
     [
