@@ -153,6 +153,18 @@ allocation's 2,916,790, whatever the limit. Such a band is now held open at its 
 120 s: 522/566/937/961/1247 as before (band 1's search had never gone past the piece's 1,247,
 in 600 s either), soft points 3,210,541 (+18 %); at 150 s 3,298,465; at 60 s the soft stage
 has 6 s, too few for a round of its priced LP, and nothing changes.
+
+What was tried on large band 1, whose optimum is 1,247 or 1,248 (LP 1,248.67). CBC proves
+1,247 on the guided piece widened to each referral's 20 pairs of best reduced cost (111,163
+variables) in 34 s, and on the columns the priced LP chose with the incumbent's (65,357) in
+72 s (58 s of it preprocessing): 1,248, if it exists, uses pairs far from the LP's. Fixing
+by reduced cost at 1,248 keeps 1,406,251 of the 1,590,346 movable columns: at the LP's
+prices 1.41 million have reduced cost 0 (the lower bands' referrals, free to move among
+units with room). Extended cover cuts on single rows of binaries (support hours, high-risk
+room, gender; negative terms complemented), separated at each LP optimum and priced with
+the rest: on the 15,387-variable piece one round of 29 takes the LP from 1,248.67 to 1,247;
+on the whole stage 1,700 left it at 1,248.67. A proof would need branching with pricing
+(branch-and-price), which none of the solvers here offers.
 """
 
 from __future__ import annotations
