@@ -156,8 +156,8 @@ has 6 s, too few for a round of its priced LP, and nothing changes.
 
 What was tried on large band 1, whose optimum is 1,247 or 1,248 (LP 1,248.67). CBC proves
 1,247 on the guided piece widened to each referral's 20 pairs of best reduced cost (111,163
-variables) in 34 s, and on the columns the priced LP chose with the incumbent's (65,357) in
-72 s (58 s of it preprocessing): 1,248, if it exists, uses pairs far from the LP's. Fixing
+variables) in 34 s, to 60 (298,409) in 178 s, and on the columns the priced LP chose with
+the incumbent's (65,357) in 72 s: 1,248, if it exists, uses pairs far from the LP's. Fixing
 by reduced cost at 1,248 keeps 1,406,251 of the 1,590,346 movable columns: at the LP's
 prices 1.41 million have reduced cost 0 (the lower bands' referrals, free to move among
 units with room). Extended cover cuts on single rows of binaries (support hours, high-risk
