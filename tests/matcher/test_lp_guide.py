@@ -65,16 +65,19 @@ def test_the_lp_guide_changes_no_optimum(problem: Problem) -> None:
     assert lexicographic_value(problem, guided) == lexicographic_value(problem, plain)
 
 
-def test_the_soft_stage_reports_its_lp_bound_and_meets_the_exact_optimum() -> None:
+@pytest.mark.parametrize("priced", [False, True])
+def test_the_soft_stage_reports_its_lp_bound_and_meets_the_exact_optimum(priced: bool) -> None:
     """Bands proven, the soft stage's LP bound is reported instead of the trivial one (every
-    referral in its best unit), and it is a true bound: at or above PuLP's proven optimum."""
+    referral in its best unit), and it is a true bound: at or above PuLP's proven optimum;
+    whether the soft LP is solved whole or priced (`max_soft_lp_variables`)."""
     from constraints.checker import check
     from fixtures import generate
     from matcher.backends.cpsat import trivial_stage_bounds
     from matcher.objective import SOFT
 
     problem = generate(7, 100, 200, stress="women_heavy")
-    guided = solve(problem, backend="cpsat", time_limit_s=30)
+    options = {"max_soft_lp_variables": 0} if priced else {}
+    guided = solve(problem, backend="cpsat", time_limit_s=30, **options)
     exact = solve(problem, backend="pulp", time_limit_s=60)
     assert exact.status == "optimal"
     assert check(problem, guided) == []
@@ -85,3 +88,4 @@ def test_the_soft_stage_reports_its_lp_bound_and_meets_the_exact_optimum() -> No
     assert guided.bound < trivial
     soft = [s for s in guided.detail["stages"] if s["stage"] == SOFT]
     assert soft and "lp_value" in soft[0]
+    assert ("lp_priced_rounds" in soft[0]) == priced
