@@ -212,12 +212,12 @@ def _open_bands(record: dict[str, Any]) -> str:
 def _bands_proven(record: dict[str, Any]) -> str:
     """The median time at which the solves had every band proven, over the solves that did
     ("(2 of 3)" when not all did; "–" when none did or the backend does not say)."""
-    times = [t for t in record.get("bands_proven_s") or [] if t is not None]
+    per_solve = record.get("bands_proven_s") or []
+    times = [t for t in per_solve if t is not None]
     if not times:
         return "–"
     text = f"{statistics.median(times):.2f}"
-    solves = len(record.get("bands_proven_s") or [])
-    return text if len(times) == solves else f"{text} ({len(times)} of {solves})"
+    return text if len(times) == len(per_solve) else f"{text} ({len(times)} of {len(per_solve)})"
 
 
 def _peak(record: dict[str, Any]) -> str:

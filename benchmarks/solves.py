@@ -16,6 +16,7 @@ from typing import Any
 
 from benchmarks.families import InstanceSpec
 from constraints.checker import check
+from matcher.backends.base import BANDS_PROVEN_S
 from matcher.model import Problem, Solution
 
 BACKENDS = ("cpsat", "pulp", "greedy")
@@ -79,7 +80,7 @@ def bands_proven_s(solution: Solution) -> float | None:
     """When the solve had every band proven optimal, in seconds from its start (None if it
     never had, or the backend does not say)."""
     detail = (solution.model_extra or {}).get("detail") or {}
-    value = detail.get("bands_proven_s")
+    value = detail.get(BANDS_PROVEN_S)
     return float(value) if isinstance(value, int | float) else None
 
 
