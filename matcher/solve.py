@@ -62,8 +62,8 @@ def solve(
         # Checking the result and naming reasons for the unplaced come after the search and
         # count against the limit too (about 1 ms a referral on large instances).
         reserve = min(0.25 * time_limit_s, FINISH_SECONDS_PER_REFERRAL * len(inst.tables.referrals))
-        remaining = max(0.0, time_limit_s - (time.perf_counter() - started) - reserve)
         before_backend = time.perf_counter() - started
+        remaining = max(0.0, time_limit_s - before_backend - reserve)
         result = solver.solve(inst, remaining, hint=start)
         proven_s = result.detail.get(BANDS_PROVEN_S)
         if isinstance(proven_s, float | int):

@@ -123,14 +123,15 @@ def maximise_from(
         # not be used to build a solution") and then find nothing in time; the start is
         # still a solution.
         return MipOutcome(start.copy(), max(bound, start_value), False, seconds)
-    if int(objective @ values) < start_value:
+    found = int(objective @ values)
+    if found < start_value:
         # An answer below the start it was given is wrong, and so is its bound: CBC 2.10's
         # preprocessing has called 1 optimal on a 4-variable model whose start scores 2
         # (`-preprocess off` gives 2). Only the start is kept, with no bound from this run.
         return MipOutcome(start.copy(), UNBOUNDED, False, seconds)
     if status == "Optimal":
-        return MipOutcome(values, int(objective @ values), True, seconds)
-    return MipOutcome(values, max(bound, int(objective @ values)), False, seconds)
+        return MipOutcome(values, found, True, seconds)
+    return MipOutcome(values, max(bound, found), False, seconds)
 
 
 def write_mps(model: SparseModel, objective: np.ndarray, path: Path) -> None:
