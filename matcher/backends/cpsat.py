@@ -293,7 +293,8 @@ class _Run:
     stage_log: list[dict[str, object]] = field(default_factory=list)
     pending: list[_Pending] = field(default_factory=list)
     stopped: bool = False  # time stopped a stage before it was proven
-    open_stages: set[int] = field(default_factory=set)  # proofs that ended unproven
+    # Bands held open: proofs that ended unproven, and stages nothing could prove in time.
+    open_stages: set[int] = field(default_factory=set)
     # When the run first had every band stage proven (perf_counter), if it has.
     bands_proven_at: float | None = None
 
