@@ -38,19 +38,26 @@ def test_cbc_and_cpsat_band_provers_reach_the_same_optimum(problem: Problem) -> 
 
 def test_a_band_stopped_by_the_clock_reports_a_bound_no_allocation_beats() -> None:
     problem = generate(3, 400, 800)
-    stopped = solve(problem, "cpsat", 2.5, num_workers=2)
     reference = solve(problem, "pulp", 60.0)
     assert reference.status == "optimal"
-    bounds = stopped.placed_bound_by_priority  # type: ignore[attr-defined]
-    open_bands = [b for b in ("5", "4", "3", "2", "1") if bounds[b] > stopped.placed_by_priority[b]]
-    assert open_bands, "the clock stopped some band stage"
-    first_open = open_bands[0]
-    for band in ("5", "4", "3", "2", "1"):
-        if band == first_open:
-            # With the bands above at their optimum, nothing places more than the bound.
-            assert reference.placed_by_priority[band] <= bounds[band]
-            break
-        assert stopped.placed_by_priority[band] == reference.placed_by_priority[band]
+    # Where the clock stops a band depends on the machine: several limits, so that some
+    # band is stopped on a fast machine too (this one proves every band in about 0.5 s).
+    stopped_any = False
+    for limit in (0.6, 1.0, 1.5, 2.5):
+        stopped = solve(problem, "cpsat", limit, num_workers=2)
+        bounds = stopped.placed_bound_by_priority  # type: ignore[attr-defined]
+        placed = stopped.placed_by_priority
+        open_bands = [b for b in ("5", "4", "3", "2", "1") if bounds[b] > placed[b]]
+        if not open_bands:
+            continue
+        stopped_any = True
+        for band in ("5", "4", "3", "2", "1"):
+            if band == open_bands[0]:
+                # With the bands above at their optimum, nothing places more than the bound.
+                assert reference.placed_by_priority[band] <= bounds[band], limit
+                break
+            assert placed[band] == reference.placed_by_priority[band], limit
+    assert stopped_any, "the clock stopped some band stage"
 
 
 def test_an_unknown_band_prover_is_refused() -> None:

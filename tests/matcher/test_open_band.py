@@ -3,10 +3,14 @@ after it are still solved, not left to the greedy fill."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from fixtures.generator import generate
 from matcher.backends.base import BANDS_PROVEN_S
 from matcher.backends.classes import build_instance
-from matcher.backends.cpsat import CpSatBackend
+from matcher.backends.cpsat import OPEN_BAND_SHARE, CpSatBackend
 from matcher.backends.greedy import greedy_placements
 from matcher.objective import report
 from matcher.solve import lexicographic_value
@@ -45,3 +49,30 @@ def test_the_stages_after_an_open_band_are_still_searched() -> None:
     first = open_bands[0]
     assert not rep.proven and rep.gap > 0
     assert rep.placed_bound_by_priority[str(first["stage"])[-1]] == first["bound"]
+
+
+def test_a_band_held_open_searches_only_its_share_of_the_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inst = build_instance(generate(1, 300, 600))
+    limit = 4.0
+    budgets: list[float] = []
+    improve = CpSatBackend._improve_band
+
+    def recording(self: CpSatBackend, at: Any, *args: Any, **kwargs: Any) -> Any:
+        budgets.append(args[3])  # (best, value, ceiling, budget_s)
+        return improve(self, at, *args, **kwargs)
+
+    monkeypatch.setattr(CpSatBackend, "_improve_band", recording)
+    backend = CpSatBackend(
+        num_workers=2, max_stage_variables=0, band_prover="cpsat", lp_guide=False, seed=1
+    )
+    result = backend.solve(inst, limit, hint=greedy_placements(inst))
+    log = result.detail["stages"]
+    assert isinstance(log, list)
+    assert any(entry.get("status") == "OPEN" for entry in log)
+    # Every band here is held open, so every search took at most its share of the time left
+    # (0.3 of it, what a band the search settles may take, came to 1.2 s for band 5),
+    # and the soft stage was reached.
+    assert budgets and max(budgets) <= OPEN_BAND_SHARE * limit
+    assert log[-1]["stage"] == "soft"

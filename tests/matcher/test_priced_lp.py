@@ -83,23 +83,27 @@ def stage_models(problem: Problem) -> list[tuple[Any, ...]]:
 
 
 @settings(max_examples=15, deadline=None)
-@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+@given(
+    problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()),
+    dual_simplex=st.booleans(),
+)
 def test_the_priced_bound_is_at_or_above_every_stage_optimum_and_meets_the_lp(
-    problem: Problem,
+    problem: Problem, dual_simplex: bool
 ) -> None:
     for full, free, objective, optimum, start, sub in stage_models(problem):
         # Each referral's best pair to start from: the pricing has to bring the rest in.
-        priced = priced_lp(full, free, objective, start, 20.0)
+        priced = priced_lp(full, free, objective, start, 20.0, dual_simplex=dual_simplex)
         whole = mip_prover.relax(sub.model, objective[sub.free], 20.0)
         assert priced.integer_bound is not None and whole.value is not None
         assert priced.integer_bound >= optimum
         assert priced.bound == pytest.approx(whole.value, abs=1e-6)  # priced to the end
 
 
-def test_the_priced_lp_starts_small_and_brings_in_what_it_lacks() -> None:
+@pytest.mark.parametrize("dual_simplex", [False, True])
+def test_the_priced_lp_starts_small_and_brings_in_what_it_lacks(dual_simplex: bool) -> None:
     problem = generate(1501, 300, 600)
     (full, free, objective, optimum, start, sub), *_ = stage_models(problem)
-    priced = priced_lp(full, free, objective, start, 30.0)
+    priced = priced_lp(full, free, objective, start, 30.0, dual_simplex=dual_simplex)
     whole = mip_prover.relax(sub.model, objective[sub.free], 30.0)
     assert whole.value is not None and priced.bound is not None
     assert priced.bound == pytest.approx(whole.value, abs=1e-6)
