@@ -185,7 +185,12 @@ at most `OPEN_BAND_SHARE` of the time left on its wider piece and on its search;
 522/566/937/961/1247 as before, soft points 3,210,725 (+18 %) in 58.2 s; its LP has 2
 rounds (bound 3,451,038; the LP optimum is 3,308,949). Medium at 60 s ends in 11.5 s, not
 19.6 s (soft gap 0.063 %), and the high_risk variant's whole soft stage is proven optimal in
-44.9 s.
+44.9 s. The large soft piece stands on a cliff: CBC given about 6 s on the piece of the LP's
+first round (13,424 variables) gives 3,210,725; given 0.75 of the stage for the LP, whose
+second round then ends, and 4 s on the piece of both rounds (14,998), it gave 2,717,394, its
+start; with half its time and CP-SAT going on from its best, 2,727,826. On the tight-
+caseloads variant, where CBC does not improve the soft piece's start (479,595) in 18.5 s,
+CP-SAT reached 579,974, but it needed 44.9 s, not 1 s, to close medium's soft pieces.
 """
 
 from __future__ import annotations
