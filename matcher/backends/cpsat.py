@@ -188,7 +188,8 @@ rounds (bound 3,451,038; the LP optimum is 3,308,949). Medium at 60 s ends in 11
 44.9 s. The large soft piece stands on a cliff: CBC given about 6 s on the piece of the LP's
 first round (13,424 variables) gives 3,210,725; given 0.75 of the stage for the LP, whose
 second round then ends, and 4 s on the piece of both rounds (14,998), it gave 2,717,394, its
-start; with half its time and CP-SAT going on from its best, 2,727,826. On the tight-
+start (so did 0.6 in one run of four: hence `SOFT_PRICED_LP_SHARE`); with half its time and
+CP-SAT going on from its best, 2,727,826. On the tight-
 caseloads variant, where CBC does not improve the soft piece's start (479,595) in 18.5 s,
 CP-SAT reached 579,974, but it needed 44.9 s, not 1 s, to close medium's soft pieces.
 """
@@ -789,7 +790,7 @@ class CpSatBackend:
                 free,
                 objective_full,
                 start,
-                PRICED_LP_SHARE * budget_s,
+                (SOFT_PRICED_LP_SHARE if stage.name == SOFT else PRICED_LP_SHARE) * budget_s,
                 dual_simplex=stage.name == SOFT,
             )
             lp_bound = priced.integer_bound
@@ -1104,6 +1105,14 @@ PIECE_RESERVE_SECONDS = 1.0
 # runs of 5 (bound: the flow ceiling 1,261, gap 1.1 %), with 0.6 (about 18 s) in none of 2,
 # and the piece, 9 s, still finds 1,247.
 PRICED_LP_SHARE = 0.6
+# The soft stage's (the LP's share of the stage, as for the bands). On the large instance at
+# 60 s the stage has about 18.5 s, its LP's rounds take 5.3 s and 6.9 s, and CBC needs about
+# 6 s on the guided piece: with 0.6 the second round ended in one run of two, and the piece
+# of both rounds' columns (14,998 variables) had 4 s and gave back its start, 2,717,394 soft
+# points, where the first round's (13,424) gives 3,210,725. With 0.5 the second round is cut
+# and the piece is proven optimal at 3,210,727 with time left (2 runs of 2). On medium the
+# soft LP ends in 1.5-3.5 s whatever the share.
+SOFT_PRICED_LP_SHARE = 0.5
 # How often the run looks at its background proofs once every stage is done.
 PROOF_POLL_SECONDS = 0.05
 PROOF_OVERRUN_SECONDS = 1.0
