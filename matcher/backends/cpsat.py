@@ -181,17 +181,20 @@ points stayed those of the band stages (2,716,657, below the greedy allocation's
 Three changes give it about 18 s: the soft LP's fresh rounds use GLOP's dual simplex
 (`priced_lp.RestrictedLp`; its LP optimum in 21.8 s, not 40.7 s); a band held open spends
 at most `OPEN_BAND_SHARE` of the time left on its wider piece and on its search; and
-`matcher.solve` keeps 0.6 ms a referral for the finish, not 1.5 ms. Large at 60 s:
-522/566/937/961/1247 as before, soft points 3,210,725 (+18 %) in 58.2 s; its LP has 2
-rounds (bound 3,451,038; the LP optimum is 3,308,949). Medium at 60 s ends in 11.5 s, not
-19.6 s (soft gap 0.063 %), and the high_risk variant's whole soft stage is proven optimal in
-44.9 s. The large soft piece stands on a cliff: CBC given about 6 s on the piece of the LP's
-first round (13,424 variables) gives 3,210,725; given 0.75 of the stage for the LP, whose
-second round then ends, and 4 s on the piece of both rounds (14,998), it gave 2,717,394, its
-start (so did 0.6 in one run of four: hence `SOFT_PRICED_LP_SHARE`); with half its time and
-CP-SAT going on from its best, 2,727,826. On the tight-
-caseloads variant, where CBC does not improve the soft piece's start (479,595) in 18.5 s,
-CP-SAT reached 579,974, but it needed 44.9 s, not 1 s, to close medium's soft pieces.
+`matcher.solve` keeps 0.6 ms a referral for the finish, not 1.5 ms. Large at 60 s (median
+of 3): 522/566/937/961/1247 as before, soft points 3,210,727 (+18 %; greedy +10 %) in
+57.9 s; the LP's second round is cut, so the piece is that of its first round's columns
+(its LP optimum, 3,308,949, needs 21.8 s). Medium at 60 s ends in 10.4 s, not 20.0 s (soft
+gap 0.063 %), and the high_risk variant's whole soft stage is proven optimal in 44.5 s.
+
+The large soft piece stands on a cliff: CBC given about 6 s on the piece of the LP's first
+round (13,424 variables) gives 3,210,725. Given 4 s on the piece of both rounds (14,998),
+when the LP had 0.75 of the stage and its second round ended, it gave back its start,
+2,717,394 (so did a share of 0.6 in one run of four: hence `SOFT_PRICED_LP_SHARE`). Half
+the piece's time for CBC and the rest for CP-SAT from CBC's best gave 2,727,826. On the
+tight-caseloads variant, where CBC does not improve the soft piece's start (479,595) in
+18.5 s, CP-SAT reached 579,974 in that time; but it needed 44.9 s, not 1 s, to close
+medium's soft pieces, so the soft pieces stay with CBC.
 """
 
 from __future__ import annotations
@@ -340,7 +343,8 @@ class CpSatBackend:
     """OR-Tools CP-SAT with `num_workers` search workers (see benchmarks for the choice).
 
     `search_share` is the part of each band stage's remaining time the neighbourhood search
-    may take before the full stage solve (0 turns it off). A stage with more than
+    may take before the full stage solve (0 turns it off; a band held open, which nothing
+    proves in time, takes at most `OPEN_BAND_SHARE`). A stage with more than
     `max_stage_variables` free variables is not solved whole: on the large instances CP-SAT
     found no solution at all for a 683,071-variable band stage in 28 s while holding 3 GiB,
     and the neighbourhood search improves the band in that time instead; on
