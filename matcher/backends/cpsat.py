@@ -182,7 +182,7 @@ Three changes give it about 18 s: the soft LP's fresh rounds use GLOP's dual sim
 (`priced_lp.RestrictedLp`; its LP optimum in 21.8 s, not 40.7 s); a band held open spends
 at most `OPEN_BAND_SHARE` of the time left on its wider piece and on its search; and
 `matcher.solve` keeps 0.6 ms a referral for the finish, not 1.5 ms. Large at 60 s (median
-of 3): 522/566/937/961/1247 as before, soft points 3,210,727 (+18 %; greedy +10 %) in
+of 3): 522/566/937/961/1247 as before, soft points 3,210,727 (10 % above the greedy's) in
 57.9 s; the LP's second round is cut, so the piece is that of its first round's columns
 (its LP optimum, 3,308,949, needs 21.8 s). Medium at 60 s ends in 10.4 s, not 20.0 s (soft
 gap 0.063 %), and the high_risk variant's whole soft stage is proven optimal in 44.5 s.
