@@ -771,6 +771,7 @@ class CpSatBackend:
         take at most `share` of the time left; the wider piece, if `wider_share` is given,
         at most that part of what is left then."""
         inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
+        soft = stage.name == SOFT
         budget_s = (deadline - time.perf_counter()) * share
         stop_at = time.perf_counter() + budget_s
         n_pairs = layout.n_pairs
@@ -780,7 +781,7 @@ class CpSatBackend:
         if budget_s < 0.5:
             return best, value, None
         used = np.zeros(full.n_vars, dtype=bool)  # what the LP's optimum uses
-        whole_lp_limit = self.max_soft_lp_variables if stage.name == SOFT else self.max_lp_variables
+        whole_lp_limit = self.max_soft_lp_variables if soft else self.max_lp_variables
         if int(free.sum()) > whole_lp_limit:
             # Too big for GLOP whole: solved over few columns, proven over all by pricing.
             objective_full = _objective(coefs, np.arange(full.n_vars))
@@ -794,8 +795,8 @@ class CpSatBackend:
                 free,
                 objective_full,
                 start,
-                (SOFT_PRICED_LP_SHARE if stage.name == SOFT else PRICED_LP_SHARE) * budget_s,
-                dual_simplex=stage.name == SOFT,
+                (SOFT_PRICED_LP_SHARE if soft else PRICED_LP_SHARE) * budget_s,
+                dual_simplex=soft,
             )
             lp_bound = priced.integer_bound
             entry.update(
@@ -828,7 +829,7 @@ class CpSatBackend:
                 PIECE_SHARE * (deadline - now),
                 min(MIN_PIECE_SECONDS, deadline - now - PIECE_RESERVE_SECONDS),
             )
-            if width and stage.name == SOFT:
+            if width and soft:
                 remaining = deadline - now - PIECE_RESERVE_SECONDS
             elif width and wider_share is not None:
                 remaining = min(remaining, wider_share * (deadline - now))
