@@ -152,11 +152,13 @@ class ServiceMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10_000))
     def place_top_choice(self, pick: int) -> None:
         waiting = self.waiting()
-        if not waiting:
-            return
-        referral = waiting[pick % len(waiting)]
-        ranked = self.rank(referral, top=1)["ranked"]
-        if not ranked:
+        # From the picked referral on, the first whom some bed-space suits.
+        for offset in range(len(waiting)):
+            referral = waiting[(pick + offset) % len(waiting)]
+            ranked = self.rank(referral, top=1)["ranked"]
+            if ranked:
+                break
+        else:
             return
         STEPS_RUN["place"] += 1
         response = self.post(
@@ -361,7 +363,12 @@ def test_random_sequences_of_service_actions_keep_every_rule(
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    run_state_machine_as_test(ServiceMachine, settings=bounded)
+    # Hypothesis draws rules unevenly: with seeds 1-40, 15 sequences never placed anyone from
+    # a ranking once (seed 17). More sequences are drawn until every action has run.
+    for _ in range(3):
+        run_state_machine_as_test(ServiceMachine, settings=bounded)
+        if min(STEPS_RUN[name] for name in ACTIONS) > 0:
+            break
     print(f"state machine: {dict(STEPS_RUN)}")
     assert STEPS_RUN["sequences"] >= 15
     assert sum(STEPS_RUN.values()) - STEPS_RUN["sequences"] >= 150
