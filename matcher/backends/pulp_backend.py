@@ -195,9 +195,11 @@ def _pulp_maximiser(solver_name: str) -> Maximiser:
         ]
         for x, value in zip(xs, start.tolist(), strict=True):
             x.setInitialValue(value)
-        problem = pulp.LpProblem("allocation", pulp.LpMaximize)
+        # Minimising the negated objective: PuLP runs CBC with ``-max`` for a maximisation,
+        # and CBC then costs the warm start with the wrong sign (`matcher.backends.cbc_command`).
+        problem = pulp.LpProblem("allocation", pulp.LpMinimize)
         problem += pulp.LpAffineExpression(
-            [(xs[i], int(objective[i])) for i in np.flatnonzero(objective)]
+            [(xs[i], -int(objective[i])) for i in np.flatnonzero(objective)]
         )
         cols, coefs, starts = model.col.tolist(), model.coef.tolist(), model.start.tolist()
         for k, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):

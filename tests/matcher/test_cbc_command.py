@@ -3,6 +3,7 @@ proves, from any feasible start, and an honest bound when it stops early."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,25 @@ def test_a_knapsack_started_below_its_optimum_is_solved(tmp_path: Path) -> None:
     assert out.optimal and out.bound == 2
     assert out.values is not None and int(out.values.sum()) == 2
     assert sparse.feasible(out.values)
+
+
+def test_cbc_takes_the_start_at_its_value(tmp_path: Path) -> None:
+    # CBC minimises: the start must cost its value negated, or (as under ``-max``) it is an
+    # incumbent worse than any solution and cuts nothing off. Two knapsacks, so that CBC's
+    # preprocessing does not solve the model before it reads the start.
+    model = LinearModel()
+    model.add_vars(12, 0, 1)
+    weights = [5, 7, 9, 11, 13, 17, 19, 23, 29, 31, 37, 41]
+    model.add_row(list(range(12)), weights, None, 97)
+    model.add_row(list(range(12)), weights[::-1], None, 97)
+    sparse = SparseModel.of(model)
+    objective = np.array([6, 8, 9, 12, 14, 17, 20, 22, 30, 30, 38, 40])
+    start = np.zeros(12, dtype=np.int64)
+    start[[0, 11]] = 1  # worth 46
+    out = cbc_command.maximise_from(sparse, objective, start, 10.0, tmp_path, EXECUTABLE)
+    assert out.optimal and out.values is not None and sparse.feasible(out.values)
+    log = (tmp_path / "cbc.log").read_text()
+    assert re.findall(r"MIPStart provided solution with cost (\S+)", log) == ["-46"]
 
 
 @st.composite
