@@ -113,13 +113,6 @@ def maximise_from(
         str(problem),
         "-mips",
         str(mip_start),
-        # The feasibility pump looks for a first solution; the start is one. Measured on the
-        # guided pieces (2 shared cores): the large soft piece is solved in 2.6 s, not 5.9 s;
-        # large band 1's in 3.6 s, not 5.2 s; a tight-caseloads band-1 piece proves its 354
-        # in 7.8 s, where with the pump it had 353 at 23 s. One loss: another such piece
-        # found its 355 in 10.1 s with the pump, and had 353 at 14 s without. The rest alike.
-        "-feas",
-        "off",
         "-timeMode",
         "elapsed",
         "-sec",
