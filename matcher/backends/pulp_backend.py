@@ -236,8 +236,9 @@ def _pulp_maximiser(solver_name: str) -> Maximiser:
 
 
 def _pulp_highs_bound(problem: Any) -> int:
-    """The proven MIP bound of PuLP's in-process HiGHS (it minimises the negated objective);
-    UNBOUNDED for solvers that report none."""
+    """The proven MIP bound of PuLP's in-process HiGHS (the model minimises the negated
+    objective, so the maximum's bound is its dual bound negated); UNBOUNDED for solvers that
+    report none."""
     model = getattr(problem, "solverModel", None)
     try:
         dual = model.getInfo().mip_dual_bound  # type: ignore[union-attr]
