@@ -173,7 +173,9 @@ def test_a_warm_round_finds_what_a_fresh_solve_of_the_same_columns_finds(
     assert from_basis is not None and afresh is not None
     assert from_basis.value is not None and afresh.value is not None
     assert from_basis.value == pytest.approx(afresh.value, abs=1e-6)
-    assert afresh.value >= 1 - 1e-6  # somebody is placeable in every drawn problem
+    # An open pair may still be held at 0 by a row (a couple's partner has no bed-space in
+    # the unit): only problems where somebody is placeable count.
+    assume(afresh.value >= 1 - 1e-6)
     point = from_basis.values
     assert point is not None
     activity = np.bincount(
