@@ -15,8 +15,11 @@ their optima (wall time, writing the files and CBC reading them included):
 
 These were measured with CBC maximising (``-max``), which costs the start with the wrong
 sign (see `maximise_from`); minimising the negated objective, the tight-caseloads band-2
-proof (83,379 variables) from its optimal start takes 9.8 s instead of 22.8 s, and the
-guided pieces, whose start is below their optimum, take the same time as before.
+proof (83,379 variables) from its optimal start takes 9.8 s instead of 22.8 s. The guided
+pieces, whose start is below their optimum, move both ways: the large ones as before
+(band 1 5.2 s, soft 5.9 s), medium's wider soft piece 4.1 s (was 3.4 s), women_heavy's
+2.1 s (1.0 s); whole runs (`benchmarks/RESULTS.md`) medium 11.4 s (10.4 s), women_heavy
+7.7 s (6.1 s), couples 8.7 s (9.7 s).
 
 The stage goes to CBC as a free-format MPS file written from the CSR arrays (about a second
 for band 1) and the start as CBC's own solution format. The answer is read back from the
