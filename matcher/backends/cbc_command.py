@@ -106,8 +106,8 @@ def maximise_from(
     problem, mip_start, solution = folder / "stage.mps", folder / "start.sol", folder / "out.sol"
     # CBC is given the negated objective to minimise, not ``-max``: under ``-max`` it costs
     # the MIP start with the objective's sign unflipped, so a start of 224 placements became
-    # an incumbent of +224 to minimise, worse than any solution, and cut off nothing. The
-    # tight-caseloads band-2 proof from its optimal start took 22.8 s so, 9.8 s minimising.
+    # an incumbent of +224 to minimise, worse than any solution, and cut off nothing (what
+    # that cost is measured in the module's notes).
     write_mps(model, -objective, problem)
     write_start(start, mip_start)
     remaining = max(time_limit_s - (time.perf_counter() - started), 0.1)
