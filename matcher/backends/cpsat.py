@@ -195,6 +195,21 @@ the piece's time for CBC and the rest for CP-SAT from CBC's best gave 2,727,826.
 tight-caseloads variant, where CBC does not improve the soft piece's start (479,595) in
 18.5 s, CP-SAT reached 579,974 in that time; but it needed 44.9 s, not 1 s, to close
 medium's soft pieces, so the soft pieces stay with CBC.
+
+The large soft stage's LP needs about 22 s (6 rounds), its piece about 10 s, and the stage
+had 16 s after band 1. But band 1, held open, works one process at a time (GLOP here, then
+the CBC program on its pieces): the second core idled for its 20 s. So when the last band is
+held open and the soft LP will be priced, that LP starts in a worker
+(`matcher.backends.lp_worker`) as the band does, with the band held at the count it has then
+(below the count it ends with: a relaxation, so its bound holds), and the soft stage takes
+its answer instead of solving it. Large at 60 s: soft points 3,290,111 against the LP bound
+3,315,698 (gap 0.77 %), was 3,210,727 against 3,419,448 (6.1 %, the LP's second round cut
+short); the worker's LP converged (6 rounds, 23 s), band 1's own LP took 11.8 s beside it
+(10.8 s), and the soft piece (15,580 variables) was solved to optimality in 11.7 s. The run
+ends in 58.7 s; the largest resident set of the process tree 1,781 MiB (1,797 MiB before).
+Band 1 still ends at 1,247 against 1,248. (The band's log notes the count the soft LP held
+it at, `soft_lp_held`: 1,058, the start's count; held at 1,247 the soft LP is 3,308,949, so
+the relaxation costs the bound 0.2 %.)
 """
 
 from __future__ import annotations
@@ -217,7 +232,13 @@ from matcher.backends.classes import (
     encode,
 )
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.priced_lp import best_per_referral, priced_lp, starting_columns
+from matcher.backends.lp_worker import BackgroundLp
+from matcher.backends.priced_lp import (
+    PricedLp,
+    best_per_referral,
+    priced_lp,
+    starting_columns,
+)
 from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.relaxation import StageCeilings
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
@@ -299,6 +320,20 @@ class _Pending:
 
 
 @dataclass
+class _SoftLpAhead:
+    """The soft stage's LP, started in a worker beside a band held open (`lp_worker`)."""
+
+    lp: BackgroundLp
+    held: dict[str, int]  # the band counts its model holds: it bounds any run holding more
+
+    def still_relaxes(self, held: dict[str, int]) -> bool:
+        """Whether the run's held counts (`held`) are each at least those the LP assumed, so
+        that its bound is a bound for the run's soft stage (a proof that sent the run back
+        may have changed them)."""
+        return all(held.get(name, -1) >= count for name, count in self.held.items())
+
+
+@dataclass
 class _Run:
     """The state of one stage-by-stage solve."""
 
@@ -317,6 +352,7 @@ class _Run:
     open_stages: set[int] = field(default_factory=set)
     # When the run first had every band stage proven (perf_counter), if it has.
     bands_proven_at: float | None = None
+    soft_lp: _SoftLpAhead | None = None
 
     @property
     def proving(self) -> int:
@@ -448,6 +484,8 @@ class CpSatBackend:
                 if pending.proof is not None:
                     pending.proof.cancel()
                 run.open_stages.add(pending.index)
+            if run.soft_lp is not None:
+                run.soft_lp.lp.cancel()
         run.note_bands_proven()
         detail: dict[str, object] = {"stages": run.stage_log, "num_workers": self.num_workers}
         if run.bands_proven_at is not None:
@@ -495,6 +533,9 @@ class CpSatBackend:
             held_open = not settled and stage.name != SOFT
             if held_open:
                 share = min(share, OPEN_BAND_SHARE)
+                if self.lp_guide and run.index == len(run.stages) - 2:
+                    self._start_soft_lp(run, deadline, value, entry)
+            ahead = self._take_soft_lp(run) if stage.name == SOFT else None
             if value < ceiling and self.lp_guide:
                 run.best, value, lp_bound = self._lp_guided_band(
                     _StageAt(inst, layout, run.full, stage),
@@ -519,6 +560,7 @@ class CpSatBackend:
                     ),
                     workers=self._workers(run),
                     wider_share=OPEN_BAND_SHARE if held_open else None,
+                    ahead=ahead,
                 )
                 if lp_bound is not None and lp_bound < ceiling:
                     # The LP relaxation of the stage is a proven ceiling too.
@@ -527,6 +569,8 @@ class CpSatBackend:
                     # The search would only look for what the piece's optimum already
                     # gives the proof (as its start, or as the count CBC must reach).
                     share = 0.0
+            if ahead is not None:
+                ahead.cancel()  # no-op once its answer is read
             if stage.name == SOFT and self.lp_guide:
                 # The soft stage's LP bound is the one worth reporting (the trivial one
                 # counts every referral in its best unit); with the guided piece's value
@@ -642,6 +686,44 @@ class CpSatBackend:
                 run.hold(value)
             else:
                 run.index += 1
+
+    def _start_soft_lp(
+        self, run: _Run, deadline: float, value: int, entry: dict[str, object]
+    ) -> None:
+        """Start the soft stage's priced LP in a worker, on the model with the current band
+        (held open, the last) held at `value`, if the soft stage will be priced and no proof
+        has the second core."""
+        soft, band = run.stages[-1], run.stages[run.index]
+        n_vars, n_pairs = run.full.n_vars, run.layout.n_pairs
+        free = np.ones(n_vars, dtype=bool)
+        free[:n_pairs] = soft.active
+        if run.soft_lp is not None or run.pending or free.sum() <= self.max_soft_lp_variables:
+            return
+        nz = np.flatnonzero(band.coefficients)
+        start = starting_columns(
+            run.inst.pair_ref, run.inst.pair_points, soft.active, run.best, n_vars
+        )
+        lp = BackgroundLp(
+            run.full,
+            Row(nz, band.coefficients[nz], value, None),
+            free,
+            _objective(soft.coefficients, np.arange(n_vars)),
+            start,
+            SOFT_LP_AHEAD_SHARE * (deadline - time.perf_counter()),
+            dual_simplex=True,
+        )
+        run.soft_lp = _SoftLpAhead(lp, {**run.ceilings.held, band.name: value})
+        entry.update(soft_lp_held=value)
+
+    def _take_soft_lp(self, run: _Run) -> BackgroundLp | None:
+        """The soft LP started ahead, if its bound still holds for the run."""
+        ahead, run.soft_lp = run.soft_lp, None
+        if ahead is None:
+            return None
+        if not ahead.still_relaxes(run.ceilings.held):
+            ahead.lp.cancel()
+            return None
+        return ahead.lp
 
     def _launch(self, run: _Run, deadline: float, workers: int) -> None:
         """Start waiting proofs, in stage order, while fewer than `workers` run."""
@@ -762,6 +844,7 @@ class CpSatBackend:
         share: float,
         workers: int | None = None,
         wider_share: float | None = None,
+        ahead: BackgroundLp | None = None,
     ) -> tuple[np.ndarray, int, int | None]:
         """The stage's LP relaxation: its optimum rounded down is a proven ceiling, and its
         support (the pairs it uses at all) with the incumbent's is a small sub-model that
@@ -769,7 +852,9 @@ class CpSatBackend:
         Returns the (maybe improved) allocation, its value and the LP bound (None if the
         LP was not solved in time or the stage is too big for it). The LP and the piece
         take at most `share` of the time left; the wider piece, if `wider_share` is given,
-        at most that part of what is left then."""
+        at most that part of what is left then. `ahead`, the stage's priced LP started
+        earlier in a worker, is waited for, in the LP's share of the time, rather than
+        solved here."""
         inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
         soft = stage.name == SOFT
         budget_s = (deadline - time.perf_counter()) * share
@@ -788,16 +873,25 @@ class CpSatBackend:
             start = starting_columns(
                 inst.pair_ref, inst.pair_points, stage.active, best, full.n_vars
             )
-            # The soft objective's many point values suit the dual simplex; a band's count
-            # does not (`priced_lp.RestrictedLp`).
-            priced = priced_lp(
-                full,
-                free,
-                objective_full,
-                start,
-                (SOFT_PRICED_LP_SHARE if soft else PRICED_LP_SHARE) * budget_s,
-                dual_simplex=soft,
+            lp_stop = (
+                time.perf_counter() + (SOFT_PRICED_LP_SHARE if soft else PRICED_LP_SHARE) * budget_s
             )
+            priced: PricedLp | None = None
+            if ahead is not None:
+                priced = ahead.outcome(wait_until=lp_stop)
+                ahead.cancel()
+                entry.update(lp_ahead=priced is not None)
+            if priced is None:
+                # The soft objective's many point values suit the dual simplex; a band's
+                # count does not (`priced_lp.RestrictedLp`).
+                priced = priced_lp(
+                    full,
+                    free,
+                    objective_full,
+                    start,
+                    lp_stop - time.perf_counter(),
+                    dual_simplex=soft,
+                )
             lp_bound = priced.integer_bound
             entry.update(
                 lp_seconds=round(priced.seconds, 3),
@@ -1118,6 +1212,8 @@ PRICED_LP_SHARE = 0.6
 # and the piece is proven optimal at 3,210,727 with time left (2 runs of 2). On medium the
 # soft LP ends in 1.5-3.5 s whatever the share.
 SOFT_PRICED_LP_SHARE = 0.5
+# The part of the time left that the soft LP started beside a band held open may take.
+SOFT_LP_AHEAD_SHARE = 0.6
 # How often the run looks at its background proofs once every stage is done.
 PROOF_POLL_SECONDS = 0.05
 PROOF_OVERRUN_SECONDS = 1.0
