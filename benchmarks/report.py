@@ -30,6 +30,7 @@ SOLVE_COLUMNS = (
     "bound",
     "gap",
     "soft objective",
+    "soft gap",
     "soft − greedy",
     "peak MiB",
     "checker",
@@ -146,7 +147,10 @@ def _solve_section(records: list[dict[str, Any]]) -> list[str]:
             "`soft − greedy` compare with the greedy baseline measured in the same run. "
             "Placed counts are per priority band, 5 (most urgent) first; `bands proven s` is "
             "when the solve had every band's count proven optimal (the soft stage follows), "
-            "from the start of the solve. Peak memory is the "
+            "from the start of the solve. `gap` is that of the first part of the objective "
+            "not proven optimal (a band's count, or else the soft points); `soft gap` is the "
+            "soft points' against their proven bound given the bands as placed, so it is "
+            "there even when a band is open. Peak memory is the "
             'solving process\'s; "(worker)" is the largest peak among the processes it '
             "started (proof workers, CBC), as Linux counts it: a child counts the resident "
             "memory of the process that started it as its own, so a small child shows at "
@@ -188,10 +192,20 @@ def _solve_row(record: dict[str, Any], greedy: dict[str, Any] | None) -> list[st
         _number(record.get("bound")),
         f"{record['gap']:.3%}" if record.get("gap") is not None else "–",
         _number(record.get("soft_objective")),
+        _soft_gap(record),
         soft_delta,
         _peak(record),
         checker,
     ]
+
+
+def _soft_gap(record: dict[str, Any]) -> str:
+    """The soft points' gap to their proven bound given the bands as placed ("–" where the
+    backend proved none)."""
+    bound, soft = record.get("soft_bound_given_bands"), record.get("soft_objective")
+    if bound is None or soft is None:
+        return "–"
+    return f"{(bound - soft) / max(bound, 1):.3%}"
 
 
 def _open_bands(record: dict[str, Any]) -> str:

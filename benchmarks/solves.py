@@ -73,6 +73,9 @@ def summarise(problem: Problem, solution: Solution) -> dict[str, Any]:
         "placed": len(solution.assignments),
         "unplaced": len(problem.referrals) - len(solution.assignments),
         "soft_objective": soft_objective(solution),
+        # An extra field of the Solution: the soft points' proven bound given the bands as
+        # placed (issue 4's soft gap on the large instance, whose band 1 may stay open).
+        "soft_bound_given_bands": (solution.model_extra or {}).get("soft_bound_given_bands"),
     }
 
 

@@ -21,7 +21,11 @@ A `Solution` reports:
 - `placed_bound_by_priority`: a proven upper bound per band (the vector bound: a band below the
   first unproven one carries its trivial bound);
 - `gap`: the relative gap of the first component that is not proven optimal,
-  ``(bound - value) / max(bound, 1)``; 0 when the whole vector is proven optimal.
+  ``(bound - value) / max(bound, 1)``; 0 when the whole vector is proven optimal;
+- `soft_bound_given_bands`: a proven upper bound on the soft points of any allocation that
+  places at least as many as this one in every band, when the backend proved one (None
+  otherwise). With every band proven it is `bound`; with a band open it still says how far
+  the soft points are from the best the bands as placed allow.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 
 BANDS = (5, 4, 3, 2, 1)
 SOFT = "soft"
+INF = float("inf")
 
 
 def band_stage(band: int) -> str:
@@ -73,6 +78,7 @@ class Report:
     placed_by_priority: dict[str, int]
     placed_bound_by_priority: dict[str, int]
     proven: bool
+    soft_bound_given_bands: float | None
 
 
 def report(
@@ -111,4 +117,9 @@ def report(
         placed_by_priority={str(b): placed_by_band.get(b, 0) for b in BANDS},
         placed_bound_by_priority={str(b): bounds[band_stage(b)] for b in BANDS},
         proven=not open_found,
+        soft_bound_given_bands=(
+            float(max(min(proven_bounds[SOFT], trivial_bounds.get(SOFT, INF)), soft_points))
+            if SOFT in proven_bounds
+            else None
+        ),
     )

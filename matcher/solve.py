@@ -22,7 +22,7 @@ from matcher.backends.pulp_backend import PulpBackend
 from matcher.backends.relaxation import FlowRelaxation, guided_placements
 from matcher.errors import BackendUnavailable
 from matcher.model import Assignment, Problem, Solution, Unplaced
-from matcher.objective import BANDS, report
+from matcher.objective import BANDS, SOFT, report
 from matcher.unplaced import unplaced_reasons
 
 BACKENDS = ("cpsat", "pulp", "greedy")
@@ -80,9 +80,16 @@ def solve(
             detail = {k: v for k, v in result.detail.items() if k != BANDS_PROVEN_S}
             result = BackendResult(start, timed_out=result.timed_out, detail=detail)
             status = "fallback"
-        elif lexicographic_value(inst, start) > lexicographic_value(inst, result.placements):
-            # A stage stopped early can leave later bands below the start: never return less.
-            result.placements = start
+        else:
+            found = lexicographic_value(inst, result.placements)
+            from_start = lexicographic_value(inst, start)
+            if from_start > found:
+                # A stage stopped early can leave later bands below the start: never return
+                # less. The backend's soft bound holds only for allocations placing at least
+                # as many per band as its own.
+                if any(s < f for s, f in zip(from_start[:-1], found[:-1], strict=True)):
+                    result.stage_bounds.pop(SOFT, None)
+                result.placements = start
     if (backend == "greedy" or status == "fallback") and not _valid(
         problem, inst, result.placements
     ):
@@ -154,9 +161,11 @@ def _solution(inst: Instance, result: BackendResult, backend: str, status: str) 
             "gap": rep.gap,
             "backend": backend,
             "placed_by_priority": rep.placed_by_priority,
-            # Extra fields (a Solution allows them): the proven bound of each band, and
-            # what the backend did (stages, model size).
+            # Extra fields (a Solution allows them): the proven bound of each band, the
+            # soft points' bound given the bands as placed, and what the backend did
+            # (stages, model size).
             "placed_bound_by_priority": rep.placed_bound_by_priority,
+            "soft_bound_given_bands": rep.soft_bound_given_bands,
             "assignments": _assignments(inst, placements),
             "unplaced": [
                 Unplaced(referral=refs.ids[r], reasons=reasons[r]) for r in sorted(reasons)

@@ -96,6 +96,30 @@ def test_solve_table_compares_each_backend_with_greedy() -> None:
     assert row["soft − greedy"] == "+200" and row["placed 5/4/3/2/1"] == "2/1/0/0/3"
 
 
+def test_solve_table_gives_the_soft_gap_given_the_bands_even_with_a_band_open() -> None:
+    def solve(instance: str, soft_bound: float | None) -> dict[str, Any]:
+        placed = {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3}
+        return {
+            "instance": instance, "size": "100x200", "stress": None, "backend": "cpsat",
+            "outcome": "measured", "status": "feasible", "median_s": 1.0, "min_s": 1.0,
+            "max_s": 1.0, "repeat": 1, "objective": 900.0, "bound": 5000.0, "gap": 0.25,
+            "placed_by_band": placed, "placed_by_priority": placed,
+            "placed_bound_by_priority": {**placed, "1": 4},
+            "soft_objective": 900.0, "soft_bound_given_bands": soft_bound, "violations": 0,
+            "peak_rss_bytes": 200 << 20,
+        }  # fmt: skip
+
+    table = render_markdown({"solves": [solve("bounded", 1000.0), solve("unbounded", None)]})
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == len(SOLVE_COLUMNS) and cells[0] in ("bounded", "unbounded"):
+            rows[cells[0]] = dict(zip(SOLVE_COLUMNS, cells, strict=True))
+    assert rows["bounded"]["gap"] == "25.000%"  # band 1's, the first open part
+    assert rows["bounded"]["soft gap"] == "10.000%"
+    assert rows["unbounded"]["soft gap"] == "–"
+
+
 def test_solve_table_names_each_open_band_with_its_bound() -> None:
     def solve(instance: str, bound_of_band_1: int) -> dict[str, Any]:
         placed = {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3}

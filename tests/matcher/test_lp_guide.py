@@ -86,6 +86,9 @@ def test_the_soft_stage_reports_its_lp_bound_and_meets_the_exact_optimum(priced:
     assert guided.objective >= exact.objective * 0.99
     trivial = trivial_stage_bounds(build_instance(problem))[SOFT]
     assert guided.bound < trivial
+    # With every band proven, the soft bound given the bands is the bound itself.
+    for solution in (guided, exact):
+        assert (solution.model_extra or {})["soft_bound_given_bands"] == solution.bound
     soft = [s for s in guided.detail["stages"] if s["stage"] == SOFT]
     assert soft and "lp_value" in soft[0]
     assert ("lp_priced_rounds" in soft[0]) == priced

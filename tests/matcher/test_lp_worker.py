@@ -98,6 +98,9 @@ def test_a_run_with_its_last_band_held_open_takes_the_soft_lp_from_the_worker() 
     # And the allocation breaks no rule.
     out = solve(problem, "cpsat", 20.0, **backend_options(backend))
     assert not check(problem, out)
+    # The Solution carries the soft stage's bound given the bands as placed.
+    soft_bound = (out.model_extra or {})["soft_bound_given_bands"]
+    assert soft_bound is not None and soft_bound >= out.objective
 
 
 def backend_options(backend: CpSatBackend) -> dict[str, object]:

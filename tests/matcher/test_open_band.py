@@ -76,3 +76,22 @@ def test_a_band_held_open_searches_only_its_share_of_the_time(
     # and the soft stage was reached.
     assert budgets and max(budgets) <= OPEN_BAND_SHARE * limit
     assert log[-1]["stage"] == "soft"
+
+
+def test_the_soft_bound_given_the_bands_is_reported_with_a_band_open() -> None:
+    placed = {5: 2, 4: 1, 3: 0, 2: 0, 1: 3}
+    trivial = {"band_1": 9, "soft": 5_000}
+    proven = {"band_5": 2, "band_4": 1, "band_3": 0, "band_2": 0, "band_1": 4, "soft": 1_200}
+    rep = report(placed, 1_000, proven, trivial)
+    # Band 1 is open (3 of 4): the reported bound is the trivial one, and the gap band 1's.
+    assert not rep.proven and rep.bound == 5_000 and rep.gap == 0.25
+    # The soft stage's own bound, for allocations placing at least these counts, is kept.
+    assert rep.soft_bound_given_bands == 1_200
+    # Never below what the allocation has, nor above the trivial bound.
+    assert report(placed, 1_300, proven, trivial).soft_bound_given_bands == 1_300
+    assert report(placed, 10, {**proven, "soft": 9_999}, trivial).soft_bound_given_bands == 5_000
+    # A backend that proved nothing of the soft points (the greedy one) gives none.
+    assert report(placed, 1_000, {}, trivial).soft_bound_given_bands is None
+    # With every band proven it is the bound itself.
+    closed = report(placed, 1_000, {**proven, "band_1": 3}, trivial)
+    assert closed.bound == closed.soft_bound_given_bands == 1_200 and closed.gap > 0
