@@ -35,6 +35,7 @@ import importlib
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -79,17 +80,21 @@ def prove(
     time_limit_s: float,
     start: np.ndarray | None,
     folder: Path | None = None,
+    stop: threading.Event | None = None,
 ) -> MipOutcome:
     """Maximise ``objective @ x`` over the integer points of `model`: with the CBC program
     from `start` where the program runs here and `start` keeps every row (its files in
-    `folder`, or in a temporary one), else with OR-Tools' CBC from nothing."""
+    `folder`, or in a temporary one), else with OR-Tools' CBC from nothing. Setting `stop`
+    ends the CBC program early (its run then gives the start back)."""
     executable = program()
     if start is None or executable is None or not model.feasible(start):
         return maximise(model, objective, time_limit_s)
     if folder is not None:
-        return maximise_from(model, objective, start, time_limit_s, folder, executable)
+        return maximise_from(model, objective, start, time_limit_s, folder, executable, stop)
     with tempfile.TemporaryDirectory(prefix="bedmatch-cbc-") as temporary:
-        return maximise_from(model, objective, start, time_limit_s, Path(temporary), executable)
+        return maximise_from(
+            model, objective, start, time_limit_s, Path(temporary), executable, stop
+        )
 
 
 def maximise_from(
@@ -99,9 +104,11 @@ def maximise_from(
     time_limit_s: float,
     folder: Path,
     executable: str,
+    stop: threading.Event | None = None,
 ) -> MipOutcome:
     """Maximise ``objective @ x`` over the integer points of `model` with CBC, starting from
-    the feasible point `start`; the files, and CBC's log (``cbc.log``), go to `folder`."""
+    the feasible point `start`; the files, and CBC's log (``cbc.log``), go to `folder`.
+    Setting `stop` kills the program."""
     started = time.perf_counter()
     problem, mip_start, solution = folder / "stage.mps", folder / "start.sol", folder / "out.sol"
     # CBC is given the negated objective to minimise, not ``-max``: under ``-max`` it costs
@@ -124,7 +131,7 @@ def maximise_from(
         "-solution",
         str(solution),
     ]
-    log = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    log = _run(command, stop)
     (folder / "cbc.log").write_text(log)
     seconds = time.perf_counter() - started
     status, values = read_solution(solution, model.n_vars) if solution.exists() else ("", None)
@@ -144,6 +151,25 @@ def maximise_from(
     if status == "Optimal":
         return MipOutcome(values, found, True, seconds)
     return MipOutcome(values, max(bound, found), False, seconds)
+
+
+def _run(command: list[str], stop: threading.Event | None) -> str:
+    """The program's output; killed as soon as `stop` is set."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    while True:
+        try:
+            out, _ = process.communicate(timeout=STOP_POLL_SECONDS if stop else None)
+            return out
+        except subprocess.TimeoutExpired:
+            if stop is not None and stop.is_set():
+                process.kill()
+                out, _ = process.communicate()
+                return out
+
+
+STOP_POLL_SECONDS = 0.05
 
 
 def write_mps(model: SparseModel, objective: np.ndarray, path: Path) -> None:

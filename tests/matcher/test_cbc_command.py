@@ -7,6 +7,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +142,26 @@ def test_a_run_that_gives_no_solution_still_gives_back_the_start(tmp_path: Path)
     )
     assert out.values is not None and list(out.values) == [1, 0]
     assert not out.optimal and out.bound >= 1
+
+
+def test_a_stopped_run_ends_at_once_and_gives_back_the_start(tmp_path: Path) -> None:
+    # A program that would run for a minute stands for CBC stuck at its root: setting the
+    # event ends it (the race of soft pieces stops CBC when CP-SAT has proved its answer).
+    slow = tmp_path / "slow-cbc"
+    slow.write_text("#!/bin/sh\nexec sleep 60\n")
+    slow.chmod(0o755)
+    model = LinearModel()
+    model.add_vars(2, 0, 1)
+    model.add_row([0, 1], [1, 1], None, 1)
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.perf_counter()
+    out = cbc_command.maximise_from(
+        SparseModel.of(model), np.array([1, 1]), np.array([0, 1]), 60.0, tmp_path, str(slow), stop
+    )
+    assert time.perf_counter() - started < 10.0
+    assert out.values is not None and list(out.values) == [0, 1]
+    assert not out.optimal
 
 
 def test_finding_the_program_holds_nothing_of_its_caller() -> None:

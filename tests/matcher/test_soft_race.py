@@ -1,0 +1,130 @@
+"""A soft piece CBC does not close at once is raced against CP-SAT: the better answer is kept,
+and each solver stops the other when it can."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from fixtures.generator import generate
+from matcher.backends import cbc_command, cpsat, mip_prover
+from matcher.backends.classes import LinearModel, build_instance, build_model, encode
+from matcher.backends.cpsat import CpSatBackend, _Outcome
+from matcher.backends.greedy import greedy_placements
+from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
+from matcher.objective import stages
+
+pytestmark = pytest.mark.skipif(
+    cbc_command.program() is None or not mip_prover.available(), reason="no CBC program here"
+)
+
+
+def soft_piece() -> tuple[SubModel, np.ndarray, np.ndarray]:
+    """A small instance's whole soft stage as a piece, its objective and the greedy start."""
+    inst = build_instance(generate(1, 60, 120))
+    layout = build_model(inst)
+    full = SparseModel.of(layout.model)
+    soft = stages(
+        inst.tables.referrals.priority[inst.pair_ref], inst.pair_points, inst.pair_group_priority()
+    )[-1]
+    piece = restrict(full, np.ones(full.n_vars, dtype=bool), np.zeros(full.n_vars, np.int64))
+    start = encode(inst, layout, greedy_placements(inst))[piece.free]
+    return piece, soft.coefficients, start
+
+
+def value_of(piece: SubModel, coefs: np.ndarray, values: np.ndarray) -> int:
+    return int(cpsat._objective(coefs, piece.free) @ values)
+
+
+def test_cpsat_wins_where_cbc_gives_back_its_start_and_stops_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    piece, coefs, start = soft_piece()
+    stopped = threading.Event()
+
+    def stuck_cbc(*args: Any, start: np.ndarray, stop: threading.Event, **kwargs: Any) -> Any:
+        # A CBC stuck at its root (tight caseloads' soft piece): the start, at the limit.
+        if stop.wait(args[3]):
+            stopped.set()
+        return _Outcome("FEASIBLE", start.copy(), UNBOUNDED, 0.0)
+
+    monkeypatch.setattr(cpsat, "_prove_band", stuck_cbc)
+    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 0.1)
+    began = time.perf_counter()
+    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 60.0, 2)
+    assert by == "cpsat" and out.values is not None
+    assert piece.model.feasible(out.values)
+    assert value_of(piece, coefs, out.values) > value_of(piece, coefs, start)
+    # CP-SAT proved its answer, and that ended CBC long before its limit.
+    assert out.optimal and stopped.is_set()
+    assert time.perf_counter() - began < 50.0
+
+
+def test_a_piece_cbc_closes_at_once_is_never_given_to_cpsat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    piece, coefs, start = soft_piece()
+
+    def no_cpsat(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("CP-SAT was started beside a CBC that ended in time")
+
+    monkeypatch.setattr(CpSatBackend, "_solve", no_cpsat)
+    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 30.0)
+    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 60.0, 2)
+    assert by == "cbc" and out.optimal and out.values is not None
+    assert piece.model.feasible(out.values)
+    assert value_of(piece, coefs, out.values) >= value_of(piece, coefs, start)
+
+
+def test_the_better_answer_and_the_lower_bound_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    piece, coefs, start = soft_piece()
+    exact = cpsat._prove_band(piece.model, coefs, piece.free, 60.0, start=start)
+    assert exact.optimal and exact.values is not None
+    optimum = value_of(piece, coefs, exact.values)
+
+    def late_cbc(*args: Any, stop: threading.Event, **kwargs: Any) -> Any:
+        time.sleep(1.0)  # past the race's start, then the proven optimum
+        return exact
+
+    monkeypatch.setattr(cpsat, "_prove_band", late_cbc)
+    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 0.1)
+    began = time.perf_counter()
+    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 120.0, 2)
+    assert time.perf_counter() - began < 30.0
+    assert out.optimal and out.values is not None
+    assert value_of(piece, coefs, out.values) == optimum
+    assert out.bound == optimum
+    assert by in ("cbc", "cpsat")
+
+
+def test_setting_stop_ends_a_cpsat_search_that_would_run_on() -> None:
+    # Market split: equal-sum rows over binaries, which hold CP-SAT for far longer than the
+    # test waits (no solution and no proof in 8 s).
+    rng = np.random.default_rng(0)
+    model = LinearModel()
+    model.add_vars(40, 0, 1)
+    for row in rng.integers(0, 100, size=(4, 40)):
+        half = int(row.sum() // 2)
+        model.add_row(list(range(40)), row.tolist(), half, half)
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    began = time.perf_counter()
+    out = CpSatBackend(num_workers=2)._solve(
+        SparseModel.of(model),
+        rng.integers(1, 100, size=40),
+        np.arange(40),
+        np.zeros(40, dtype=np.int64),
+        120.0,
+        None,
+        0.0,
+        workers=2,
+        stop=stop,
+    )
+    assert time.perf_counter() - began < 20.0
+    assert not out.optimal
