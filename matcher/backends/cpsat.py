@@ -715,7 +715,13 @@ class CpSatBackend:
         n_vars, n_pairs = run.full.n_vars, run.layout.n_pairs
         free = np.ones(n_vars, dtype=bool)
         free[:n_pairs] = soft.active
-        if run.soft_lp is not None or run.pending or free.sum() <= self.max_soft_lp_variables:
+        limit = SOFT_LP_AHEAD_SHARE * (deadline - time.perf_counter())
+        if (
+            run.soft_lp is not None
+            or run.pending
+            or free.sum() <= self.max_soft_lp_variables
+            or limit < MIN_AHEAD_SECONDS
+        ):
             return
         nz = np.flatnonzero(band.coefficients)
         start = starting_columns(
@@ -727,7 +733,7 @@ class CpSatBackend:
             free,
             _objective(soft.coefficients, np.arange(n_vars)),
             start,
-            SOFT_LP_AHEAD_SHARE * (deadline - time.perf_counter()),
+            limit,
             dual_simplex=True,
         )
         run.soft_lp = _SoftLpAhead(lp, {**run.ceilings.held, band.name: value})
@@ -1312,6 +1318,9 @@ PRICED_LP_SHARE = 0.6
 SOFT_PRICED_LP_SHARE = 0.5
 # The part of the time left that the soft LP started beside a band held open may take.
 SOFT_LP_AHEAD_SHARE = 0.6
+# Less than this is not worth the worker's start (about a second to import and read the
+# model; writing the large model takes the caller 0.4 s).
+MIN_AHEAD_SECONDS = 3.0
 # How often the run looks at its background proofs once every stage is done.
 PROOF_POLL_SECONDS = 0.05
 # How often a raced CP-SAT search looks whether CBC has ended, and its workers.
