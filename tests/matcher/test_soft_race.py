@@ -128,3 +128,17 @@ def test_setting_stop_ends_a_cpsat_search_that_would_run_on() -> None:
     )
     assert time.perf_counter() - began < 20.0
     assert not out.optimal
+
+
+@pytest.mark.parametrize("most", [0, 10_000])
+def test_only_soft_pieces_up_to_the_size_limit_are_raced(
+    monkeypatch: pytest.MonkeyPatch, most: int
+) -> None:
+    monkeypatch.setattr(cpsat, "MAX_RACE_VARIABLES", most)
+    inst = build_instance(generate(1, 300, 600))
+    result = CpSatBackend(num_workers=2).solve(inst, 30.0, hint=greedy_placements(inst))
+    log = result.detail["stages"]
+    assert isinstance(log, list)
+    soft = log[-1]
+    assert soft["stage"] == "soft" and "lp_guided_variables" in soft
+    assert ("lp_guided_by" in soft) == (soft["lp_guided_variables"] <= most)
