@@ -729,15 +729,18 @@ class CpSatBackend:
         start = starting_columns(
             run.inst.pair_ref, run.inst.pair_points, soft.active, run.best, n_vars
         )
-        lp = BackgroundLp(
-            run.full,
-            Row(nz, band.coefficients[nz], value, None),
-            free,
-            _objective(soft.coefficients, np.arange(n_vars)),
-            start,
-            limit,
-            dual_simplex=True,
-        )
+        try:
+            lp = BackgroundLp(
+                run.full,
+                Row(nz, band.coefficients[nz], value, None),
+                free,
+                _objective(soft.coefficients, np.arange(n_vars)),
+                start,
+                limit,
+                dual_simplex=True,
+            )
+        except OSError:  # no room for its files, or no process: the soft stage solves it
+            return
         run.soft_lp = _SoftLpAhead(lp, {**run.ceilings.held, band.name: value})
         entry.update(soft_lp_held=value)
 

@@ -9,7 +9,7 @@ import pytest
 
 from constraints.checker import check
 from fixtures.generator import generate
-from matcher.backends import mip_prover
+from matcher.backends import cpsat, mip_prover
 from matcher.backends.classes import Row, build_instance, build_model, encode
 from matcher.backends.cpsat import CpSatBackend, _SoftLpAhead
 from matcher.backends.greedy import greedy_placements
@@ -112,3 +112,26 @@ def backend_options(backend: CpSatBackend) -> dict[str, object]:
         "max_soft_lp_variables": backend.max_soft_lp_variables,
         "seed": backend.seed,
     }
+
+
+def test_a_worker_that_cannot_start_leaves_the_soft_lp_to_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cpsat, "BackgroundLp", no_room)
+    problem = generate(3, 300, 600)
+    backend = CpSatBackend(
+        num_workers=2,
+        max_stage_variables=0,
+        max_prover_variables=0,
+        max_background_prover_variables=0,
+        max_soft_lp_variables=0,
+        seed=1,
+    )
+    out = solve(problem, "cpsat", 30.0, **backend_options(backend))
+    assert not check(problem, out)
+    soft = (out.model_extra or {})["detail"]["stages"][-1]
+    assert soft["stage"] == "soft" and "lp_ahead" not in soft
+    assert "lp_priced_rounds" in soft  # priced in process instead
