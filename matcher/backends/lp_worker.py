@@ -10,20 +10,14 @@ then (not yet at the count it will end with): a relaxation of the soft stage as 
 so the LP's bound is a bound on it too, and its columns guide the soft stage's piece as
 its own would.
 
-The model travels to ``python -m matcher.backends.lp_worker`` as one ``.npz`` file, the
-held row beside it (the caller's model is not copied to add it); the answer comes back the
-same way. The worker leads a process group of its own, so stopping it stops it all.
+The model travels to ``python -m matcher.backends.lp_worker`` as one ``.npz`` file
+(`matcher.backends.worker_process`), the held row beside it (the caller's model is not copied
+to add it); the answer comes back the same way.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +25,7 @@ import numpy as np
 from matcher.backends.classes import Row
 from matcher.backends.priced_lp import PricedLp, priced_lp
 from matcher.backends.submodel import UNBOUNDED, SparseModel
-
-_FIELDS = ("lower", "upper", "start", "col", "coef", "lo", "hi")
+from matcher.backends.worker_process import WorkerProcess, model_arrays, model_from
 
 
 class BackgroundLp:
@@ -49,51 +42,34 @@ class BackgroundLp:
         time_limit_s: float,
         dual_simplex: bool = False,
     ) -> None:
-        self.started = time.perf_counter()
-        self._folder = tempfile.TemporaryDirectory(prefix="bedmatch-lp-")
-        folder = Path(self._folder.name)
-        question, self._answer = folder / "in.npz", folder / "out.npz"
-        np.savez(
-            question,
-            held_idx=np.asarray(held.idx, dtype=np.int64),
-            held_coef=np.asarray(held.coef, dtype=np.int64),
-            held_bounds=np.array([_side(held.lo, -1), _side(held.hi, 1)], dtype=np.int64),
-            free=free,
-            objective=objective,
-            columns=start,
-            time_limit=np.array([time_limit_s]),
-            dual_simplex=np.array([dual_simplex]),
-            **{name: getattr(model, name) for name in _FIELDS},
-        )
-        # The worker imports this very package, wherever the caller found it.
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "matcher.backends.lp_worker", str(question), str(self._answer)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": path},
-            start_new_session=True,
+        self._worker = WorkerProcess(
+            "matcher.backends.lp_worker",
+            {
+                "held_idx": np.asarray(held.idx, dtype=np.int64),
+                "held_coef": np.asarray(held.coef, dtype=np.int64),
+                "held_bounds": np.array([_side(held.lo, -1), _side(held.hi, 1)], dtype=np.int64),
+                "free": free,
+                "objective": objective,
+                "columns": start,
+                "time_limit": np.array([time_limit_s]),
+                "dual_simplex": np.array([dual_simplex]),
+                **model_arrays(model),
+            },
         )
 
     def finished(self) -> bool:
-        return self._process.poll() is not None
+        return self._worker.finished()
 
     def outcome(self, wait_until: float | None = None) -> PricedLp | None:
         """The answer, waiting for it until `wait_until` (a `perf_counter` time; None: no
         wait). None while the worker still runs, or when it failed; once answered, the
         worker's files are gone."""
-        if wait_until is not None and not self.finished():
-            try:
-                self._process.wait(timeout=max(wait_until - time.perf_counter(), 0.0))
-            except subprocess.TimeoutExpired:
-                return None
-        if not self.finished():
+        if not self._worker.wait(wait_until):
             return None
         try:
-            if self._process.returncode != 0:
+            if not self._worker.succeeded:
                 return None
-            with np.load(self._answer) as answer:
+            with np.load(self._worker.answer) as answer:
                 bound = float(answer["bound"][0])
                 support, reduced = answer["support"], answer["reduced"]
                 rounds, warm_rounds, columns = (int(n) for n in answer["counts"])
@@ -107,15 +83,11 @@ class BackgroundLp:
                     seconds=float(answer["seconds"][0]),
                 )
         finally:
-            self._folder.cleanup()
+            self._worker.remove_files()
 
     def cancel(self) -> None:
         """Stop the worker (if it still runs) and remove its files."""
-        if not self.finished():
-            with contextlib.suppress(ProcessLookupError):  # it may end meanwhile
-                os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
-        self._folder.cleanup()
+        self._worker.cancel()
 
 
 def _side(bound: int | None, sign: int) -> int:
@@ -125,7 +97,7 @@ def _side(bound: int | None, sign: int) -> int:
 
 def _solve(question: Path, answer: Path) -> None:
     with np.load(question) as data:
-        model = SparseModel(**{name: data[name] for name in _FIELDS})
+        model = model_from(data)
         lo, hi = (int(side) for side in data["held_bounds"])
         held = Row(data["held_idx"], data["held_coef"], lo, hi)
         free, objective, start = data["free"], data["objective"], data["columns"]

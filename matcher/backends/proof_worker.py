@@ -19,12 +19,8 @@ program it started too.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,8 +29,7 @@ import numpy as np
 from matcher.backends import cbc_command
 from matcher.backends.mip_prover import MipOutcome
 from matcher.backends.submodel import UNBOUNDED, SparseModel
-
-_FIELDS = ("lower", "upper", "start", "col", "coef", "lo", "hi")
+from matcher.backends.worker_process import WorkerProcess, model_arrays, model_from
 
 
 class BackgroundProof:
@@ -51,70 +46,53 @@ class BackgroundProof:
         """Start the worker; a positive `niceness` lowers its CPU priority (a proof of a later
         band yields to one of an earlier band when they share a core). `start`, a feasible
         point of `model` (the incumbent), lets CBC begin from it."""
-        self.started = time.perf_counter()
         self.time_limit_s = time_limit_s
-        self._folder = tempfile.TemporaryDirectory(prefix="bedmatch-proof-")
-        folder = Path(self._folder.name)
-        question, self._answer = folder / "in.npz", folder / "out.npz"
-        arrays = {name: getattr(model, name) for name in _FIELDS}
-        np.savez(
-            question,
-            objective=objective,
-            time_limit=np.array([time_limit_s]),
-            niceness=np.array([niceness]),
-            incumbent=np.zeros(0, dtype=np.int64) if start is None else start,
-            **arrays,  # type: ignore[arg-type]
+        self._worker = WorkerProcess(
+            "matcher.backends.proof_worker",
+            {
+                "objective": objective,
+                "time_limit": np.array([time_limit_s]),
+                "niceness": np.array([niceness]),
+                "incumbent": np.zeros(0, dtype=np.int64) if start is None else start,
+                **model_arrays(model),
+            },
         )
-        # The worker imports this very package, wherever the caller found it.
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))
-        command = [sys.executable, "-m", "matcher.backends.proof_worker", str(question)]
-        self._process = subprocess.Popen(
-            [*command, str(self._answer)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": path},
-            start_new_session=True,
-        )
+        self.started = self._worker.started
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id, which is also its process group's."""
+        return self._worker.pid
 
     def finished(self) -> bool:
-        return self._process.poll() is not None
+        return self._worker.finished()
 
     def outcome(self, wait_until: float | None = None) -> MipOutcome | None:
         """The answer, waiting for it until `wait_until` (a `perf_counter` time; None: no
         wait). None while the worker is still running; a worker that failed gives an outcome
         without values or bound. Once answered, the worker's files are gone."""
-        if wait_until is not None and not self.finished():
-            try:
-                self._process.wait(timeout=max(wait_until - time.perf_counter(), 0.0))
-            except subprocess.TimeoutExpired:
-                return None
-        if not self.finished():
+        if not self._worker.wait(wait_until):
             return None
         seconds = time.perf_counter() - self.started
         try:
-            if self._process.returncode != 0:
+            if not self._worker.succeeded:
                 return MipOutcome(None, UNBOUNDED, False, seconds)
-            with np.load(self._answer) as answer:
+            with np.load(self._worker.answer) as answer:
                 values = answer["values"] if bool(answer["found"][0]) else None
                 return MipOutcome(
                     values, int(answer["bound"][0]), bool(answer["optimal"][0]), seconds
                 )
         finally:
-            self._folder.cleanup()
+            self._worker.remove_files()
 
     def cancel(self) -> None:
         """Stop the worker (if it still runs) and remove its files."""
-        if not self.finished():
-            with contextlib.suppress(ProcessLookupError):  # it may end meanwhile
-                os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
-        self._folder.cleanup()
+        self._worker.cancel()
 
 
 def _prove(question: Path, answer: Path) -> None:
     with np.load(question) as data:
-        model = SparseModel(**{name: data[name] for name in _FIELDS})
+        model = model_from(data)
         objective, time_limit = data["objective"], float(data["time_limit"][0])
         niceness = int(data["niceness"][0])
         start = data["incumbent"]

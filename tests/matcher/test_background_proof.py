@@ -88,7 +88,7 @@ def test_a_cancelled_proof_stops_the_cbc_program_it_started() -> None:
     objective = np.zeros(full.n_vars, dtype=np.int64)
     objective[: layout.n_pairs] = 1
     proof = BackgroundProof(full, objective, 60.0, start=start)
-    group = proof._process.pid
+    group = proof.pid
     deadline = time.monotonic() + 30
     while "cbc" not in _group_commands(group) and time.monotonic() < deadline:
         time.sleep(0.1)

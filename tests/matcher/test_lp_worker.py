@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +22,18 @@ from matcher.solve import solve
 from tests.matcher.test_priced_lp import knapsack
 
 pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
+
+
+# Nothing may solve or prove a band, and the soft stage is too big for a whole LP: the last
+# band is held open, and the soft LP starts beside it.
+HELD_OPEN: dict[str, Any] = {
+    "num_workers": 2,
+    "max_stage_variables": 0,
+    "max_prover_variables": 0,
+    "max_background_prover_variables": 0,
+    "max_soft_lp_variables": 0,
+    "seed": 1,
+}
 
 
 def test_the_worker_answers_as_the_priced_lp_in_process_does() -> None:
@@ -75,16 +88,7 @@ def test_the_lp_started_ahead_counts_only_while_the_run_holds_at_least_what_it_a
 def test_a_run_with_its_last_band_held_open_takes_the_soft_lp_from_the_worker() -> None:
     problem = generate(3, 300, 600)
     inst = build_instance(problem)
-    # Nothing may solve or prove a band, and the soft stage is too big for a whole LP: the
-    # last band is held open, and the soft LP starts beside it.
-    backend = CpSatBackend(
-        num_workers=2,
-        max_stage_variables=0,
-        max_prover_variables=0,
-        max_background_prover_variables=0,
-        max_soft_lp_variables=0,
-        seed=1,
-    )
+    backend = CpSatBackend(**HELD_OPEN)
     started = time.perf_counter()
     result = backend.solve(inst, 30.0, hint=greedy_placements(inst))
     assert time.perf_counter() - started < 35.0
@@ -96,22 +100,11 @@ def test_a_run_with_its_last_band_held_open_takes_the_soft_lp_from_the_worker() 
     # The bound of the LP with band 1 held at less than it ends with still bounds the stage.
     assert isinstance(soft["bound"], int) and soft["bound"] >= soft["value"]
     # And the allocation breaks no rule.
-    out = solve(problem, "cpsat", 30.0, **backend_options(backend))
+    out = solve(problem, "cpsat", 30.0, **HELD_OPEN)
     assert not check(problem, out)
     # The Solution carries the soft stage's bound given the bands as placed.
     soft_bound = (out.model_extra or {})["soft_bound_given_bands"]
     assert soft_bound is not None and soft_bound >= out.objective
-
-
-def backend_options(backend: CpSatBackend) -> dict[str, object]:
-    return {
-        "num_workers": backend.num_workers,
-        "max_stage_variables": backend.max_stage_variables,
-        "max_prover_variables": backend.max_prover_variables,
-        "max_background_prover_variables": backend.max_background_prover_variables,
-        "max_soft_lp_variables": backend.max_soft_lp_variables,
-        "seed": backend.seed,
-    }
 
 
 def test_a_worker_that_cannot_start_leaves_the_soft_lp_to_the_run(
@@ -122,15 +115,7 @@ def test_a_worker_that_cannot_start_leaves_the_soft_lp_to_the_run(
 
     monkeypatch.setattr(cpsat, "BackgroundLp", no_room)
     problem = generate(3, 300, 600)
-    backend = CpSatBackend(
-        num_workers=2,
-        max_stage_variables=0,
-        max_prover_variables=0,
-        max_background_prover_variables=0,
-        max_soft_lp_variables=0,
-        seed=1,
-    )
-    out = solve(problem, "cpsat", 30.0, **backend_options(backend))
+    out = solve(problem, "cpsat", 30.0, **HELD_OPEN)
     assert not check(problem, out)
     soft = (out.model_extra or {})["detail"]["stages"][-1]
     assert soft["stage"] == "soft" and "lp_ahead" not in soft
