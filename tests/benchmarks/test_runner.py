@@ -96,73 +96,69 @@ def test_solve_table_compares_each_backend_with_greedy() -> None:
     assert row["soft − greedy"] == "+200" and row["placed 5/4/3/2/1"] == "2/1/0/0/3"
 
 
-def test_solve_table_gives_the_soft_gap_given_the_bands_even_with_a_band_open() -> None:
-    def solve(instance: str, soft_bound: float | None) -> dict[str, Any]:
-        placed = {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3}
-        return {
-            "instance": instance, "size": "100x200", "stress": None, "backend": "cpsat",
-            "outcome": "measured", "status": "feasible", "median_s": 1.0, "min_s": 1.0,
-            "max_s": 1.0, "repeat": 1, "objective": 900.0, "bound": 5000.0, "gap": 0.25,
-            "placed_by_band": placed, "placed_by_priority": placed,
-            "placed_bound_by_priority": {**placed, "1": 4},
-            "soft_objective": 900.0, "soft_bound_given_bands": soft_bound, "violations": 0,
-            "peak_rss_bytes": 200 << 20,
-        }  # fmt: skip
+PLACED = {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3}
 
-    table = render_markdown({"solves": [solve("bounded", 1000.0), solve("unbounded", None)]})
+
+def cpsat_record(instance: str, **fields: Any) -> dict[str, Any]:
+    """A measured cpsat solve record of `instance`, `fields` over the defaults."""
+    return {
+        "instance": instance, "size": "100x200", "stress": None, "backend": "cpsat",
+        "outcome": "measured", "status": "feasible", "median_s": 1.0, "min_s": 1.0,
+        "max_s": 1.0, "repeat": 1, "objective": 5.0, "bound": 5.0, "gap": 0.0,
+        "placed_by_band": PLACED, "placed_by_priority": PLACED,
+        "placed_bound_by_priority": PLACED, "soft_objective": 1.0, "violations": 0,
+        "peak_rss_bytes": 200 << 20, **fields,
+    }  # fmt: skip
+
+
+def solve_rows(records: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """The solve table's rows of `records`, by instance, each cell by its column."""
+    names = {record["instance"] for record in records}
     rows = {}
-    for line in table.splitlines():
+    for line in render_markdown({"solves": records}).splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) == len(SOLVE_COLUMNS) and cells[0] in ("bounded", "unbounded"):
+        if len(cells) == len(SOLVE_COLUMNS) and cells[0] in names:
             rows[cells[0]] = dict(zip(SOLVE_COLUMNS, cells, strict=True))
+    return rows
+
+
+def test_solve_table_gives_the_soft_gap_given_the_bands_even_with_a_band_open() -> None:
+    band_1_open = {"objective": 900.0, "bound": 5000.0, "gap": 0.25, "soft_objective": 900.0}
+    rows = solve_rows(
+        [
+            cpsat_record("bounded", soft_bound_given_bands=1000.0, **band_1_open),
+            cpsat_record("unbounded", soft_bound_given_bands=None, **band_1_open),
+        ]
+    )
     assert rows["bounded"]["gap"] == "25.000%"  # band 1's, the first open part
     assert rows["bounded"]["soft gap"] == "10.000%"
     assert rows["unbounded"]["soft gap"] == "–"
 
 
 def test_solve_table_names_each_open_band_with_its_bound() -> None:
-    def solve(instance: str, bound_of_band_1: int) -> dict[str, Any]:
-        placed = {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3}
-        return {
-            "instance": instance, "size": "100x200", "stress": None, "backend": "cpsat",
-            "outcome": "measured", "status": "feasible", "median_s": 1.0, "min_s": 1.0,
-            "max_s": 1.0, "repeat": 1, "objective": 5.0, "bound": 5.0, "gap": 0.0,
-            "placed_by_band": placed, "placed_by_priority": placed,
-            "placed_bound_by_priority": {**placed, "1": bound_of_band_1},
-            "soft_objective": 1.0, "violations": 0, "peak_rss_bytes": 200 << 20,
-        }  # fmt: skip
-
-    table = render_markdown({"solves": [solve("proven", 3), solve("open", 1248)]})
-    rows = {}
-    for line in table.splitlines():
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) == len(SOLVE_COLUMNS) and cells[0] in ("proven", "open"):
-            rows[cells[0]] = dict(zip(SOLVE_COLUMNS, cells, strict=True))
+    rows = solve_rows(
+        [
+            cpsat_record("proven"),
+            cpsat_record("open", placed_bound_by_priority={**PLACED, "1": 1248}),
+        ]
+    )
     assert rows["proven"]["open bands (bound)"] == "–"
     assert rows["open"]["open bands (bound)"] == "1 (1,248)"
 
 
 def test_solve_table_gives_the_median_time_the_bands_were_proven_over_the_solves_that_did() -> None:
-    def solve(instance: str, proven: list[float | None]) -> dict[str, Any]:
-        placed = {"5": 2, "4": 1, "3": 0, "2": 0, "1": 3}
-        return {
-            "instance": instance, "size": "100x200", "stress": None, "backend": "cpsat",
-            "outcome": "measured", "status": "feasible", "median_s": 1.0, "min_s": 1.0,
-            "max_s": 1.0, "repeat": len(proven), "objective": 5.0, "bound": 5.0, "gap": 0.0,
-            "placed_by_band": placed, "placed_by_priority": placed,
-            "placed_bound_by_priority": placed, "bands_proven_s": proven,
-            "soft_objective": 1.0, "violations": 0, "peak_rss_bytes": 200 << 20,
-        }  # fmt: skip
-
-    records = [solve("all", [8.0, 6.0, 7.5]), solve("some", [5.0, None]), solve("none", [None])]
-    table = render_markdown({"solves": records})
-    column = {}
-    for line in table.splitlines():
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) == len(SOLVE_COLUMNS) and cells[0] in ("all", "some", "none"):
-            column[cells[0]] = dict(zip(SOLVE_COLUMNS, cells, strict=True))[
-                "bands proven s (median)"
-            ]
+    proven: dict[str, list[float | None]] = {
+        "all": [8.0, 6.0, 7.5],
+        "some": [5.0, None],
+        "none": [None],
+    }
+    rows = solve_rows(
+        [
+            cpsat_record(name, repeat=len(times), bands_proven_s=times)
+            for name, times in proven.items()
+        ]
+    )
+    column = {name: row["bands proven s (median)"] for name, row in rows.items()}
     assert column == {"all": "7.50", "some": "5.00 (1 of 2)", "none": "–"}
 
 
