@@ -17,6 +17,7 @@ to add it); the answer comes back the same way.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -41,7 +42,10 @@ class BackgroundLp:
         start: np.ndarray,
         time_limit_s: float,
         dual_simplex: bool = False,
+        niceness: int = 0,
     ) -> None:
+        """Start the worker; a positive `niceness` lowers its CPU priority (the soft LP is of a
+        later stage than the band it runs beside, whose work comes first)."""
         self._worker = WorkerProcess(
             "matcher.backends.lp_worker",
             {
@@ -53,6 +57,7 @@ class BackgroundLp:
                 "columns": start,
                 "time_limit": np.array([time_limit_s]),
                 "dual_simplex": np.array([dual_simplex]),
+                "niceness": np.array([niceness]),
                 **model_arrays(model),
             },
         )
@@ -103,6 +108,9 @@ def _solve(question: Path, answer: Path) -> None:
         free, objective, start = data["free"], data["objective"], data["columns"]
         time_limit = float(data["time_limit"][0])
         dual_simplex = bool(data["dual_simplex"][0])
+        niceness = int(data["niceness"][0])
+    if niceness > 0 and hasattr(os, "nice"):
+        os.nice(niceness)
     out = priced_lp(model.with_rows([held]), free, objective, start, time_limit, dual_simplex)
     np.savez(
         answer,

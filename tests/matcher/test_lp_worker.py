@@ -54,7 +54,7 @@ def test_the_worker_answers_as_the_priced_lp_in_process_does() -> None:
         inst.pair_ref, inst.pair_points, soft.active, incumbent, full.n_vars, per_referral=1
     )
     here = priced_lp(full.with_rows([held]), free, objective, start, 30.0, dual_simplex=True)
-    aside = BackgroundLp(full, held, free, objective, start, 30.0, dual_simplex=True)
+    aside = BackgroundLp(full, held, free, objective, start, 30.0, dual_simplex=True, niceness=5)
     out = aside.outcome(wait_until=float("inf"))
     assert out is not None and out.bound is not None and here.bound is not None
     assert out.bound == pytest.approx(here.bound, rel=1e-9)
