@@ -736,7 +736,9 @@ class CpSatBackend:
         try:
             lp = BackgroundLp(
                 run.full,
-                Row(nz, band.coefficients[nz], value, None),
+                nz,
+                band.coefficients[nz],
+                value,
                 free,
                 _objective(soft.coefficients, np.arange(n_vars)),
                 start,
@@ -1086,20 +1088,16 @@ class CpSatBackend:
                     stop_cbc.set()
             cbc = cbc_future.result()
         objective = _objective(coefs, piece.free)
-        value = {
-            name: int(objective @ out.values) if out.values is not None else None
-            for name, out in (("cbc", cbc), ("cpsat", cp))
-        }
-        # On a tie CBC's: it is the one that proves.
-        cp_value, cbc_value = value["cpsat"], value["cbc"]
-        by = (
-            "cpsat"
-            if cp_value is not None and (cbc_value is None or cp_value > cbc_value)
-            else "cbc"
+        cp_value, cbc_value = (
+            None if out.values is None else int(objective @ out.values) for out in (cp, cbc)
         )
-        best = cp if by == "cpsat" else cbc
+        found: int | None
+        # On a tie CBC's: it is the one that proves.
+        if cp_value is not None and (cbc_value is None or cp_value > cbc_value):
+            by, best, found = "cpsat", cp, cp_value
+        else:
+            by, best, found = "cbc", cbc, cbc_value
         bound = min(cp.bound, cbc.bound)
-        found = value[by]
         proven = best.optimal or (found is not None and found >= bound)
         status = "OPTIMAL" if proven else best.status
         return _Outcome(status, best.values, bound, max(cp.seconds, cbc.seconds)), by

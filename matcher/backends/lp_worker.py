@@ -25,18 +25,20 @@ import numpy as np
 
 from matcher.backends.classes import Row
 from matcher.backends.priced_lp import PricedLp, priced_lp
-from matcher.backends.submodel import UNBOUNDED, SparseModel
+from matcher.backends.submodel import SparseModel
 from matcher.backends.worker_process import WorkerProcess, model_arrays, model_from
 
 
 class BackgroundLp:
-    """`priced_lp(model + held, free, objective, start, time_limit_s, dual_simplex)` running
-    in a child process; `outcome` collects it."""
+    """`priced_lp` over `model` with a band held at `at_least` (``weights @ x[pairs] >=
+    at_least``), running in a child process; `outcome` collects it."""
 
     def __init__(
         self,
         model: SparseModel,
-        held: Row,
+        pairs: np.ndarray,
+        weights: np.ndarray,
+        at_least: int,
         free: np.ndarray,
         objective: np.ndarray,
         start: np.ndarray,
@@ -49,9 +51,9 @@ class BackgroundLp:
         self._worker = WorkerProcess(
             "matcher.backends.lp_worker",
             {
-                "held_idx": np.asarray(held.idx, dtype=np.int64),
-                "held_coef": np.asarray(held.coef, dtype=np.int64),
-                "held_bounds": np.array([_side(held.lo, -1), _side(held.hi, 1)], dtype=np.int64),
+                "pairs": pairs,
+                "weights": weights,
+                "at_least": np.array([at_least]),
                 "free": free,
                 "objective": objective,
                 "columns": start,
@@ -95,16 +97,10 @@ class BackgroundLp:
         self._worker.cancel()
 
 
-def _side(bound: int | None, sign: int) -> int:
-    """A row side as stored in `SparseModel` (open: the sentinel of that side)."""
-    return sign * UNBOUNDED if bound is None else int(bound)
-
-
 def _solve(question: Path, answer: Path) -> None:
     with np.load(question) as data:
         model = model_from(data)
-        lo, hi = (int(side) for side in data["held_bounds"])
-        held = Row(data["held_idx"], data["held_coef"], lo, hi)
+        held = Row(data["pairs"], data["weights"], int(data["at_least"][0]), None)
         free, objective, start = data["free"], data["objective"], data["columns"]
         time_limit = float(data["time_limit"][0])
         dual_simplex = bool(data["dual_simplex"][0])

@@ -46,7 +46,8 @@ def test_the_worker_answers_as_the_priced_lp_in_process_does() -> None:
         inst.tables.referrals.priority[inst.pair_ref], inst.pair_points, inst.pair_group_priority()
     )
     nz = np.flatnonzero(band_5.coefficients)
-    held = Row(nz, band_5.coefficients[nz], int(incumbent[nz].sum()), None)
+    weights, at_least = band_5.coefficients[nz], int(incumbent[nz].sum())
+    held = Row(nz, weights, at_least, None)
     free = np.ones(full.n_vars, dtype=bool)
     objective = np.zeros(full.n_vars, dtype=np.int64)
     objective[: layout.n_pairs] = soft.coefficients
@@ -54,7 +55,9 @@ def test_the_worker_answers_as_the_priced_lp_in_process_does() -> None:
         inst.pair_ref, inst.pair_points, soft.active, incumbent, full.n_vars, per_referral=1
     )
     here = priced_lp(full.with_rows([held]), free, objective, start, 30.0, dual_simplex=True)
-    aside = BackgroundLp(full, held, free, objective, start, 30.0, dual_simplex=True, niceness=5)
+    aside = BackgroundLp(
+        full, nz, weights, at_least, free, objective, start, 30.0, dual_simplex=True, niceness=5
+    )
     out = aside.outcome(wait_until=float("inf"))
     assert out is not None and out.bound is not None and here.bound is not None
     assert out.bound == pytest.approx(here.bound, rel=1e-9)
@@ -62,15 +65,15 @@ def test_the_worker_answers_as_the_priced_lp_in_process_does() -> None:
     assert out.support is not None and out.support.shape == (full.n_vars,)
     assert out.reduced is not None and out.reduced.shape == (full.n_vars,)
     # The held row binds: holding band 5 at more than it can place leaves no LP at all.
-    impossible = Row(nz, band_5.coefficients[nz], len(nz) + 1, None)
-    none = BackgroundLp(full, impossible, free, objective, start, 30.0).outcome(float("inf"))
+    impossible = BackgroundLp(full, nz, weights, len(nz) + 1, free, objective, start, 30.0)
+    none = impossible.outcome(float("inf"))
     assert none is not None and none.support is None
 
 
 def test_a_cancelled_lp_leaves_no_process_and_no_answer() -> None:
     model = knapsack()
-    held = Row(np.array([0]), np.array([1]), 0, None)
-    lp = BackgroundLp(model, held, np.ones(3, dtype=bool), np.ones(3), np.ones(3, dtype=bool), 5)
+    everyone = np.ones(3, dtype=bool)
+    lp = BackgroundLp(model, np.array([0]), np.array([1]), 0, everyone, np.ones(3), everyone, 5)
     lp.cancel()
     assert lp.finished()
     assert lp.outcome() is None
