@@ -115,12 +115,13 @@ ROW_CHUNK = 2_000
 @dataclass(frozen=True)
 class LpOutcome:
     """The LP relaxation of a stage: its optimum (None if not solved in time), the primal
-    point and the reduced costs."""
+    point, the reduced costs and the row prices."""
 
     value: float | None
     values: np.ndarray | None
     reduced_costs: np.ndarray | None
     seconds: float
+    prices: np.ndarray | None = None
 
     @property
     def bound(self) -> int | None:
@@ -159,6 +160,7 @@ def relax(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> LpO
         np.asarray(response.variable_value),
         np.asarray(response.reduced_cost),
         seconds,
+        np.asarray(response.dual_value),
     )
 
 

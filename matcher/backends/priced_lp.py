@@ -59,8 +59,9 @@ WARM_START_MOST = 4_000
 class PricedLp:
     """`bound`: a proven upper bound on the stage's LP (None if no round finished);
     `support`: the columns any round's restricted optimum used (None if no round reached
-    one); `reduced`: every column's reduced cost at the prices of the best bound; `rounds`
-    (`warm_rounds` of them from the last basis) and `columns`: the work done."""
+    one); `reduced`: every column's reduced cost at the prices of the best bound, `prices`
+    those row prices; `point`: the last restricted optimum; `rounds` (`warm_rounds` of them
+    from the last basis) and `columns`: the work done."""
 
     bound: float | None
     support: np.ndarray | None
@@ -69,6 +70,8 @@ class PricedLp:
     warm_rounds: int
     columns: int
     seconds: float
+    prices: np.ndarray | None = None
+    point: np.ndarray | None = None
 
     @property
     def integer_bound(self) -> int | None:
@@ -125,6 +128,8 @@ def priced_lp(
     best: float | None = None
     support: np.ndarray | None = None
     best_reduced: np.ndarray | None = None
+    best_prices: np.ndarray | None = None
+    point: np.ndarray | None = None
     rounds = warm_rounds = 0
     while True:
         remaining = stop_at - time.perf_counter()
@@ -144,8 +149,9 @@ def priced_lp(
             full, lower, upper, c, lp.prices, row_of_entry=restricted.row_of_entry
         )
         if best is None or bound < best:
-            best, best_reduced = bound, reduced
+            best, best_reduced, best_prices = bound, reduced, lp.prices
         if lp.value is not None and lp.values is not None:
+            point = lp.values
             used = lp.values > 1e-6
             support = used if support is None else support | used
             if best <= lp.value + CONVERGED:  # the restricted optimum is the LP's
@@ -163,6 +169,8 @@ def priced_lp(
         warm_rounds=warm_rounds,
         columns=int(chosen.sum()),
         seconds=time.perf_counter() - started,
+        prices=best_prices,
+        point=point,
     )
 
 
