@@ -303,11 +303,8 @@ class _UnitBound:
     point: np.ndarray | None
     unit: np.ndarray
 
-    def run(
-        self, value: int, lp_bound: int, seconds: float, entry: dict[str, object], widely: bool
-    ) -> int:
-        """The bound, tightened in `seconds` at most until it meets `value`; `widely` also
-        solves the units the LP's point uses fractionally."""
+    def run(self, value: int, lp_bound: int, seconds: float, entry: dict[str, object]) -> int:
+        """The bound, tightened in `seconds` at most until it meets `value`."""
         if self.prices is None or seconds < 0.1:
             return lp_bound
         out = block_bound(
@@ -318,13 +315,12 @@ class _UnitBound:
             self.prices,
             self.unit,
             seconds,
-            point=self.point if widely else None,
+            point=self.point,
             enough=value,
         )
         if out is None or out.units_solved == 0:
             return lp_bound
-        key = "unit_bound_wide" if widely else "unit_bound"
-        entry[key] = {
+        entry["unit_bound"] = {
             "bound": round(out.bound, 3),
             "units_solved": out.units_solved,
             "units_tightened": out.units_tightened,
@@ -1018,12 +1014,21 @@ class CpSatBackend:
                 lp.values,
                 unit_of_variable(inst, layout)[sub.free],
             )
-        tightens = self.unit_bounds and not soft
-        if tightens and value < lp_bound:
-            # The units whose own LP bound is fractional, solved whole (`block_bound`).
-            lp_bound = tighten.run(value, lp_bound, UNIT_BOUND_SHARE * budget_s, entry, False)
         target = min(ceiling, lp_bound)
+        # A band's piece that falls short of the LP's bound may be the optimum, the bound
+        # falling short: units are solved whole (`block_bound`) before a wider piece is tried.
+        tightens = self.unit_bounds and not soft
+
+        def by_units(bound: int) -> int:
+            now = time.perf_counter()
+            seconds = min(UNIT_BOUND_SHARE * budget_s, deadline - now - PIECE_RESERVE_SECONDS)
+            return tighten.run(value, bound, seconds, entry)
+
         for width in (0, WIDER_PIECE_PAIRS):
+            if width and tightens and value < target:
+                lp_bound = by_units(lp_bound)
+                target = min(ceiling, lp_bound)
+                tightens = False
             # A slow LP (large stages) still leaves the piece a share of what is left; the
             # soft stage, the last, may give the wider piece all of it.
             now = time.perf_counter()
@@ -1051,9 +1056,7 @@ class CpSatBackend:
                 workers,
             )
         if tightens and value < target:
-            # Then the units the LP's point uses fractionally, in what the stage has left.
-            seconds = min(UNIT_BOUND_SHARE * budget_s, stop_at - time.perf_counter())
-            lp_bound = tighten.run(value, lp_bound, seconds, entry, True)
+            lp_bound = by_units(lp_bound)
         return best, value, lp_bound
 
     def _guided_piece(
@@ -1377,8 +1380,8 @@ LP_GUIDE_SHARE = 0.25
 # medium couples variant it needs 8.3 s, more than a quarter of the time the bands leave.
 SOFT_LP_SHARE = 0.6
 PIECE_SHARE = 0.1
-# Of a band stage's LP-and-piece time, what solving units whole may take, before the piece
-# and again after it (`matcher.backends.block_bound`).
+# Of a band stage's LP-and-piece time, what solving units whole may take, once its piece has
+# fallen short of the LP bound (`matcher.backends.block_bound`).
 UNIT_BOUND_SHARE = 0.1
 # A band stage nothing will prove in time (large band 1) is held open at its count: its wider
 # piece and its search each take at most this part of the time left, and the later stages,
