@@ -29,6 +29,7 @@ unit the LP's point uses fractionally (336) took 25 s and lowered nothing furthe
 from __future__ import annotations
 
 import datetime
+import functools
 import time
 from dataclasses import dataclass
 
@@ -199,8 +200,10 @@ def _members(owner: np.ndarray, n: int):  # type: ignore[no-untyped-def]
     return of
 
 
+@functools.cache
 def _integer_solver():  # type: ignore[no-untyped-def]
-    """SCIP as OR-Tools ships it (through MathOpt), or None where the build lacks it."""
+    """SCIP as OR-Tools ships it (through MathOpt), or None where the build lacks it (asked
+    once: the answer holds for the process)."""
     try:
         from ortools.math_opt.python import mathopt
 

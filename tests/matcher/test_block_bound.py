@@ -162,3 +162,24 @@ def test_a_band_the_lp_leaves_open_is_proven_once_its_units_are_solved_whole() -
     assert with_units.placed_bound_by_priority == with_units.placed_by_priority
     band_1 = with_units.detail["stages"][-2]
     assert band_1["stage"] == "band_1" and band_1["unit_bound"]["units_tightened"] >= 1
+
+
+def test_without_an_integer_solver_there_is_no_unit_bound_and_the_lp_bound_stands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fixtures import generate
+    from matcher.backends import block_bound as module
+    from matcher.solve import solve
+
+    monkeypatch.setattr(module, "_integer_solver", lambda: None)
+    model, unit = three_units_of_seven_hours()
+    _, prices = lp_prices(model, np.ones(27))
+    assert block_bound(model, model.lower, model.upper, np.ones(27), prices, unit, 10.0) is None
+    only_bounds = dict(
+        num_workers=2,
+        max_stage_variables=0,
+        max_prover_variables=0,
+        max_background_prover_variables=0,
+    )
+    solution = solve(generate(7, 400, 800), "cpsat", 20, **only_bounds)
+    assert solution.placed_bound_by_priority["1"] == 77  # the LP's, as without unit bounds
