@@ -31,7 +31,9 @@ from __future__ import annotations
 import datetime
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -189,7 +191,7 @@ def _candidates(unit_bound: np.ndarray, unit: np.ndarray, point: np.ndarray | No
     return order
 
 
-def _members(owner: np.ndarray, n: int):  # type: ignore[no-untyped-def]
+def _members(owner: np.ndarray, n: int) -> Callable[[int], np.ndarray]:
     """A lookup of the indices each owner (>= 0) holds."""
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], np.arange(-1, n + 1))
@@ -201,7 +203,7 @@ def _members(owner: np.ndarray, n: int):  # type: ignore[no-untyped-def]
 
 
 @functools.cache
-def _integer_solver():  # type: ignore[no-untyped-def]
+def _integer_solver() -> Any:
     """SCIP as OR-Tools ships it (through MathOpt), or None where the build lacks it (asked
     once: the answer holds for the process)."""
     try:
@@ -226,7 +228,7 @@ def _unit_maximum(
     upper: np.ndarray,
     objective: np.ndarray,
     time_limit_s: float,
-    solver: object,
+    solver: Any,
 ) -> float | None:
     """A proven upper bound on ``max objective @ x`` over the integer points of one unit's
     rows (None if the solver gave none)."""
