@@ -176,8 +176,9 @@ the rest: on the 15,387-variable piece one round of 29 takes the LP from 1,248.6
 on the whole stage 1,700 left it at 1,248.67. What proves it is the LP's own prices: with the
 rows that link units priced and each unit's rows kept whole, one unit's integer program
 (a support-hours knapsack the LP filled with two thirds of a person) takes the bound to
-1,247.0 in 0.3 s (`matcher.backends.block_bound`; `unit_bounds`). Large at 60 s: every band
-proven, at 36.2 s, where band 1 had stayed open at 1,247 against 1,248.
+1,247.0 in 0.3-0.45 s (`matcher.backends.block_bound`; `unit_bounds`), once the guided piece
+has fallen short of the LP's 1,248. Large at 60 s: every band proven, at 36.2 s (median of 3
+in the benchmark: 35.0 s), where band 1 had stayed open at 1,247 against 1,248.
 
 At 60 s the large soft stage had 6 s, too few for a round of its priced LP, so its soft
 points stayed those of the band stages (2,716,657, below the greedy allocation's 2,916,790).
