@@ -1,13 +1,26 @@
 """Shared helpers for the solve tests: the lexicographic value of a solution, from the problem;
-a knapsack small enough to know its optimum."""
+a knapsack small enough to know its optimum; a problem's band stages solved to optimality."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from constraints.scores import score
 from constraints.tables import build_tables
-from matcher.backends.classes import LinearModel
-from matcher.backends.submodel import SparseModel
+from matcher.backends import mip_prover
+from matcher.backends.classes import (
+    Instance,
+    LinearModel,
+    ModelLayout,
+    Row,
+    build_instance,
+    build_model,
+)
+from matcher.backends.submodel import SparseModel, SubModel, restrict
 from matcher.model import Problem, Solution
+from matcher.objective import stages
 
 
 def lexicographic_value(problem: Problem, solution: Solution) -> tuple[int, ...]:
@@ -33,3 +46,41 @@ def three_people_seven_hours() -> SparseModel:
     model.add_vars(3, 0, 1)
     model.add_row([0, 1, 2], [3, 3, 3], None, 7)
     return SparseModel.of(model)
+
+
+@dataclass(frozen=True)
+class BandStage:
+    """One band stage as the backend sees it: the model with the bands above held at their
+    optimum (`full`), its free mask, its objective over the model, the stage as a sub-model,
+    and its integer optimum with the values (over the sub-model) that reach it."""
+
+    inst: Instance
+    layout: ModelLayout
+    full: SparseModel
+    free: np.ndarray
+    objective: np.ndarray
+    sub: SubModel
+    optimum: int
+    values: np.ndarray
+
+
+def band_stages(problem: Problem) -> list[BandStage]:
+    """Every band stage of `problem`, each solved to its optimum by CBC."""
+    inst = build_instance(problem)
+    layout = build_model(inst)
+    full = SparseModel.of(layout.model)
+    priority = inst.tables.referrals.priority[inst.pair_ref]
+    out = []
+    for stage in stages(priority, inst.pair_points, inst.pair_group_priority())[:-1]:
+        free = np.ones(full.n_vars, dtype=bool)
+        free[: layout.n_pairs] = stage.active
+        objective = np.zeros(full.n_vars, dtype=np.int64)
+        objective[: layout.n_pairs] = stage.coefficients
+        sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
+        exact = mip_prover.maximise(sub.model, objective[sub.free], 20.0)
+        assert exact.optimal and exact.values is not None
+        optimum = int(objective[sub.free] @ exact.values)
+        out.append(BandStage(inst, layout, full, free, objective, sub, optimum, exact.values))
+        nz = np.flatnonzero(stage.coefficients)
+        full = full.with_rows([Row(nz, stage.coefficients[nz], optimum, None)])
+    return out

@@ -3,6 +3,8 @@ below the LP's where a unit's own rows cut a fraction off."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,10 +12,10 @@ from hypothesis import strategies as st
 
 from matcher.backends import mip_prover
 from matcher.backends.block_bound import block_bound, unit_of_variable
-from matcher.backends.classes import LinearModel, Row, build_instance, build_model
-from matcher.backends.submodel import SparseModel, restrict
+from matcher.backends.classes import LinearModel
+from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
-from matcher.objective import stages
+from tests.matcher.helpers import band_stages
 from tests.matcher.tiny import placeable_problems
 from tests.strategies import problems
 
@@ -77,25 +79,21 @@ def test_variables_no_unit_owns_are_priced_with_the_rows_that_link() -> None:
 def stage_cases(problem: Problem) -> list[tuple[SparseModel, np.ndarray, np.ndarray, int]]:
     """Each band stage as a sub-model (the bands above held at their optimum), its objective,
     each variable's unit and the stage's integer optimum."""
-    inst = build_instance(problem)
-    layout = build_model(inst)
-    full = SparseModel.of(layout.model)
-    unit = unit_of_variable(inst, layout)
-    priority = inst.tables.referrals.priority[inst.pair_ref]
     out = []
-    for stage in stages(priority, inst.pair_points, inst.pair_group_priority())[:-1]:
-        free = np.ones(full.n_vars, dtype=bool)
-        free[: layout.n_pairs] = stage.active
-        objective = np.zeros(full.n_vars, dtype=np.int64)
-        objective[: layout.n_pairs] = stage.coefficients
-        sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
-        exact = mip_prover.maximise(sub.model, objective[sub.free], 20.0)
-        assert exact.optimal and exact.values is not None
-        optimum = int(objective[sub.free] @ exact.values)
-        out.append((sub.model, objective[sub.free].astype(float), unit[sub.free], optimum))
-        nz = np.flatnonzero(stage.coefficients)
-        full = full.with_rows([Row(nz, stage.coefficients[nz], optimum, None)])
+    for at in band_stages(problem):
+        unit = unit_of_variable(at.inst, at.layout)
+        objective = at.objective[at.sub.free].astype(float)
+        out.append((at.sub.model, objective, unit[at.sub.free], at.optimum))
     return out
+
+
+# Nothing may solve or prove a stage whole: a band is closed by a bound or not at all.
+ONLY_BOUNDS: dict[str, Any] = dict(
+    num_workers=2,
+    max_stage_variables=0,
+    max_prover_variables=0,
+    max_background_prover_variables=0,
+)
 
 
 @settings(max_examples=25, deadline=None)
@@ -146,16 +144,9 @@ def test_a_band_the_lp_leaves_open_is_proven_once_its_units_are_solved_whole() -
     from fixtures import generate
     from matcher.solve import solve
 
-    # Nothing may solve or prove a stage whole: a band is closed by a bound or not at all.
-    only_bounds = dict(
-        num_workers=2,
-        max_stage_variables=0,
-        max_prover_variables=0,
-        max_background_prover_variables=0,
-    )
     problem = generate(7, 400, 800)
-    with_units = solve(problem, "cpsat", 20, **only_bounds)
-    lp_only = solve(problem, "cpsat", 20, unit_bounds=False, **only_bounds)
+    with_units = solve(problem, "cpsat", 20, **ONLY_BOUNDS)
+    lp_only = solve(problem, "cpsat", 20, unit_bounds=False, **ONLY_BOUNDS)
     assert with_units.placed_by_priority == lp_only.placed_by_priority
     assert lp_only.placed_by_priority["1"] == 76
     assert lp_only.placed_bound_by_priority["1"] == 77  # the LP's 77.x: band 1 open
@@ -175,11 +166,5 @@ def test_without_an_integer_solver_there_is_no_unit_bound_and_the_lp_bound_stand
     model, unit = three_units_of_seven_hours()
     _, prices = lp_prices(model, np.ones(27))
     assert block_bound(model, model.lower, model.upper, np.ones(27), prices, unit, 10.0) is None
-    only_bounds = dict(
-        num_workers=2,
-        max_stage_variables=0,
-        max_prover_variables=0,
-        max_background_prover_variables=0,
-    )
-    solution = solve(generate(7, 400, 800), "cpsat", 20, **only_bounds)
+    solution = solve(generate(7, 400, 800), "cpsat", 20, **ONLY_BOUNDS)
     assert solution.placed_bound_by_priority["1"] == 77  # the LP's, as without unit bounds

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from fixtures import generate
 from matcher.backends import mip_prover
-from matcher.backends.classes import LinearModel, Row, build_instance, build_model, encode
+from matcher.backends.classes import LinearModel, build_instance, build_model, encode
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.priced_lp import (
     RestrictedLp,
@@ -20,11 +20,10 @@ from matcher.backends.priced_lp import (
     priced_lp,
     starting_columns,
 )
-from matcher.backends.submodel import SparseModel, restrict
+from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
-from matcher.objective import stages
 from matcher.solve import solve
-from tests.matcher.helpers import lexicographic_value
+from tests.matcher.helpers import band_stages, lexicographic_value
 from tests.matcher.tiny import placeable_problems
 from tests.strategies import problems
 
@@ -56,29 +55,23 @@ def stage_models(problem: Problem) -> list[tuple[Any, ...]]:
     """Each band stage as the backend sees it: the model with the bands above held at their
     optimum, the free mask, the objective over the model, the stage's integer optimum, the
     columns to start from, and the stage as a sub-model."""
-    inst = build_instance(problem)
-    layout = build_model(inst)
-    full = SparseModel.of(layout.model)
-    incumbent = encode(inst, layout, greedy_placements(inst))
-    priority = inst.tables.referrals.priority[inst.pair_ref]
     out = []
-    for stage in stages(priority, inst.pair_points, inst.pair_group_priority())[:-1]:
-        free = np.ones(full.n_vars, dtype=bool)
-        free[: layout.n_pairs] = stage.active
-        objective = np.zeros(full.n_vars, dtype=np.int64)
-        objective[: layout.n_pairs] = stage.coefficients
-        sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
-        exact = mip_prover.maximise(sub.model, objective[sub.free], 20.0)
-        assert exact.optimal and exact.values is not None
-        optimum = int(objective[sub.free] @ exact.values)
+    incumbent: np.ndarray | None = None
+    for at in band_stages(problem):
+        inst = at.inst
+        if incumbent is None:
+            incumbent = encode(inst, at.layout, greedy_placements(inst))
         start = starting_columns(
-            inst.pair_ref, inst.pair_points, stage.active, incumbent, full.n_vars, per_referral=1
+            inst.pair_ref,
+            inst.pair_points,
+            at.free[: at.layout.n_pairs],
+            incumbent,
+            at.full.n_vars,
+            per_referral=1,
         )
-        out.append((full, free, objective, optimum, start, sub))
-        nz = np.flatnonzero(stage.coefficients)
-        full = full.with_rows([Row(nz, stage.coefficients[nz], optimum, None)])
-        incumbent = np.zeros(full.n_vars, dtype=np.int64)
-        incumbent[sub.free] = exact.values
+        out.append((at.full, at.free, at.objective, at.optimum, start, at.sub))
+        incumbent = np.zeros(at.full.n_vars, dtype=np.int64)
+        incumbent[at.sub.free] = at.values
     return out
 
 
