@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from matcher.backends.classes import Instance, ModelLayout
+from matcher.backends.priced_lp import lagrangian_terms
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 # A unit's fractional LP bound or fractional point below this is rounding, not a fraction.
@@ -114,13 +115,15 @@ def block_bound(
     solver = _integer_solver()
     if solver is None:
         return None
-    c = np.asarray(objective, dtype=float)
-    lower = np.asarray(lower, dtype=float)
-    upper = np.asarray(upper, dtype=float)
-    y = np.array(prices, dtype=float)
-    y[(y > 0) & (model.hi >= UNBOUNDED)] = 0.0
-    y[(y < 0) & (model.lo <= -UNBOUNDED)] = 0.0
     rows = model.row_of_entry()
+    terms = lagrangian_terms(
+        model,
+        np.asarray(lower, dtype=float),
+        np.asarray(upper, dtype=float),
+        np.asarray(objective, dtype=float),
+        prices,
+        row_of_entry=rows,
+    )
     entry_unit = unit[model.col]
     first = np.full(model.n_rows, np.iinfo(np.int64).max, dtype=np.int64)
     last = np.full(model.n_rows, -2, dtype=np.int64)
@@ -129,9 +132,7 @@ def block_bound(
     local = (first == last) & (first >= 0)
     row_unit = np.where(local, first, -1)
 
-    row_terms = np.where(y > 0, y * model.hi, 0.0) + np.where(y < 0, y * model.lo, 0.0)
-    reduced = c - np.bincount(model.col, weights=model.coef * y[rows], minlength=model.n_vars)
-    column_terms = np.maximum(reduced * lower, reduced * upper)
+    row_terms, column_terms = terms.row_terms, terms.column_terms
     n_units = int(unit.max()) + 1 if unit.size else 0
     owned = unit >= 0
     # Each unit's LP bound with its own rows priced too: together with the linking terms
@@ -140,21 +141,18 @@ def block_bound(
         unit[owned], weights=column_terms[owned], minlength=n_units
     ) + np.bincount(row_unit[local], weights=row_terms[local], minlength=n_units)
     linking = float(row_terms[~local].sum() + column_terms[~owned].sum())
-    slack = 1e-9 * float(np.abs(row_terms).sum() + np.abs(column_terms).sum() + 1.0)
     # A unit's integer program prices only the linking rows.
     local_entry = local[rows]
-    linked = reduced + np.bincount(
+    linked = terms.reduced + np.bincount(
         model.col[local_entry],
-        weights=model.coef[local_entry] * y[rows[local_entry]],
+        weights=model.coef[local_entry] * terms.prices[rows[local_entry]],
         minlength=model.n_vars,
     )
 
     def total() -> float:
-        return linking + float(unit_bound.sum()) + slack
+        return linking + float(unit_bound.sum()) + terms.slack
 
     order = _candidates(unit_bound, unit, point)
-    by_row = np.argsort(rows, kind="stable")
-    row_start = np.searchsorted(rows[by_row], np.arange(model.n_rows + 1))
     variables_of = _members(unit, n_units)
     rows_of = _members(row_unit, n_units)
     solved = tightened = 0
@@ -168,8 +166,6 @@ def block_bound(
             model,
             variables_of(u),
             rows_of(u),
-            by_row,
-            row_start,
             lower,
             upper,
             linked,
@@ -230,8 +226,6 @@ def _unit_maximum(
     model: SparseModel,
     variables: np.ndarray,
     unit_rows: np.ndarray,
-    by_row: np.ndarray,
-    row_start: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
     objective: np.ndarray,
@@ -262,7 +256,7 @@ def _unit_maximum(
     proto.linear_constraints.upper_bounds.extend(hi.tolist())
     matrix = proto.linear_constraint_matrix
     for i, r in enumerate(unit_rows.tolist()):
-        entries = by_row[row_start[r] : row_start[r + 1]]
+        entries = np.arange(model.start[r], model.start[r + 1])
         columns = [position[int(j)] for j in model.col[entries]]
         ordered = np.argsort(columns, kind="stable")
         matrix.row_ids.extend([i] * len(columns))

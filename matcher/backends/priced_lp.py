@@ -79,6 +79,50 @@ class PricedLp:
         return None if self.bound is None else int(np.floor(self.bound + 1e-6))
 
 
+@dataclass(frozen=True)
+class LagrangianTerms:
+    """What row `prices` (a row open on the side its price would use priced 0) say of
+    ``max objective @ x`` over a model's rows and variable bounds: each row's term
+    ``max(y lo, y hi)``, each column's ``max(d lower, d upper)`` with the reduced costs
+    ``d = objective - A'y``; their sum, raised by `slack`, is an upper bound."""
+
+    prices: np.ndarray
+    row_terms: np.ndarray
+    reduced: np.ndarray
+    column_terms: np.ndarray
+
+    @property
+    def slack(self) -> float:
+        """Floating-point sums of large terms may cancel: the bound is raised by more than
+        their possible rounding error, so that it stays a bound."""
+        return 1e-9 * float(np.abs(self.row_terms).sum() + np.abs(self.column_terms).sum() + 1.0)
+
+    @property
+    def bound(self) -> float:
+        return float(self.row_terms.sum() + self.column_terms.sum()) + self.slack
+
+
+def lagrangian_terms(
+    model: SparseModel,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    objective: np.ndarray,
+    prices: np.ndarray,
+    row_of_entry: np.ndarray | None = None,
+) -> LagrangianTerms:
+    """The terms of the bound that any row `prices` give (see `LagrangianTerms`).
+    `row_of_entry` is `model.row_of_entry()`, if the caller holds it already."""
+    y = np.array(prices, dtype=float)
+    y[(y > 0) & (model.hi >= UNBOUNDED)] = 0.0  # no upper side to price
+    y[(y < 0) & (model.lo <= -UNBOUNDED)] = 0.0  # no lower side
+    row_terms = np.where(y > 0, y * model.hi, 0.0) + np.where(y < 0, y * model.lo, 0.0)
+    rows = model.row_of_entry() if row_of_entry is None else row_of_entry
+    weights = model.coef * y[rows]
+    reduced = objective - np.bincount(model.col, weights=weights, minlength=model.n_vars)
+    column_terms = np.maximum(reduced * lower, reduced * upper)
+    return LagrangianTerms(y, row_terms, reduced, column_terms)
+
+
 def lagrangian_bound(
     model: SparseModel,
     lower: np.ndarray,
@@ -90,18 +134,8 @@ def lagrangian_bound(
     """An upper bound on ``max objective @ x`` over `model`'s rows with variable bounds
     `lower`/`upper`, from any row `prices`; and the reduced costs ``objective - A'prices``.
     `row_of_entry` is `model.row_of_entry()`, if the caller holds it already."""
-    y = np.array(prices, dtype=float)
-    y[(y > 0) & (model.hi >= UNBOUNDED)] = 0.0  # no upper side to price
-    y[(y < 0) & (model.lo <= -UNBOUNDED)] = 0.0  # no lower side
-    row_terms = np.where(y > 0, y * model.hi, 0.0) + np.where(y < 0, y * model.lo, 0.0)
-    rows = model.row_of_entry() if row_of_entry is None else row_of_entry
-    weights = model.coef * y[rows]
-    reduced = objective - np.bincount(model.col, weights=weights, minlength=model.n_vars)
-    column_terms = np.maximum(reduced * lower, reduced * upper)
-    # Floating-point sums of large terms may cancel: the bound is raised by more than their
-    # possible rounding error, so that it stays a bound.
-    slack = 1e-9 * float(np.abs(row_terms).sum() + np.abs(column_terms).sum() + 1.0)
-    return float(row_terms.sum() + column_terms.sum()) + slack, reduced
+    terms = lagrangian_terms(model, lower, upper, objective, prices, row_of_entry)
+    return terms.bound, terms.reduced
 
 
 def priced_lp(
