@@ -123,21 +123,6 @@ def lagrangian_terms(
     return LagrangianTerms(y, row_terms, reduced, column_terms)
 
 
-def lagrangian_bound(
-    model: SparseModel,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    objective: np.ndarray,
-    prices: np.ndarray,
-    row_of_entry: np.ndarray | None = None,
-) -> tuple[float, np.ndarray]:
-    """An upper bound on ``max objective @ x`` over `model`'s rows with variable bounds
-    `lower`/`upper`, from any row `prices`; and the reduced costs ``objective - A'prices``.
-    `row_of_entry` is `model.row_of_entry()`, if the caller holds it already."""
-    terms = lagrangian_terms(model, lower, upper, objective, prices, row_of_entry)
-    return terms.bound, terms.reduced
-
-
 def priced_lp(
     full: SparseModel,
     free: np.ndarray,
@@ -179,9 +164,10 @@ def priced_lp(
         warm_rounds += warm
         if lp is None:
             break
-        bound, reduced = lagrangian_bound(
+        terms = lagrangian_terms(
             full, lower, upper, c, lp.prices, row_of_entry=restricted.row_of_entry
         )
+        bound, reduced = terms.bound, terms.reduced
         if best is None or bound < best:
             best, best_reduced, best_prices = bound, reduced, lp.prices
         if lp.value is not None and lp.values is not None:

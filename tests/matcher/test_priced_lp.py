@@ -16,7 +16,7 @@ from matcher.backends.greedy import greedy_placements
 from matcher.backends.priced_lp import (
     RestrictedLp,
     best_per_referral,
-    lagrangian_bound,
+    lagrangian_terms,
     priced_lp,
     starting_columns,
 )
@@ -44,11 +44,11 @@ def knapsack() -> SparseModel:
 def test_any_prices_bound_the_lp_from_above(prices: list[float]) -> None:
     model = knapsack()
     objective = np.array([1.0, 1.0, 1.0])
-    bound, reduced = lagrangian_bound(
+    terms = lagrangian_terms(
         model, model.lower.astype(float), model.upper.astype(float), objective, np.array(prices)
     )
-    assert bound >= 7 / 3 - 1e-9
-    assert reduced.shape == (3,)
+    assert terms.bound >= 7 / 3 - 1e-9
+    assert terms.reduced.shape == (3,)
 
 
 def stage_models(problem: Problem) -> list[tuple[Any, ...]]:
