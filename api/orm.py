@@ -40,6 +40,18 @@ class ServiceState(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ServiceSettingRow(Base):
+    """A named value the service keeps about itself: how the database was created (as a
+    demo, or with a real admin), switches an admin turns on. Read and written through
+    `api.services.service_settings`."""
+
+    __tablename__ = "service_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime)
+    changed_by: Mapped[str] = mapped_column(String(64))
+
+
 class AreaRow(Base):
     __tablename__ = "areas"
     id: Mapped[str] = mapped_column(Id, primary_key=True)
