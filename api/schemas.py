@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.security import Role
-from matcher.model import Referral, Resident, Unit
+from api.services.changes import partial
+from matcher.model import BedSpace, Referral, Resident, SupportTeam, Unit
 
 RunBackend = Literal["cpsat", "pulp", "greedy"]
 
@@ -21,6 +22,18 @@ def _as_utc(moment: datetime) -> datetime:
 # The database keeps UTC without a zone; answers say it is UTC (RFC 3339 `date-time`), so a
 # client in another zone does not read them as local time.
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+if TYPE_CHECKING:
+    UnitPatch = BaseModel
+    BedSpacePatch = BaseModel
+    SupportTeamPatch = BaseModel
+    ReferralPatch = BaseModel
+else:
+    UnitPatch = partial(Unit)
+    BedSpacePatch = partial(BedSpace)
+    SupportTeamPatch = partial(SupportTeam)
+    ReferralPatch = partial(Referral)
 
 
 class Token(BaseModel):
@@ -207,7 +220,21 @@ class Stats(BaseModel):
     occupancy: float
 
 
+class ImportedRecord(BaseModel):
+    """One row's effect: a record created, or the fields of a stored one that changed, each
+    as [old, new]; `weakens` names the safety fields the change weakens."""
+
+    id: str
+    action: Literal["create", "update"]
+    fields: dict[str, list[Any]]
+    weakens: list[str] = Field(default_factory=list)
+
+
 class ImportResult(BaseModel):
     kind: str
     created: int
     updated: int
+    unchanged: int = 0
+    # A preview stores nothing: it shows what committing the same file would do.
+    preview: bool = False
+    records: list[ImportedRecord] = Field(default_factory=list)

@@ -57,14 +57,17 @@ class ProblemInvalid(BedmatchError):
         super().__init__("; ".join(str(issue) for issue in self.issues))
 
     @classmethod
-    def from_validation_error(cls, error: ValidationError) -> ProblemInvalid:
+    def from_validation_error(
+        cls, error: ValidationError, prefix: tuple[str | int, ...] = ()
+    ) -> ProblemInvalid:
+        """Every error pydantic found, each field path under `prefix` (e.g. `("body",)`)."""
         issues = []
         for detail in error.errors(include_url=False):
             msg = detail["msg"]
             if detail["type"] == "missing":
                 msg = "field required"
             msg = msg.removeprefix("Value error, ")
-            issues.append(Issue(tuple(detail["loc"]), msg))
+            issues.append(Issue((*prefix, *detail["loc"]), msg))
         return cls(issues)
 
     def as_detail(self) -> list[dict[str, object]]:

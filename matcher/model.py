@@ -136,6 +136,22 @@ class Unit(_Doc):
             raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
         return self
 
+    @model_validator(mode="after")
+    def _kind_keeps_its_safety(self) -> Self:
+        """A unit's kind promises who is safe there: a women-only project is women-only, a
+        refuge single-gender at a confidential address (Women's Aid's refuge standards), so
+        the policy that the rules read can never contradict the kind a coordinator reads."""
+        policy = self.gender_policy
+        if self.kind is UnitKind.women_only and policy is not GenderPolicy.women_only:
+            raise ValueError(
+                f"gender_policy must be women_only for a unit of kind women_only, not {policy}"
+            )
+        if self.kind is UnitKind.refuge and policy is GenderPolicy.mixed:
+            raise ValueError("gender_policy must be women_only or men_only for a refuge, not mixed")
+        if self.kind is UnitKind.refuge and not self.confidential_address:
+            raise ValueError("confidential_address must be true for a refuge")
+        return self
+
 
 class BedSpace(_Doc):
     id: str = Field(min_length=1)

@@ -13,6 +13,8 @@ AS_OF = date(2026, 11, 23)
 # Repeats weight the draws towards placeable instances while still reaching every value.
 KINDS = ["adult_mixed"] * 3 + ["young_persons", "women_only", "family", "refuge", "housing_first"]
 POLICIES = ["mixed"] * 3 + ["women_only", "men_only"]
+# The policies a unit's kind allows (`Unit._kind_keeps_its_safety`); other kinds take any.
+KIND_POLICIES = {"women_only": ["women_only"], "refuge": ["women_only", "men_only"]}
 STAFFING = ["24_7"] * 2 + ["daytime", "visiting"]
 PATHWAYS = ["emergency", "recovery", "housing_first"]
 RISKS = ["low", "medium", "high", "very_high"]
@@ -43,12 +45,14 @@ def problems(
     units: list[dict[str, Any]] = []
     for u in range(n_units):
         min_age = draw(st.sampled_from([16, 16, 16, 18, 25]))
+        kind = draw(st.sampled_from(KINDS))
         units.append(
             {
                 "id": f"U{u}",
                 "area": f"A{draw(st.integers(0, n_areas - 1))}",
-                "kind": draw(st.sampled_from(KINDS)),
-                "gender_policy": draw(st.sampled_from(POLICIES)),
+                "kind": kind,
+                "gender_policy": draw(st.sampled_from(KIND_POLICIES.get(kind, POLICIES))),
+                "confidential_address": kind == "refuge" or draw(st.booleans()),
                 "self_contained": draw(st.booleans()),
                 "min_age": min_age,
                 "max_age": draw(st.sampled_from([25, 65, 120])) if min_age < 25 else 120,

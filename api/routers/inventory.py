@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.deps import Coordinator, Everyone, SessionDep
 from api.orm import AreaRow, LinkRow
-from api.schemas import UnitView
+from api.schemas import BedSpacePatch, SupportTeamPatch, UnitPatch, UnitView
 from api.security import Principal
 from api.services import inventory
 from api.services.inventory import AREAS, BEDSPACES, SUPPORT_TEAMS, UNITS
@@ -49,7 +49,7 @@ def list_areas(session: SessionDep, user: Everyone) -> list[Area]:
 
 @router.post("/areas", response_model=Area, status_code=status.HTTP_201_CREATED)
 def create_area(request: Request, body: Area, session: SessionDep, user: Coordinator) -> Area:
-    row = inventory.create(session, as_of(request), AREAS, body)
+    row = inventory.create(session, as_of(request), AREAS, body, user)
     return Area.model_validate(row, from_attributes=True)
 
 
@@ -62,6 +62,7 @@ def list_links(session: SessionDep, user: Everyone) -> list[Link]:
 @router.post("/links", response_model=Link, status_code=status.HTTP_201_CREATED)
 def create_link(body: Link, session: SessionDep, user: Coordinator) -> Link:
     from api.db import lock_for_write
+    from api.services import audit
     from api.services.errors import NotFound
 
     lock_for_write(session)
@@ -70,6 +71,7 @@ def create_link(body: Link, session: SessionDep, user: Coordinator) -> Link:
             session.rollback()
             raise NotFound("area", end)
     session.add(LinkRow(a=body.a, b=body.b, minutes=body.minutes))
+    audit.record(session, user, "create", "link", f"{body.a}-{body.b}", f"minutes: {body.minutes}")
     session.commit()
     return body
 
@@ -92,19 +94,30 @@ def get_unit(unit_id: str, session: SessionDep, user: Everyone) -> UnitView:
 
 @router.post("/units", response_model=UnitView, status_code=status.HTTP_201_CREATED)
 def create_unit(request: Request, body: Unit, session: SessionDep, user: Coordinator) -> UnitView:
-    return unit_view(inventory.create(session, as_of(request), UNITS, body), user)
+    return unit_view(inventory.create(session, as_of(request), UNITS, body, user), user)
 
 
 @router.put("/units/{unit_id}", response_model=UnitView)
-def update_unit(
+def replace_unit(
     request: Request, unit_id: str, body: Unit, session: SessionDep, user: Coordinator
 ) -> UnitView:
-    return unit_view(inventory.update(session, as_of(request), UNITS, unit_id, body), user)
+    """Replace the unit whole: every field must be given (PATCH changes some)."""
+    row = inventory.replace(session, as_of(request), UNITS, unit_id, body, user)
+    return unit_view(row, user)
+
+
+@router.patch("/units/{unit_id}", response_model=UnitView)
+def patch_unit(
+    request: Request, unit_id: str, body: UnitPatch, session: SessionDep, user: Coordinator
+) -> UnitView:
+    """Change the fields given; every other field keeps its value."""
+    given = body.model_dump(exclude_unset=True)
+    return unit_view(inventory.patch(session, as_of(request), UNITS, unit_id, given, user), user)
 
 
 @router.delete("/units/{unit_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_unit(request: Request, unit_id: str, session: SessionDep, user: Coordinator) -> Response:
-    inventory.delete(session, as_of(request), UNITS, unit_id)
+    inventory.delete(session, as_of(request), UNITS, unit_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -134,15 +147,30 @@ def get_bedspace(bedspace_id: str, session: SessionDep, user: Everyone) -> BedSp
 def create_bedspace(
     request: Request, body: BedSpace, session: SessionDep, user: Coordinator
 ) -> BedSpace:
-    row = inventory.create(session, as_of(request), BEDSPACES, body)
+    row = inventory.create(session, as_of(request), BEDSPACES, body, user)
     return BedSpace.model_validate(row, from_attributes=True)
 
 
 @router.put("/bedspaces/{bedspace_id}", response_model=BedSpace)
-def update_bedspace(
+def replace_bedspace(
     request: Request, bedspace_id: str, body: BedSpace, session: SessionDep, user: Coordinator
 ) -> BedSpace:
-    row = inventory.update(session, as_of(request), BEDSPACES, bedspace_id, body)
+    """Replace the bed-space whole: every field must be given (PATCH changes some)."""
+    row = inventory.replace(session, as_of(request), BEDSPACES, bedspace_id, body, user)
+    return BedSpace.model_validate(row, from_attributes=True)
+
+
+@router.patch("/bedspaces/{bedspace_id}", response_model=BedSpace)
+def patch_bedspace(
+    request: Request,
+    bedspace_id: str,
+    body: BedSpacePatch,
+    session: SessionDep,
+    user: Coordinator,
+) -> BedSpace:
+    """Change the fields given; every other field keeps its value."""
+    given = body.model_dump(exclude_unset=True)
+    row = inventory.patch(session, as_of(request), BEDSPACES, bedspace_id, given, user)
     return BedSpace.model_validate(row, from_attributes=True)
 
 
@@ -150,7 +178,7 @@ def update_bedspace(
 def delete_bedspace(
     request: Request, bedspace_id: str, session: SessionDep, user: Coordinator
 ) -> Response:
-    inventory.delete(session, as_of(request), BEDSPACES, bedspace_id)
+    inventory.delete(session, as_of(request), BEDSPACES, bedspace_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -173,15 +201,30 @@ def get_support_team(team_id: str, session: SessionDep, user: Everyone) -> Suppo
 def create_support_team(
     request: Request, body: SupportTeam, session: SessionDep, user: Coordinator
 ) -> SupportTeam:
-    row = inventory.create(session, as_of(request), SUPPORT_TEAMS, body)
+    row = inventory.create(session, as_of(request), SUPPORT_TEAMS, body, user)
     return SupportTeam.model_validate(row, from_attributes=True)
 
 
 @router.put("/support-teams/{team_id}", response_model=SupportTeam)
-def update_support_team(
+def replace_support_team(
     request: Request, team_id: str, body: SupportTeam, session: SessionDep, user: Coordinator
 ) -> SupportTeam:
-    row = inventory.update(session, as_of(request), SUPPORT_TEAMS, team_id, body)
+    """Replace the team whole: every field must be given (PATCH changes some)."""
+    row = inventory.replace(session, as_of(request), SUPPORT_TEAMS, team_id, body, user)
+    return SupportTeam.model_validate(row, from_attributes=True)
+
+
+@router.patch("/support-teams/{team_id}", response_model=SupportTeam)
+def patch_support_team(
+    request: Request,
+    team_id: str,
+    body: SupportTeamPatch,
+    session: SessionDep,
+    user: Coordinator,
+) -> SupportTeam:
+    """Change the fields given; every other field keeps its value."""
+    given = body.model_dump(exclude_unset=True)
+    row = inventory.patch(session, as_of(request), SUPPORT_TEAMS, team_id, given, user)
     return SupportTeam.model_validate(row, from_attributes=True)
 
 
@@ -189,5 +232,5 @@ def update_support_team(
 def delete_support_team(
     request: Request, team_id: str, session: SessionDep, user: Coordinator
 ) -> Response:
-    inventory.delete(session, as_of(request), SUPPORT_TEAMS, team_id)
+    inventory.delete(session, as_of(request), SUPPORT_TEAMS, team_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -20,6 +20,7 @@ from api.schemas import (
     PlacementRequest,
     PlacementResult,
     PlacementView,
+    ReferralPatch,
     ReferralView,
     ResidentView,
 )
@@ -72,29 +73,40 @@ def get_referral(referral_id: str, session: SessionDep, user: Coordinator) -> Re
 def create_referral(
     request: Request, body: Referral, session: SessionDep, user: Coordinator
 ) -> ReferralView:
-    row = inventory.create(session, as_of(request), REFERRALS, body)
-    audit.record(session, user, "create", "referral", body.id)
-    session.commit()
-    return referral_view(row)
+    """Create a referral. `risk` must be given: the service never assumes a person is low
+    risk."""
+    return referral_view(inventory.create(session, as_of(request), REFERRALS, body, user))
 
 
 @router.put("/referrals/{referral_id}", response_model=ReferralView)
-def update_referral(
+def replace_referral(
     request: Request, referral_id: str, body: Referral, session: SessionDep, user: Coordinator
 ) -> ReferralView:
-    row = inventory.update(session, as_of(request), REFERRALS, referral_id, body)
-    audit.record(session, user, "update", "referral", referral_id)
-    session.commit()
+    """Replace a waiting referral whole: every field must be given (PATCH changes some)."""
+    row = inventory.replace(session, as_of(request), REFERRALS, referral_id, body, user)
     return referral_view(row)
+
+
+@router.patch("/referrals/{referral_id}", response_model=ReferralView)
+def patch_referral(
+    request: Request,
+    referral_id: str,
+    body: ReferralPatch,
+    session: SessionDep,
+    user: Coordinator,
+) -> ReferralView:
+    """Change the fields given of a waiting referral; every other field keeps its value."""
+    given = body.model_dump(exclude_unset=True)
+    return referral_view(
+        inventory.patch(session, as_of(request), REFERRALS, referral_id, given, user)
+    )
 
 
 @router.delete("/referrals/{referral_id}", status_code=status.HTTP_204_NO_CONTENT)
 def withdraw_referral(
     request: Request, referral_id: str, session: SessionDep, user: Coordinator
 ) -> Response:
-    inventory.delete(session, as_of(request), REFERRALS, referral_id)
-    audit.record(session, user, "withdraw", "referral", referral_id)
-    session.commit()
+    inventory.delete(session, as_of(request), REFERRALS, referral_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,14 +6,22 @@ is wrong anywhere is any of it stored. Otherwise the answer lists every bad row 
 as `rows[N].field` with N the spreadsheet row number (the header is row 1).
 
 Columns are the model's field names. Lists (`offers`, `flags`, `preferred_areas`, ...) are
-separated by `;`; booleans are true/false, yes/no or 1/0; an empty cell takes the default.
-An id that exists already updates that item.
+separated by `;`; booleans are true/false, yes/no or 1/0.
+
+A row whose id is new creates the item: an empty cell (or a column left out) takes the
+model's default, except where there is no safe default (a referral's `risk`). A row whose id
+exists changes only the cells it fills in: an empty cell or a missing column keeps what is
+stored, so a sheet of a few columns never resets the rest. A cell holding a single `-`
+empties a list or an optional field on purpose. Every change is audited field by field, and
+each weakening of a safety field on its own (`api.services.changes`); a preview reports the
+same changes and stores nothing.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -22,15 +30,57 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import lock_for_write
+from api.security import Principal
+from api.services import audit, changes
 from api.services.assemble import build_problem
+from api.services.changes import RecordChange
 from api.services.errors import Conflict
-from api.services.inventory import BEDSPACES, REFERRALS, UNITS, Kind, columns, reference_issues
+from api.services.inventory import (
+    BEDSPACES,
+    REFERRALS,
+    UNITS,
+    Kind,
+    columns,
+    record_change,
+    reference_issues,
+)
 from constraints.checker import resident_violations
 from matcher.errors import Issue, ProblemInvalid
 
 IMPORTABLE = {"units": UNITS, "bedspaces": BEDSPACES, "referrals": REFERRALS}
 MAX_ROWS = 20_000
 FIRST_DATA_ROW = 2
+# A cell holding only this empties a list or an optional field; an empty cell changes nothing.
+CLEAR = "-"
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One spreadsheet row: its number (the header is row 1), its id and the cells it fills
+    in, as the model's values."""
+
+    number: int
+    id: str
+    given: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did (or, previewed, would do), record by record."""
+
+    records: list[RecordChange] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for r in self.records if r.created)
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for r in self.records if not r.created and r.fields)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for r in self.records if not r.created and not r.fields)
 
 
 def read_table(filename: str, content: bytes) -> list[dict[str, str]]:
@@ -82,6 +132,14 @@ def _list_fields(model: type[BaseModel]) -> set[str]:
     }
 
 
+def _optional_fields(model: type[BaseModel]) -> set[str]:
+    return {
+        name
+        for name, info in model.model_fields.items()
+        if info.is_required() is False and info.default is None
+    }
+
+
 _TRUE, _FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0"}
 
 
@@ -96,8 +154,11 @@ def _cell(value: str, is_list: bool) -> Any:
     return text
 
 
-def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[BaseModel]:
-    """Every row validated with the model, or `ProblemInvalid` listing every bad field."""
+def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[ImportRow]:
+    """Every row's filled-in cells, each checked against its field's type and bounds, or
+    `ProblemInvalid` listing every bad column, id and cell. Rules across fields (an age band,
+    a refuge's policy) are checked once each row is merged with what is stored
+    (`import_items`)."""
     if len(table) > MAX_ROWS:
         raise ProblemInvalid([Issue(("file",), f"more than {MAX_ROWS} rows")])
     if not table:
@@ -105,42 +166,71 @@ def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[BaseModel]:
     known = set(kind.model.model_fields)
     unknown = sorted(set(table[0]) - known)
     issues = [Issue(("file", "columns"), f"unknown column {c!r}") for c in unknown if c]
+    if "id" not in table[0]:
+        issues.append(Issue(("file", "columns"), "no 'id' column"))
     lists = _list_fields(kind.model)
-    items: list[BaseModel] = []
+    clearable = lists | _optional_fields(kind.model)
+    cells_model = changes.partial(kind.model)
+    rows: list[ImportRow] = []
     first_row: dict[str, int] = {}
     for offset, row in enumerate(table):
         number = offset + FIRST_DATA_ROW
-        data = {k: _cell(v or "", k in lists) for k, v in row.items() if k in known}
-        data = {k: v for k, v in data.items() if v != ""}
-        row_id = str(data.get("id", ""))
-        if row_id and row_id in first_row:
+        data: dict[str, Any] = {}
+        for name, value in row.items():
+            text = (value or "").strip()
+            if name not in known or not text:
+                continue
+            if text == CLEAR:
+                if name in clearable:
+                    data[name] = [] if name in lists else None
+                else:
+                    issues.append(
+                        Issue(
+                            ("rows", number, name),
+                            f"{CLEAR!r} empties only a list or an "
+                            "optional field; this field must have a value",
+                        )
+                    )
+                continue
+            data[name] = _cell(text, name in lists)
+        row_id = str(data.get("id") or "")
+        if not row_id:
+            issues.append(Issue(("rows", number, "id"), "field required"))
+            continue
+        if row_id in first_row:
             issues.append(
                 Issue(("rows", number, "id"), f"id {row_id!r} is also on row {first_row[row_id]}")
             )
         first_row.setdefault(row_id, number)
         try:
-            items.append(kind.model.model_validate(data))
+            cells = cells_model.model_validate(data)
         except ValidationError as error:
-            for detail in error.errors(include_url=False):
-                msg = "field required" if detail["type"] == "missing" else detail["msg"]
-                issues.append(
-                    Issue(("rows", number, *detail["loc"]), msg.removeprefix("Value error, "))
-                )
+            issues.extend(ProblemInvalid.from_validation_error(error, ("rows", number)).issues)
+            continue
+        rows.append(ImportRow(number, row_id, cells.model_dump(exclude_unset=True)))
     if issues:
         raise ProblemInvalid(issues)
-    return items
+    return rows
 
 
 def import_items(
-    session: Session, as_of: date, kind: Kind, items: list[BaseModel]
-) -> tuple[int, int]:
-    """Store every item (insert or update by id) in one transaction; (created, updated)."""
+    session: Session,
+    as_of: date,
+    kind: Kind,
+    rows: list[ImportRow],
+    user: Principal,
+    preview: bool = False,
+) -> Imported:
+    """Store every row (create, or change the cells given, by id) in one transaction, with
+    its audit events; all or nothing. A preview checks everything the same way, then stores
+    nothing."""
     lock_for_write(session)
     try:
+        items, records = _merged(session, kind, rows)
         issues = [
             issue
-            for offset, item in enumerate(items)
-            for issue in reference_issues(session, kind, item, ("rows", offset + FIRST_DATA_ROW))
+            for row, item in zip(rows, items, strict=True)
+            for issue in reference_issues(session, kind, item, ("rows", row.number))
         ]
         if issues:
             raise ProblemInvalid(issues)
@@ -149,24 +239,15 @@ def import_items(
             if kind.shapes_placements
             else set()
         )
-        created = updated = 0
-        row_of: dict[str, int] = {}
-        for offset, item in enumerate(items):
+        row_of = {row.id: row.number for row in rows}
+        for item, record in zip(items, records, strict=True):
             values = columns(item)
-            row_of[values["id"]] = offset + FIRST_DATA_ROW
-            existing: Any = session.get(kind.row, values["id"])
-            if existing is None:
+            if record.created:
                 session.add(kind.row(**values))
-                created += 1
             else:
-                if kind is REFERRALS and existing.status != "waiting":
-                    raise Conflict(
-                        f"row {row_of[values['id']]}: referral {values['id']!r} is "
-                        f"{existing.status} and can no longer be changed"
-                    )
+                existing: Any = session.get(kind.row, record.id)
                 for name, value in values.items():
                     setattr(existing, name, value)
-                updated += 1
         try:
             session.flush()
         except IntegrityError:
@@ -181,11 +262,67 @@ def import_items(
             ]
             if new:
                 raise Conflict("the import would break hard rules for people placed", new)
+        imported = Imported(records)
+        if preview:
+            session.rollback()
+            return imported
+        for record in records:
+            record_change(session, user, kind, record)
+        audit.record(
+            session,
+            user,
+            "import",
+            kind.subject,
+            f"{kind.collection}:{len(rows)}",
+            f"created {imported.created}, updated {imported.updated}, "
+            f"unchanged {imported.unchanged}",
+        )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return created, updated
+    return imported
+
+
+def _merged(
+    session: Session, kind: Kind, rows: list[ImportRow]
+) -> tuple[list[BaseModel], list[RecordChange]]:
+    """Each row as a whole record (a new one from its cells and the defaults, a stored one
+    with its cells changed) and its change; `ProblemInvalid` with every row's issues."""
+    issues: list[Issue] = []
+    items: list[BaseModel] = []
+    records: list[RecordChange] = []
+    required = changes.required_on_create(kind.collection)
+    for row in rows:
+        loc: tuple[str | int, ...] = ("rows", row.number)
+        existing: Any = session.get(kind.row, row.id)
+        try:
+            if existing is None:
+                missing = sorted(required - set(row.given))
+                if missing:
+                    raise ProblemInvalid(
+                        [
+                            Issue((*loc, n), "field required: it has no safe default")
+                            for n in missing
+                        ]
+                    )
+                item = changes.merge(kind.model, {}, row.given, loc)
+                records.append(changes.created(kind.collection, item))
+            else:
+                if kind is REFERRALS and existing.status != "waiting":
+                    raise Conflict(
+                        f"row {row.number}: referral {row.id!r} is "
+                        f"{existing.status} and can no longer be changed"
+                    )
+                stored = changes.stored_values(kind.model, existing)
+                item = changes.merge(kind.model, stored, row.given, loc)
+                records.append(changes.diff(kind.collection, row.id, stored, item))
+            items.append(item)
+        except ProblemInvalid as error:
+            issues.extend(error.issues)
+    if issues:
+        raise ProblemInvalid(issues)
+    return items, records
 
 
 def _by_row(

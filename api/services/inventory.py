@@ -1,5 +1,10 @@
 """Create, read, update and delete for areas, units, bed-spaces, support teams and referrals.
 
+An update changes only what it names (`patch`); a replacement (`replace`, HTTP PUT) must
+name every field, so no field is ever reset to a default by being left out. Every write is
+audited field by field, and every weakening of a safety field on its own
+(`api.services.changes`).
+
 Every write is validated the way every other document is: the changed database is assembled
 into a `Problem` inside the same transaction, so an unknown area, a duplicate id or a
 `keep_apart` naming nobody is refused with the model's own field path and reason, and nothing
@@ -22,7 +27,10 @@ from sqlalchemy.orm import Session
 
 from api.db import lock_for_write
 from api.orm import AreaRow, Base, BedSpaceRow, ReferralRow, ResidentRow, SupportTeamRow, UnitRow
+from api.security import Principal
+from api.services import audit, changes
 from api.services.assemble import build_problem
+from api.services.changes import RecordChange
 from api.services.errors import Conflict, NotFound
 from constraints.checker import resident_violations
 from matcher.errors import Issue, ProblemInvalid
@@ -39,6 +47,11 @@ class Kind:
     row: type[Base]
     # Changes to these can make people already placed break a rule, so they are re-checked.
     shapes_placements: bool = True
+
+    @property
+    def subject(self) -> str:
+        """The audit trail's name for one of these ("bed-space" -> "bedspace")."""
+        return self.what.replace("-", "").replace(" ", "_")
 
 
 AREAS = Kind("areas", "area", Area, AreaRow, shapes_placements=False)
@@ -98,9 +111,14 @@ def get_row(session: Session, kind: Kind, item_id: str) -> Any:
     return row
 
 
-def create(session: Session, as_of: date, kind: Kind, item: BaseModel) -> Any:
-    lock_for_write(session)
+def create(session: Session, as_of: date, kind: Kind, item: BaseModel, user: Principal) -> Any:
     item_id = getattr(item, "id")  # noqa: B009 - every stored kind has an id
+    missing = sorted(changes.required_on_create(kind.collection) - item.model_fields_set)
+    if missing:
+        raise ProblemInvalid(
+            [Issue(("body", name), "field required: it has no safe default") for name in missing]
+        )
+    lock_for_write(session)
     if session.get(kind.row, item_id) is not None:
         session.rollback()
         raise Conflict(f"{kind.what} id {item_id!r} already exists")
@@ -110,30 +128,78 @@ def create(session: Session, as_of: date, kind: Kind, item: BaseModel) -> Any:
         raise ProblemInvalid(issues)
     row = kind.row(**columns(item))
     session.add(row)
+    record_change(session, user, kind, changes.created(kind.collection, item))
     _commit_if_valid(session, as_of, kind, item_id)
     return row
 
 
-def update(session: Session, as_of: date, kind: Kind, item_id: str, item: BaseModel) -> Any:
+def replace(
+    session: Session, as_of: date, kind: Kind, item_id: str, item: BaseModel, user: Principal
+) -> Any:
+    """Replace a record whole (HTTP PUT): every field must be given, so nothing is reset to a
+    default by being left out."""
+    missing = sorted(set(kind.model.model_fields) - item.model_fields_set)
+    if missing:
+        raise ProblemInvalid(
+            [
+                Issue(
+                    ("body", name),
+                    "field required: PUT replaces the whole record; "
+                    "PATCH changes only the fields it names",
+                )
+                for name in missing
+            ]
+        )
     if getattr(item, "id") != item_id:  # noqa: B009
         raise ProblemInvalid([Issue(("body", "id"), f"must match the id in the path, {item_id!r}")])
+    return _change(session, as_of, kind, item_id, lambda stored: item, user)
+
+
+def patch(
+    session: Session,
+    as_of: date,
+    kind: Kind,
+    item_id: str,
+    given: dict[str, Any],
+    user: Principal,
+) -> Any:
+    """Change only the fields `given` names (HTTP PATCH); every other field keeps its value."""
+    return _change(
+        session, as_of, kind, item_id, lambda stored: changes.merge(kind.model, stored, given), user
+    )
+
+
+def _change(
+    session: Session,
+    as_of: date,
+    kind: Kind,
+    item_id: str,
+    make: Any,
+    user: Principal,
+) -> Any:
+    """Store `make(stored values)` in place of the record, re-checked as every write is."""
     lock_for_write(session)
-    row = get_row(session, kind, item_id)
-    if kind is REFERRALS and row.status != "waiting":
+    try:
+        row = get_row(session, kind, item_id)
+        if kind is REFERRALS and row.status != "waiting":
+            raise Conflict(f"referral {item_id!r} is {row.status}, so it can no longer be changed")
+        stored = changes.stored_values(kind.model, row)
+        item = make(stored)
+        issues = reference_issues(session, kind, item)
+        if issues:
+            raise ProblemInvalid(issues)
+        before = _resident_findings(session, as_of) if kind.shapes_placements else set()
+    except BaseException:
         session.rollback()
-        raise Conflict(f"referral {item_id!r} is {row.status}, so it can no longer be changed")
-    issues = reference_issues(session, kind, item)
-    if issues:
-        session.rollback()
-        raise ProblemInvalid(issues)
-    before = _resident_findings(session, as_of) if kind.shapes_placements else set()
+        raise
     for name, value in columns(item).items():
         setattr(row, name, value)
+    record_change(session, user, kind, changes.diff(kind.collection, item_id, stored, item))
     _commit_if_valid(session, as_of, kind, item_id, before)
     return row
 
 
-def delete(session: Session, as_of: date, kind: Kind, item_id: str) -> None:
+def delete(session: Session, as_of: date, kind: Kind, item_id: str, user: Principal) -> None:
     """Remove an item; a referral is withdrawn instead (its history stays)."""
     lock_for_write(session)
     row = get_row(session, kind, item_id)
@@ -142,11 +208,37 @@ def delete(session: Session, as_of: date, kind: Kind, item_id: str) -> None:
             session.rollback()
             raise Conflict(f"referral {item_id!r} is {row.status}, so it cannot be withdrawn")
         row.status = "withdrawn"
+        audit.record(session, user, "withdraw", kind.subject, item_id)
         session.commit()
         return
+    stored = changes.stored_values(kind.model, row)
     before = _resident_findings(session, as_of) if kind.shapes_placements else set()
     session.delete(row)
+    detail = "; ".join(f"{name}: {value}" for name, value in stored.items() if name != "id")
+    audit.record(session, user, "delete", kind.subject, item_id, detail)
     _commit_if_valid(session, as_of, kind, item_id, before)
+
+
+def record_change(session: Session, user: Principal, kind: Kind, change: RecordChange) -> None:
+    """Audit a created or changed record, and each safety field it weakens on its own, in the
+    caller's transaction. A person's record is audited without its values, but for the old
+    and new values of each safety field weakened."""
+    if change.created:
+        detail = "" if kind.collection in changes.PERSONAL_COLLECTIONS else change.audit_detail()
+        audit.record(session, user, "create", kind.subject, change.id, detail)
+        return
+    if not change.fields:
+        return
+    audit.record(session, user, "update", kind.subject, change.id, change.audit_detail())
+    for weakened in change.weakened:
+        audit.record(
+            session,
+            user,
+            "weaken",
+            kind.subject,
+            change.id,
+            RecordChange(kind.collection, change.id, False, (weakened,)).audit_detail(),
+        )
 
 
 def _resident_findings(session: Session, as_of: date) -> set[tuple[str, str]]:

@@ -40,3 +40,8 @@ def counts(client: Any) -> tuple[int, int]:
         )
         placements = session.scalar(select(func.count()).select_from(PlacementRow))
     return int(residents or 0), int(placements or 0)
+
+
+def import_counts(imported: dict[str, Any]) -> dict[str, Any]:
+    """An import's answer cut to what it did in numbers: kind, created, updated."""
+    return {key: imported[key] for key in ("kind", "created", "updated")}

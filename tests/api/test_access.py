@@ -34,21 +34,25 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/units"): STAFF,
     ("GET", "/api/units/{unit_id}"): EVERYONE,
     ("PUT", "/api/units/{unit_id}"): STAFF,
+    ("PATCH", "/api/units/{unit_id}"): STAFF,
     ("DELETE", "/api/units/{unit_id}"): STAFF,
     ("GET", "/api/bedspaces"): EVERYONE,
     ("POST", "/api/bedspaces"): STAFF,
     ("GET", "/api/bedspaces/{bedspace_id}"): EVERYONE,
     ("PUT", "/api/bedspaces/{bedspace_id}"): STAFF,
+    ("PATCH", "/api/bedspaces/{bedspace_id}"): STAFF,
     ("DELETE", "/api/bedspaces/{bedspace_id}"): STAFF,
     ("GET", "/api/support-teams"): EVERYONE,
     ("POST", "/api/support-teams"): STAFF,
     ("GET", "/api/support-teams/{team_id}"): EVERYONE,
     ("PUT", "/api/support-teams/{team_id}"): STAFF,
+    ("PATCH", "/api/support-teams/{team_id}"): STAFF,
     ("DELETE", "/api/support-teams/{team_id}"): STAFF,
     ("GET", "/api/referrals"): STAFF,
     ("POST", "/api/referrals"): STAFF,
     ("GET", "/api/referrals/{referral_id}"): STAFF,
     ("PUT", "/api/referrals/{referral_id}"): STAFF,
+    ("PATCH", "/api/referrals/{referral_id}"): STAFF,
     ("DELETE", "/api/referrals/{referral_id}"): STAFF,
     ("GET", "/api/referrals/{referral_id}/rank"): STAFF,
     ("GET", "/api/residents"): STAFF,
@@ -125,7 +129,7 @@ def call(service: Service, method: str, path: str, headers: dict[str, str]) -> A
     url = path.format(**sample_ids(service))
     body = BODIES.get((method, path), {})
     kwargs: dict[str, Any] = {"headers": headers, "follow_redirects": False}
-    if method in ("POST", "PUT"):
+    if method in ("POST", "PUT", "PATCH"):
         kwargs["json"] = body
     return service.client.request(method, url, **kwargs)
 

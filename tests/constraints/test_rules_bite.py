@@ -15,6 +15,10 @@ from tests.constraints.rule_cases import case, resident
 
 HF_TEAM = {"id": "T1", "kind": "intensive", "area": "north", "caseload_capacity": 6}
 NAV_TEAM = {"id": "T2", "kind": "navigator", "area": "north", "caseload_capacity": 15}
+# A refuge is women-only at a confidential address (the model refuses anything else), so the
+# perpetrator rule is shown biting on a woman, whom the gender rules would let in.
+REFUGE = {"gender_policy": "women_only", "confidential_address": True}
+WOMAN_PERPETRATOR = {"gender": "woman", "flags": ["da_perpetrator"]}
 
 # rule name -> (arguments that make it bite, arguments of the closest allowed placement)
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -59,8 +63,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"referral": {"gender": "woman"}, "residents": [resident("P1", "B3")]},
     ),
     "no_perpetrator_in_refuge": (
-        {"unit": {"kind": "refuge"}, "referral": {"flags": ["da_perpetrator"]}},
-        {"unit": {"kind": "adult_mixed"}, "referral": {"flags": ["da_perpetrator"]}},
+        {"unit": {"kind": "refuge", **REFUGE}, "referral": WOMAN_PERPETRATOR},
+        {"unit": {"kind": "adult_mixed", **REFUGE}, "referral": WOMAN_PERPETRATOR},
     ),
     "no_risk_to_children_in_family_units": (
         {"unit": {"kind": "family"}, "referral": {"flags": ["risk_to_children"]}},

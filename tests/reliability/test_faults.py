@@ -14,6 +14,7 @@ import pytest
 
 from api.security import Role
 from tests.api.conftest import Service, start_service
+from tests.api.helpers import import_counts
 from tests.reliability.faults import fault_at, kill_connection, run_sql, snapshot
 
 C = Role.coordinator
@@ -125,7 +126,7 @@ def test_a_connection_dropped_half_way_through_an_import_stores_nothing(
     assert snapshot(postgres_url) == before
     again = pg.client.post("/api/import/referrals", files=upload, headers=headers)
     assert again.status_code == 200, again.text
-    assert again.json() == {"kind": "referrals", "created": 3, "updated": 2}
+    assert import_counts(again.json()) == {"kind": "referrals", "created": 3, "updated": 2}
 
 
 def test_a_constraint_failing_half_way_through_an_import_stores_nothing(
