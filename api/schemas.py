@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.security import Role
-from api.services.changes import partial
+from api.services.changes import complete, partial
 from matcher.model import BedSpace, Referral, Resident, SupportTeam, Unit
 
 RunBackend = Literal["cpsat", "pulp", "greedy"]
@@ -24,16 +24,25 @@ def _as_utc(moment: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
+# PATCH bodies name some fields; PUT bodies must name every one.
 if TYPE_CHECKING:
     UnitPatch = BaseModel
     BedSpacePatch = BaseModel
     SupportTeamPatch = BaseModel
     ReferralPatch = BaseModel
+    UnitReplacement = Unit
+    BedSpaceReplacement = BedSpace
+    SupportTeamReplacement = SupportTeam
+    ReferralReplacement = Referral
 else:
     UnitPatch = partial(Unit)
     BedSpacePatch = partial(BedSpace)
     SupportTeamPatch = partial(SupportTeam)
     ReferralPatch = partial(Referral)
+    UnitReplacement = complete(Unit)
+    BedSpaceReplacement = complete(BedSpace)
+    SupportTeamReplacement = complete(SupportTeam)
+    ReferralReplacement = complete(Referral)
 
 
 class Token(BaseModel):

@@ -11,7 +11,15 @@ from sqlalchemy import select
 
 from api.deps import Coordinator, Everyone, SessionDep
 from api.orm import AreaRow, LinkRow
-from api.schemas import BedSpacePatch, SupportTeamPatch, UnitPatch, UnitView
+from api.schemas import (
+    BedSpacePatch,
+    BedSpaceReplacement,
+    SupportTeamPatch,
+    SupportTeamReplacement,
+    UnitPatch,
+    UnitReplacement,
+    UnitView,
+)
 from api.security import Principal
 from api.services import inventory
 from api.services.inventory import AREAS, BEDSPACES, SUPPORT_TEAMS, UNITS
@@ -99,7 +107,7 @@ def create_unit(request: Request, body: Unit, session: SessionDep, user: Coordin
 
 @router.put("/units/{unit_id}", response_model=UnitView)
 def replace_unit(
-    request: Request, unit_id: str, body: Unit, session: SessionDep, user: Coordinator
+    request: Request, unit_id: str, body: UnitReplacement, session: SessionDep, user: Coordinator
 ) -> UnitView:
     """Replace the unit whole: every field must be given (PATCH changes some)."""
     row = inventory.replace(session, as_of(request), UNITS, unit_id, body, user)
@@ -153,7 +161,11 @@ def create_bedspace(
 
 @router.put("/bedspaces/{bedspace_id}", response_model=BedSpace)
 def replace_bedspace(
-    request: Request, bedspace_id: str, body: BedSpace, session: SessionDep, user: Coordinator
+    request: Request,
+    bedspace_id: str,
+    body: BedSpaceReplacement,
+    session: SessionDep,
+    user: Coordinator,
 ) -> BedSpace:
     """Replace the bed-space whole: every field must be given (PATCH changes some)."""
     row = inventory.replace(session, as_of(request), BEDSPACES, bedspace_id, body, user)
@@ -207,7 +219,11 @@ def create_support_team(
 
 @router.put("/support-teams/{team_id}", response_model=SupportTeam)
 def replace_support_team(
-    request: Request, team_id: str, body: SupportTeam, session: SessionDep, user: Coordinator
+    request: Request,
+    team_id: str,
+    body: SupportTeamReplacement,
+    session: SessionDep,
+    user: Coordinator,
 ) -> SupportTeam:
     """Replace the team whole: every field must be given (PATCH changes some)."""
     row = inventory.replace(session, as_of(request), SUPPORT_TEAMS, team_id, body, user)

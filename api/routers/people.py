@@ -21,6 +21,7 @@ from api.schemas import (
     PlacementResult,
     PlacementView,
     ReferralPatch,
+    ReferralReplacement,
     ReferralView,
     ResidentView,
 )
@@ -80,7 +81,11 @@ def create_referral(
 
 @router.put("/referrals/{referral_id}", response_model=ReferralView)
 def replace_referral(
-    request: Request, referral_id: str, body: Referral, session: SessionDep, user: Coordinator
+    request: Request,
+    referral_id: str,
+    body: ReferralReplacement,
+    session: SessionDep,
+    user: Coordinator,
 ) -> ReferralView:
     """Replace a waiting referral whole: every field must be given (PATCH changes some)."""
     row = inventory.replace(session, as_of(request), REFERRALS, referral_id, body, user)

@@ -146,14 +146,17 @@ class RecordChange:
         return tuple(f for f in self.fields if f.weakens)
 
     def audit_detail(self) -> str:
-        """The change as the audit trail keeps it: `field: old -> new` for inventory and for
-        a person's safety fields, the field's name alone for a person's other fields."""
+        """The change as the audit trail keeps it: `field: old -> new` (`field: value` for a
+        new record) for inventory and for a person's safety fields, the field's name alone
+        for a person's other fields."""
         personal = self.collection in PERSONAL_COLLECTIONS
         safety = SAFETY_FIELDS.get(self.collection, {})
         parts = []
         for change in self.fields:
             if personal and change.field not in safety:
                 parts.append(change.field)
+            elif self.created:
+                parts.append(f"{change.field}: {_shown(change.new)}")
             else:
                 parts.append(f"{change.field}: {_shown(change.old)} -> {_shown(change.new)}")
         return "; ".join(parts)
@@ -188,6 +191,23 @@ def partial(model: type[BaseModel]) -> type[BaseModel]:
         f"{model.__name__}Patch",
         __config__=ConfigDict(extra="forbid"),
         __doc__=f"The fields of a {model.__name__.lower()} to change; the rest keep their values.",
+        **fields,
+    )
+
+
+def complete(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` with no defaults: a PUT body, which replaces a record whole and so must give
+    every field (`null` where a field may be empty). The model's own rules still apply."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation: Any = info.annotation
+        if info.metadata:
+            annotation = Annotated[annotation, *info.metadata]
+        fields[name] = (annotation, Field(description=info.description))
+    return create_model(  # type: ignore[no-any-return, call-overload]
+        f"{model.__name__}Replacement",
+        __base__=model,
+        __doc__=f"A whole {model.__name__.lower()}: every field, as stored.",
         **fields,
     )
 

@@ -99,6 +99,18 @@ def test_the_good_document_is_valid() -> None:
             "referrals[0].gender: Input should be 'woman', 'man' or 'non_binary'",
         ),
         (lambda d: d["referrals"][0].pop("age"), "referrals[0].age: field required"),
+        (
+            lambda d: d["units"][0].update(kind="women_only", gender_policy="mixed"),
+            "units[0]: gender_policy must be women_only for a unit of kind women_only, not mixed",
+        ),
+        (
+            lambda d: d["units"][0].update(kind="refuge", confidential_address=True),
+            "units[0]: gender_policy must be women_only or men_only for a refuge, not mixed",
+        ),
+        (
+            lambda d: d["units"][0].update(kind="refuge", gender_policy="women_only"),
+            "units[0]: confidential_address must be true for a refuge",
+        ),
         (lambda d: d.update(colour="red"), "colour: Extra inputs are not permitted"),
     ],
 )
