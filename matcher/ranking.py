@@ -157,6 +157,16 @@ class RankResult(BaseModel):
     excluded_units: int = 0
     excluded_by_rule: dict[str, int] = Field(default_factory=dict)
 
+    def people_named(self) -> list[str]:
+        """Every person the answer names: the referral, their partners, partners placed with
+        each option, and the waiting people each option would cost (for the audit trail)."""
+        named = dict.fromkeys([self.referral, *self.partners])
+        for placement in self.ranked:
+            named.update(dict.fromkeys(p.referral for p in placement.partners))
+            if placement.cost_to_others is not None:
+                named.update(dict.fromkeys(a.referral for a in placement.cost_to_others.affected))
+        return list(named)
+
 
 class OverrideDecision(BaseModel):
     """A coordinator's chosen placement, kept with their reason."""

@@ -141,7 +141,8 @@ def _referral_page(
         ctx = cache.derived(session, as_of(request), "ranking", build_context)
         ranking = rank(ctx, referral_id, top=25)
         excluded = [e if isinstance(e, dict) else vars(e) for e in ranking.excluded]
-    audit.record_read(session, user, "referral", referral_id)
+    named = ranking.people_named() if ranking is not None else [referral_id]
+    audit.record_read(session, user, "referral", named)
     return render(
         request,
         "referral.html",

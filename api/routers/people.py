@@ -136,7 +136,7 @@ async def rank_referral(
     reads: QuickReads = request.app.state.quick_reads
     version = reads.data_version() if reads.on_loop else None  # else read in the session
 
-    def answer() -> str:
+    def answer() -> tuple[str, list[str]]:
         # A session only on this path: the answer on the loop reads nothing.
         with request.app.state.sessionmaker() as session:
             cache = request.app.state.problem_cache
@@ -148,7 +148,7 @@ async def rank_referral(
             # Serialised once by pydantic-core: on a large portfolio the full answer lists
             # every excluded unit's bed-spaces (hundreds of KB), and FastAPI's re-validation
             # and dict round trip would cost more than ranking did.
-            return result.model_dump_json()
+            return result.model_dump_json(), result.people_named()
 
     # A screen-sized answer from a context already built for this version is about a
     # millisecond of CPU and reads nothing, so it is worked out right here on the event loop:
@@ -160,12 +160,13 @@ async def rank_referral(
     if version is not None and detail == "summary" and top <= ON_LOOP_MAX_TOP:
         ready = request.app.state.problem_cache.derived_now(version, as_of(request), "ranking")
     if ready is not None and referral_id in ready.tables.referrals.index:
-        body = rank(ready, referral_id, top=top, detail=detail).model_dump_json()
+        result = rank(ready, referral_id, top=top, detail=detail)
+        body, named = result.model_dump_json(), result.people_named()
     else:
-        body = await run_in_threadpool(answer)
+        body, named = await run_in_threadpool(answer)
     # The wait for the audit commit is on the loop too, holding no thread, so that under
-    # load one commit carries the events of many answers.
-    await audit.record_read_async(request.app.state.engine, user, "referral", referral_id)
+    # load one commit carries the events of many answers. Everyone the answer names was read.
+    await audit.record_read_async(request.app.state.engine, user, "referral", named)
     return Response(body, media_type="application/json")
 
 

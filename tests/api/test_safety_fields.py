@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.orm import AuditEventRow
 from api.security import Role
@@ -234,3 +234,33 @@ def test_inventory_edits_are_audited_with_old_and_new_values(service: Service) -
 
 def bed_area(service: Service, bed: dict[str, Any]) -> str:
     return str(get(service, f"/api/units/{bed['unit']}")["area"])
+
+
+# --- a ranking answer audits everyone it names ------------------------------------------
+
+
+def test_a_ranking_answer_audits_every_person_it_names(sqlite_service: Service) -> None:
+    service = sqlite_service
+    waiting = get(service, "/api/referrals?status=waiting&limit=1000")
+    for referral in waiting:
+        path = f"/api/referrals/{referral['id']}/rank?top=10"
+        others = people_named(get(service, path)) - {referral["id"]}
+        if others:
+            break
+    else:
+        raise AssertionError("no ranking in the demo names another person")
+    with factory(service.client)() as session:
+        last = session.scalar(select(func.max(AuditEventRow.id)))
+    assert people_named(get(service, path)) - {referral["id"]} == others
+    for person in others:
+        reads = [e for e in audit_events(service, person) if e.action == "read" and e.id > last]
+        assert reads, f"{person} was named in {referral['id']}'s ranking but not audited"
+
+
+def people_named(answer: dict[str, Any]) -> set[str]:
+    named = set(answer["partners"])
+    for placement in answer["ranked"]:
+        named |= {p["referral"] for p in placement["partners"]}
+        affected = (placement["cost_to_others"] or {}).get("affected", [])
+        named |= {a["referral"] for a in affected}
+    return named
