@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -176,6 +177,7 @@ def _shown(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
+@cache
 def partial(model: type[BaseModel]) -> type[BaseModel]:
     """`model` with every field optional and nothing filled in: a PATCH body, or an import
     row. The fields it names are merged into the stored record, which `model` then validates
@@ -195,6 +197,7 @@ def partial(model: type[BaseModel]) -> type[BaseModel]:
     )
 
 
+@cache
 def complete(model: type[BaseModel]) -> type[BaseModel]:
     """`model` with no defaults: a PUT body, which replaces a record whole and so must give
     every field (`null` where a field may be empty). The model's own rules still apply."""

@@ -132,12 +132,16 @@ def _list_fields(model: type[BaseModel]) -> set[str]:
     }
 
 
-def _optional_fields(model: type[BaseModel]) -> set[str]:
-    return {
-        name
-        for name, info in model.model_fields.items()
-        if info.is_required() is False and info.default is None
-    }
+def _empty_values(model: type[BaseModel]) -> dict[str, Any]:
+    """What `-` sets each field to that may be empty: a list to [], an optional field to
+    null, a text whose default is empty to ""."""
+    empty: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if getattr(info.annotation, "__origin__", None) is list:
+            empty[name] = []
+        elif not info.is_required() and info.default in (None, ""):
+            empty[name] = info.default
+    return empty
 
 
 _TRUE, _FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0"}
@@ -169,7 +173,7 @@ def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[ImportRow]:
     if "id" not in table[0]:
         issues.append(Issue(("file", "columns"), "no 'id' column"))
     lists = _list_fields(kind.model)
-    clearable = lists | _optional_fields(kind.model)
+    empty = _empty_values(kind.model)
     cells_model = changes.partial(kind.model)
     rows: list[ImportRow] = []
     first_row: dict[str, int] = {}
@@ -181,8 +185,8 @@ def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[ImportRow]:
             if name not in known or not text:
                 continue
             if text == CLEAR:
-                if name in clearable:
-                    data[name] = [] if name in lists else None
+                if name in empty:
+                    data[name] = empty[name]
                 else:
                     issues.append(
                         Issue(

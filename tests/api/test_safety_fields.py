@@ -264,3 +264,15 @@ def people_named(answer: dict[str, Any]) -> set[str]:
         affected = (placement["cost_to_others"] or {}).get("affected", [])
         named |= {a["referral"] for a in affected}
     return named
+
+
+def test_a_dash_empties_a_field_on_purpose_and_nothing_else(service: Service) -> None:
+    bed = next(b for b in get(service, "/api/bedspaces?limit=1000") if b["cluster"])
+    response = upload(service, "bedspaces", f"id,cluster,accessible\n{bed['id']},-,\n")
+    assert response.status_code == 200, response.text
+    assert get(service, f"/api/bedspaces/{bed['id']}") == {**bed, "cluster": ""}
+    events = [(e.action, e.detail) for e in audit_events(service, bed["id"])]
+    assert ("weaken", f"cluster: {bed['cluster']} -> ") in events
+    response = upload(service, "bedspaces", f"id,unit\n{bed['id']},-\n")
+    assert response.status_code == 422
+    assert [d["loc"] for d in response.json()["detail"]] == [["rows", 2, "unit"]]
