@@ -8,10 +8,12 @@ naming the field and why, never a traceback. Each command lives in `api/commands
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +34,58 @@ def write_output(data: Any, destination: str | None) -> None:
         text = data.model_dump_json(indent=2)
     else:
         text = json.dumps(data, indent=2, default=str)
+    write_text(text, destination)
+
+
+def write_text(text: str, destination: str | None) -> None:
+    """Write a document's text to `-o FILE` or stdout (the only thing stdout carries)."""
     if destination and destination != "-":
         Path(destination).write_text(text + "\n")
-    else:
+        return
+    with _stdout_restored():
         sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
+# While a command runs, file descriptor 1 is pointed at stderr, so that what solver libraries
+# and their worker processes print there (HiGHS's banner comes from C code, which Python's
+# `sys.stdout` never sees) cannot corrupt the document; `write_text` points it back for the
+# document alone. None when no command is running.
+_saved_stdout_fd: int | None = None
+
+
+@contextlib.contextmanager
+def _everything_else_to_stderr() -> Iterator[None]:
+    global _saved_stdout_fd
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except (OSError, ValueError):  # no real descriptors (an embedding host): nothing to guard
+        yield
+        return
+    _saved_stdout_fd = saved
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        _saved_stdout_fd = None
+
+
+@contextlib.contextmanager
+def _stdout_restored() -> Iterator[None]:
+    saved = _saved_stdout_fd
+    if saved is None:
+        yield
+        return
+    os.dup2(saved, 1)
+    try:
+        yield
+    finally:
+        os.dup2(2, 1)
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -92,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # argparse has printed its message (or the help)
         return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
     try:
-        code: int = args.run(args)
+        with _everything_else_to_stderr():
+            code: int = args.run(args)
     except ProblemInvalid as error:
         for issue in error.issues:
             print(f"bedmatch: invalid input: {issue}", file=sys.stderr)
@@ -107,4 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m api.cli`, this file is `__main__`, a second copy of the module the
+    # commands import: run that one, so the stdout guard they read is the one set here.
+    from api import cli
+
+    sys.exit(cli.main())

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from api.cli import EXIT_OK, UsageError, add_output_option, at_least
+from api.cli import EXIT_OK, UsageError, add_output_option, at_least, write_text
 from fixtures.generator import STRESS_VARIANTS, generate_json
 
 
@@ -40,9 +38,5 @@ def run(args: argparse.Namespace) -> int:
             options["as_of"] = date.fromisoformat(args.as_of)
         except ValueError:
             raise UsageError(f"--as-of: {args.as_of!r} is not a date (YYYY-MM-DD)") from None
-    text = generate_json(args.seed, args.referrals, args.beds, **options)
-    if args.output and args.output != "-":
-        Path(args.output).write_text(text + "\n")
-    else:
-        sys.stdout.write(text + "\n")
+    write_text(generate_json(args.seed, args.referrals, args.beds, **options), args.output)
     return EXIT_OK

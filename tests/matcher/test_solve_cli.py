@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,22 @@ def test_invalid_problem_exits_2_naming_the_field(
     err = capsys.readouterr().err
     assert "referrals[0].referred" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "pulp"])
+def test_the_console_script_writes_exactly_one_json_document(
+    problem_file: Path, backend: str
+) -> None:
+    """Solver libraries print banners from C code and worker processes; stdout still holds
+    the document alone, so `bedmatch solve p.json > s.json` gives a JSON file."""
+    script = shutil.which("bedmatch") or str(Path(sys.executable).parent / "bedmatch")
+    done = subprocess.run(
+        [script, "solve", str(problem_file), "--backend", backend, "--time-limit", "10"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)  # fails on anything beside the one document
+    assert document["backend"] == backend
