@@ -37,6 +37,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -70,7 +71,10 @@ def program() -> str | None:
     """The CBC executable PuLP carries, if it runs here."""
     if PULP is None:
         return None
-    solver = PULP.PULP_CBC_CMD(msg=False)
+    with warnings.catch_warnings():
+        # PuLP 3 warns that its bundled CBC goes in PuLP 4; pyproject keeps PuLP below 4.
+        warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
+        solver = PULP.PULP_CBC_CMD(msg=False)
     return str(solver.path) if solver.available() else None
 
 

@@ -17,6 +17,7 @@ stages fall back to the trivial bound.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,10 +33,17 @@ from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
 from matcher.objective import SOFT, stages
 
 
-def _solver_class(name: str) -> Any:
+def _solver(name: str, **options: Any) -> Any:
+    """PuLP's solver `name` with `options`, or None where PuLP has no such solver."""
     import pulp
 
-    return getattr(pulp, name, None)
+    cls = getattr(pulp, name, None)
+    if cls is None:
+        return None
+    with warnings.catch_warnings():
+        # PuLP 3 warns that its bundled CBC goes in PuLP 4; pyproject keeps PuLP below 4.
+        warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
+        return cls(**options)
 
 
 HIGHSPY = "highspy"  # HiGHS through its own array interface, no PuLP objects
@@ -51,8 +59,8 @@ def _first_available(preferred: str | None) -> str | None:
             if highs_worker.available():
                 return name
             continue
-        cls = _solver_class(name)
-        if cls is not None and cls(msg=False).available():
+        solver = _solver(name, msg=False)
+        if solver is not None and solver.available():
             return name
     return None
 
@@ -189,15 +197,15 @@ def _pulp_maximiser(solver_name: str) -> Maximiser:
         import pulp
 
         building = time.perf_counter()
+        # Minimising the negated objective: PuLP runs CBC with ``-max`` for a maximisation,
+        # and CBC then costs the warm start with the wrong sign (`matcher.backends.cbc_command`).
+        problem = pulp.LpProblem("allocation", pulp.LpMinimize)
         xs = [
-            pulp.LpVariable(f"v{i}", lowBound=int(lo), upBound=int(hi), cat=pulp.LpInteger)
+            problem.add_variable(f"v{i}", lowBound=int(lo), upBound=int(hi), cat=pulp.LpInteger)
             for i, (lo, hi) in enumerate(zip(model.lower, model.upper, strict=True))
         ]
         for x, value in zip(xs, start.tolist(), strict=True):
             x.setInitialValue(value)
-        # Minimising the negated objective: PuLP runs CBC with ``-max`` for a maximisation,
-        # and CBC then costs the warm start with the wrong sign (`matcher.backends.cbc_command`).
-        problem = pulp.LpProblem("allocation", pulp.LpMinimize)
         problem += pulp.LpAffineExpression(
             [(xs[i], -int(objective[i])) for i in np.flatnonzero(objective)]
         )
@@ -215,8 +223,12 @@ def _pulp_maximiser(solver_name: str) -> Maximiser:
         # Writing the model out and reading the answer back take about as long as building
         # it did, outside the solver's own clock: keep that time inside the limit.
         overhead = 3 * (time.perf_counter() - building) + 1.0
-        solver = _solver_class(solver_name)(
-            msg=False, timeLimit=max(time_limit_s - overhead, 0.1), gapRel=gap, warmStart=True
+        solver = _solver(
+            solver_name,
+            msg=False,
+            timeLimit=max(time_limit_s - overhead, 0.1),
+            gapRel=gap,
+            warmStart=True,
         )
         try:
             problem.solve(solver)

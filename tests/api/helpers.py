@@ -45,3 +45,13 @@ def counts(client: Any) -> tuple[int, int]:
 def import_counts(imported: dict[str, Any]) -> dict[str, Any]:
     """An import's answer cut to what it did in numbers: kind, created, updated."""
     return {key: imported[key] for key in ("kind", "created", "updated")}
+
+
+def people_named(answer: dict[str, Any]) -> set[str]:
+    """Everyone a ranking answer names, the ranked person too: whom its audit must list."""
+    named = {answer["referral"], *answer["partners"]}
+    for placement in answer["ranked"]:
+        named |= {p["referral"] for p in placement["partners"]}
+        affected = (placement["cost_to_others"] or {}).get("affected", [])
+        named |= {a["referral"] for a in affected}
+    return named

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from api.orm import AuditEventRow
 from api.security import Role
 from tests.api.conftest import Service
-from tests.api.helpers import factory
+from tests.api.helpers import factory, people_named
 
 C = Role.coordinator
 H = Role.housing_options
@@ -255,15 +255,6 @@ def test_a_ranking_answer_audits_every_person_it_names(sqlite_service: Service) 
     for person in others:
         reads = [e for e in audit_events(service, person) if e.action == "read" and e.id > last]
         assert reads, f"{person} was named in {referral['id']}'s ranking but not audited"
-
-
-def people_named(answer: dict[str, Any]) -> set[str]:
-    named = set(answer["partners"])
-    for placement in answer["ranked"]:
-        named |= {p["referral"] for p in placement["partners"]}
-        affected = (placement["cost_to_others"] or {}).get("affected", [])
-        named |= {a["referral"] for a in affected}
-    return named
 
 
 def test_a_dash_empties_a_field_on_purpose_and_nothing_else(service: Service) -> None:

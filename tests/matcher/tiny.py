@@ -18,6 +18,14 @@ from tests.strategies import AS_OF
 
 
 @st.composite
+def kind_and_policy(draw: st.DrawFn) -> dict[str, str]:
+    """A unit's kind and a gender policy it allows (a women-only project is women-only)."""
+    kind = draw(st.sampled_from(["adult_mixed", "women_only", "housing_first"]))
+    policy = draw(st.sampled_from(["mixed", "mixed", "women_only"]))
+    return {"kind": kind, "gender_policy": "women_only" if kind == "women_only" else policy}
+
+
+@st.composite
 def placeable_problems(draw: st.DrawFn, max_referrals: int = 7, max_beds: int = 8) -> Problem:
     n_areas = draw(st.integers(1, 2))
     areas = [{"id": f"A{i}"} for i in range(n_areas)]
@@ -26,8 +34,7 @@ def placeable_problems(draw: st.DrawFn, max_referrals: int = 7, max_beds: int = 
         {
             "id": f"U{u}",
             "area": f"A{draw(st.integers(0, n_areas - 1))}",
-            "kind": draw(st.sampled_from(["adult_mixed", "women_only", "housing_first"])),
-            "gender_policy": draw(st.sampled_from(["mixed", "mixed", "women_only"])),
+            **draw(kind_and_policy()),
             "staffing": draw(st.sampled_from(["24_7", "visiting", "visiting"])),
             "pathway": draw(st.sampled_from(["recovery", "emergency", "housing_first"])),
             "max_high_risk_residents": draw(st.integers(0, 2)),

@@ -40,6 +40,7 @@ from api.services.assemble import build_problem
 from constraints.checker import check, resident_violations
 from matcher.model import Assignment, Flag, Gender, Pathway, Problem, Referral, Risk, Solution
 from tests.api.conftest import settings_for
+from tests.api.helpers import people_named
 from tests.reliability.live import role_headers
 
 C = Role.coordinator
@@ -115,7 +116,8 @@ class ServiceMachine(RuleBasedStateMachine):
 
     def rank(self, referral: str, top: int = 10) -> dict[str, Any]:
         result: dict[str, Any] = self.get(f"/api/referrals/{referral}/rank", top=top)
-        self.reads["referral", referral] += 1
+        for person in people_named(result):
+            self.reads["referral", person] += 1
         return result
 
     def post(self, url: str, **kwargs: Any) -> Any:
