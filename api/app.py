@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -72,7 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             balance.close()
         engine.dispose()
 
-    app = FastAPI(
+    # The API docs' Swagger UI and ReDoc assets are served from the package, not a CDN, so
+    # `/docs` works on a network with no internet.
+    app = FastAPIOffline(
         title="bedmatch",
         description="Placement matching and bed-space allocation for supported housing.",
         version="0.1.0",

@@ -160,3 +160,19 @@ def test_a_closed_account_loses_access_at_once(service: Service) -> None:
     assert client.get("/api/vacancies", headers=housing).status_code == 401
     again = client.post("/api/auth/token", data={"username": "housing", "password": "housing-demo"})
     assert again.status_code == 401
+
+
+def test_the_api_docs_load_nothing_from_elsewhere(sqlite_service: Service) -> None:
+    """`/docs` and `/redoc` work on a network with no internet: every script, style sheet
+    and image they load is served by bedmatch itself."""
+    import re
+
+    client = sqlite_service.client
+    for page in ("/docs", "/redoc"):
+        html = client.get(page)
+        assert html.status_code == 200
+        assets = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', html.text)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+            assert client.get(asset).status_code == 200, asset
