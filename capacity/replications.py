@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
@@ -21,19 +21,16 @@ from tqdm import tqdm
 
 from capacity.scenario import Scenario
 from capacity.simulation import ReplicationResult, Simulation, Solver
-
-# Two-sided 95% Student t quantiles by degrees of freedom; 1.96 beyond the table.
-_T95 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
+from capacity.statistics import Estimate, estimate, relative_half_width
 
 COHORT_METRICS = (
     "arrivals",
     "placed",
     "never_placed",
     "never_placed_share",
+    "still_waiting_share",
+    "wait_everyone_p50_days",
+    "wait_everyone_p90_days",
     "wait_p50_days",
     "wait_p90_days",
     "wait_mean_days",
@@ -41,30 +38,18 @@ COHORT_METRICS = (
     "los_breaches",
     "women_safe_placement_share",
 )
+SHARES = frozenset(m for m in COHORT_METRICS if m.endswith("_share"))
+WAITS = frozenset(m for m in COHORT_METRICS if m.startswith("wait_"))
 
 
-class Estimate(BaseModel):
-    """A mean over replications with its 95% confidence interval (None where no value)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    mean: float | None
-    low: float | None
-    high: float | None
-    n: int
-
-
-def estimate(values: Iterable[float | None]) -> Estimate:
-    present = [float(v) for v in values if v is not None and not math.isnan(v)]
-    if not present:
-        return Estimate(mean=None, low=None, high=None, n=0)
-    mean = statistics.fmean(present)
-    if len(present) == 1:
-        return Estimate(mean=mean, low=None, high=None, n=1)
-    df = len(present) - 1
-    t = _T95[df - 1] if df <= len(_T95) else 1.96
-    half = t * statistics.stdev(present) / math.sqrt(len(present))
-    return Estimate(mean=mean, low=mean - half, high=mean + half, n=len(present))
+def _possible_range(metric: str, horizon_days: int) -> tuple[float, float]:
+    """Where a figure can lie at all: a share in [0, 1], a wait within the horizon, a count
+    at or above zero."""
+    if metric in SHARES:
+        return 0.0, 1.0
+    if metric in WAITS:
+        return 0.0, float(horizon_days)
+    return 0.0, math.inf
 
 
 class ScenarioSummary(BaseModel):
@@ -72,6 +57,11 @@ class ScenarioSummary(BaseModel):
 
     scenario: str
     replications: int
+    warmup_days: int = 0
+    # The relative half-width the headline figures' intervals were run to (None: a fixed
+    # number of replications), and whether it was reached before the cap.
+    precision: float | None = None
+    precision_reached: bool | None = None
     backend: str
     horizon_days: int
     bedspaces: int
@@ -85,13 +75,25 @@ class ScenarioSummary(BaseModel):
     seconds_per_replication: Estimate
 
 
+def _over_replications(values: list[float | None], metric: str, horizon_days: int) -> Estimate:
+    """A figure's estimate over replications. A wait some replications never reached (too
+    few placed within the horizon) is not reached: averaging only the replications that
+    reached it would report the lucky ones. `n` then counts those that did."""
+    if metric in WAITS and None in values:
+        reached = sum(v is not None for v in values)
+        return Estimate(mean=None, low=None, high=None, n=reached)
+    return estimate(values, *_possible_range(metric, horizon_days))
+
+
 def summarise(scenario: Scenario, results: Sequence[ReplicationResult]) -> ScenarioSummary:
     if not results:
         raise ValueError("no replications to summarise")
     first = results[0]
     cohorts = {
         name: {
-            metric: estimate(getattr(r.cohorts[name], metric) for r in results)
+            metric: _over_replications(
+                [getattr(r.cohorts[name], metric) for r in results], metric, first.horizon_days
+            )
             for metric in COHORT_METRICS
         }
         for name in first.cohorts
@@ -100,12 +102,13 @@ def summarise(scenario: Scenario, results: Sequence[ReplicationResult]) -> Scena
     return ScenarioSummary(
         scenario=scenario.name,
         replications=len(results),
+        warmup_days=scenario.warmup_days,
         backend=first.backend,
         horizon_days=first.horizon_days,
         bedspaces=first.bedspaces,
         women_only_share=first.women_only_share,
         women_safe_share=first.women_safe_share,
-        occupancy=estimate(r.occupancy for r in results),
+        occupancy=estimate((r.occupancy for r in results), 0.0, 1.0),
         los_breaches=estimate(r.cohorts["all"].los_breaches for r in results),
         cohorts=cohorts,
         daily_occupancy=[
@@ -126,6 +129,19 @@ def replicate(
 Task = tuple[int, int]  # (scenario index, replication number)
 
 
+# The figures a precision target is held to: the portfolio's occupancy and the median wait
+# of everyone referred (those not reached within the horizon are not held to it).
+HEADLINE = ("occupancy", "wait_everyone_p50_days")
+
+
+def headline_precision(summary: ScenarioSummary) -> float:
+    """The widest relative half-width among the headline figures' intervals."""
+    figures = [summary.occupancy, summary.cohorts["all"]["wait_everyone_p50_days"]]
+    widths = [relative_half_width(f) for f in figures if f.mean is not None]
+    known = [w for w in widths if w is not None]
+    return max(known) if len(known) == len(widths) and known else math.inf
+
+
 def run_replications(
     scenarios: Sequence[Scenario],
     replications: int,
@@ -134,25 +150,54 @@ def run_replications(
     cluster: Any = None,
     progress: bool = True,
     solver: Solver | None = None,
+    precision: float | None = None,
+    max_replications: int = 100,
 ) -> list[ScenarioSummary]:
     """Run `replications` of every scenario and summarise each, in the scenarios' order.
+
+    With a `precision`, more replications follow, a batch at a time, for each scenario whose
+    headline intervals (`HEADLINE`) are wider than that share of their mean, until they are
+    narrow enough or `max_replications` have run; each summary says which.
 
     `cluster` is a Dask scheduler address or a Dask cluster object; without one, `workers`
     local processes run the replications (all cores by default; 1 runs them in this process).
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    tasks: list[Task] = [(s, r) for s in range(len(scenarios)) for r in range(replications)]
+    if precision is not None and not precision > 0:
+        raise ValueError("precision must be above 0")
+    cap = max(replications, max_replications) if precision is not None else replications
+    batch = max(1, workers or os.cpu_count() or 1) if cluster is None else replications
     results: dict[Task, ReplicationResult] = {}
-    bar = tqdm(total=len(tasks), desc="replications", unit="run", disable=not progress)
+    count = dict.fromkeys(range(len(scenarios)), 0)
+    bar = tqdm(desc="replications", unit="run", disable=not progress)
     with bar:
-        for task, result in _execute(scenarios, tasks, workers, cluster, solver):
-            results[task] = result
-            bar.update()
-    return [
-        summarise(scenario, [results[(s, r)] for r in range(replications)])
-        for s, scenario in enumerate(scenarios)
-    ]
+        tasks = [(s, r) for s in count for r in range(replications)]
+        while tasks:
+            bar.total = (bar.total or 0) + len(tasks)
+            for task, result in _execute(scenarios, tasks, workers, cluster, solver):
+                results[task] = result
+                bar.update()
+            for s, _ in tasks:
+                count[s] += 1
+            tasks = []
+            if precision is None:
+                break
+            for s, scenario in enumerate(scenarios):
+                summary = summarise(scenario, [results[(s, r)] for r in range(count[s])])
+                if headline_precision(summary) > precision and count[s] < cap:
+                    more = range(count[s], min(cap, count[s] + batch))
+                    tasks += [(s, r) for r in more]
+    summaries = []
+    for s, scenario in enumerate(scenarios):
+        summary = summarise(scenario, [results[(s, r)] for r in range(count[s])])
+        if precision is not None:
+            reached = headline_precision(summary) <= precision
+            summary = summary.model_copy(
+                update={"precision": precision, "precision_reached": reached}
+            )
+        summaries.append(summary)
+    return summaries
 
 
 def _execute(

@@ -15,16 +15,37 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from capacity.replications import Estimate, ScenarioSummary  # noqa: E402
+from capacity.replications import ScenarioSummary  # noqa: E402
 from capacity.scenario import Cohort  # noqa: E402
+from capacity.statistics import Estimate  # noqa: E402
 
 COHORT_ORDER = ("all", *(c.value for c in Cohort))
+# Waits count everyone referred, people still waiting at the end too (`capacity.statistics`).
+# Each plot: its name in the written files, the figure it draws, its title and its file.
 PLOTS = {
-    "wait_p50_days": ("Median wait for a placement (days)", "waiting_p50.png"),
-    "wait_p90_days": ("90th percentile wait (days)", "waiting_p90.png"),
-    "never_placed_share": ("Share of referrals never placed", "never_placed.png"),
-    "los_breaches": ("Stays past their pathway's target", "los_breaches.png"),
+    "wait_p50_days": (
+        "wait_everyone_p50_days",
+        "Median wait for a placement, everyone (days)",
+        "waiting_p50.png",
+    ),
+    "wait_p90_days": (
+        "wait_everyone_p90_days",
+        "90th percentile wait, everyone (days)",
+        "waiting_p90.png",
+    ),
+    "still_waiting_share": (
+        "still_waiting_share",
+        "Share still waiting at the end",
+        "still_waiting.png",
+    ),
+    "never_placed_share": (
+        "never_placed_share",
+        "Share of referrals never placed",
+        "never_placed.png",
+    ),
+    "los_breaches": ("los_breaches", "Stays past their pathway's target", "los_breaches.png"),
 }
+NOT_REACHED = "not reached"
 
 
 def figures(summaries: list[ScenarioSummary]) -> dict[str, Any]:
@@ -45,17 +66,33 @@ def _error(estimate: Estimate) -> tuple[float, float]:
 def _cohort_bars(summaries: list[ScenarioSummary], metric: str, title: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     width = 0.8 / max(1, len(summaries))
+    missing = NOT_REACHED if metric.startswith("wait_") else "no data"
     for k, summary in enumerate(summaries):
         estimates = [summary.cohorts[c][metric] for c in COHORT_ORDER]
         errors = list(zip(*(_error(e) for e in estimates), strict=True))
+        xs = [i + k * width for i in range(len(COHORT_ORDER))]
         ax.bar(
-            [i + k * width for i in range(len(COHORT_ORDER))],
+            xs,
             [_value(e) for e in estimates],
             width,
             yerr=errors,
             capsize=3,
             label=summary.scenario,
         )
+        # No bar is not a zero: a figure without a value says why where its bar would be.
+        for x, figure in zip(xs, estimates, strict=True):
+            if figure.mean is None:
+                ax.annotate(
+                    missing,
+                    (x, 0),
+                    xytext=(0, 4),
+                    textcoords="offset points",
+                    rotation=90,
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    color="0.35",
+                )
     ax.set_xticks([i + width * (len(summaries) - 1) / 2 for i in range(len(COHORT_ORDER))])
     ax.set_xticklabels([c.replace("_", " ") for c in COHORT_ORDER], rotation=15)
     ax.set_title(f"{title} (95% confidence interval)")
@@ -80,41 +117,77 @@ def _over_time(summaries: list[ScenarioSummary], path: Path) -> None:
     plt.close(fig)
 
 
-def _fmt(estimate: Estimate, digits: int = 1) -> str:
+def _fmt(estimate: Estimate, digits: int = 1, missing: str = "–") -> str:
     if estimate.mean is None:
-        return "–"
+        return missing
     if estimate.low is None or estimate.high is None:
         return f"{estimate.mean:.{digits}f}"
     return f"{estimate.mean:.{digits}f} ({estimate.low:.{digits}f}–{estimate.high:.{digits}f})"
 
 
+def _percent(estimate: Estimate) -> str:
+    if estimate.mean is None:
+        return "–"
+    if estimate.low is None or estimate.high is None:
+        return f"{estimate.mean:.0%}"
+    return f"{estimate.mean:.0%} ({estimate.low:.0%}–{estimate.high:.0%})"
+
+
+def _wait(estimate: Estimate, replications: int) -> str:
+    if estimate.mean is not None:
+        return _fmt(estimate)
+    if estimate.n:
+        return f"{NOT_REACHED} in {replications - estimate.n} of {replications} runs"
+    return NOT_REACHED
+
+
+def _replications(summary: ScenarioSummary) -> str:
+    if summary.precision is None:
+        return f"{summary.replications}"
+    outcome = "reached" if summary.precision_reached else "not reached: the cap stopped it"
+    return f"{summary.replications} (run to ±{summary.precision:.0%}, {outcome})"
+
+
+def _warmup(summary: ScenarioSummary) -> str:
+    return f"{summary.warmup_days} days" if summary.warmup_days else "none"
+
+
 def markdown(summaries: list[ScenarioSummary]) -> str:
     lines = ["# Portfolio stress test", ""]
     lines += [
-        "| scenario | bed-spaces | women-only share | replications | occupancy | "
+        "| scenario | bed-spaces | women-only share | replications | warm-up | occupancy | "
         "stays past target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in summaries:
         lines.append(
-            f"| {s.scenario} | {s.bedspaces} | {s.women_only_share:.0%} | {s.replications} | "
-            f"{_fmt(s.occupancy, 3)} | {_fmt(s.los_breaches)} |"
+            f"| {s.scenario} | {s.bedspaces} | {s.women_only_share:.0%} | {_replications(s)} | "
+            f"{_warmup(s)} | {_fmt(s.occupancy, 3)} | {_fmt(s.los_breaches)} |"
         )
-    lines += ["", "Per cohort: mean over replications (95% confidence interval).", ""]
+    lines += [
+        "",
+        "Per cohort: mean over replications (95% confidence interval, Student t, kept within "
+        "what is possible). Waits count everyone referred after the warm-up: people still "
+        "waiting at the end are counted as waiting at least that long (Kaplan–Meier), and a "
+        f"wait is '{NOT_REACHED}' where fewer than half (or 90%) are placed within the horizon.",
+        "",
+    ]
     lines += [
         "| cohort | scenario | referrals | wait p50 (days) | wait p90 (days) | "
-        "never placed | stays past target |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "still waiting | never placed | stays past target |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for cohort in COHORT_ORDER:
         for s in summaries:
             c = s.cohorts[cohort]
             lines.append(
                 f"| {cohort.replace('_', ' ')} | {s.scenario} | {_fmt(c['arrivals'], 0)} | "
-                f"{_fmt(c['wait_p50_days'])} | {_fmt(c['wait_p90_days'])} | "
+                f"{_wait(c['wait_everyone_p50_days'], s.replications)} | "
+                f"{_wait(c['wait_everyone_p90_days'], s.replications)} | "
+                f"{_percent(c['still_waiting_share'])} | "
                 f"{_fmt(c['never_placed'], 0)} | {_fmt(c['los_breaches'], 0)} |"
             )
-    lines += ["", *(f"![{title}]({name})" for title, name in PLOTS.values())]
+    lines += ["", *(f"![{title}]({name})" for _, title, name in PLOTS.values())]
     lines += ["![occupancy and waiting list](over_time.png)", ""]
     return "\n".join(lines)
 
@@ -125,9 +198,9 @@ def write_report(summaries: list[ScenarioSummary], directory: str | Path) -> dic
     out.mkdir(parents=True, exist_ok=True)
     written = {"figures": out / "figures.json", "report": out / "report.md"}
     written["figures"].write_text(json.dumps(figures(summaries), indent=2) + "\n")
-    for metric, (title, name) in PLOTS.items():
+    for plot, (metric, title, name) in PLOTS.items():
         _cohort_bars(summaries, metric, title, out / name)
-        written[metric] = out / name
+        written[plot] = out / name
     _over_time(summaries, out / "over_time.png")
     written["over_time"] = out / "over_time.png"
     written["report"].write_text(markdown(summaries))

@@ -29,6 +29,7 @@ from capacity.length_of_stay import past_target
 from capacity.portfolio import build_portfolio, referral_templates, turnover_per_day
 from capacity.quotas import women_only_share
 from capacity.scenario import Cohort, Scenario, StayDistribution, cohorts_of
+from capacity.statistics import wait_quantiles
 from constraints.checker import Violation, check
 from constraints.eligibility import eligibility
 from matcher.model import (
@@ -213,9 +214,15 @@ class CohortFigures(BaseModel):
     waiting_at_end: int
     never_placed: int
     never_placed_share: float
+    # Waits of the people placed only: kept for comparison, but blind to whoever still waits.
     wait_p50_days: float | None
     wait_p90_days: float | None
     wait_mean_days: float | None
+    # Waits of everyone referred, those still waiting (or withdrawn) counted as censored:
+    # Kaplan-Meier quantiles, None where under half (or 90%) are placed within the horizon.
+    wait_everyone_p50_days: float | None = None
+    wait_everyone_p90_days: float | None = None
+    still_waiting_share: float = 0.0
     bed_days: float
     occupancy_share: float  # of the portfolio's open bed-days
     stays: int
@@ -504,8 +511,18 @@ class Simulation:
             def member(cohorts: frozenset[Cohort], name: str = name) -> bool:
                 return name == ALL or Cohort(name) in cohorts
 
-            people = [p for p in self.people.values() if member(p.cohorts)]
+            # Referrals of the warm-up met a portfolio still filling from its start: left out.
+            people = [
+                p
+                for p in self.people.values()
+                if member(p.cohorts) and p.arrived_t >= self.scenario.warmup_days
+            ]
             waits = np.array([p.placed_t - p.arrived_t for p in people if p.placed_t is not None])
+            everyone_p50, everyone_p90 = wait_quantiles(
+                [_last_seen_waiting(p, horizon) - p.arrived_t for p in people],
+                [p.placed_t is not None for p in people],
+            )
+            still_waiting = sum(p.outcome == "waiting" for p in people)
             stays = [s for s in self.stays if member(s.cohorts)]
             in_view = [s for s in stays if s.end_t is None or s.end_t > 0]
             bed_days = sum(max(0.0, s.length(horizon) - max(0.0, -s.start_t)) for s in in_view)
@@ -515,12 +532,15 @@ class Simulation:
                 arrivals=len(people),
                 placed=len(waits),
                 withdrawn=sum(p.outcome == "withdrawn" for p in people),
-                waiting_at_end=sum(p.outcome == "waiting" for p in people),
+                waiting_at_end=still_waiting,
                 never_placed=never,
                 never_placed_share=never / len(people) if people else 0.0,
                 wait_p50_days=float(np.percentile(waits, 50)) if len(waits) else None,
                 wait_p90_days=float(np.percentile(waits, 90)) if len(waits) else None,
                 wait_mean_days=float(waits.mean()) if len(waits) else None,
+                wait_everyone_p50_days=everyone_p50,
+                wait_everyone_p90_days=everyone_p90,
+                still_waiting_share=still_waiting / len(people) if people else 0.0,
                 bed_days=bed_days,
                 occupancy_share=bed_days / capacity if capacity else 0.0,
                 stays=len(in_view),
@@ -549,6 +569,13 @@ class Simulation:
             solve_seconds=self.solve_seconds,
             wall_seconds=wall_seconds,
         )
+
+
+def _last_seen_waiting(person: Person, horizon: float) -> float:
+    """When a person's wait ended: placed, withdrawn, or still waiting at the horizon."""
+    if person.placed_t is not None:
+        return person.placed_t
+    return person.withdrawn_t if person.withdrawn_t is not None else horizon
 
 
 def _cohorts(referral: Referral) -> frozenset[Cohort]:

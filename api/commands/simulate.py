@@ -24,7 +24,19 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
     parser.add_argument("-o", "--output", metavar="DIR", help="write the report here")
-    parser.add_argument("--replications", type=at_least(1), default=5, metavar="N")
+    parser.add_argument(
+        "--replications", type=at_least(1), default=5, metavar="N", help="replications (5)"
+    )
+    parser.add_argument(
+        "--precision",
+        type=float,
+        metavar="P",
+        help="add replications until the headline figures' 95%% intervals are within ±P of "
+        "their mean (e.g. 0.05), up to --max-replications; --replications is the minimum",
+    )
+    parser.add_argument(
+        "--max-replications", type=at_least(1), default=100, metavar="N", help="cap (100)"
+    )
     parser.add_argument(
         "--workers", type=at_least(1), metavar="N", help="local processes (all cores)"
     )
@@ -42,12 +54,16 @@ def run(args: argparse.Namespace) -> int:
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise UsageError(f"scenario names must differ to be compared: {', '.join(names)}")
+    if args.precision is not None and not 0 < args.precision < 1:
+        raise UsageError(f"--precision: a share between 0 and 1, got {args.precision}")
     summaries = run_replications(
         scenarios,
         args.replications,
         workers=args.workers,
         cluster=args.cluster,
         progress=not args.no_progress and sys.stderr.isatty(),
+        precision=args.precision,
+        max_replications=args.max_replications,
     )
     if args.output:
         written = write_report(summaries, args.output)

@@ -12,10 +12,11 @@ import yaml
 from api.cli import main
 from capacity.portfolio import build_portfolio
 from capacity.quotas import women_only_share
-from capacity.replications import estimate, run_replications
+from capacity.replications import run_replications
 from capacity.report import write_report
 from capacity.scenario import PortfolioSpec, load_scenario, parse_scenario
 from capacity.simulation import matcher_solve as solver
+from capacity.statistics import estimate
 from constraints.checker import resident_violations
 from matcher.errors import ProblemInvalid
 
