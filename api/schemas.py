@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.security import Role
 from api.services.changes import complete, partial
+from matcher.equity import CohortEquity
 from matcher.model import BedSpace, Referral, Resident, SupportTeam, Unit
 
 RunBackend = Literal["cpsat", "pulp", "greedy"]
@@ -163,6 +164,8 @@ class RunView(BaseModel):
 
 class RunDetail(RunView):
     results: list[RunResultView] = Field(default_factory=list)
+    # Per cohort: waiting, proposed for a place, waits and the gap to the whole list.
+    equity: list[CohortEquity] = Field(default_factory=list)
 
 
 class AcceptRequest(BaseModel):

@@ -16,8 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from capacity.replications import ScenarioSummary  # noqa: E402
-from capacity.scenario import Cohort  # noqa: E402
 from capacity.statistics import Estimate  # noqa: E402
+from matcher.cohorts import COHORT_NAMES, Cohort  # noqa: E402
 
 COHORT_ORDER = ("all", *(c.value for c in Cohort))
 # Waits count everyone referred, people still waiting at the end too (`capacity.statistics`).
@@ -94,7 +94,7 @@ def _cohort_bars(summaries: list[ScenarioSummary], metric: str, title: str, path
                     color="0.35",
                 )
     ax.set_xticks([i + width * (len(summaries) - 1) / 2 for i in range(len(COHORT_ORDER))])
-    ax.set_xticklabels([c.replace("_", " ") for c in COHORT_ORDER], rotation=15)
+    ax.set_xticklabels([COHORT_NAMES[c] for c in COHORT_ORDER], rotation=20, ha="right")
     ax.set_title(f"{title} (95% confidence interval)")
     ax.legend()
     fig.tight_layout()
@@ -181,7 +181,7 @@ def markdown(summaries: list[ScenarioSummary]) -> str:
         for s in summaries:
             c = s.cohorts[cohort]
             lines.append(
-                f"| {cohort.replace('_', ' ')} | {s.scenario} | {_fmt(c['arrivals'], 0)} | "
+                f"| {COHORT_NAMES[cohort]} | {s.scenario} | {_fmt(c['arrivals'], 0)} | "
                 f"{_wait(c['wait_everyone_p50_days'], s.replications)} | "
                 f"{_wait(c['wait_everyone_p90_days'], s.replications)} | "
                 f"{_percent(c['still_waiting_share'])} | "

@@ -11,7 +11,6 @@ below zero, a share above 1, an unknown cohort or pathway), so `bedmatch simulat
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -19,39 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fixtures.generator import STRESS_VARIANTS
+from matcher.cohorts import Cohort
 from matcher.errors import Issue, ProblemInvalid
-from matcher.model import Flag, Gender, Pathway, Risk
-
-
-class Cohort(StrEnum):
-    """The groups the commissioning papers ask about; one person may be in several."""
-
-    young_people = "young_people"  # 16-25
-    women = "women"
-    da_victims = "da_victims"
-    high_risk = "high_risk"  # high or very-high risk, or MAPPA
-    housing_first = "housing_first"
-
-
-MAPPA = frozenset({Flag.mappa_1, Flag.mappa_2, Flag.mappa_3})
-
-
-def cohorts_of(
-    age: int, gender: Gender, risk: Risk, flags: list[Flag] | frozenset[Flag], pathway: Pathway
-) -> frozenset[Cohort]:
-    """The cohorts a person belongs to."""
-    found = set()
-    if age <= 25:
-        found.add(Cohort.young_people)
-    if gender is Gender.woman:
-        found.add(Cohort.women)
-    if Flag.da_victim in flags:
-        found.add(Cohort.da_victims)
-    if risk.is_high or MAPPA & set(flags):
-        found.add(Cohort.high_risk)
-    if pathway is Pathway.housing_first:
-        found.add(Cohort.housing_first)
-    return frozenset(found)
+from matcher.model import Pathway
 
 
 class _Section(BaseModel):

@@ -28,10 +28,11 @@ from pydantic import BaseModel, ConfigDict
 from capacity.length_of_stay import past_target
 from capacity.portfolio import build_portfolio, referral_templates, turnover_per_day
 from capacity.quotas import women_only_share
-from capacity.scenario import Cohort, Scenario, StayDistribution, cohorts_of
+from capacity.scenario import Scenario, StayDistribution
 from capacity.statistics import wait_quantiles
 from constraints.checker import Violation, check
 from constraints.eligibility import eligibility
+from matcher.cohorts import Cohort, cohorts_of
 from matcher.model import (
     Assignment,
     GenderPolicy,
@@ -580,7 +581,12 @@ def _last_seen_waiting(person: Person, horizon: float) -> float:
 
 def _cohorts(referral: Referral) -> frozenset[Cohort]:
     return cohorts_of(
-        referral.age, referral.gender, referral.risk, referral.flags, referral.pathway
+        referral.age,
+        referral.gender,
+        referral.risk,
+        referral.flags,
+        referral.pathway,
+        referral.household_size,
     )
 
 

@@ -20,6 +20,7 @@ from matcher.backends.cpsat import CpSatBackend, trivial_stage_bounds
 from matcher.backends.greedy import GreedyBackend, greedy_placements
 from matcher.backends.pulp_backend import PulpBackend
 from matcher.backends.relaxation import FlowRelaxation, guided_placements
+from matcher.equity import equity
 from matcher.errors import BackendUnavailable
 from matcher.model import Assignment, Problem, Solution, Unplaced
 from matcher.objective import BANDS, SOFT, report
@@ -95,9 +96,18 @@ def solve(
     ):
         result = BackendResult([], timed_out=result.timed_out, detail=result.detail)
     solution = _solution(inst, result, backend, status)
+    placed = {a.referral for a in solution.assignments}
     # The time includes writing the answer: the reasons for the unplaced take seconds on
     # a large instance, and a caller waits for them as for the search.
-    return solution.model_copy(update={"solve_seconds": round(time.perf_counter() - started, 3)})
+    return solution.model_copy(
+        update={
+            "solve_seconds": round(time.perf_counter() - started, 3),
+            # An extra field: per cohort, who waited, who is placed, and the gap to the list.
+            "equity": [
+                row.model_dump() for row in equity(problem.referrals, placed, problem.as_of)
+            ],
+        }
+    )
 
 
 def lexicographic_value(inst: Instance, placements: list[Assignment3]) -> tuple[int, ...]:

@@ -21,6 +21,7 @@ from api.services import audit, board, inventory, placements, runs
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
 from capacity.vacancies import VacancyFilters, vacancies
+from matcher.cohorts import COHORT_NAMES
 from matcher.errors import PlacementRefused, ProblemInvalid
 from matcher.model import Referral
 from matcher.ranking import build_context, rank
@@ -275,6 +276,8 @@ def _run_page(
         run=run,
         proposals=[r for r in results if r.bedspace is not None],
         unplaced=[r for r in results if r.bedspace is None],
+        equity=runs.run_equity(session, run, results) if results else [],
+        cohort_names=COHORT_NAMES,
         **context,
     )
 

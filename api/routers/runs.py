@@ -43,11 +43,13 @@ def list_runs(session: SessionDep, user: Coordinator) -> list[RunView]:
 @router.get("/{run_id}", response_model=RunDetail)
 def get_run(run_id: RunId, session: SessionDep, user: Coordinator) -> RunDetail:
     run = runs.get(session, run_id)
-    results = [RunResultView.model_validate(r) for r in runs.results(session, run_id)]
+    rows = runs.results(session, run_id)
+    results = [RunResultView.model_validate(r) for r in rows]
+    equity = runs.run_equity(session, run, rows) if rows else []
     if results:
         audit.record_read(session, user, "referral", [r.referral for r in results])
     return RunDetail.model_validate(
-        {**RunView.model_validate(run).model_dump(), "results": results}
+        {**RunView.model_validate(run).model_dump(), "results": results, "equity": equity}
     )
 
 

@@ -19,15 +19,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import data_version
-from api.orm import AllocationResultRow, AllocationRunRow
+from api.orm import AllocationResultRow, AllocationRunRow, ReferralRow
 from api.security import Principal
 from api.services import audit
 from api.services.assemble import build_problem
 from api.services.errors import Conflict, NotFound
 from api.services.placements import place_many
 from constraints.checker import check
+from matcher.equity import CohortEquity, equity
 from matcher.errors import BedmatchError, Issue, ProblemInvalid
-from matcher.model import Assignment
+from matcher.model import Assignment, Referral
 
 BACKENDS = ("cpsat", "pulp", "greedy")
 PROGRESS_EVERY_S = 0.25
@@ -204,6 +205,20 @@ def results(session: Session, run_id: int) -> list[AllocationResultRow]:
             .order_by(AllocationResultRow.id)
         )
     )
+
+
+def run_equity(
+    session: Session, run: AllocationRunRow, rows: Sequence[AllocationResultRow]
+) -> list[CohortEquity]:
+    """Per cohort, the people the run considered, those it proposed to place, their waits on
+    the run's day and the gap to the whole list (`matcher.equity`)."""
+    ids = [r.referral for r in rows]
+    referrals = [
+        Referral.model_validate(row, from_attributes=True)
+        for row in session.scalars(select(ReferralRow).where(ReferralRow.id.in_(ids)))
+    ]
+    proposed = {r.referral for r in rows if r.bedspace is not None}
+    return equity(referrals, proposed, run.created_at.date())
 
 
 def list_runs(session: Session, limit: int = 50) -> list[AllocationRunRow]:

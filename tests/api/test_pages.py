@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,6 +100,22 @@ def text_of(browser: Any, element_id: str) -> str:
     from selenium.webdriver.common.by import By
 
     return str(browser.find_element(By.ID, element_id).text)
+
+
+# Screenshots of the pages as the tests leave them, for people to look at (not committed).
+SCREENSHOTS = Path(os.environ.get("BEDMATCH_SCREENSHOTS", "test-artifacts/screenshots"))
+
+
+def screenshot(browser: Any, name: str, element_id: str | None = None) -> None:
+    """The window, or one element of the page (scrolled to) where `element_id` is given."""
+    from selenium.webdriver.common.by import By
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = str(SCREENSHOTS / f"{name}.png")
+    if element_id is None:
+        browser.save_screenshot(path)
+    else:
+        browser.find_element(By.ID, element_id).screenshot(path)
 
 
 def is_forbidden(browser: Any, server: str, path: str) -> bool:
@@ -197,5 +214,9 @@ def test_admin_runs_a_batch_watches_progress_and_accepts_it(browser: Any, server
     assert text_of(browser, "run-status") == "done"
     proposals = len(browser.find_elements(By.CSS_SELECTOR, "input.pick"))
     assert proposals > 0
+    fairness = text_of(browser, "equity")  # each group by name, each share with its count
+    assert "Everyone" in fairness and "Domestic abuse victims" in fairness
+    assert f"{proposals} of " in fairness
+    screenshot(browser, "run-fairness", "equity")
     browser.find_element(By.ID, "accept-all").click()
     assert f"Accepted {proposals} placements" in wait_for(browser, "message").text

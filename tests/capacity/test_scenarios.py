@@ -112,6 +112,9 @@ def test_report_writes_figures_and_plots(tmp_path: Path) -> None:
     assert set(data["scenarios"][0]["cohorts"]) == {
         "all",
         "young_people",
+        "under_18s",
+        "care_leavers",
+        "households",
         "women",
         "da_victims",
         "high_risk",
