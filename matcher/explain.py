@@ -41,7 +41,9 @@ class TermExplainer:
         return cls(tables, scores, travel_matrix(tables), names)
 
     def sentences(self, referral: int, unit: int) -> dict[str, str]:
-        """One sentence per soft term, in the order of `TERMS`."""
+        """One sentence per soft term that applies to this person, in the order of `TERMS`:
+        a term that cannot apply (a female worker for a man, travel from a preferred area
+        nobody named) says nothing, so each reason a coordinator reads is about them."""
         writers = {
             "waiting": self._waiting,
             "preferred_area": self._preferred_area,
@@ -51,9 +53,10 @@ class TermExplainer:
             "female_worker": self._female_worker,
             "spread_high_need": self._spread_high_need,
         }
-        return {term: writers[term](referral, unit) for term in TERMS if term in writers}
+        written = {term: writers[term](referral, unit) for term in TERMS if term in writers}
+        return {term: text for term, text in written.items() if text is not None}
 
-    def _waiting(self, r: int, u: int) -> str:
+    def _waiting(self, r: int, u: int) -> str | None:
         days = int(self.tables.referrals.waiting_days[r])
         if days <= 0:
             return "referred today"
@@ -63,19 +66,19 @@ class TermExplainer:
     def _preferred_names(self, r: int) -> list[str]:
         return [self.area_names[a] for a in np.flatnonzero(self.tables.referrals.preferred_area[r])]
 
-    def _preferred_area(self, r: int, u: int) -> str:
+    def _preferred_area(self, r: int, u: int) -> str | None:
         area = int(self.tables.units.area[u])
         if self.tables.referrals.preferred_area[r, area]:
             return f"in a preferred area ({self.area_names[area]})"
         preferred = self._preferred_names(r)
         if not preferred:
-            return "no preferred area given"
+            return None
         return f"not in a preferred area ({_join(preferred)})"
 
-    def _travel(self, r: int, u: int) -> str:
+    def _travel(self, r: int, u: int) -> str | None:
         preferred = np.flatnonzero(self.tables.referrals.preferred_area[r])
         if preferred.size == 0:
-            return "no preferred area to measure travel from"
+            return None
         area = int(self.tables.units.area[u])
         minutes = self.area_minutes[preferred, area]
         nearest = int(preferred[int(np.argmin(minutes))])
@@ -86,11 +89,11 @@ class TermExplainer:
             return f"no travel from {self.area_names[nearest]}"
         return f"{value:g} minutes from {self.area_names[nearest]}"
 
-    def _strengths(self, r: int, u: int) -> str:
+    def _strengths(self, r: int, u: int) -> str | None:
         problem = self.tables.problem
         strengths = problem.referrals[r].strengths
         if not strengths:
-            return "no strengths recorded"
+            return None
         offers = set(problem.units[u].offers)
         matched = [_words(s) for s in strengths if s in offers]
         if not matched:
@@ -100,7 +103,7 @@ class TermExplainer:
         plural = "strengths" if len(matched) > 1 else "a strength"
         return f"offers {_join(matched)}, matching {plural}"
 
-    def _pathway_fit(self, r: int, u: int) -> str:
+    def _pathway_fit(self, r: int, u: int) -> str | None:
         problem = self.tables.problem
         offered = _words(problem.units[u].pathway.value)
         wanted = _words(problem.referrals[r].pathway.value)
@@ -108,21 +111,21 @@ class TermExplainer:
             return f"{offered} pathway, as referred"
         return f"{offered} pathway; referred for {wanted}"
 
-    def _female_worker(self, r: int, u: int) -> str:
+    def _female_worker(self, r: int, u: int) -> str | None:
         if not self.tables.referrals.is_woman[r]:
-            return "female worker term applies to women only"
+            return None
         if self.tables.units.women_only[u]:
             return "women-only service with female staff"
         if self.tables.team_available[u, 1]:
             return "a support team with a female worker covers the area"
         return "no female worker assured"
 
-    def _spread_high_need(self, r: int, u: int) -> str:
+    def _spread_high_need(self, r: int, u: int) -> str | None:
         refs = self.tables.referrals
         high_need = (
             refs.is_high_risk[r] or refs.needs_24_7[r] or refs.support_hours[r] >= HIGH_NEED_HOURS
         )
         if not high_need:
-            return "not high-need, so spreading does not apply"
+            return None
         share = float(self.tables.units.high_need_share[u])
         return f"{share:.0%} of present residents are high-need"

@@ -1240,7 +1240,8 @@ def rank(
             sentences = ctx.explainer.sentences(r, u)
             by_points = sorted(terms, key=lambda name: -terms[name])
             team = _choose_team(ctx, r, u, {}) if units.visiting[u] else None
-            per_unit[u] = (terms, [sentences[name] for name in by_points], team)
+            reasons = [sentences[name] for name in by_points if name in sentences]
+            per_unit[u] = (terms, reasons, team)
         terms, reasons, team = per_unit[u]
         placement = completions[bed] if completions is not None else [(r, bed, team)]
         team = placement[0][2]

@@ -18,6 +18,7 @@ from constraints.scores import score
 from constraints.tables import build_tables
 from fixtures import generate, load_fixture
 from matcher.errors import PlacementRefused, ProblemInvalid, ReferralNotFound
+from matcher.explain import TermExplainer
 from matcher.model import Assignment, Problem, Solution, Staffing
 from matcher.ranking import _teams_that_may_serve, build_context, override, rank
 from tests.constraints.rule_cases import case
@@ -179,7 +180,9 @@ def test_ranks_follow_scores_equal_to_the_batch_model(
         assert placement.score == scores.total()[r, u]
         assert placement.terms == scores.pair_terms(r, u)
         assert placement.rank == 1 + sum(1 for x in points if x > placement.score)
-        assert len(placement.reasons) == len(placement.terms)
+        # A sentence for every term that scores; a term that cannot apply says nothing.
+        scoring = sum(1 for points in placement.terms.values() if points != 0)
+        assert scoring <= len(placement.reasons) <= len(placement.terms)
 
 
 # --- one test per rule family ----------------------------------------------------------
@@ -490,3 +493,22 @@ def test_the_reserve_is_shared_by_a_group_kept_together() -> None:
     excluded = {e["unit"]: e for e in rank(build_context(held), "R1").excluded}
     assert "women_only_reserve_held" in excluded["U1"]["rules"]
     assert {p.unit for p in rank(build_context(problem(reserve=0)), "R1").ranked} == {"U1"}
+
+
+@settings(max_examples=40)
+@given(problem=problems(max_referrals=5, max_beds=8))
+def test_a_term_that_cannot_apply_scores_nothing_and_says_nothing(problem: Problem) -> None:
+    """Each reason a coordinator reads is about this person: no "female worker" line for a
+    man, no travel line where no area was preferred, and a term left unsaid scores 0."""
+    tables = build_tables(problem)
+    scores = score(tables)
+    explainer = TermExplainer.build(tables, scores)
+    for r, referral in enumerate(problem.referrals):
+        for u in range(len(problem.units)):
+            said = explainer.sentences(r, u)
+            for term, points in scores.pair_terms(r, u).items():
+                assert term in said or points == 0, (term, points)
+            if referral.gender.value != "woman":
+                assert "female_worker" not in said
+            if not referral.preferred_areas:
+                assert "travel" not in said and "preferred_area" not in said
