@@ -69,7 +69,7 @@ class TermExplainer:
     def _preferred_area(self, r: int, u: int) -> str | None:
         area = int(self.tables.units.area[u])
         if self.tables.referrals.preferred_area[r, area]:
-            return f"in a preferred area ({self.area_names[area]})"
+            return f"in a preferred area ({self.area_names[area]}), so no travel"
         preferred = self._preferred_names(r)
         if not preferred:
             return None
@@ -77,9 +77,9 @@ class TermExplainer:
 
     def _travel(self, r: int, u: int) -> str | None:
         preferred = np.flatnonzero(self.tables.referrals.preferred_area[r])
-        if preferred.size == 0:
-            return None
         area = int(self.tables.units.area[u])
+        if preferred.size == 0 or self.tables.referrals.preferred_area[r, area]:
+            return None  # nowhere to travel from, or said with the preferred area
         minutes = self.area_minutes[preferred, area]
         nearest = int(preferred[int(np.argmin(minutes))])
         value = float(minutes.min())

@@ -18,6 +18,7 @@ from api.routers.inventory import as_of
 from api.routers.runs import RunId
 from api.security import Principal, create_token, csrf_ok, csrf_token, decode_token
 from api.services import audit, board, inventory, placements, runs
+from api.services import referral_page as person_page
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
 from capacity.vacancies import VacancyFilters, vacancies
@@ -136,12 +137,9 @@ def _referral_page(
 ) -> Response:
     row = inventory.get_row(session, REFERRALS, referral_id)
     referral = Referral.model_validate(row, from_attributes=True)
-    ranking = excluded = None
-    if row.status == "waiting":
-        cache = request.app.state.problem_cache
-        ctx = cache.derived(session, as_of(request), "ranking", build_context)
-        ranking = rank(ctx, referral_id, top=25)
-        excluded = [e if isinstance(e, dict) else vars(e) for e in ranking.excluded]
+    cache = request.app.state.problem_cache
+    ctx = cache.derived(session, as_of(request), "ranking", build_context)
+    ranking = rank(ctx, referral_id, top=PAGE_PLACEMENTS) if row.status == "waiting" else None
     named = ranking.people_named() if ranking is not None else [referral_id]
     audit.record_read(session, user, "referral", named)
     return render(
@@ -151,10 +149,19 @@ def _referral_page(
         code=code,
         referral=referral,
         status=row.status,
+        needs=person_page.needs(referral, ctx.problem),
         ranking=ranking,
-        excluded=excluded,
+        units=person_page.unit_rows(ranking) if ranking is not None else [],
+        exclusions=(
+            person_page.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
+        ),
         **context,
     )
+
+
+# Placements a person's page ranks in full (reasons, cost to others): enough to give reasons
+# for the units a coordinator weighs; the rest are listed by score.
+PAGE_PLACEMENTS = 200
 
 
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)

@@ -4,6 +4,7 @@ signed in as each role, against uvicorn on a free loopback port."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -68,6 +69,7 @@ def browser() -> Iterator[Any]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=DriverService(executable_path=DRIVER), options=options)
     driver.set_page_load_timeout(30)
+    driver.set_window_size(1280, 1400)  # a desk screen, so screenshots show whole sections
     try:
         yield driver
     finally:
@@ -154,9 +156,21 @@ def test_coordinator_ranks_a_referral_and_overrides_with_a_reason(
             break
     else:
         pytest.fail("no referral with two safe placements in the demo")
+    screenshot(browser, "referral-page")
     ranked = text_of(browser, "ranked")
     assert "Cost to others" in ranked
-    assert browser.find_elements(By.CSS_SELECTOR, "#excluded tr")
+    # One row per unit, each reason once in its row, units by name, never by code.
+    for row in browser.find_elements(By.CSS_SELECTOR, "tr.ranked-row"):
+        reasons = [li.text for li in row.find_elements(By.CSS_SELECTOR, "ul.reasons li")]
+        assert len(reasons) == len(set(reasons)), reasons
+    units = browser.find_elements(By.CSS_SELECTOR, "#excluded td:last-child li")
+    assert units
+    for unit in units:  # a unit is named, never shown as its bare code
+        assert not re.match(r"U\d{4}\b", unit.text), unit.text
+    screenshot(browser, "referral-ruled-out", "excluded")
+    needs = text_of(browser, "needs")
+    for label in ("Women-only space", "24-hour staffing", "Accessible bed-space", "Never in"):
+        assert label in needs
     options = browser.find_elements(By.CSS_SELECTOR, "#override-bedspace option")
     options[-1].click()
     chosen = options[-1].get_attribute("value")
