@@ -17,8 +17,7 @@ from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
 from api.routers.runs import RunId
 from api.security import Principal, create_token, csrf_ok, csrf_token, decode_token
-from api.services import audit, board, inventory, placements, runs
-from api.services import referral_page as person_page
+from api.services import audit, board, inventory, person_view, placements, run_view, runs
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
 from capacity.vacancies import VacancyFilters, vacancies
@@ -149,11 +148,11 @@ def _referral_page(
         code=code,
         referral=referral,
         status=row.status,
-        needs=person_page.needs(referral, ctx.problem),
+        needs=person_view.needs(referral, ctx.problem),
         ranking=ranking,
-        units=person_page.unit_rows(ranking) if ranking is not None else [],
+        units=person_view.unit_rows(ranking) if ranking is not None else [],
         exclusions=(
-            person_page.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
+            person_view.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
         ),
         **context,
     )
@@ -275,13 +274,21 @@ def _run_page(
     results = runs.results(session, run_id)
     if results:
         audit.record_read(session, user, "referral", [r.referral for r in results])
+    ranking = request.app.state.problem_cache.derived(
+        session, as_of(request), "ranking", build_context
+    )
+    shown = run_view.fitting_together(
+        ranking.problem, run_view.proposals(session, run, results, ranking)
+    )
     return render(
         request,
         "run.html",
         user,
         code=code,
         run=run,
-        proposals=[r for r in results if r.bedspace is not None],
+        outcome=run_view.outcome(run, len(shown), len(results)),
+        proposals=shown,
+        possible=[p for p in shown if p.stale is None and not p.accepted],
         unplaced=[r for r in results if r.bedspace is None],
         equity=runs.run_equity(session, run, results) if results else [],
         cohort_names=COHORT_NAMES,
@@ -292,7 +299,7 @@ def _run_page(
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: RunId, session: SessionDep, user: Coordinator) -> Response:
     accepted = request.query_params.get("accepted")
-    message = f"Accepted {accepted} placements." if accepted else None
+    message = f"Placed {accepted} people from this run." if accepted else None
     return _run_page(request, session, user, run_id, message=message)
 
 
@@ -310,7 +317,15 @@ async def accept_from_page(
     form = await request.form()
     given = form.get("csrf_token")
     require_csrf(request, given if isinstance(given, str) else None)
-    chosen = None if form.get("which") == "all" else [str(v) for v in form.getlist("referrals")]
+    if form.get("which") == "all":  # every proposal still possible, not those overtaken
+        run = runs.get(session, run_id)
+        problem = request.app.state.problem_cache.problem(session, as_of(request))
+        shown = run_view.fitting_together(
+            problem, run_view.proposals(session, run, runs.results(session, run_id), None)
+        )
+        chosen = [p.referral for p in shown if p.stale is None and not p.accepted]
+    else:
+        chosen = [str(v) for v in form.getlist("referrals")]
     try:
         accepted = runs.accept(session, user, as_of(request), run_id, chosen)
     except (Conflict, ProblemInvalid) as error:

@@ -232,5 +232,6 @@ def test_admin_runs_a_batch_watches_progress_and_accepts_it(browser: Any, server
     assert "Everyone" in fairness and "Domestic abuse victims" in fairness
     assert f"{proposals} of " in fairness
     screenshot(browser, "run-fairness", "equity")
+    screenshot(browser, "run-proposals")
     browser.find_element(By.ID, "accept-all").click()
-    assert f"Accepted {proposals} placements" in wait_for(browser, "message").text
+    assert f"Placed {proposals} people from this run" in wait_for(browser, "message").text
