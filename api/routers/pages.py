@@ -5,11 +5,13 @@ buttons, and the figures page. Same services, same role checks and audit as the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from api.deps import TOKEN_COOKIE, Coordinator, Everyone, SessionDep, SettingsDep
 from api.orm import ReferralRow
@@ -17,12 +19,22 @@ from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
 from api.routers.runs import RunId
 from api.security import Principal, create_token, csrf_ok, csrf_token, decode_token
-from api.services import audit, board, inventory, person_view, placements, run_view, runs
+from api.services import (
+    audit,
+    board,
+    changes,
+    inventory,
+    person_view,
+    placements,
+    referral_form,
+    run_view,
+    runs,
+)
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
 from capacity.vacancies import VacancyFilters, vacancies
 from matcher.cohorts import COHORT_NAMES
-from matcher.errors import PlacementRefused, ProblemInvalid
+from matcher.errors import Issue, PlacementRefused, ProblemInvalid
 from matcher.model import Referral
 from matcher.ranking import build_context, rank
 
@@ -126,6 +138,122 @@ def referrals_page(request: Request, session: SessionDep, user: Coordinator) -> 
     return render(request, "referrals.html", user, referrals=shown)
 
 
+# --- coordinators: the referral form --------------------------------------------------
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    values: dict[str, Any],
+    editing: str | None,
+    errors: dict[str, list[str]] | None = None,
+    code: int = 200,
+) -> Response:
+    areas = [(a.id, a.name or a.id) for a in inventory.list_rows(session, inventory.AREAS)]
+    return render(
+        request,
+        "referral_form.html",
+        user,
+        code=code,
+        values=values,
+        editing=editing,
+        errors=errors or {},
+        labels=referral_form.LABELS,
+        choices=referral_form.CHOICES,
+        flags=referral_form.FLAGS,
+        areas=areas,
+    )
+
+
+@router.get("/referrals/new", response_class=HTMLResponse)
+def new_referral_page(request: Request, session: SessionDep, user: Coordinator) -> Response:
+    today = as_of(request).isoformat()
+    defaults = {"referred": today, "priority": 1, "household_size": 1, "support_hours": 0}
+    return _form_page(request, session, user, defaults, editing=None)
+
+
+@router.post("/referrals/new", response_class=HTMLResponse)
+async def create_referral_from_page(
+    request: Request, session: SessionDep, user: Coordinator
+) -> Response:
+    form = await request.form()
+    require_csrf(request, _text(form.get("csrf_token")))
+    data = referral_form.from_form(form, _lists(form))
+
+    def create() -> Response:
+        try:
+            item = cast(Referral, changes.merge(Referral, {}, data))
+            if "risk" not in data:  # the model has a default; a person's risk has none
+                raise ProblemInvalid([Issue(("risk",), "choose the person's risk")])
+            inventory.create(session, as_of(request), REFERRALS, item, user)
+        except (ProblemInvalid, Conflict) as error:
+            return _form_page(
+                request, session, user, data, None, _form_errors(error), code=_code(error)
+            )
+        return RedirectResponse(f"/referrals/{item.id}?saved=1", status.HTTP_303_SEE_OTHER)
+
+    return await run_in_threadpool(create)
+
+
+@router.get("/referrals/{referral_id}/edit", response_class=HTMLResponse)
+def edit_referral_page(
+    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+) -> Response:
+    row = inventory.get_row(session, REFERRALS, referral_id)
+    values = Referral.model_validate(row, from_attributes=True).model_dump(mode="json")
+    audit.record_read(session, user, "referral", referral_id)
+    return _form_page(request, session, user, values, editing=referral_id)
+
+
+@router.post("/referrals/{referral_id}/edit", response_class=HTMLResponse)
+async def edit_referral_from_page(
+    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+) -> Response:
+    form = await request.form()
+    require_csrf(request, _text(form.get("csrf_token")))
+    data = {**referral_form.from_form(form, _lists(form)), "id": referral_id}
+
+    def save() -> Response:
+        try:
+            stored = changes.stored_values(
+                Referral, inventory.get_row(session, REFERRALS, referral_id)
+            )
+            item = changes.merge(Referral, stored, data)
+            moved = changes.diff("referrals", referral_id, stored, item)
+            given = {f.field: f.new for f in moved.fields}
+            if given:
+                inventory.patch(session, as_of(request), REFERRALS, referral_id, given, user)
+        except (ProblemInvalid, Conflict) as error:
+            session.rollback()
+            return _form_page(
+                request, session, user, data, referral_id, _form_errors(error), _code(error)
+            )
+        return RedirectResponse(f"/referrals/{referral_id}?saved=1", status.HTTP_303_SEE_OTHER)
+
+    return await run_in_threadpool(save)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _lists(form: Any) -> dict[str, list[str]]:
+    names = ("flags", *referral_form.AREA_LISTS)
+    return {name: [str(v) for v in form.getlist(name)] for name in names}
+
+
+def _form_errors(error: Exception) -> dict[str, list[str]]:
+    if isinstance(error, ProblemInvalid):
+        return referral_form.messages(error.issues)
+    reasons = getattr(error, "reasons", None) or []
+    return {"": [str(getattr(error, "message", error)), *reasons]}
+
+
+def _code(error: Exception) -> int:
+    return 422 if isinstance(error, ProblemInvalid) else 409
+
+
 def _referral_page(
     request: Request,
     session: SessionDep,
@@ -169,6 +297,8 @@ def referral_page(
 ) -> Response:
     placed = request.query_params.get("placed")
     message = f"Placed in bed-space {placed}." if placed else None
+    if request.query_params.get("saved"):
+        message = "Saved."
     return _referral_page(request, session, user, referral_id, message=message)
 
 

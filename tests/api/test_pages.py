@@ -235,3 +235,43 @@ def test_admin_runs_a_batch_watches_progress_and_accepts_it(browser: Any, server
     screenshot(browser, "run-proposals")
     browser.find_element(By.ID, "accept-all").click()
     assert f"Placed {proposals} people from this run" in wait_for(browser, "message").text
+
+
+def test_coordinator_creates_and_edits_a_referral_on_its_form(browser: Any, server: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    sign_in(browser, server, Role.coordinator)
+    browser.get(f"{server}/referrals")
+    browser.find_element(By.ID, "new-referral").click()
+    wait_for(browser, "referral-form")
+    browser.find_element(By.ID, "f-id").send_keys("FORM1")
+    age = browser.find_element(By.ID, "f-age")
+    age.send_keys("15")  # below every unit's band: the model says why, beside the field
+    Select(browser.find_element(By.ID, "f-gender")).select_by_value("woman")
+    Select(browser.find_element(By.ID, "f-risk")).select_by_value("medium")
+    browser.find_element(By.ID, "f-needs_women_only").click()
+    browser.execute_script("document.getElementById('f-age').removeAttribute('min')")
+    browser.find_element(By.ID, "save-referral").click()
+    wait_for(browser, "form-errors")
+    errors = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".field-error")]
+    assert errors and "greater than or equal to 16" in errors[0]
+    screenshot(browser, "referral-form-error", "referral-form")
+    age = browser.find_element(By.ID, "f-age")
+    age.clear()
+    age.send_keys("19")
+    browser.find_element(By.ID, "save-referral").click()
+    assert "Saved." in wait_for(browser, "message").text
+    needs = text_of(browser, "needs")
+    assert "Women-only space: needed" in needs and "Risk: medium" in needs
+
+    browser.find_element(By.ID, "edit-referral").click()
+    wait_for(browser, "referral-form")
+    support = browser.find_element(By.ID, "f-support-hours")
+    support.clear()
+    support.send_keys("6")
+    browser.find_element(By.ID, "save-referral").click()
+    assert "Saved." in wait_for(browser, "message").text
+    assert "Support: 6 hours a week" in text_of(browser, "needs")
+    # Still women-only: an edit stores only what changed.
+    assert "Women-only space: needed" in text_of(browser, "needs")
