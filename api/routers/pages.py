@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from api.deps import TOKEN_COOKIE, Coordinator, Everyone, SessionDep, SettingsDep
+from api.deps import TOKEN_COOKIE, Admin, Coordinator, Everyone, SessionDep, SettingsDep
 from api.orm import ReferralRow
 from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
@@ -472,3 +472,53 @@ async def accept_from_page(
             reasons=reasons,
         )
     return RedirectResponse(f"/runs/{run_id}?accepted={len(accepted)}", status.HTTP_303_SEE_OTHER)
+
+
+# --- admins: the audit trail -------------------------------------------------------------
+
+AUDIT_PAGE = 100
+# What each action reads as on the page.
+AUDIT_ACTIONS = {
+    "read": "read",
+    "create": "created",
+    "update": "changed",
+    "weaken": "weakened a safety field of",
+    "delete": "deleted",
+    "withdraw": "withdrew",
+    "import": "imported",
+    "place": "placed",
+    "override": "placed against the ranking",
+    "move_out": "recorded a move-out of",
+    "arrival": "recorded an arrival of",
+    "deactivate": "closed the account of",
+}
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    user: Admin,
+    username: Annotated[str, Query(max_length=64)] = "",
+    subject: Annotated[str, Query(max_length=200)] = "",
+    action: Annotated[str, Query(max_length=32)] = "",
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    """Who read or changed what, newest first, filtered by person, subject and action."""
+    shown = audit.events(
+        session,
+        username=username or None,
+        subject_id=subject or None,
+        action=action or None,
+        before=before,
+        limit=AUDIT_PAGE,
+    )
+    return render(
+        request,
+        "audit.html",
+        user,
+        events=shown,
+        actions=AUDIT_ACTIONS,
+        filters={"username": username, "subject": subject, "action": action},
+        older=shown[-1].id if len(shown) == AUDIT_PAGE else None,
+    )

@@ -223,11 +223,18 @@ def events(
     *,
     username: str | None = None,
     subject_id: str | None = None,
+    action: str | None = None,
+    before: int | None = None,
     limit: int = 200,
 ) -> list[AuditEventRow]:
+    """The newest events first, those before event id `before` when given (a next page)."""
     query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
     if username:
         query = query.where(AuditEventRow.username == username)
     if subject_id:
         query = query.where(AuditEventRow.subject_id == subject_id)
+    if action:
+        query = query.where(AuditEventRow.action == action)
+    if before is not None:
+        query = query.where(AuditEventRow.id < before)
     return list(session.scalars(query))

@@ -95,6 +95,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/runs/{run_id}/progress"): STAFF,
     ("POST", "/runs/{run_id}/accept"): STAFF,
     ("GET", "/stats"): EVERYONE,
+    ("GET", "/audit"): frozenset({A}),
 }
 
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

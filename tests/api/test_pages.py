@@ -275,3 +275,37 @@ def test_coordinator_creates_and_edits_a_referral_on_its_form(browser: Any, serv
     assert "Support: 6 hours a week" in text_of(browser, "needs")
     # Still women-only: an edit stores only what changed.
     assert "Women-only space: needed" in text_of(browser, "needs")
+
+
+def test_admin_reads_the_audit_trail_and_finds_a_weakening(browser: Any, server: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    # A coordinator weakens a need on the form; the admin finds it, with old and new values.
+    sign_in(browser, server, Role.coordinator)
+    browser.get(f"{server}/referrals")
+    first = browser.find_element(By.CSS_SELECTOR, "#referrals a").get_attribute("href")
+    browser.get(f"{first}/edit")
+    wait_for(browser, "referral-form")
+    Select(browser.find_element(By.ID, "f-risk")).select_by_value("low")
+    priority = browser.find_element(By.ID, "f-priority")
+    priority.clear()
+    priority.send_keys("1")
+    browser.find_element(By.ID, "save-referral").click()
+    wait_for(browser, "message")
+    referral = text_of(browser, "referral-id")
+
+    sign_in(browser, server, Role.admin)
+    browser.find_element(By.LINK_TEXT, "Audit trail").click()
+    wait_for(browser, "audit-filters")
+    browser.find_element(By.ID, "audit-subject").send_keys(referral)
+    Select(browser.find_element(By.ID, "audit-action")).select_by_value("update")
+    browser.find_element(By.CSS_SELECTOR, "#audit-filters button").click()
+    trail = text_of(browser, "audit")
+    assert "coordinator" in trail and referral in trail and "changed" in trail
+    Select(browser.find_element(By.ID, "audit-action")).select_by_value("weaken")
+    browser.find_element(By.CSS_SELECTOR, "#audit-filters button").click()
+    weakened = browser.find_elements(By.CSS_SELECTOR, "#audit tr.weakened")
+    # The list is most urgent first, so its first person's priority was above 1.
+    assert any(" -> 1" in row.text and "priority:" in row.text for row in weakened)
+    screenshot(browser, "audit-trail")
