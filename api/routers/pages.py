@@ -14,7 +14,6 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api.deps import TOKEN_COOKIE, Admin, Coordinator, Everyone, SessionDep, SettingsDep
-from api.orm import ReferralRow
 from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
 from api.routers.runs import RunId
@@ -27,6 +26,7 @@ from api.services import (
     person_view,
     placements,
     referral_form,
+    referral_search,
     run_view,
     runs,
 )
@@ -35,7 +35,7 @@ from api.services.inventory import REFERRALS
 from capacity.vacancies import VacancyFilters, vacancies
 from matcher.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
-from matcher.model import Referral
+from matcher.model import Flag, Pathway, Referral
 from matcher.ranking import build_context, rank
 
 router = APIRouter(include_in_schema=False)
@@ -129,13 +129,69 @@ def home(request: Request, user: Everyone) -> Response:
 
 
 @router.get("/referrals", response_class=HTMLResponse)
-def referrals_page(request: Request, session: SessionDep, user: Coordinator) -> Response:
-    waiting = ReferralRow.status == "waiting"
-    rows = inventory.list_rows(session, REFERRALS, limit=500, where=waiting)
-    shown = [Referral.model_validate(r, from_attributes=True) for r in rows]
-    shown.sort(key=lambda r: (-r.priority, r.referred, r.id))
-    audit.record_read(session, user, "referral", [r.id for r in shown])
-    return render(request, "referrals.html", user, referrals=shown)
+def referrals_page(
+    request: Request,
+    session: SessionDep,
+    user: Coordinator,
+    q: Annotated[str, Query(max_length=64)] = "",
+    status_is: Annotated[str, Query(alias="status", max_length=16)] = "waiting",
+    priority: Annotated[int, Query(ge=1, le=5)] = 1,
+    flag: Annotated[str, Query(max_length=32)] = "",
+    pathway: Annotated[str, Query(max_length=32)] = "",
+    waited: Annotated[int, Query(ge=0, le=36_500)] = 0,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    """Find people: by id, status, priority, flag, pathway and time waiting."""
+    filters = {
+        "q": q,
+        "status": status_is,
+        "priority": priority,
+        "flag": flag,
+        "pathway": pathway,
+        "waited": waited,
+    }
+    problems = [
+        f"{name}: {value!r} is not one of the choices"
+        for name, value, allowed in (
+            ("status", status_is, {"waiting", "placed", "withdrawn", "any"}),
+            ("flag", flag, {"", *(f.value for f in Flag)}),
+            ("pathway", pathway, {"", *(p.value for p in Pathway)}),
+        )
+        if value not in allowed
+    ]
+    found: list[referral_search.Found] = []
+    total = 0
+    if not problems:
+        query = referral_search.ReferralQuery(
+            text=q.strip(),
+            status=None if status_is == "any" else cast(referral_search.Status, status_is),
+            min_priority=priority,
+            flag=Flag(flag) if flag else None,
+            pathway=Pathway(pathway) if pathway else None,
+            waited_days=waited,
+            limit=REFERRALS_PAGE,
+            offset=(page - 1) * REFERRALS_PAGE,
+        )
+        found, total = referral_search.search(session, query, as_of(request))
+    audit.record_read(session, user, "referral", [f.referral.id for f in found])
+    return render(
+        request,
+        "referrals.html",
+        user,
+        code=422 if problems else 200,
+        found=found,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // REFERRALS_PAGE)),
+        filters=filters,
+        flags=[f.value for f in Flag],
+        pathways=[p.value for p in Pathway],
+        message="; ".join(problems) or None,
+        message_kind="error",
+    )
+
+
+REFERRALS_PAGE = 100
 
 
 # --- coordinators: the referral form --------------------------------------------------
@@ -277,6 +333,9 @@ def _referral_page(
         referral=referral,
         status=row.status,
         needs=person_view.needs(referral, ctx.problem),
+        placement=(
+            referral_search.placement_of(session, referral_id) if row.status == "placed" else None
+        ),
         ranking=ranking,
         units=person_view.unit_rows(ranking) if ranking is not None else [],
         exclusions=(

@@ -178,6 +178,13 @@ def test_coordinator_ranks_a_referral_and_overrides_with_a_reason(
     browser.find_element(By.ID, "override-submit").click()
     assert f"Placed in bed-space {chosen}" in wait_for(browser, "message").text
     assert "(placed)" in browser.find_element(By.TAG_NAME, "h1").text
+    assert f"(bed-space {chosen}) since" in text_of(browser, "where-now")
+    # The placed person stays findable, and the list says where they are.
+    placed = text_of(browser, "referral-id")
+    browser.get(f"{server}/referrals?status=placed&q={placed}")
+    assert "1 person found" in text_of(browser, "found-count")
+    assert "since" in text_of(browser, "referrals")
+    screenshot(browser, "referrals-found")
 
 
 def test_housing_options_see_the_board_and_no_people(browser: Any, server: str) -> None:
@@ -281,31 +288,41 @@ def test_admin_reads_the_audit_trail_and_finds_a_weakening(browser: Any, server:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    # A coordinator weakens a need on the form; the admin finds it, with old and new values.
+    # A coordinator lowers a person's risk and priority on the form; the admin finds it, with
+    # the old and new values.
     sign_in(browser, server, Role.coordinator)
-    browser.get(f"{server}/referrals")
-    first = browser.find_element(By.CSS_SELECTOR, "#referrals a").get_attribute("href")
-    browser.get(f"{first}/edit")
+    browser.get(f"{server}/referrals/new")
+    browser.find_element(By.ID, "f-id").send_keys("AUDIT1")
+    browser.find_element(By.ID, "f-age").send_keys("30")
+    Select(browser.find_element(By.ID, "f-gender")).select_by_value("man")
+    Select(browser.find_element(By.ID, "f-risk")).select_by_value("high")
+    priority = browser.find_element(By.ID, "f-priority")
+    priority.clear()
+    priority.send_keys("4")
+    browser.find_element(By.ID, "save-referral").click()
+    assert "Saved." in wait_for(browser, "message").text
+    browser.find_element(By.ID, "edit-referral").click()
     wait_for(browser, "referral-form")
     Select(browser.find_element(By.ID, "f-risk")).select_by_value("low")
     priority = browser.find_element(By.ID, "f-priority")
     priority.clear()
     priority.send_keys("1")
     browser.find_element(By.ID, "save-referral").click()
-    wait_for(browser, "message")
-    referral = text_of(browser, "referral-id")
+    assert "Saved." in wait_for(browser, "message").text
 
     sign_in(browser, server, Role.admin)
     browser.find_element(By.LINK_TEXT, "Audit trail").click()
     wait_for(browser, "audit-filters")
-    browser.find_element(By.ID, "audit-subject").send_keys(referral)
+    browser.find_element(By.ID, "audit-subject").send_keys("AUDIT1")
     Select(browser.find_element(By.ID, "audit-action")).select_by_value("update")
     browser.find_element(By.CSS_SELECTOR, "#audit-filters button").click()
     trail = text_of(browser, "audit")
-    assert "coordinator" in trail and referral in trail and "changed" in trail
+    assert "coordinator" in trail and "risk: high -> low; priority: 4 -> 1" in trail
     Select(browser.find_element(By.ID, "audit-action")).select_by_value("weaken")
     browser.find_element(By.CSS_SELECTOR, "#audit-filters button").click()
-    weakened = browser.find_elements(By.CSS_SELECTOR, "#audit tr.weakened")
-    # The list is most urgent first, so its first person's priority was above 1.
-    assert any(" -> 1" in row.text and "priority:" in row.text for row in weakened)
+    weakened = sorted(
+        row.text.split("AUDIT1 ")[-1]
+        for row in browser.find_elements(By.CSS_SELECTOR, "#audit tr.weakened")
+    )
+    assert weakened == ["priority: 4 -> 1", "risk: high -> low"]
     screenshot(browser, "audit-trail")
