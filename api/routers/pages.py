@@ -30,6 +30,9 @@ from api.services import (
     run_view,
     runs,
 )
+from api.services import (
+    figures as portfolio_figures,
+)
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
 from capacity.vacancies import VacancyFilters, vacancies
@@ -421,7 +424,21 @@ def vacancies_page(request: Request, session: SessionDep, user: Everyone) -> Res
 @router.get("/stats", response_class=HTMLResponse)
 def stats_page(request: Request, session: SessionDep, user: Everyone) -> Response:
     problem = request.app.state.problem_cache.problem(session, as_of(request))
-    return render(request, "stats.html", user, stats=board.stats(session, problem))
+    return render(
+        request,
+        "stats.html",
+        user,
+        stats=board.stats(session, problem),
+        figures=portfolio_figures.figures(problem, user.sees_personal_data),
+    )
+
+
+@router.get("/stats/waiting.png")
+def waiting_plot(request: Request, session: SessionDep, user: Everyone) -> Response:
+    """The waiting list by priority and time waited, drawn once per data version."""
+    cache = request.app.state.problem_cache
+    png = cache.answer(session, as_of(request), "waiting.png", portfolio_figures.waiting_plot)
+    return Response(png, media_type="image/png")
 
 
 # --- coordinators: batch runs -------------------------------------------------------------

@@ -95,6 +95,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/runs/{run_id}/progress"): STAFF,
     ("POST", "/runs/{run_id}/accept"): STAFF,
     ("GET", "/stats"): EVERYONE,
+    ("GET", "/stats/waiting.png"): EVERYONE,
     ("GET", "/audit"): frozenset({A}),
 }
 

@@ -326,3 +326,20 @@ def test_admin_reads_the_audit_trail_and_finds_a_weakening(browser: Any, server:
     )
     assert weakened == ["priority: 4 -> 1", "risk: high -> low"]
     screenshot(browser, "audit-trail")
+
+
+def test_commissioner_reads_the_figures_with_counts_and_a_plot(browser: Any, server: str) -> None:
+    sign_in(browser, server, Role.commissioner)
+    browser.get(f"{server}/stats")
+    women = text_of(browser, "women-safe")
+    assert re.search(r"\d+ of \d+ \(\d+%\): (meets|below) the target", women), women
+    cohorts = text_of(browser, "cohorts")
+    assert "Everyone" in cohorts and "Domestic abuse victims" in cohorts
+    # Small groups are not counted to the person for a role that sees no personal data.
+    assert not re.search(r"\b[1-4] (–|\d+ days)", cohorts), cohorts
+    loaded = browser.execute_script(
+        "const img = document.getElementById('waiting-plot');"
+        "return img.complete && img.naturalWidth > 0;"
+    )
+    assert loaded
+    screenshot(browser, "figures")

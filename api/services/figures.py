@@ -1,0 +1,85 @@
+"""The portfolio's headline figures for anyone signed in: the women-safe share against its
+30% target (Barnsley, 002_dcd69be417dc9cc0.txt) with the counts behind it, the waiting list
+per cohort with its waits, and a plot of the list by priority and time waiting.
+
+Counts of people are aggregates; for roles that may not see personal data, a count under
+`SMALL_COUNT` is shown as such, and its waits are left out, so a small cohort (two 17-year-
+olds, one household) cannot single anyone out.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from capacity.quotas import WomenOnlyShare, women_only_share  # noqa: E402
+from matcher.cohorts import COHORT_NAMES  # noqa: E402
+from matcher.equity import equity  # noqa: E402
+from matcher.model import Problem  # noqa: E402
+
+SMALL_COUNT = 5
+# Bands of time waited, by their last day (None: no end).
+WAIT_BANDS = ((30, "up to 30 days"), (90, "31-90 days"), (180, "91-180 days"), (None, "longer"))
+
+
+@dataclass(frozen=True)
+class CohortWaiting:
+    name: str
+    waiting: str  # a count, or "fewer than 5"
+    wait_p50_days: float | None
+    wait_p90_days: float | None
+
+
+@dataclass(frozen=True)
+class Figures:
+    women: WomenOnlyShare
+    cohorts: list[CohortWaiting]
+
+
+def figures(problem: Problem, sees_personal_data: bool) -> Figures:
+    rows = equity(problem.referrals, set(), problem.as_of)
+    cohorts = []
+    for row in rows:
+        small = not sees_personal_data and 0 < row.waiting < SMALL_COUNT
+        cohorts.append(
+            CohortWaiting(
+                name=COHORT_NAMES[row.cohort],
+                waiting=f"fewer than {SMALL_COUNT}" if small else str(row.waiting),
+                wait_p50_days=None if small else row.wait_p50_days,
+                wait_p90_days=None if small else row.wait_p90_days,
+            )
+        )
+    return Figures(women=women_only_share(problem), cohorts=cohorts)
+
+
+def waiting_plot(problem: Problem) -> bytes:
+    """The waiting list by priority, each bar split by how long people have waited (PNG)."""
+    counts = [[0] * 5 for _ in WAIT_BANDS]
+    for referral in problem.referrals:
+        counts[_band((problem.as_of - referral.referred).days)][referral.priority - 1] += 1
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    bottom = [0] * 5
+    colours = ("#a8dadc", "#457b9d", "#e9c46a", "#e76f51")
+    for band, (_, label) in enumerate(WAIT_BANDS):
+        ax.bar(range(1, 6), counts[band], bottom=bottom, label=label, color=colours[band])
+        bottom = [b + c for b, c in zip(bottom, counts[band], strict=True)]
+    for priority, total in enumerate(bottom, start=1):
+        ax.annotate(str(total), (priority, total), ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(range(1, 6), [f"priority {p}" for p in range(1, 6)])
+    ax.set_ylabel("people waiting")
+    ax.set_title("Waiting list by priority and time waited")
+    ax.legend(title="waited", fontsize=8)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=100)
+    plt.close(fig)
+    return out.getvalue()
+
+
+def _band(days: int) -> int:
+    return next(i for i, (last, _) in enumerate(WAIT_BANDS) if last is None or days <= last)
