@@ -318,6 +318,8 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/login",
         "/logout",
         "/referrals/{referral_id}/place",
+        "/referrals/new",
+        "/referrals/{referral_id}/edit",
         "/runs",
         "/runs/{run_id}/accept",
     }
