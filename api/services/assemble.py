@@ -4,6 +4,12 @@ Present residents (no `left_on`) and waiting referrals go in; names of people wh
 are dropped from `keep_apart`/`keep_together`, since a rule about someone no longer here has
 nothing to bite on. The problem is cached per data version (see `api.db`), so ranking does
 not rebuild 10,000 bed-spaces on every request.
+
+An expected leaving date is a plan, not a departure (LIFECYCLE.md): a resident past it with
+no move-out recorded is still here, and their bed-space is "due to leave", not free. The
+problem document's own rule (DESIGN.md, `Problem.resident_is_present`) would count them as
+gone on `as_of`, so in the service's problem such a resident has no expected leaving date,
+and the passed date is kept beside it (`ServiceProblem.due_to_leave`) for the board.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,12 +71,44 @@ def _present_only(referrals: list[Referral], residents: set[str]) -> list[Referr
     return [present(r) for r in referrals]
 
 
+class ServiceProblem(Problem):
+    """The problem the service builds: a `Problem` whose residents past their expected
+    leaving date (no move-out recorded) stay, with those passed dates by bed-space."""
+
+    # Not part of the problem document: never written out, never read from one.
+    due_to_leave: dict[str, date] = Field(default_factory=dict, exclude=True)
+
+
+def due_to_leave(problem: Problem) -> dict[str, date]:
+    """Bed-space -> the passed expected leaving date of its resident, who has no move-out
+    recorded; empty for a problem document not built by the service."""
+    return problem.due_to_leave if isinstance(problem, ServiceProblem) else {}
+
+
+def keep_staying(residents: list[Resident], as_of: date) -> tuple[list[Resident], dict[str, date]]:
+    """Residents with no move-out recorded, as the service's problem holds them: one whose
+    expected leaving date has come stays, with no date, and their bed-space is due to leave
+    (bed-space -> the passed date)."""
+    due: dict[str, date] = {}
+    staying = []
+    for r in residents:
+        if r.expected_leave is not None and r.expected_leave <= as_of:
+            due[r.bedspace] = r.expected_leave
+            r = r.model_copy(update={"expected_leave": None})
+        staying.append(r)
+    return staying, due
+
+
 def build_problem(session: Session, as_of: date) -> Problem:
-    """The stored state as a validated `Problem` (raises `ProblemInvalid` if inconsistent)."""
-    residents = _all(session, ResidentRow, Resident, ResidentRow.left_on.is_(None))
+    """The stored state as a validated `Problem` (raises `ProblemInvalid` if inconsistent),
+    a `ServiceProblem`: residents with no move-out recorded all stay."""
+    residents, due = keep_staying(
+        _all(session, ResidentRow, Resident, ResidentRow.left_on.is_(None)), as_of
+    )
     referrals = _all(session, ReferralRow, Referral, ReferralRow.status == "waiting")
     referrals = _present_only(referrals, {r.id for r in residents})
-    return Problem(
+    return ServiceProblem(
+        due_to_leave=due,
         as_of=as_of,
         areas=_all(session, AreaRow, Area),
         links=[
@@ -88,16 +126,18 @@ def build_problem(session: Session, as_of: date) -> Problem:
 @dataclass(frozen=True)
 class Placements:
     """What committing placements changed, as `build_problem` would read it back: the new
-    residents, the support teams whose caseload grew, and residents recorded as gone (their
-    leaving date had come) on the way. Read from the rows the transaction wrote, through the
-    same models `build_problem` uses, so applying it gives the problem a fresh read gives."""
+    residents, the support teams whose caseload changed, and residents who moved out. Read
+    from the rows the transaction wrote, through the same models `build_problem` uses, so
+    applying it gives the problem a fresh read gives."""
 
     residents: tuple[Resident, ...]
     teams: tuple[SupportTeam, ...]
-    gone: frozenset[str]
+    gone: frozenset[str] = frozenset()
 
     def apply(self, problem: Problem) -> Problem:
         placed = {r.id for r in self.residents}
+        due = due_to_leave(problem)
+        freed = {r.bedspace for r in problem.residents if r.id in self.gone}
         residents = sorted(
             [r for r in problem.residents if r.id not in self.gone] + list(self.residents),
             key=lambda r: r.id,
@@ -110,6 +150,11 @@ class Placements:
                 "residents": residents,
                 "referrals": referrals,
                 "support_teams": [teams.get(t.id, t) for t in problem.support_teams],
+                **(
+                    {"due_to_leave": {b: d for b, d in due.items() if b not in freed}}
+                    if freed & due.keys()
+                    else {}
+                ),
             }
         )
 

@@ -73,7 +73,7 @@ def place(
             raise NotFound("support team", support_team)
         if referral.status != "waiting":
             raise not_waiting(referral_id, referral.status)
-        _bedspaces_free(session, [bedspace_id], as_of, mark_gone=False)
+        _bedspaces_free(session, [bedspace_id], as_of)
 
         if cache is not None:
             version, problem, context = cache.snapshot(session, as_of, "ranking", build_context)
@@ -163,34 +163,32 @@ def _top_choice(
     )
 
 
-def _bedspaces_free(
-    session: Session, bedspace_ids: Sequence[str], as_of: date, mark_gone: bool = True
-) -> list[str]:
-    """Refuse (409) if someone is still in any of the bed-spaces on the placement date.
-
-    A resident whose expected leaving date has come is recorded as left here, so the
-    database's one-present-resident index agrees with the rules' idea of a free bed-space.
-    """
+def _bedspaces_free(session: Session, bedspace_ids: Sequence[str], as_of: date) -> None:
+    """Refuse (409) if anyone is still in any of the bed-spaces: a resident leaves only by a
+    recorded move-out, so one past their expected leaving date holds a bed-space due to leave,
+    which nobody may take until the move-out is recorded (LIFECYCLE.md)."""
     occupants = session.scalars(
         select(ResidentRow).where(
             ResidentRow.bedspace.in_(bedspace_ids), ResidentRow.left_on.is_(None)
         )
     ).all()
-    taken = sorted(
-        r.bedspace for r in occupants if r.expected_leave is None or r.expected_leave > as_of
+    if not occupants:
+        return
+    due = sorted(
+        r.bedspace for r in occupants if r.expected_leave is not None and r.expected_leave <= as_of
     )
-    if taken:
-        names = ", ".join(repr(b) for b in taken)
-        raise Conflict(
-            f"bed-space {names} is already taken",
-            [f"Bed-space {b} is taken: someone is placed there." for b in taken],
-        )
-    if not mark_gone:
-        return []
-    for gone in occupants:  # only under the write lock: it writes
-        gone.left_on = gone.expected_leave
-    session.flush()
-    return [gone.id for gone in occupants]
+    taken = sorted(r.bedspace for r in occupants if r.bedspace not in due)
+    names = ", ".join(repr(b) for b in due + taken)
+    what = "is due to leave: record its resident's move-out first" if due else "is already taken"
+    raise Conflict(
+        f"bed-space {names} {what}",
+        [
+            f"Bed-space {b} is due to leave: its resident's expected leaving date has passed "
+            "but no move-out is recorded. Record the move-out before placing someone there."
+            for b in due
+        ]
+        + [f"Bed-space {b} is taken: someone is placed there." for b in taken],
+    )
 
 
 def _store(
@@ -202,7 +200,7 @@ def _store(
 ) -> tuple[list[PlacementRow], Placements]:
     """Re-check the assignments on the locked state, then write residents and placements;
     the rows, and the change as the problem would read it back."""
-    gone = _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
+    _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
     violations = check(problem, Solution(assignments=list(assignments)))
     if violations:
         raise Conflict("the placement breaks hard rules", sorted({v.message for v in violations}))
@@ -256,7 +254,6 @@ def _store(
     change = Placements(
         residents=tuple(Resident.model_validate(r, from_attributes=True) for r in residents),
         teams=tuple(SupportTeam.model_validate(t, from_attributes=True) for t in teams.values()),
-        gone=frozenset(gone),
     )
     return rows, change
 
@@ -297,14 +294,20 @@ def move_out(
         raise ProblemInvalid([Issue(("body", "on"), "is before the arrival date")])
     resident.expected_leave = on
     if on <= as_of:
-        resident.left_on = on
-        if resident.support_team is not None:
-            team = session.get(SupportTeamRow, resident.support_team)
-            if team is not None and team.current_caseload > 0:
-                team.current_caseload -= 1
+        depart(session, resident, on)
     audit.record(session, user, "move_out", "resident", resident_id, on.isoformat())
     session.commit()
     return resident
+
+
+def depart(session: Session, resident: ResidentRow, on: date) -> None:
+    """The resident left on `on`: their bed-space frees and their team's caseload drops
+    (under the write lock; the caller audits and commits)."""
+    resident.left_on = on
+    if resident.support_team is not None:
+        team = session.get(SupportTeamRow, resident.support_team)
+        if team is not None and team.current_caseload > 0:
+            team.current_caseload -= 1
 
 
 def arrive(session: Session, user: Principal, resident_id: str, on: date) -> ResidentRow:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from api.db import data_version, lock_for_write
+from api.db import data_version
 from api.orm import ReferralRow, ResidentRow
 from api.security import Principal, Role
 from api.services.assemble import Placements, ProblemCache, build_problem
@@ -42,23 +42,27 @@ def _place(service: Service, referral: str, bedspace: str, rank: int) -> None:
 
 def test_placements_keep_the_cached_problem_equal_to_the_database(service: Service) -> None:
     client, coordinator = service.client, service.as_role(Role.coordinator)
-    options = placeable(client)
-    # A resident whose leaving date has come is recorded as gone when their bed-space is
-    # taken: give one such person a bed-space someone can take.
+    # A resident's recorded move-out frees their bed-space: record one, then fill it.
     as_of = service.settings.placement_date()
     with factory(client)() as session:
         occupied = {
             r.bedspace: r
             for r in session.scalars(select(ResidentRow).where(ResidentRow.left_on.is_(None)))
         }
-        lock_for_write(session)  # a write, so the service reads the state again
-        leaving = next(
-            occupied[b] for b in sorted(occupied) if occupied[b].expected_leave is not None
-        )
-        leaving.expected_leave = as_of - timedelta(days=1)
-        session.commit()
     options = placeable(client)
-    assert options.get(leaving.bedspace), "the leaving resident's bed-space is free to take"
+    leaving = next(
+        occupied[b]
+        for b in sorted(occupied)
+        if occupied[b].arrived is None or occupied[b].arrived <= as_of - timedelta(days=1)
+    )
+    moved = client.post(
+        f"/api/residents/{leaving.id}/move-out",
+        json={"on": (as_of - timedelta(days=1)).isoformat()},
+        headers=coordinator,
+    )
+    assert moved.status_code == 200, moved.text
+    options = placeable(client)
+    assert options.get(leaving.bedspace), "the moved-out resident's bed-space is free to take"
 
     referral, rank = options[leaving.bedspace][0]
     _place(service, referral, leaving.bedspace, rank)
@@ -141,7 +145,8 @@ def test_the_vacancy_board_is_kept_per_version_per_role_and_per_filter(
 ) -> None:
     """Kept answers never cross roles (a refuge's address only for coordinators), filters
     or writes: each equals the board computed afresh from the stored state."""
-    from capacity.vacancies import VacancyFilters, vacancies
+    from api.services.board import vacancy_board
+    from capacity.vacancies import VacancyFilters
 
     service = sqlite_service
     client = service.client
@@ -150,7 +155,7 @@ def test_the_vacancy_board_is_kept_per_version_per_role_and_per_filter(
     def fresh(show: bool, filters: VacancyFilters) -> object:
         with factory(client)() as session:
             problem = build_problem(session, as_of)
-        return vacancies(problem, filters, show_confidential=show).model_dump(mode="json")
+        return vacancy_board(problem, filters, show_confidential=show).model_dump(mode="json")
 
     asks = [
         (Role.coordinator, {}, True),
