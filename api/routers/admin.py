@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from api.deps import Admin, SessionDep
 from api.schemas import AuditEventView, NightlyMoveOuts, UserCreate, UserView
@@ -64,3 +64,12 @@ def switch_nightly_move_outs(
     """Turn the nightly move-out rule on or off (audited with the old and new value)."""
     departures.switch(session, user, body.on)
     return NightlyMoveOuts(on=body.on)
+
+
+@router.get("/cache-stats", response_model=dict[str, int])
+def cache_stats(request: Request, user: Admin) -> dict[str, int]:
+    """How often this worker process has read the whole database into its cached problem
+    (`database_reads`) and built a derived value such as the ranking context from scratch
+    (`builds:ranking`) or carried it over a placement, arrival or move-out
+    (`updates:ranking`), since it started."""
+    return dict(request.app.state.problem_cache.counts)

@@ -15,8 +15,8 @@ and the passed date is kept beside it (`ServiceProblem.due_to_leave`) for the bo
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -124,50 +124,84 @@ def build_problem(session: Session, as_of: date) -> Problem:
 
 
 @dataclass(frozen=True)
-class Placements:
-    """What committing placements changed, as `build_problem` would read it back: the new
-    residents, the support teams whose caseload changed, and residents who moved out. Read
-    from the rows the transaction wrote, through the same models `build_problem` uses, so
-    applying it gives the problem a fresh read gives."""
+class StayChange:
+    """What committing a placement, an arrival or a move-out changed, as `build_problem`
+    would read it back: residents new or changed (placed, arrived, with a new leaving date),
+    the support teams whose caseload changed, residents who moved out, and the bed-spaces of
+    the changed residents now due to leave. Read from the rows the transaction wrote, through
+    the same models `build_problem` uses, so applying it gives the problem a fresh read
+    gives."""
 
-    residents: tuple[Resident, ...]
-    teams: tuple[SupportTeam, ...]
+    residents: tuple[Resident, ...] = ()
+    teams: tuple[SupportTeam, ...] = ()
     gone: frozenset[str] = frozenset()
+    due: dict[str, date] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        residents: Iterable[Any],
+        as_of: date,
+        teams: Iterable[Any] = (),
+        gone: Iterable[str] = (),
+    ) -> StayChange:
+        """The change from the rows written: residents and teams as ORM rows."""
+        staying, due = keep_staying(
+            [Resident.model_validate(r, from_attributes=True) for r in residents], as_of
+        )
+        return cls(
+            residents=tuple(staying),
+            teams=tuple(SupportTeam.model_validate(t, from_attributes=True) for t in teams),
+            gone=frozenset(gone),
+            due=due,
+        )
 
     def apply(self, problem: Problem) -> Problem:
-        placed = {r.id for r in self.residents}
-        due = due_to_leave(problem)
-        freed = {r.bedspace for r in problem.residents if r.id in self.gone}
-        residents = sorted(
-            [r for r in problem.residents if r.id not in self.gone] + list(self.residents),
-            key=lambda r: r.id,
+        changed = {r.id: r for r in self.residents}
+        before = [r for r in problem.residents if r.id not in self.gone]
+        known = {r.id for r in before}
+        residents = [changed.get(r.id, r) for r in before]
+        added = [r for r in self.residents if r.id not in known]
+        if added:
+            residents = sorted(residents + added, key=lambda r: r.id)
+        still_waiting = [r for r in problem.referrals if r.id not in changed]
+        referrals = (
+            _present_only(still_waiting, {r.id for r in residents})
+            if len(still_waiting) != len(problem.referrals) or self.gone
+            else problem.referrals
         )
-        still_waiting = [r for r in problem.referrals if r.id not in placed]
-        referrals = _present_only(still_waiting, {r.id for r in residents})
         teams = {t.id: t for t in self.teams}
-        return problem.model_copy(
-            update={
-                "residents": residents,
-                "referrals": referrals,
-                "support_teams": [teams.get(t.id, t) for t in problem.support_teams],
-                **(
-                    {"due_to_leave": {b: d for b, d in due.items() if b not in freed}}
-                    if freed & due.keys()
-                    else {}
-                ),
-            }
-        )
+        update: dict[str, Any] = {
+            "residents": residents,
+            "referrals": referrals,
+            "support_teams": [teams.get(t.id, t) for t in problem.support_teams]
+            if teams
+            else problem.support_teams,
+        }
+        due = due_to_leave(problem)
+        touched = {r.bedspace for r in problem.residents if r.id in self.gone or r.id in changed}
+        if isinstance(problem, ServiceProblem) and (touched & due.keys() or self.due):
+            kept = {b: d for b, d in due.items() if b not in touched}
+            update["due_to_leave"] = {**kept, **self.due}
+        return problem.model_copy(update=update)
 
 
 @dataclass
 class PendingChange:
-    """A change staged in the cache while its transaction commits."""
+    """A change staged in the cache while its transaction commits: the problem after it and
+    what is derived from it (carried over from the problem before, see `ProblemCache`)."""
 
     key: tuple[int, date]
     base: Problem
     problem: Problem
+    derived: dict[Hashable, Any] = field(default_factory=dict)
     settled: threading.Event = field(default_factory=threading.Event)
     committed: bool = False
+
+
+# Carries something derived from a problem over to the problem after a change of stays.
+Updater = Callable[[Any, Problem], Any]
+RANKING = "ranking"  # the ranking context, as `derived` keeps it
 
 
 # A request that sees a staged change's version waits this long for its commit to be known;
@@ -190,15 +224,30 @@ def _settle_if_large(problem: Problem) -> None:
         settle_long_lived()
 
 
+def _ranking_update(context: Any, problem: Problem) -> Any:
+    from matcher.ranking_update import updated_context
+
+    return updated_context(context, problem)
+
+
 class ProblemCache:
     """The assembled problem (and anything derived from it) for the current data version.
 
     One thread builds while the others wait for its result, so a burst of requests after a
     write builds the problem and the ranking context once, not once per request. A problem
     is kept only if the data version did not move while it was being read.
+
+    A placement, arrival or move-out does not send the next request back to the database: the
+    writer stages the problem after its change (`stage`) and, for what is derived from the
+    problem and has an updater (the ranking context), the derived value carried over to it,
+    both before it commits; on commit both become current together (`settle`). Requests see
+    the old version or the new one, whole, and the new one is built once, by the writer.
+
+    `counts` says how often the whole database was read (`database_reads`), something
+    derived was built from scratch (`builds:<name>`) or carried over (`updates:<name>`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, updaters: Mapping[Hashable, Updater] | None = None) -> None:
         self._lock = threading.Lock()
         self._building = threading.Lock()
         self._key: tuple[int, date] | None = None
@@ -206,6 +255,19 @@ class ProblemCache:
         self._derived: OrderedDict[Hashable, Any] = OrderedDict()
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: PendingChange | None = None
+        self._updaters: dict[Hashable, Updater] = (
+            dict(updaters) if updaters is not None else {RANKING: _ranking_update}
+        )
+        self.counts: Counter[str] = Counter()
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
+
+    def read(self, session: Session, as_of: date) -> Problem:
+        """`build_problem`, counted: the whole database read."""
+        self._count("database_reads")
+        return build_problem(session, as_of)
 
     def _cached(self, key: tuple[int, date]) -> Problem | None:
         with self._lock:
@@ -223,18 +285,21 @@ class ProblemCache:
             cached = self._cached(key)
             if cached is not None:
                 return cached
-            problem = build_problem(session, as_of)
+            problem = self.read(session, as_of)
             if data_version(session) == key[0]:
                 with self._lock:
                     self._replace(key, problem)
                 _settle_if_large(problem)
         return problem
 
-    def _replace(self, key: tuple[int, date], problem: Problem) -> None:
-        """The cached problem becomes `problem`; all derived from the old one goes (the lock
-        is held)."""
+    def _replace(
+        self, key: tuple[int, date], problem: Problem, derived: Mapping[Hashable, Any] = {}
+    ) -> None:
+        """The cached problem becomes `problem`, with `derived` from it; all derived from the
+        old one goes (the lock is held)."""
         self._key, self._problem = key, problem
         self._derived.clear()
+        self._derived.update(derived)
         self._answers.clear()
 
     def problem_at(self, version: int, as_of: date) -> Problem | None:
@@ -244,34 +309,48 @@ class ProblemCache:
             return self._problem if self._key == (version, as_of) else None
 
     def stage(
-        self, version: int, new_version: int, as_of: date, change: Placements
+        self, version: int, new_version: int, as_of: date, change: StayChange
     ) -> PendingChange | None:
         """Before committing a change that takes the data from `version` to `new_version`:
-        the problem after it, to become the cached one once `settle` says it committed.
+        the problem after it, and what is derived from the problem before carried over to it
+        (by the updaters), to become the cached ones once `settle` says it committed.
 
         Staged before the commit so that no request sees the new version without it: one
         that does waits for `settle` (a moment) instead of reading the whole database again.
         None when the cache is not at `version` (it then reads the database when next asked).
+        Call it holding the write lock, so that changes are staged one after the other.
         """
         with self._lock:
-            base = self._problem if self._key == (version, as_of) else None
+            at = self._key == (version, as_of)
+            base = self._problem if at else None
+            derived = dict(self._derived) if at else {}
         if base is None:
             return None
-        pending = PendingChange((new_version, as_of), base, change.apply(base))
+        problem = change.apply(base)
+        carried = {}
+        for name, value in derived.items():
+            update = self._updaters.get(name)
+            if update is not None:
+                carried[name] = update(value, problem)
+                self._count(f"updates:{name}")
+        pending = PendingChange((new_version, as_of), base, problem, carried)
         with self._lock:
             self._pending = pending
         return pending
 
     def settle(self, pending: PendingChange, committed: bool) -> None:
-        """The staged change committed (it becomes the cached problem, anything derived is
-        built anew from it) or did not (it is dropped). Call it whatever happened."""
+        """The staged change committed (it becomes the cached problem, with what was carried
+        over to it; anything else derived is built anew when asked) or did not (it is
+        dropped). Call it whatever happened."""
         with self._lock:
             if committed and self._problem is pending.base:
-                self._replace(pending.key, pending.problem)
+                self._replace(pending.key, pending.problem, pending.derived)
             if self._pending is pending:
                 self._pending = None
         pending.committed = committed
         pending.settled.set()
+        # No settle of the heap (`api.heap`) here: an update makes few objects, and those of
+        # the version it replaces go by reference counting.
 
     def _settled(self, key: tuple[int, date]) -> Problem | None:
         """The staged problem for `key`, once its commit is known to have gone through."""
@@ -296,7 +375,8 @@ class ProblemCache:
             if key is not None and problem is not None and same:
                 return key[0], problem, value
         version = data_version(session)
-        problem = build_problem(session, as_of)
+        problem = self.read(session, as_of)
+        self._count(f"builds:{name}")
         return version, problem, make(problem)
 
     def derived_now(self, version: int, as_of: date, name: str) -> Any | None:
@@ -352,6 +432,8 @@ class ProblemCache:
             if hit:
                 return value  # type: ignore[no-any-return]
             made = make(problem)
+            if store is self._derived:
+                self._count(f"builds:{key}")
             with self._lock:
                 kept_now = self._problem is problem
                 if kept_now:

@@ -29,11 +29,11 @@ from api.orm import (
 )
 from api.security import Principal
 from api.services import audit
-from api.services.assemble import Placements, ProblemCache, build_problem
+from api.services.assemble import ProblemCache, StayChange, build_problem
 from api.services.errors import Conflict, NotFound, not_waiting
 from constraints.checker import check
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
-from matcher.model import Assignment, Problem, Resident, Solution, SupportTeam
+from matcher.model import Assignment, Problem, Solution
 from matcher.ranking import build_context, override, rank
 
 
@@ -107,22 +107,17 @@ def place(
         session.rollback()  # end the reads; the write transaction starts with the lock
         locked = lock_for_write(session)
         if locked != version + 1:  # someone wrote meanwhile: the state at `locked - 1`
-            known = cache.problem_at(locked - 1, as_of) if cache is not None else None
-            problem = known if known is not None else build_problem(session, as_of)
+            if cache is None:
+                problem = build_problem(session, as_of)
+            else:
+                known = cache.problem_at(locked - 1, as_of)
+                problem = known if known is not None else cache.read(session, as_of)
         rows, change = _store(session, user, problem, assignments, run_id=None)
         if note is not None:
             note.placement_id = rows[0].id
             session.add(note)
             audit.record(session, user, "override", "referral", referral_id, note.reason)
-        staged = cache.stage(locked - 1, locked, as_of, change) if cache is not None else None
-        try:
-            session.commit()
-        except BaseException:
-            if cache is not None and staged is not None:
-                cache.settle(staged, committed=False)
-            raise
-        if cache is not None and staged is not None:
-            cache.settle(staged, committed=True)
+        _commit(session, cache, locked, as_of, change)
     except PlacementRefused as refused:
         session.rollback()
         raise Conflict(str(refused), refused.reasons) from None
@@ -130,6 +125,22 @@ def place(
         session.rollback()
         raise
     return Placed(rows, note)
+
+
+def _commit(
+    session: Session, cache: ProblemCache | None, locked: int, as_of: date, change: StayChange
+) -> None:
+    """Commit the write transaction that took the data to version `locked`, with its change
+    staged in the cache first (see `ProblemCache.stage`)."""
+    staged = cache.stage(locked - 1, locked, as_of, change) if cache is not None else None
+    try:
+        session.commit()
+    except BaseException:
+        if cache is not None and staged is not None:
+            cache.settle(staged, committed=False)
+        raise
+    if cache is not None and staged is not None:
+        cache.settle(staged, committed=True)
 
 
 def _top_choice(
@@ -197,7 +208,7 @@ def _store(
     problem: Problem,
     assignments: Sequence[Assignment],
     run_id: int | None,
-) -> tuple[list[PlacementRow], Placements]:
+) -> tuple[list[PlacementRow], StayChange]:
     """Re-check the assignments on the locked state, then write residents and placements;
     the rows, and the change as the problem would read it back."""
     _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
@@ -251,11 +262,7 @@ def _store(
             "a bed-space was taken by another placement at the same moment",
             ["Bed-space already holds someone."],
         ) from None
-    change = Placements(
-        residents=tuple(Resident.model_validate(r, from_attributes=True) for r in residents),
-        teams=tuple(SupportTeam.model_validate(t, from_attributes=True) for t in teams.values()),
-    )
-    return rows, change
+    return rows, StayChange.of(residents, problem.as_of, teams.values())
 
 
 def place_many(
@@ -277,50 +284,77 @@ def place_many(
 
 
 def move_out(
-    session: Session, user: Principal, as_of: date, resident_id: str, on: date
+    session: Session,
+    user: Principal,
+    as_of: date,
+    resident_id: str,
+    on: date,
+    cache: ProblemCache | None = None,
 ) -> ResidentRow:
     """Record a move-out: on or before the placement date the bed-space frees now;
     a later date is kept as the expected leaving date (the vacancy board shows it)."""
-    lock_for_write(session)
-    resident = session.get(ResidentRow, resident_id)
-    if resident is None:
+    locked = lock_for_write(session)
+    try:
+        resident = session.get(ResidentRow, resident_id)
+        if resident is None:
+            raise NotFound("resident", resident_id)
+        if resident.left_on is not None:
+            raise Conflict(f"resident {resident_id!r} has already moved out")
+        if resident.arrived is not None and on < resident.arrived:
+            raise ProblemInvalid([Issue(("body", "on"), "is before the arrival date")])
+        resident.expected_leave = on
+        if on <= as_of:
+            team = depart(session, resident, on)
+            change = StayChange.of((), as_of, [team] if team else [], gone=[resident_id])
+        else:
+            change = StayChange.of([resident], as_of)
+        audit.record(session, user, "move_out", "resident", resident_id, on.isoformat())
+        session.flush()
+        _commit(session, cache, locked, as_of, change)
+    except BaseException:
         session.rollback()
-        raise NotFound("resident", resident_id)
-    if resident.left_on is not None:
-        session.rollback()
-        raise Conflict(f"resident {resident_id!r} has already moved out")
-    if resident.arrived is not None and on < resident.arrived:
-        session.rollback()
-        raise ProblemInvalid([Issue(("body", "on"), "is before the arrival date")])
-    resident.expected_leave = on
-    if on <= as_of:
-        depart(session, resident, on)
-    audit.record(session, user, "move_out", "resident", resident_id, on.isoformat())
-    session.commit()
+        raise
     return resident
 
 
-def depart(session: Session, resident: ResidentRow, on: date) -> None:
+def depart(session: Session, resident: ResidentRow, on: date) -> SupportTeamRow | None:
     """The resident left on `on`: their bed-space frees and their team's caseload drops
-    (under the write lock; the caller audits and commits)."""
+    (under the write lock; the caller audits and commits). The team, if its caseload
+    changed."""
     resident.left_on = on
     if resident.support_team is not None:
         team = session.get(SupportTeamRow, resident.support_team)
         if team is not None and team.current_caseload > 0:
             team.current_caseload -= 1
+            return team
+    return None
 
 
-def arrive(session: Session, user: Principal, resident_id: str, on: date) -> ResidentRow:
-    """Record the day a placed person arrived."""
-    lock_for_write(session)
-    resident = session.get(ResidentRow, resident_id)
-    if resident is None:
+def arrive(
+    session: Session,
+    user: Principal,
+    resident_id: str,
+    on: date,
+    as_of: date | None = None,
+    cache: ProblemCache | None = None,
+) -> ResidentRow:
+    """Record the day a placed person arrived (`as_of`: the placement date the cache's
+    problem is cut at, to carry the change over to it)."""
+    locked = lock_for_write(session)
+    try:
+        resident = session.get(ResidentRow, resident_id)
+        if resident is None:
+            raise NotFound("resident", resident_id)
+        if resident.left_on is not None:
+            raise Conflict(f"resident {resident_id!r} has already moved out")
+        resident.arrived = on
+        audit.record(session, user, "arrival", "resident", resident_id, on.isoformat())
+        session.flush()
+        if as_of is None:
+            session.commit()
+        else:
+            _commit(session, cache, locked, as_of, StayChange.of([resident], as_of))
+    except BaseException:
         session.rollback()
-        raise NotFound("resident", resident_id)
-    if resident.left_on is not None:
-        session.rollback()
-        raise Conflict(f"resident {resident_id!r} has already moved out")
-    resident.arrived = on
-    audit.record(session, user, "arrival", "resident", resident_id, on.isoformat())
-    session.commit()
+        raise
     return resident

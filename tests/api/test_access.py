@@ -76,6 +76,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("DELETE", "/api/users/{username}"): frozenset({A}),
     ("GET", "/api/audit"): frozenset({A}),
     ("GET", "/api/settings/nightly-move-outs"): frozenset({A}),
+    ("GET", "/api/cache-stats"): frozenset({A}),
     ("PUT", "/api/settings/nightly-move-outs"): frozenset({A}),
     ("POST", "/api/import/{kind}"): STAFF,
     # Pages.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api.db import data_version
 from api.orm import ReferralRow, ResidentRow
 from api.security import Principal, Role
-from api.services.assemble import Placements, ProblemCache, build_problem
+from api.services.assemble import ProblemCache, StayChange, build_problem
 from api.services.errors import Conflict
 from api.services.placements import place
 from fixtures import generate
@@ -55,12 +55,14 @@ def test_placements_keep_the_cached_problem_equal_to_the_database(service: Servi
         for b in sorted(occupied)
         if occupied[b].arrived is None or occupied[b].arrived <= as_of - timedelta(days=1)
     )
+    assert client.get("/api/vacancies", headers=coordinator).status_code == 200  # cached
     moved = client.post(
         f"/api/residents/{leaving.id}/move-out",
         json={"on": (as_of - timedelta(days=1)).isoformat()},
         headers=coordinator,
     )
     assert moved.status_code == 200, moved.text
+    _cache_is_the_stored_state(service)
     options = placeable(client)
     assert options.get(leaving.bedspace), "the moved-out resident's bed-space is free to take"
 
@@ -90,7 +92,7 @@ def test_placements_keep_the_cached_problem_equal_to_the_database(service: Servi
 def test_a_staged_change_is_cached_only_once_it_committed() -> None:
     problem = generate(3, 6, 12)
     resident = problem.residents[0]
-    change = Placements(residents=(), teams=(), gone=frozenset({resident.id}))
+    change = StayChange(gone=frozenset({resident.id}))
     cache = ProblemCache()
     cache._key, cache._problem = (7, problem.as_of), problem  # as a read at version 7 leaves it
 
@@ -176,3 +178,62 @@ def test_the_vacancy_board_is_kept_per_version_per_role_and_per_filter(
     after = client.get("/api/vacancies", headers=service.as_role(Role.housing_options)).json()
     assert after["totals"]["free_now"] == before["totals"]["free_now"] - 1
     assert after == fresh(False, VacancyFilters())
+
+
+def test_stays_carry_the_ranking_context_over_without_reading_or_building_again(
+    sqlite_service: Service,
+) -> None:
+    """Placements, an arrival and move-outs through the API: the cache reads the database
+    and builds the ranking context once, then carries both over each change, and what it
+    holds ranks every referral exactly as a context built afresh from the database."""
+    from matcher.ranking import build_context
+    from tests.matcher.test_ranking_update import assert_ranks_alike, assert_same_context
+
+    service = sqlite_service
+    client, coordinator = service.client, service.as_role(Role.coordinator)
+    cache = client.app.state.problem_cache
+    as_of = service.settings.placement_date()
+    waiting = client.get("/api/referrals?status=waiting&limit=200", headers=coordinator).json()
+    url = f"/api/referrals/{waiting[0]['id']}/rank"
+    assert client.get(url, headers=coordinator).status_code == 200
+    before = dict(cache.counts)
+    assert before.get("database_reads") == 1 and before.get("builds:ranking") == 1
+
+    writes = 0
+    for candidate in waiting:
+        if writes == 3:
+            break
+        rank_url = f"/api/referrals/{candidate['id']}/rank"
+        ranked = client.get(rank_url, params={"top": 1}, headers=coordinator).json()["ranked"]
+        if not ranked or ranked[0]["partners"]:
+            continue
+        _place(service, candidate["id"], ranked[0]["bedspace"], 1)
+        writes += 1
+    residents = client.get("/api/residents", headers=coordinator).json()
+    arrival = client.post(
+        f"/api/residents/{residents[0]['id']}/arrival",
+        json={"on": as_of.isoformat()},
+        headers=coordinator,
+    )
+    assert arrival.status_code == 200, arrival.text
+    for resident, on in ((residents[1], as_of), (residents[2], as_of + timedelta(days=30))):
+        moved = client.post(
+            f"/api/residents/{resident['id']}/move-out",
+            json={"on": on.isoformat()},
+            headers=coordinator,
+        )
+        assert moved.status_code == 200, moved.text
+    writes += 3
+    assert client.get(url, headers=coordinator).status_code in (200, 409)
+
+    assert cache.counts["database_reads"] == 1
+    assert cache.counts["builds:ranking"] == 1
+    assert cache.counts["updates:ranking"] == writes
+    _cache_is_the_stored_state(service)
+    with factory(client)() as session:
+        version = data_version(session)
+        fresh = build_context(build_problem(session, as_of))
+    carried = cache.derived_now(version, as_of, "ranking")
+    assert carried is not None
+    assert_same_context(carried, fresh)
+    assert_ranks_alike(carried, fresh)
