@@ -24,10 +24,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from constraints import BEDSPACE_RULES, UNIT_RULES
+from constraints import (
+    BEDSPACE_RULES,
+    UNIT_RULES,
+    gender,
+    location,
+    relationships,
+    reserve,
+    risk,
+    staffing,
+)
 from constraints.coupling import coupling
 from constraints.eligibility import Eligibility, _fold
-from constraints.reserve import women_only_reserve_held
 from constraints.scores import OCCUPANCY_TERMS, Scores, occupancy_terms, occupancy_unit_values
 from constraints.tables import BedColumns, ReferralColumns, Tables, UnitColumns, is_high_need
 from matcher.explain import TermExplainer
@@ -47,6 +55,7 @@ class StayChanges:
     kept_rows: np.ndarray | None  # None: every referral is still waiting
     beds: np.ndarray  # bed-space indices whose occupants changed, ascending
     teams_changed: bool
+    residents: frozenset[str] = frozenset()  # ids of the residents who came, went or changed
 
 
 def stay_changes(old: Problem, new: Problem, tables: Tables) -> StayChanges | None:
@@ -78,6 +87,7 @@ def stay_changes(old: Problem, new: Problem, tables: Tables) -> StayChanges | No
     before = {r.id: r for r in old.residents}
     after = {r.id: r for r in new.residents}
     beds: set[int] = set()
+    moved: set[str] = set()
     index = tables.beds.index
     for rid in before.keys() | after.keys():
         a, b = before.get(rid), after.get(rid)
@@ -92,10 +102,12 @@ def stay_changes(old: Problem, new: Problem, tables: Tables) -> StayChanges | No
         ):
             continue  # only dates that move nobody in or out, which no array reads
         beds.update(index[r.bedspace] for r in (a, b) if r is not None)
+        moved.add(rid)
     return StayChanges(
         kept_rows=None if kept is None else np.asarray(kept, dtype=np.int64),
         beds=np.array(sorted(beds), dtype=np.int64),
         teams_changed=teams_changed,
+        residents=frozenset(moved),
     )
 
 
@@ -145,12 +157,17 @@ def updated_context(context: RankingContext, problem: Problem) -> RankingContext
     return _carried(context, problem, changes)
 
 
-def _rows(array: np.ndarray, kept: np.ndarray | None, n_refs: int) -> np.ndarray:
-    """`array` without the rows of referrals no longer waiting; itself if every referral
-    still waits or the array is one row broadcast to every referral."""
-    if kept is None or array.shape[0] != n_refs:
+def _rows(array: np.ndarray, kept: np.ndarray | None, n_refs: int, axis: int = 0) -> np.ndarray:
+    """`array` without the rows (or columns, `axis=1`) of referrals no longer waiting;
+    itself if every referral still waits or the array is one row broadcast to every one."""
+    if kept is None or array.shape[axis] != n_refs:
         return array
-    return array[kept]
+    # `delete` copies the stretches between the rows taken out; picking the kept rows by
+    # index is slower (on the transposed arrays, four times slower).
+    gone = np.setdiff1d(np.arange(n_refs), kept, assume_unique=True)
+    if gone.size == 1:  # one placed: two slices copied, not a mask applied
+        return np.delete(array, int(gone[0]), axis=axis)
+    return np.delete(array, gone, axis=axis)
 
 
 def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> RankingContext:
@@ -180,7 +197,7 @@ def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> Ran
     unit_failures = before
     changed_units = np.empty(0, dtype=np.int64)
     if rule_units.size:
-        fresh_failures = _unit_failures(tables, rule_units)
+        fresh_failures = _unit_failures(tables, rule_units, before[:, rule_units])
         differs = (fresh_failures != before[:, rule_units]).any(axis=0)
         changed_units = rule_units[differs]
         if changed_units.size:
@@ -197,7 +214,7 @@ def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> Ran
 
     cols = np.union1d(bed_cols, np.flatnonzero(np.isin(bed_unit, changed_units)))
     allowed = _rows(ctx.eligibility.allowed, kept, n_old)
-    allowed_by_bed = ctx.allowed_by_bed if kept is None else ctx.allowed_by_bed[:, kept]
+    allowed_by_bed = _rows(ctx.allowed_by_bed, kept, n_old, axis=1)
     if cols.size:
         allowed = allowed.copy() if allowed is ctx.eligibility.allowed else allowed
         allowed[:, cols] = unit_allowed[:, bed_unit[cols]] & (bed_failures[:, cols] == 0)
@@ -339,13 +356,31 @@ def _units_to_check(old: Tables, new: Tables, changes: StayChanges) -> np.ndarra
     return np.flatnonzero(units)
 
 
-# Unit rules that read the whole portfolio (the women-only reserve counts free women-only
-# bed-spaces everywhere): evaluated over every unit, then the needed columns taken.
-_PORTFOLIO_RULES = frozenset({women_only_reserve_held.name})
+# Unit rules that read who lives where or which teams have room. Every other unit rule
+# reads only the referral and the unit's own fixed columns, so a change of stays leaves its
+# bits as they were (the property test holds the result equal to a build from scratch).
+OCCUPANCY_RULES = frozenset(
+    rule.name
+    for rule in (
+        gender.no_risk_to_women_beside_women_residents,
+        gender.women_kept_from_residents_posing_risk,
+        risk.high_risk_room_left,
+        staffing.support_hours_room_left,
+        staffing.support_team_available,
+        location.da_kept_apart_from_resident_area,
+        relationships.kept_apart_from_residents,
+        reserve.women_only_reserve_held,
+    )
+)
+# Of those, the ones that read the whole portfolio (the women-only reserve counts free
+# women-only bed-spaces everywhere): evaluated over every unit, then the columns taken.
+_PORTFOLIO_RULES = frozenset({reserve.women_only_reserve_held.name})
 
 
-def _unit_failures(tables: Tables, units: np.ndarray) -> np.ndarray:
-    """The unit rules' failure bits for the units `units` only: (R, len(units)).
+def _unit_failures(tables: Tables, units: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The unit rules' failure bits for the units `units` only: (R, len(units)), from
+    `before` (the bits before the change, for those units) with the occupancy rules' bits
+    worked out again.
 
     Evaluated on the tables cut down to those units: unit indices (residents' units) are
     renumbered; areas, teams and bed-spaces are unchanged."""
@@ -355,8 +390,10 @@ def _unit_failures(tables: Tables, units: np.ndarray) -> np.ndarray:
         units=_unit_rows(tables.units, units),
         resident_unit={r: position[u] for r, u in tables.resident_unit.items() if u in position},
     )
-    failures = np.zeros((len(tables.referrals), units.size), dtype=np.uint32)
-    for i, rule in enumerate(UNIT_RULES):
+    occupancy = [(i, rule) for i, rule in enumerate(UNIT_RULES) if rule.name in OCCUPANCY_RULES]
+    cleared = np.uint32(~sum(1 << i for i, _ in occupancy) & 0xFFFFFFFF)
+    failures = before & cleared
+    for i, rule in occupancy:
         if rule.name in _PORTFOLIO_RULES:
             mask = rule.small_mask(tables)
             mask = mask[:, units] if mask.shape[1] > 1 else mask
@@ -401,32 +438,39 @@ def _tables(old: Tables, problem: Problem, changes: StayChanges) -> Tables:
     kept = changes.kept_rows
     referrals = old.referrals if kept is None else _referral_rows(old.referrals, kept)
 
-    bed_index, bed_unit, bed_cluster = old.beds.index, old.beds.unit, old.beds.cluster
+    bed_index = old.beds.index
+    bed_unit, bed_cluster = old.beds.unit.tolist(), old.beds.cluster.tolist()
     changed_beds = set(changes.beds.tolist())
-    units = sorted({int(bed_unit[b]) for b in changed_beds})
-    clusters = sorted({int(bed_cluster[b]) for b in changed_beds})
+    units = sorted({bed_unit[b] for b in changed_beds})
+    clusters = sorted({bed_cluster[b] for b in changed_beds})
     unit_set, cluster_set = set(units), set(clusters)
 
     occupied: set[int] = set()
     by_unit: dict[int, list[Resident]] = {u: [] for u in units}
     by_cluster: dict[int, list[Resident]] = {c: [] for c in clusters}
-    resident_unit: dict[str, int] = {}
-    resident_area: dict[str, int] = {}
-    unit_area = old.units.area
     for resident in problem.residents:
-        if not problem.resident_is_present(resident):
-            continue
         b = bed_index[resident.bedspace]
-        u = int(bed_unit[b])
-        resident_unit[resident.id] = u
-        resident_area[resident.id] = int(unit_area[u])
+        u = bed_unit[b]
+        if u not in unit_set or not problem.resident_is_present(resident):
+            continue
+        by_unit[u].append(resident)
         if b in changed_beds:
             occupied.add(b)
-        if u in unit_set:
-            by_unit[u].append(resident)
-        c = int(bed_cluster[b])
+        c = bed_cluster[b]
         if c in cluster_set:
             by_cluster[c].append(resident)
+
+    # Only the residents who came, went or changed move in these maps.
+    resident_unit, resident_area = dict(old.resident_unit), dict(old.resident_area)
+    present = {r.id: r for r in problem.residents if r.id in changes.residents}
+    unit_area = old.units.area.tolist()
+    for rid in changes.residents:
+        resident_unit.pop(rid, None)
+        resident_area.pop(rid, None)
+        now = present.get(rid)
+        if now is not None and problem.resident_is_present(now):
+            u = bed_unit[bed_index[now.bedspace]]
+            resident_unit[rid], resident_area[rid] = u, unit_area[u]
 
     beds = old.beds
     if changed_beds:

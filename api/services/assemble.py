@@ -275,22 +275,33 @@ class ProblemCache:
 
     def problem(self, session: Session, as_of: date, version: int | None = None) -> Problem:
         """The problem at the data version (`version` if the caller has just read it, else
-        read in the session's transaction); the session reads the database only if the
-        cache is not at that version."""
+        read in the session's transaction), or a later one the cache already holds (writes
+        went on since the caller read the version: it gets the state as it is now, as a
+        request arriving now would); the session reads the database only if the cache holds
+        neither."""
         key = (data_version(session) if version is None else version, as_of)
-        cached = self._cached(key) or self._settled(key)
+        cached = self._at_or_after(key) or self._settled(key)
         if cached is not None:
             return cached
         with self._building:
-            cached = self._cached(key)
+            cached = self._at_or_after(key)
             if cached is not None:
                 return cached
             problem = self.read(session, as_of)
             if data_version(session) == key[0]:
                 with self._lock:
-                    self._replace(key, problem)
+                    if self._key is None or self._key[1] != as_of or self._key[0] < key[0]:
+                        self._replace(key, problem)
                 _settle_if_large(problem)
         return problem
+
+    def _at_or_after(self, key: tuple[int, date]) -> Problem | None:
+        """The cached problem if it is at `key`'s version or a later one (same date)."""
+        with self._lock:
+            held = self._key
+            if held is not None and held[1] == key[1] and held[0] >= key[0]:
+                return self._problem
+        return None
 
     def _replace(
         self, key: tuple[int, date], problem: Problem, derived: Mapping[Hashable, Any] = {}
@@ -304,9 +315,9 @@ class ProblemCache:
 
     def problem_at(self, version: int, as_of: date) -> Problem | None:
         """The cached problem if it is the state at `version`, else None (no database read:
-        for a caller holding the write lock, whose own transaction has moved the version)."""
-        with self._lock:
-            return self._problem if self._key == (version, as_of) else None
+        for a caller holding the write lock, whose own transaction has moved the version).
+        A change to `version` that committed and is being settled is waited for."""
+        return self._cached((version, as_of)) or self._settled((version, as_of))
 
     def stage(
         self, version: int, new_version: int, as_of: date, change: StayChange
@@ -315,11 +326,16 @@ class ProblemCache:
         the problem after it, and what is derived from the problem before carried over to it
         (by the updaters), to become the cached ones once `settle` says it committed.
 
-        Staged before the commit so that no request sees the new version without it: one
-        that does waits for `settle` (a moment) instead of reading the whole database again.
-        None when the cache is not at `version` (it then reads the database when next asked).
-        Call it holding the write lock, so that changes are staged one after the other.
+        Staged before the commit so that no request sees the new version without them: one
+        that does waits for `settle` (a moment) instead of reading the whole database again,
+        and one that does not goes on reading the old version while the writer works. None
+        when the cache is not at `version` (it then reads the database when next asked). Call
+        it holding the write lock, so that changes are staged one after the other.
         """
+        with self._lock:
+            before = self._pending
+        if before is not None and before.key == (version, as_of):
+            before.settled.wait(SETTLE_WAIT_S)  # committed a moment ago, settling
         with self._lock:
             at = self._key == (version, as_of)
             base = self._problem if at else None
@@ -327,11 +343,16 @@ class ProblemCache:
         if base is None:
             return None
         problem = change.apply(base)
-        carried = {}
+        carried: dict[Hashable, Any] = {}
         for name, value in derived.items():
             update = self._updaters.get(name)
-            if update is not None:
+            if update is None:
+                continue
+            try:
                 carried[name] = update(value, problem)
+            except Exception:  # built from scratch when next asked for, as before
+                self._count(f"update_failures:{name}")
+            else:
                 self._count(f"updates:{name}")
         pending = PendingChange((new_version, as_of), base, problem, carried)
         with self._lock:
@@ -369,21 +390,25 @@ class ProblemCache:
         The version is the one the problem was read at, or older if writes kept moving it;
         a caller comparing it under the write lock then reads again, which is safe."""
         for _ in range(3):
-            value = self.derived(session, as_of, name, make)
+            self.derived(session, as_of, name, make)
             with self._lock:
-                key, problem, same = self._key, self._problem, self._derived.get(name) is value
-            if key is not None and problem is not None and same:
-                return key[0], problem, value
+                key, problem, same = self._key, self._problem, self._derived.get(name)
+            if key is not None and problem is not None and same is not None:
+                # The value it holds now, if writes moved it on: of one version with it.
+                return key[0], problem, same
         version = data_version(session)
         problem = self.read(session, as_of)
         self._count(f"builds:{name}")
         return version, problem, make(problem)
 
     def derived_now(self, version: int, as_of: date, name: str) -> Any | None:
-        """What `derived` keeps under `name` if the cache is at (version, as_of) and has it;
-        None otherwise. Never reads the database."""
+        """What `derived` keeps under `name` if the cache is at (version, as_of), or a later
+        version of that date, and has it; None otherwise. Never reads the database."""
         with self._lock:
-            return self._derived.get(name) if self._key == (version, as_of) else None
+            held = self._key
+            if held is None or held[1] != as_of or held[0] < version:
+                return None
+            return self._derived.get(name)
 
     def derived(
         self,
