@@ -293,3 +293,31 @@ def test_no_free_bed_space_in_the_services_problem_holds_a_resident(
         r.bedspace for r in residents if r.expected_leave is not None and r.expected_leave <= as_of
     }
     assert all(isinstance(d, date) and d <= as_of for d in due.values())
+
+
+def test_the_service_runs_the_nightly_rule_when_it_starts(sqlite_url: str) -> None:
+    """Turned on, the rule runs as the service starts (then nightly): no move-out waits for
+    the first night after a restart."""
+    import time
+
+    from tests.api.conftest import start_service
+
+    for service in start_service(sqlite_url):
+        due = _due(service)
+        switched = service.client.put(
+            "/api/settings/nightly-move-outs", json={"on": True}, headers=service.as_role(A)
+        )
+        assert switched.status_code == 200
+    for service in start_service(sqlite_url):  # a restart
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _audit_events(service, "move_out") < len(due):
+            time.sleep(0.1)
+        assert _audit_events(service, "move_out") == len(due)
+        with factory(service.client)() as session:
+            left = {
+                r.id: r.left_on
+                for r in session.scalars(
+                    select(ResidentRow).where(ResidentRow.left_on.is_not(None))
+                )
+            }
+        assert all(left[r.id] == r.expected_leave for r in due.values())
