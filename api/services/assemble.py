@@ -188,14 +188,17 @@ class StayChange:
 
 @dataclass
 class PendingChange:
-    """A change staged in the cache while its transaction commits: the problem after it and
-    what is derived from it (carried over from the problem before, see `ProblemCache`)."""
+    """A change staged in the cache while its transaction commits: the problem after it,
+    and what was derived from the problem before it, to be carried over once it committed
+    (or, with `after`, what the change staged before it will have carried over)."""
 
     key: tuple[int, date]
     base: Problem
     problem: Problem
     derived: dict[Hashable, Any] = field(default_factory=dict)
-    settled: threading.Event = field(default_factory=threading.Event)
+    after: PendingChange | None = None
+    known: threading.Event = field(default_factory=threading.Event)  # committed or not
+    settled: threading.Event = field(default_factory=threading.Event)  # and cached
     committed: bool = False
 
 
@@ -238,10 +241,14 @@ class ProblemCache:
     is kept only if the data version did not move while it was being read.
 
     A placement, arrival or move-out does not send the next request back to the database: the
-    writer stages the problem after its change (`stage`) and, for what is derived from the
-    problem and has an updater (the ranking context), the derived value carried over to it,
-    both before it commits; on commit both become current together (`settle`). Requests see
-    the old version or the new one, whole, and the new one is built once, by the writer.
+    writer stages the problem after its change before it commits (`stage`), and once it has
+    committed carries over to it what is derived from the problem and has an updater (the
+    ranking context), then makes both current together (`settle`). The carrying over is done
+    after the commit, so the database's write lock (through which every audited read commits)
+    is not held meanwhile; requests go on with the version before until the new one is
+    current, whole: they see the old version or the new one, and the new one is built once,
+    by the writer. The next writer builds on the staged problem, and carries its own change
+    over once the one before it is current.
 
     `counts` says how often the whole database was read (`database_reads`), something
     derived was built from scratch (`builds:<name>`) or carried over (`updates:<name>`).
@@ -254,7 +261,7 @@ class ProblemCache:
         self._problem: Problem | None = None
         self._derived: OrderedDict[Hashable, Any] = OrderedDict()
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
-        self._pending: PendingChange | None = None
+        self._pending: dict[tuple[int, date], PendingChange] = {}
         self._updaters: dict[Hashable, Updater] = (
             dict(updaters) if updaters is not None else {RANKING: _ranking_update}
         )
@@ -314,73 +321,103 @@ class ProblemCache:
         self._answers.clear()
 
     def problem_at(self, version: int, as_of: date) -> Problem | None:
-        """The cached problem if it is the state at `version`, else None (no database read:
-        for a caller holding the write lock, whose own transaction has moved the version).
-        A change to `version` that committed and is being settled is waited for."""
-        return self._cached((version, as_of)) or self._settled((version, as_of))
+        """The problem at `version` if the cache holds it or a change to it has committed
+        and is being carried over, else None (no database read: for a caller holding the
+        write lock, whose own transaction has moved the version)."""
+        key = (version, as_of)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        committed = self._committed(key)
+        return committed.problem if committed is not None else None
+
+    def _committed(self, key: tuple[int, date]) -> PendingChange | None:
+        """The change staged for `key`, once known to have committed (waited for)."""
+        with self._lock:
+            pending = self._pending.get(key)
+        if pending is None:
+            return None
+        pending.known.wait(SETTLE_WAIT_S)
+        return pending if pending.committed else None
 
     def stage(
         self, version: int, new_version: int, as_of: date, change: StayChange
     ) -> PendingChange | None:
         """Before committing a change that takes the data from `version` to `new_version`:
-        the problem after it, and what is derived from the problem before carried over to it
-        (by the updaters), to become the cached ones once `settle` says it committed.
+        the problem after it, to become the cached one, with what is derived from it carried
+        over, once `settle` says it committed.
 
-        Staged before the commit so that no request sees the new version without them: one
-        that does waits for `settle` (a moment) instead of reading the whole database again,
-        and one that does not goes on reading the old version while the writer works. None
-        when the cache is not at `version` (it then reads the database when next asked). Call
-        it holding the write lock, so that changes are staged one after the other.
+        Staged before the commit so that no request reads the whole database again for the
+        new version. None when neither the cache nor a change that committed a moment ago is
+        at `version` (the cache then reads the database when next asked). Call it holding
+        the write lock, so that changes are staged one after the other.
         """
+        key = (version, as_of)
         with self._lock:
-            before = self._pending
-        if before is not None and before.key == (version, as_of):
-            before.settled.wait(SETTLE_WAIT_S)  # committed a moment ago, settling
-        with self._lock:
-            at = self._key == (version, as_of)
-            base = self._problem if at else None
-            derived = dict(self._derived) if at else {}
+            at = self._key == key
+            base, derived = (self._problem, dict(self._derived)) if at else (None, {})
+        after = None
         if base is None:
-            return None
-        problem = change.apply(base)
-        carried: dict[Hashable, Any] = {}
-        for name, value in derived.items():
-            update = self._updaters.get(name)
-            if update is None:
-                continue
-            try:
-                carried[name] = update(value, problem)
-            except Exception:  # built from scratch when next asked for, as before
-                self._count(f"update_failures:{name}")
-            else:
-                self._count(f"updates:{name}")
-        pending = PendingChange((new_version, as_of), base, problem, carried)
+            after = self._committed(key)
+            if after is None:
+                return None
+            base = after.problem
+        pending = PendingChange((new_version, as_of), base, change.apply(base), derived, after)
         with self._lock:
-            self._pending = pending
+            self._pending[pending.key] = pending
         return pending
 
     def settle(self, pending: PendingChange, committed: bool) -> None:
-        """The staged change committed (it becomes the cached problem, with what was carried
-        over to it; anything else derived is built anew when asked) or did not (it is
-        dropped). Call it whatever happened."""
-        with self._lock:
-            if committed and self._problem is pending.base:
-                self._replace(pending.key, pending.problem, pending.derived)
-            if self._pending is pending:
-                self._pending = None
+        """The staged change committed (it becomes the cached problem, with what is derived
+        from the problem before carried over to it; anything else derived is built anew when
+        asked) or did not (it is dropped). Call it whatever happened, after the commit."""
         pending.committed = committed
-        pending.settled.set()
+        pending.known.set()
+        carried: dict[Hashable, Any] = {}
+        base = pending.base
+        try:
+            derived = pending.derived
+            if committed and pending.after is not None:
+                # Built on a change that may still be carrying its own derived values over.
+                pending.after.settled.wait(SETTLE_WAIT_S)
+                with self._lock:
+                    ahead = self._problem is pending.after.problem
+                    derived = dict(self._derived) if ahead else {}
+                    base = pending.after.problem if ahead else base
+            for name, value in derived.items() if committed else ():
+                update = self._updaters.get(name)
+                if update is None:
+                    continue
+                try:
+                    carried[name] = update(value, pending.problem)
+                except Exception:  # built from scratch when next asked for, as before
+                    self._count(f"update_failures:{name}")
+                else:
+                    self._count(f"updates:{name}")
+        finally:
+            with self._lock:
+                if committed and self._problem is base:
+                    self._replace(pending.key, pending.problem, carried)
+                if self._pending.get(pending.key) is pending:
+                    del self._pending[pending.key]
+            pending.settled.set()
         # No settle of the heap (`api.heap`) here: an update makes few objects, and those of
         # the version it replaces go by reference counting.
 
     def _settled(self, key: tuple[int, date]) -> Problem | None:
-        """The staged problem for `key`, once its commit is known to have gone through."""
+        """For a request at `key` whose change is staged: the version before it while the
+        change is carried over (a moment; the request is answered from the state as it was
+        a moment ago, as if it had come a moment earlier), None if it did not commit."""
         with self._lock:
-            pending = self._pending
-        if pending is None or pending.key != key:
+            pending = self._pending.get(key)
+            if pending is not None and not pending.settled.is_set():
+                held = self._problem
+                if held is not None and self._key is not None and self._key[1] == key[1]:
+                    return held
+        if pending is None:
             return None
         pending.settled.wait(SETTLE_WAIT_S)
-        return self._cached(key) if pending.committed else None
+        return self._at_or_after(key) if pending.committed else None
 
     def snapshot(
         self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]
