@@ -321,5 +321,7 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/referrals/{referral_id}/place",
         "/runs",
         "/runs/{run_id}/accept",
+        "/referrals/new",
+        "/referrals/{referral_id}/edit",
         "/admin/settings/nightly-move-outs",
     }
