@@ -110,6 +110,52 @@ def test_a_staged_change_is_cached_only_once_it_committed() -> None:
     assert cache.stage(7, 8, problem.as_of, change) is None  # no longer at version 7
 
 
+def test_changes_staged_back_to_back_carry_over_in_order_and_readers_never_wait_on_them() -> None:
+    """A second writer stages on the first's problem while the first is still carrying its
+    derived values over; readers meanwhile get the version before, whole; in the end the
+    cache holds the second's problem with its derived value carried over both changes."""
+    import threading
+
+    problem = generate(3, 6, 12)
+    as_of = problem.as_of
+    first, second = problem.residents[0], problem.residents[1]
+    release = threading.Event()
+    carried: list[tuple[object, int]] = []
+
+    def slow_update(value: object, after: object) -> object:
+        release.wait(5)  # the first writer is slow to carry over
+        carried.append((value, len(after.residents)))  # type: ignore[attr-defined]
+        return ("carried", value, len(after.residents))  # type: ignore[attr-defined]
+
+    cache = ProblemCache(updaters={"ranking": slow_update})
+    cache._key, cache._problem = (7, as_of), problem
+    cache._derived["ranking"] = "built at 7"
+
+    p1 = cache.stage(7, 8, as_of, StayChange(gone=frozenset({first.id})))
+    assert p1 is not None
+    settling = threading.Thread(target=cache.settle, args=(p1, True))
+    settling.start()  # committed; carrying over, held up
+    p1.known.wait(5)
+    assert cache.problem_at(8, as_of) is p1.problem  # the next writer's view, at once
+    # A reader of version 8 meanwhile: the version before, with its derived value.
+    assert cache._settled((8, as_of)) is problem
+    p2 = cache.stage(8, 9, as_of, StayChange(gone=frozenset({second.id})))
+    assert p2 is not None and p2.base is p1.problem
+    finishing = threading.Thread(target=cache.settle, args=(p2, True))
+    finishing.start()
+    release.set()
+    settling.join(5)
+    finishing.join(5)
+
+    assert cache.problem_at(9, as_of) is p2.problem
+    assert cache.derived_now(9, as_of, "ranking") == (
+        "carried",
+        ("carried", "built at 7", len(problem.residents) - 1),
+        len(problem.residents) - 2,
+    )
+    assert [n for _, n in carried] == [len(problem.residents) - 1, len(problem.residents) - 2]
+
+
 def test_a_referral_placed_between_reading_it_and_ranking_it_gets_409(service: Service) -> None:
     """The row read first still says waiting, the cached state read next says placed (the
     race the service sees when another coordinator commits in between): a 409, not a 404."""
