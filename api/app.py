@@ -40,8 +40,8 @@ from api.error_docs import document_errors
 from api.quick_reads import QuickReads
 from api.routers import admin, auth, board, inventory, people, runs
 from api.security import LoginLimiter
+from api.services import departures, users
 from api.services import runs as run_service
-from api.services import users
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
@@ -65,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # 4 threads 190, 8 threads 149; 2 rather than 1, so one slow request (a write waiting
         # for the database) does not hold up every other.
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
-        yield
+        async with departures.nightly_task(app.state.sessionmaker, settings.placement_date):
+            yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
         app.state.quick_reads.close()
         close_loop_read_logs(engine)

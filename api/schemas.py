@@ -186,6 +186,10 @@ class MoveOut(BaseModel):
     bedspace: str
     unit: str
     expected_leave: date
+    due_to_leave: bool = Field(
+        default=False,
+        description="the expected date has passed and no move-out is recorded: not free",
+    )
 
 
 class UserCreate(BaseModel):
@@ -250,3 +254,11 @@ class ImportResult(BaseModel):
     # A preview stores nothing: it shows what committing the same file would do.
     preview: bool = False
     records: list[ImportedRecord] = Field(default_factory=list)
+
+
+class NightlyMoveOuts(BaseModel):
+    """Whether the nightly rule records move-outs of residents past their expected date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool

@@ -27,6 +27,14 @@ run of the same mix in which each client pauses `--think-ms` (1 s) on average be
 requests, as coordinators reading the answers do. Target: zero errors and p99 <= 100 ms
 overall, judged on the closed-loop run. Writes `load_mixed.json` and `load_mixed.md` (from
 the JSON).
+
+For placements under load (issue 25): `--vacancy-share 0` leaves rank and placements only,
+`--ranking-only` first runs the same clients ranking alone on the same service (the baseline
+the mixed run's ranking p99 is held to: at most `RANKING_P99_FACTOR` times it), and
+`--think-min-ms/--think-max-ms` pace the paced run uniformly (1-5 s, as coordinators work).
+Closed-loop throughput is also given as a ratio to the floor's, and the service's own counts
+of whole-database reads and ranking-context builds and carry-overs during the mixed run
+(`GET /api/cache-stats`, as an admin) are reported beside the latencies.
 """
 
 from __future__ import annotations
@@ -51,11 +59,22 @@ import httpx
 
 from benchmarks.machine import git_sha, machine_info
 from benchmarks.output import write_figures
-from benchmarks.serving import coordinator_token, percentile, seed_database, serving
+from benchmarks.serving import (
+    add_account,
+    coordinator_token,
+    percentile,
+    seed_database,
+    serving,
+)
 
 TARGET_P99_MS = 100.0
+# Ranking p99 with placements mixed in, at most this times the ranking-only p99 (issue 25).
+RANKING_P99_FACTOR = 2.0
+# The paced run's p99 target (issue 25: 50 clients on 10,000 bed-spaces, 1-5 s think time).
+TARGET_PACED_P99_MS = 250.0
 SECRET = "mixed-load-benchmark-secret-key-0123456789"
 LOAD_USER = "load-coordinator"
+ADMIN_USER = "load-admin"  # reads the service's cache counts
 MIX = (("rank", 0.6), ("vacancies", 0.3), ("placement", 0.1))  # the default share of each
 KINDS = ("rank", "vacancies", "placement")
 ME = "/api/auth/me"  # signed in, the account looked up, nothing else: the floor
@@ -145,11 +164,15 @@ async def client_loop(
     seed: int,
     mix: Sequence[tuple[str, float]],
     think_ms: float = 0.0,
+    think_range_ms: tuple[float, float] | None = None,
 ) -> None:
     pick = random.Random(seed * 7919 + number)
     kinds, weights = zip(*mix, strict=True)
     while budget["issued"] < budget["max"] and time.perf_counter() < budget["deadline"]:
-        if think_ms:  # before the first request too: clients do not all start at once
+        # Before the first request too: clients do not all start at once.
+        if think_range_ms:
+            await asyncio.sleep(pick.uniform(*think_range_ms) / 1000.0)
+        elif think_ms:
             await asyncio.sleep(pick.expovariate(1000.0 / think_ms))
         budget["issued"] += 1
         kind = pick.choices(kinds, weights)[0]
@@ -203,6 +226,7 @@ async def mixed_load(
     seed: int,
     mix: Sequence[tuple[str, float]] = MIX,
     think_ms: float = 0.0,
+    think_range_ms: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     tally = Tally()
     budget = {"issued": 0, "max": max_requests, "deadline": time.perf_counter() + duration_s}
@@ -218,7 +242,7 @@ async def mixed_load(
     ) as http:
         await asyncio.gather(
             *(
-                client_loop(n, http, tally, waiting, budget, seed, mix, think_ms)
+                client_loop(n, http, tally, waiting, budget, seed, mix, think_ms, think_range_ms)
                 for n in range(clients)
             )
         )
@@ -227,6 +251,7 @@ async def mixed_load(
     return {
         "clients": clients,
         "think_ms": think_ms,
+        "think_range_ms": list(think_range_ms) if think_range_ms else None,
         "wall_s": round(wall, 2),
         "overall": tally.summary(kinds, wall),
         "by_kind": {kind: tally.summary([kind], wall) for kind in KINDS if kind in kinds},
@@ -244,27 +269,39 @@ def run(
     placement_share: float = 0.1,
     think_ms: float = 1000.0,
     paced_s: float = 30.0,
+    vacancy_share: float | None = None,
+    ranking_only: bool = False,
+    think_range_ms: tuple[float, float] | None = None,
+    paced_clients: int | None = None,
 ) -> dict[str, Any]:
     """Seed, serve, warm, load; the figures as a JSON-ready dict.
 
     `placement_share` sets the share of placements (0 for a read-only load); rank and
-    vacancies keep their 2:1 ratio in the rest. After the load: the floor (the same clients
-    asking `GET /api/auth/me` only) and a paced run of the same mix, each client pausing
-    `think_ms` on average between requests, for `paced_s` seconds."""
+    vacancies keep their 2:1 ratio in the rest unless `vacancy_share` says otherwise. With
+    `ranking_only`, the same clients first rank alone for `duration_s`. After the load: the
+    floor (the same clients asking `GET /api/auth/me` only) and a paced run of the same mix
+    by `paced_clients` (default `clients`), each pausing `think_ms` on average between
+    requests, or uniformly within `think_range_ms`, for `paced_s` seconds."""
     duration_s = max(1.0, min(duration_s, MAX_DURATION_S))
     max_requests = max(1, min(max_requests, MAX_REQUESTS))
     clients = max(1, min(clients, 200))
+    paced_clients = max(1, min(paced_clients or clients, 200))
     share = max(0.0, min(placement_share, 1.0))
     paced_s = max(1.0, min(paced_s, MAX_DURATION_S))
     think_ms = max(0.0, think_ms)
-    mix = (("rank", (1 - share) * 2 / 3), ("vacancies", (1 - share) / 3), ("placement", share))
+    vacancy = (1 - share) / 3 if vacancy_share is None else max(0.0, min(vacancy_share, 1 - share))
+    shares = (("rank", 1 - share - vacancy), ("vacancies", vacancy), ("placement", share))
+    mix = tuple((kind, weight) for kind, weight in shares if weight > 0)
     workdir = Path(tempfile.mkdtemp(prefix="bedmatch-mixed-"))
     database_url = f"sqlite:///{workdir / 'load.db'}"
     try:
         seeded = seed_database(database_url, seed, referrals, beds, LOAD_USER, SECRET)
+        add_account(database_url, ADMIN_USER, SECRET, "admin")
         waiting = seeded.waiting
         token = coordinator_token(database_url, SECRET, LOAD_USER)
         headers = {"Authorization": f"Bearer {token}"}
+        # The role comes from the account, so a token for the admin account reads as admin.
+        admin = {"Authorization": f"Bearer {coordinator_token(database_url, SECRET, ADMIN_USER)}"}
         with serving(database_url, SECRET) as base:
             started = time.perf_counter()
             rank_url = f"{base}/api/referrals/{waiting[0]}/rank"
@@ -272,10 +309,26 @@ def run(
             httpx.get(f"{base}/api/vacancies", headers=headers, timeout=300).raise_for_status()
             warmup_s = time.perf_counter() - started
             load_before = list(os.getloadavg())
+            rank_alone = None
+            if ranking_only:
+                rank_alone = asyncio.run(
+                    mixed_load(
+                        base,
+                        token,
+                        list(waiting),
+                        clients,
+                        duration_s,
+                        max_requests,
+                        seed,
+                        (("rank", 1.0),),
+                    )
+                )
             remaining = list(waiting)  # the clients drop whoever they see placed
+            counts_before = _cache_counts(base, admin)
             loaded = asyncio.run(
                 mixed_load(base, token, remaining, clients, duration_s, max_requests, seed, mix)
             )
+            counts_after = _cache_counts(base, admin)
             load_after = list(os.getloadavg())
             floor = asyncio.run(
                 mixed_load(
@@ -291,12 +344,27 @@ def run(
             )
             paced = asyncio.run(
                 mixed_load(
-                    base, token, remaining, clients, paced_s, max_requests, seed, mix, think_ms
+                    base,
+                    token,
+                    remaining,
+                    paced_clients,
+                    paced_s,
+                    max_requests,
+                    seed,
+                    mix,
+                    think_ms,
+                    think_range_ms,
                 )
             )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     overall = loaded["overall"]
+    floor_rate = floor["overall"]["throughput_per_s"]
+    ranking = loaded["by_kind"].get("rank", {})
+    alone = rank_alone["overall"] if rank_alone else None
+    ranking_limit = (
+        round(RANKING_P99_FACTOR * alone["p99_ms"], 2) if alone and alone["p99_ms"] else None
+    )
     return {
         "benchmark": "load_mixed",
         "mix": {kind: round(weight, 3) for kind, weight in mix},
@@ -305,8 +373,32 @@ def run(
         "seeding_s": round(seeded.generate_s + seeded.store_s, 2),
         "warmup_s": round(warmup_s, 3),
         "load": loaded,
+        "ranking_only": rank_alone,
         "floor": floor,
         "paced": paced,
+        "throughput_ratio_to_floor": {
+            "load": _ratio(overall["throughput_per_s"], floor_rate),
+            "ranking_only": _ratio(alone["throughput_per_s"], floor_rate) if alone else None,
+        },
+        # What the service did during the mixed run, by its own counts.
+        "cache_counts_during_load": {
+            key: counts_after.get(key, 0) - counts_before.get(key, 0)
+            for key in sorted(counts_before.keys() | counts_after.keys())
+        },
+        "placements_stored": loaded["by_kind"].get("placement", {}).get("answered", 0)
+        - loaded["by_kind"].get("placement", {}).get("refused", 0),
+        "targets": {
+            "ranking_p99_limit_ms": ranking_limit,
+            "ranking_p99_within_limit": (
+                ranking_limit is not None
+                and ranking.get("p99_ms") is not None
+                and ranking["p99_ms"] <= ranking_limit
+            ),
+            "no_errors": overall["errors"] == 0 and paced["overall"]["errors"] == 0,
+            "paced_p99_limit_ms": TARGET_PACED_P99_MS,
+            "paced_p99_within_limit": paced["overall"]["p99_ms"] is not None
+            and paced["overall"]["p99_ms"] <= TARGET_PACED_P99_MS,
+        },
         "p99_ratio_to_floor_p99": (
             round(overall["p99_ms"] / floor["overall"]["p99_ms"], 2)
             if overall["p99_ms"] and floor["overall"]["p99_ms"]
@@ -321,6 +413,16 @@ def run(
         "git_sha": git_sha(),
         "machine": machine_info(),
     }
+
+
+def _ratio(value: float, floor: float) -> float | None:
+    return round(value / floor, 3) if floor else None
+
+
+def _cache_counts(base: str, headers: dict[str, str]) -> dict[str, int]:
+    answer = httpx.get(f"{base}/api/cache-stats", headers=headers, timeout=60)
+    answer.raise_for_status()
+    return dict(answer.json())
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -340,10 +442,20 @@ def markdown(result: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     floor, paced = result["floor"], result["paced"]
-    rows = [("all", load["overall"])] + [(k, load["by_kind"][k]) for k in KINDS]
+    think = (
+        "{:g}-{:g} ms think".format(*paced["think_range_ms"])
+        if paced.get("think_range_ms")
+        else f"{paced['think_ms']:g} ms think"
+    )
+    rows = []
+    if result.get("ranking_only"):
+        rows += [("ranking only (same clients, before the mix)", result["ranking_only"]["overall"])]
+    rows += [("all", load["overall"])] + [
+        (k, load["by_kind"][k]) for k in KINDS if k in load["by_kind"]
+    ]
     rows += [("floor: `" + ME + "` only", floor["overall"])]
-    rows += [(f"paced ({paced['think_ms']:g} ms think): all", paced["overall"])]
-    rows += [(f"paced: {k}", paced["by_kind"][k]) for k in KINDS]
+    rows += [(f"paced ({paced['clients']} clients, {think}): all", paced["overall"])]
+    rows += [(f"paced: {k}", paced["by_kind"][k]) for k in KINDS if k in paced["by_kind"]]
     for name, row in rows:
         lines.append(
             f"| {name} | {row['answered']} | {row['refused']} | {row['errors']} | "
@@ -358,14 +470,34 @@ def markdown(result: dict[str, Any]) -> str:
         "the floor's: the floor is the same clients asking for an authenticated request that "
         "does nothing else, in the same run, so no endpoint here answers faster at that load. "
         f"Paced: {paced['clients']} clients for {paced['wall_s']} s, each pausing "
-        f"{paced['think_ms']:g} ms on average between requests (a coordinator reading the "
-        "answer), on what the closed-loop run left waiting.",
+        f"({think}) between requests (a coordinator reading the answer), on what the "
+        "closed-loop run left waiting.",
         f"Load average (1, 5, 15 min) before {result['load_average_before']}, after "
         f"{result['load_average_after']}, on {result['machine'].get('cores')} cores shared "
         f"with other work; commit `{result['git_sha'][:12]}`. Warm-up (first rank and board): "
         f"{result['warmup_s']} s.",
         "",
     ]
+    if "targets" in result:
+        targets, counts = result["targets"], result["cache_counts_during_load"]
+        ratios = result["throughput_ratio_to_floor"]
+        lines += [
+            f"Ranking p99 with placements: {load['by_kind'].get('rank', {}).get('p99_ms')} ms "
+            f"against a limit of {targets['ranking_p99_limit_ms']} ms "
+            f"({RANKING_P99_FACTOR:g}× the ranking-only p99): "
+            f"**{'meets' if targets['ranking_p99_within_limit'] else 'misses'}** it. "
+            f"Paced p99 {paced['overall']['p99_ms']} ms against {targets['paced_p99_limit_ms']} "
+            f"ms: **{'meets' if targets['paced_p99_within_limit'] else 'misses'}** it. Errors: "
+            f"{'none' if targets['no_errors'] else 'some'}. Closed-loop throughput as a share of "
+            f"the floor's: mixed {ratios['load']}, ranking only {ratios['ranking_only']}.",
+            f"During the mixed run the service stored {result['placements_stored']} placements "
+            "and, by its own counts: "
+            + ", ".join(f"{k} {v}" for k, v in counts.items())
+            + " (database_reads: the whole database read into the cached problem; "
+            "builds:ranking: a ranking context built from scratch; updates:ranking: one "
+            "carried over a placement).",
+            "",
+        ]
     if load["first_errors"]:
         lines += ["First errors:", ""] + [f"- `{e}`" for e in load["first_errors"]] + [""]
     return "\n".join(lines)
@@ -383,7 +515,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--placement-share", type=float, default=0.1, help="0 for reads only")
     parser.add_argument("--think-ms", type=float, default=1000.0, help="paced run's pause")
     parser.add_argument("--paced", type=float, default=30.0, help="paced run's seconds")
+    parser.add_argument(
+        "--vacancy-share", type=float, default=None, help="default: a third of the rest"
+    )
+    parser.add_argument(
+        "--ranking-only", action="store_true", help="first the same clients ranking alone"
+    )
+    parser.add_argument("--think-min-ms", type=float, default=None, help="paced: uniform from")
+    parser.add_argument("--think-max-ms", type=float, default=None, help="paced: uniform to")
+    parser.add_argument("--paced-clients", type=int, default=None, help="default: --clients")
     args = parser.parse_args(argv)
+    think_range = (
+        (args.think_min_ms, args.think_max_ms)
+        if args.think_min_ms is not None and args.think_max_ms is not None
+        else None
+    )
     result = run(
         seed=args.seed,
         referrals=args.referrals,
@@ -394,6 +540,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         placement_share=args.placement_share,
         think_ms=args.think_ms,
         paced_s=args.paced,
+        vacancy_share=args.vacancy_share,
+        ranking_only=args.ranking_only,
+        think_range_ms=think_range,
+        paced_clients=args.paced_clients,
     )
     write_figures(result, markdown(result), args.output, "load_mixed")
     return 0

@@ -74,6 +74,19 @@ def seed_database(
     )
 
 
+def add_account(database_url: str, username: str, password: str, role: str) -> None:
+    """Add a signed-up account with `role` to an already seeded database."""
+    from api.db import make_engine, make_sessionmaker
+    from api.orm import UserRow
+    from api.security import hash_password
+
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine)() as session:
+        session.add(UserRow(username=username, password_hash=hash_password(password), role=role))
+        session.commit()
+    engine.dispose()
+
+
 def coordinator_token(database_url: str, secret: str, username: str) -> str:
     """A signed token for `username` as a coordinator, as the service signs them."""
     from api.config import Settings

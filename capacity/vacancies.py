@@ -5,6 +5,11 @@ when nobody present stays in it and its `available_from` is on or before that da
 rule of DESIGN.md); it frees later on the latest of its `available_from` and its occupant's
 `expected_leave`. An occupant with no expected leaving date (Housing First) never frees it.
 
+The service counts a further state (`due_to_leave`, given by the caller): a bed-space whose
+resident is past their expected leaving date with no move-out recorded. It is not free, and
+the service's problem gives that resident no date, so it is counted apart rather than as
+freeing on a date.
+
 Only counts leave this module: never a resident's id, age, gender, risk or flags. A refuge
 (`confidential_address`) keeps its name, area and address hidden unless the caller's role may
 see them (`show_confidential=True`), and an area filter never matches a hidden unit, so the
@@ -13,7 +18,7 @@ filter cannot be used to find out where a refuge is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,6 +63,9 @@ class VacancyCounts(_Out):
     freeing_7_days: int = 0
     freeing_28_days: int = 0
     freeing_within_days: int = 0
+    due_to_leave: int = Field(
+        default=0, description="resident past the expected leaving date, no move-out recorded"
+    )
 
 
 class VacancyGroup(VacancyCounts):
@@ -137,12 +145,17 @@ def _matches(unit: Unit, filters: VacancyFilters, show_confidential: bool) -> bo
 
 
 def _count(
-    beds: Iterable[BedSpace], free_from: dict[str, date | None], as_of: date, within_days: int
+    beds: Iterable[BedSpace],
+    free_from: dict[str, date | None],
+    as_of: date,
+    within_days: int,
+    due_to_leave: Collection[str],
 ) -> dict[str, int]:
     counts = dict.fromkeys(VacancyCounts.model_fields, 0)
     for bed in beds:
         day = free_from[bed.id]
         counts["bedspaces"] += 1
+        counts["due_to_leave"] += int(bed.id in due_to_leave)
         if day is None:
             continue
         if day <= as_of:
@@ -164,11 +177,14 @@ def vacancies(
     *,
     within_days: int = 28,
     show_confidential: bool = False,
+    due_to_leave: Collection[str] = (),
 ) -> VacancyBoard:
     """The vacancy board of `problem`, per unit and grouped, filtered by `filters`.
 
     `show_confidential` is for roles allowed to know where refuges are; without it a unit
     with a confidential address shows neither its name, its area nor its address.
+    `due_to_leave`: the bed-spaces whose resident is past their expected leaving date with
+    no move-out recorded (the service's; none in a problem document).
     """
     if within_days < 0:
         raise ValueError("within_days must not be negative")
@@ -185,7 +201,7 @@ def vacancies(
         if not _matches(unit, filters, show_confidential):
             continue
         beds = beds_by_unit.get(unit.id, [])
-        counts = _count(beds, free_from, problem.as_of, within_days)
+        counts = _count(beds, free_from, problem.as_of, within_days, due_to_leave)
         hidden = unit.confidential_address and not show_confidential
         later = [d for b in beds if (d := free_from[b.id]) is not None and d > problem.as_of]
         rows.append(

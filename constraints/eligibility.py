@@ -51,20 +51,13 @@ class Eligibility:
 def eligibility(source: Problem | Tables, *, reasons: bool = False) -> Eligibility:
     """Evaluate every pair rule over all referrals and bed-spaces."""
     tables = source if isinstance(source, Tables) else build_tables(source)
-    n_refs, n_units, n_beds = len(tables.referrals), len(tables.units), len(tables.beds)
-
     # Rules come as masks of their own small shape ((R, 1), (1, W) or (R, W)); each one's
     # bits are made in that shape and folded into the full grid in one pass. Broadcasting
     # each to full size first, then negating, casting and shifting it, cost four grid-sized
     # temporaries per rule: most of the time on a city's portfolio.
-    unit_failures = np.zeros((n_refs, n_units), dtype=np.uint32)
-    for i, rule in enumerate(UNIT_RULES):
-        _fold(unit_failures, rule.small_mask(tables), 1 << i)
+    unit_failures = unit_rule_failures(tables)
     unit_allowed = unit_failures == 0
-
-    bed_failures = np.zeros((n_refs, n_beds), dtype=np.uint8)
-    for j, rule in enumerate(BEDSPACE_RULES):
-        _fold(bed_failures, rule.small_mask(tables), 1 << j)
+    bed_failures = bed_rule_failures(tables)
     # `take`, not `[:, index]`: that returns a column-major array, and every later row-wise
     # pass over it (this one, the context's per-unit sums) ran ten times slower.
     allowed = np.take(unit_allowed, tables.beds.unit, axis=1)
@@ -72,6 +65,22 @@ def eligibility(source: Problem | Tables, *, reasons: bool = False) -> Eligibili
     if not reasons:
         return Eligibility(tables, unit_allowed, allowed, None, None)
     return Eligibility(tables, unit_allowed, allowed, unit_failures, bed_failures)
+
+
+def unit_rule_failures(tables: Tables) -> np.ndarray:
+    """(R, U) uint32: bit i set where `UNIT_RULES[i]` fails."""
+    failures = np.zeros((len(tables.referrals), len(tables.units)), dtype=np.uint32)
+    for i, rule in enumerate(UNIT_RULES):
+        _fold(failures, rule.small_mask(tables), 1 << i)
+    return failures
+
+
+def bed_rule_failures(tables: Tables) -> np.ndarray:
+    """(R, B) uint8: bit j set where `BEDSPACE_RULES[j]` fails."""
+    failures = np.zeros((len(tables.referrals), len(tables.beds)), dtype=np.uint8)
+    for j, rule in enumerate(BEDSPACE_RULES):
+        _fold(failures, rule.small_mask(tables), 1 << j)
+    return failures
 
 
 def _fold(failures: np.ndarray, passes: np.ndarray, bit: int) -> None:

@@ -128,11 +128,6 @@ def score(tables: Tables) -> Scores:
 
     strengths = _strength_share(tables)
     pathway_fit = r.pathway[:, None] == u.pathway[None, :]
-    female_staff = u.women_only | tables.team_available[:, 1]
-    female_worker = r.is_woman[:, None] & female_staff[None, :]
-    high_need = r.is_high_risk | r.needs_24_7 | (r.support_hours >= HIGH_NEED_HOURS)
-    calm = 1.0 - u.high_need_share
-    spread = np.where(high_need[:, None], calm[None, :], 0.0)
 
     terms = {
         "waiting": _points(waiting[:, None], weights["waiting"]),
@@ -140,10 +135,37 @@ def score(tables: Tables) -> Scores:
         "travel": _points(travel, weights["travel"]),
         "strengths": _points(strengths, weights["strengths"]),
         "pathway_fit": _points(pathway_fit, weights["pathway_fit"]),
+        **occupancy_terms(tables),
+    }
+    return Scores(terms=terms, travel_minutes=travel_minutes)
+
+
+# The terms that move when people arrive or leave (see `occupancy_terms`).
+OCCUPANCY_TERMS = ("female_worker", "spread_high_need")
+
+
+def occupancy_unit_values(tables: Tables) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, what the occupancy terms read: (women-only staff or a team with a female
+    worker and room, share of residents who are not high-need)."""
+    u = tables.units
+    return u.women_only | tables.team_available[:, 1], 1.0 - u.high_need_share
+
+
+def occupancy_terms(tables: Tables, units: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The terms that depend on who lives in a unit and which teams have room, as (R, U)
+    points; with `units`, (R, len(units)) for just those units."""
+    weights = weights_for(tables.problem.policy)
+    r = tables.referrals
+    female_staff, calm = occupancy_unit_values(tables)
+    if units is not None:
+        female_staff, calm = female_staff[units], calm[units]
+    female_worker = r.is_woman[:, None] & female_staff[None, :]
+    high_need = r.is_high_risk | r.needs_24_7 | (r.support_hours >= HIGH_NEED_HOURS)
+    spread = np.where(high_need[:, None], calm[None, :], 0.0)
+    return {
         "female_worker": _points(female_worker, weights["female_worker"]),
         "spread_high_need": _points(spread, weights["spread_high_need"]),
     }
-    return Scores(terms=terms, travel_minutes=travel_minutes)
 
 
 def _strength_share(tables: Tables) -> np.ndarray:

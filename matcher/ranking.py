@@ -294,15 +294,9 @@ class RankingContext:
 
         counts_by_unit = np.ascontiguousarray(counts.T)
         cluster_size = np.bincount(tables.beds.cluster, minlength=len(tables.clusters))
-        placeable = np.flatnonzero(best_unit >= 0)
-        priority = tables.referrals.priority[placeable]
-        best_in_units = placeable[np.lexsort((-priority, best_unit[placeable]))]
-        # How many of each unit's have each priority, then how many have it or a higher one.
-        per_priority = np.zeros((n_units, MAX_PRIORITY + 1), dtype=np.int64)
-        np.add.at(per_priority, (best_unit[placeable], priority), 1)
-        at_or_above = np.cumsum(per_priority[:, ::-1], axis=1)[:, ::-1]
-        best_in_unit_start = np.cumsum(at_or_above[:, 0]) - at_or_above[:, 0]
-        best_in_unit_end = best_in_unit_start[:, None] + at_or_above
+        best_in_units, best_in_unit_start, best_in_unit_end = best_in_unit_index(
+            best_unit, tables.referrals.priority, n_units
+        )
 
         bed_ids = tables.beds.ids
         batch_bed = (
@@ -378,6 +372,21 @@ class RankingContext:
         if index is None:
             raise ReferralNotFound(referral_id)
         return index
+
+
+def best_in_unit_index(
+    best_unit: np.ndarray, priorities: np.ndarray, n_units: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`RankingContext.best_in_units`, `best_in_unit_start` and `best_in_unit_end`."""
+    placeable = np.flatnonzero(best_unit >= 0)
+    priority = priorities[placeable]
+    best_in_units = placeable[np.lexsort((-priority, best_unit[placeable]))]
+    # How many of each unit's have each priority, then how many have it or a higher one.
+    per_priority = np.zeros((n_units, MAX_PRIORITY + 1), dtype=np.int64)
+    np.add.at(per_priority, (best_unit[placeable], priority), 1)
+    at_or_above = np.cumsum(per_priority[:, ::-1], axis=1)[:, ::-1]
+    best_in_unit_start = np.cumsum(at_or_above[:, 0]) - at_or_above[:, 0]
+    return best_in_units, best_in_unit_start, best_in_unit_start[:, None] + at_or_above
 
 
 def _split_by(group_of: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:

@@ -1,14 +1,14 @@
-"""Accounts and the audit trail: admins only."""
+"""Accounts, the audit trail and the service's switches: admins only."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from api.deps import Admin, SessionDep
-from api.schemas import AuditEventView, UserCreate, UserView
-from api.services import audit, users
+from api.schemas import AuditEventView, NightlyMoveOuts, UserCreate, UserView
+from api.services import audit, departures, users
 from api.services.errors import Conflict
 
 router = APIRouter(prefix="/api", tags=["admin"])
@@ -48,3 +48,28 @@ def audit_events(
 ) -> list[AuditEventView]:
     rows = audit.events(session, username=username, subject_id=subject_id, limit=limit)
     return [AuditEventView.model_validate(r) for r in rows]
+
+
+@router.get("/settings/nightly-move-outs", response_model=NightlyMoveOuts)
+def nightly_move_outs(session: SessionDep, user: Admin) -> NightlyMoveOuts:
+    """Whether the nightly rule records the move-out of residents past their expected
+    leaving date (see `api.services.departures`)."""
+    return NightlyMoveOuts(on=departures.is_on(session))
+
+
+@router.put("/settings/nightly-move-outs", response_model=NightlyMoveOuts)
+def switch_nightly_move_outs(
+    body: NightlyMoveOuts, session: SessionDep, user: Admin
+) -> NightlyMoveOuts:
+    """Turn the nightly move-out rule on or off (audited with the old and new value)."""
+    departures.switch(session, user, body.on)
+    return NightlyMoveOuts(on=body.on)
+
+
+@router.get("/cache-stats", response_model=dict[str, int])
+def cache_stats(request: Request, user: Admin) -> dict[str, int]:
+    """How often this worker process has read the whole database into its cached problem
+    (`database_reads`) and built a derived value such as the ranking context from scratch
+    (`builds:ranking`) or carried it over a placement, arrival or move-out
+    (`updates:ranking`), since it started."""
+    return dict(request.app.state.problem_cache.counts)

@@ -11,7 +11,7 @@ from api.routers.inventory import as_of
 from api.schemas import MoveOut, Stats
 from api.services import board
 from api.services.exports import MEDIA_TYPES, ExportFormat, filename, table
-from capacity.vacancies import VacancyBoard, VacancyFilters, vacancies
+from capacity.vacancies import VacancyBoard, VacancyFilters
 
 router = APIRouter(prefix="/api", tags=["board"])
 
@@ -42,9 +42,10 @@ VACANCY_COLUMNS = (
     "freeing_7_days",
     "freeing_28_days",
     "freeing_within_days",
+    "due_to_leave",
     "next_free",
 )
-MOVE_OUT_COLUMNS = ("bedspace", "unit", "expected_leave")
+MOVE_OUT_COLUMNS = ("bedspace", "unit", "expected_leave", "due_to_leave")
 
 
 def _spreadsheet(content: bytes, fmt: ExportFormat, name: str) -> Response:
@@ -73,7 +74,7 @@ def vacancy_board(
         session,
         as_of(request),
         key,
-        lambda problem: vacancies(
+        lambda problem: board.vacancy_board(
             problem, filters, within_days=within_days, show_confidential=show
         ).model_dump_json(),
     )
@@ -106,7 +107,7 @@ def export_vacancies(
     """The vacancy board's units as a spreadsheet, with the same filters and the same
     hiding of refuges as the board shows this role."""
     problem = request.app.state.problem_cache.problem(session, as_of(request))
-    shown = vacancies(
+    shown = board.vacancy_board(
         problem, filters, within_days=within_days, show_confidential=user.sees_personal_data
     )
     rows = (unit.model_dump() for unit in shown.units)

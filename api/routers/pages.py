@@ -22,6 +22,7 @@ from api.services import (
     audit,
     board,
     changes,
+    departures,
     inventory,
     person_view,
     placements,
@@ -35,7 +36,7 @@ from api.services import (
 )
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
-from capacity.vacancies import VacancyFilters, vacancies
+from capacity.vacancies import VacancyFilters
 from matcher.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
 from matcher.model import Flag, Pathway, Referral
@@ -412,7 +413,7 @@ def place_from_page(
 @router.get("/vacancies", response_class=HTMLResponse)
 def vacancies_page(request: Request, session: SessionDep, user: Everyone) -> Response:
     problem = request.app.state.problem_cache.problem(session, as_of(request))
-    board_now = vacancies(
+    board_now = board.vacancy_board(
         problem, VacancyFilters(), within_days=28, show_confidential=user.sees_personal_data
     )
     from api.security import Role
@@ -598,3 +599,27 @@ def audit_page(
         filters={"username": username, "subject": subject, "action": action},
         older=shown[-1].id if len(shown) == AUDIT_PAGE else None,
     )
+
+
+# --- admins: the service's switches -------------------------------------------------------
+
+
+@router.get("/admin/settings", response_class=HTMLResponse)
+def settings_page(request: Request, session: SessionDep, user: Admin) -> Response:
+    changed = request.query_params.get("changed")
+    message = "Setting saved." if changed else None
+    on = departures.is_on(session)
+    return render(request, "settings.html", user, nightly_move_outs=on, message=message)
+
+
+@router.post("/admin/settings/nightly-move-outs")
+def switch_nightly_move_outs(
+    request: Request,
+    session: SessionDep,
+    user: Admin,
+    on: Annotated[str, Form()] = "",
+    csrf_token: CsrfField = "",
+) -> Response:
+    require_csrf(request, csrf_token)
+    departures.switch(session, user, on == "on")
+    return RedirectResponse("/admin/settings?changed=1", status.HTTP_303_SEE_OTHER)

@@ -202,16 +202,19 @@ def get_resident(resident_id: str, session: SessionDep, user: Coordinator) -> Re
 
 @router.post("/residents/{resident_id}/arrival", response_model=ResidentView)
 def record_arrival(
-    resident_id: str, body: DateBody, session: SessionDep, user: Coordinator
+    request: Request, resident_id: str, body: DateBody, session: SessionDep, user: Coordinator
 ) -> ResidentView:
-    return resident_view(placements.arrive(session, user, resident_id, body.on))
+    cache = request.app.state.problem_cache
+    row = placements.arrive(session, user, resident_id, body.on, as_of(request), cache)
+    return resident_view(row)
 
 
 @router.post("/residents/{resident_id}/move-out", response_model=ResidentView)
 def record_move_out(
     request: Request, resident_id: str, body: DateBody, session: SessionDep, user: Coordinator
 ) -> ResidentView:
-    row = placements.move_out(session, user, as_of(request), resident_id, body.on)
+    cache = request.app.state.problem_cache
+    row = placements.move_out(session, user, as_of(request), resident_id, body.on, cache)
     return resident_view(row)
 
 

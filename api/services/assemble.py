@@ -4,18 +4,24 @@ Present residents (no `left_on`) and waiting referrals go in; names of people wh
 are dropped from `keep_apart`/`keep_together`, since a rule about someone no longer here has
 nothing to bite on. The problem is cached per data version (see `api.db`), so ranking does
 not rebuild 10,000 bed-spaces on every request.
+
+An expected leaving date is a plan, not a departure (LIFECYCLE.md): a resident past it with
+no move-out recorded is still here, and their bed-space is "due to leave", not free. The
+problem document's own rule (DESIGN.md, `Problem.resident_is_present`) would count them as
+gone on `as_of`, so in the service's problem such a resident has no expected leaving date,
+and the passed date is kept beside it (`ServiceProblem.due_to_leave`) for the board.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,12 +71,44 @@ def _present_only(referrals: list[Referral], residents: set[str]) -> list[Referr
     return [present(r) for r in referrals]
 
 
+class ServiceProblem(Problem):
+    """The problem the service builds: a `Problem` whose residents past their expected
+    leaving date (no move-out recorded) stay, with those passed dates by bed-space."""
+
+    # Not part of the problem document: never written out, never read from one.
+    due_to_leave: dict[str, date] = Field(default_factory=dict, exclude=True)
+
+
+def due_to_leave(problem: Problem) -> dict[str, date]:
+    """Bed-space -> the passed expected leaving date of its resident, who has no move-out
+    recorded; empty for a problem document not built by the service."""
+    return problem.due_to_leave if isinstance(problem, ServiceProblem) else {}
+
+
+def keep_staying(residents: list[Resident], as_of: date) -> tuple[list[Resident], dict[str, date]]:
+    """Residents with no move-out recorded, as the service's problem holds them: one whose
+    expected leaving date has come stays, with no date, and their bed-space is due to leave
+    (bed-space -> the passed date)."""
+    due: dict[str, date] = {}
+    staying = []
+    for r in residents:
+        if r.expected_leave is not None and r.expected_leave <= as_of:
+            due[r.bedspace] = r.expected_leave
+            r = r.model_copy(update={"expected_leave": None})
+        staying.append(r)
+    return staying, due
+
+
 def build_problem(session: Session, as_of: date) -> Problem:
-    """The stored state as a validated `Problem` (raises `ProblemInvalid` if inconsistent)."""
-    residents = _all(session, ResidentRow, Resident, ResidentRow.left_on.is_(None))
+    """The stored state as a validated `Problem` (raises `ProblemInvalid` if inconsistent),
+    a `ServiceProblem`: residents with no move-out recorded all stay."""
+    residents, due = keep_staying(
+        _all(session, ResidentRow, Resident, ResidentRow.left_on.is_(None)), as_of
+    )
     referrals = _all(session, ReferralRow, Referral, ReferralRow.status == "waiting")
     referrals = _present_only(referrals, {r.id for r in residents})
-    return Problem(
+    return ServiceProblem(
+        due_to_leave=due,
         as_of=as_of,
         areas=_all(session, AreaRow, Area),
         links=[
@@ -86,43 +124,87 @@ def build_problem(session: Session, as_of: date) -> Problem:
 
 
 @dataclass(frozen=True)
-class Placements:
-    """What committing placements changed, as `build_problem` would read it back: the new
-    residents, the support teams whose caseload grew, and residents recorded as gone (their
-    leaving date had come) on the way. Read from the rows the transaction wrote, through the
-    same models `build_problem` uses, so applying it gives the problem a fresh read gives."""
+class StayChange:
+    """What committing a placement, an arrival or a move-out changed, as `build_problem`
+    would read it back: residents new or changed (placed, arrived, with a new leaving date),
+    the support teams whose caseload changed, residents who moved out, and the bed-spaces of
+    the changed residents now due to leave. Read from the rows the transaction wrote, through
+    the same models `build_problem` uses, so applying it gives the problem a fresh read
+    gives."""
 
-    residents: tuple[Resident, ...]
-    teams: tuple[SupportTeam, ...]
-    gone: frozenset[str]
+    residents: tuple[Resident, ...] = ()
+    teams: tuple[SupportTeam, ...] = ()
+    gone: frozenset[str] = frozenset()
+    due: dict[str, date] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        residents: Iterable[Any],
+        as_of: date,
+        teams: Iterable[Any] = (),
+        gone: Iterable[str] = (),
+    ) -> StayChange:
+        """The change from the rows written: residents and teams as ORM rows."""
+        staying, due = keep_staying(
+            [Resident.model_validate(r, from_attributes=True) for r in residents], as_of
+        )
+        return cls(
+            residents=tuple(staying),
+            teams=tuple(SupportTeam.model_validate(t, from_attributes=True) for t in teams),
+            gone=frozenset(gone),
+            due=due,
+        )
 
     def apply(self, problem: Problem) -> Problem:
-        placed = {r.id for r in self.residents}
-        residents = sorted(
-            [r for r in problem.residents if r.id not in self.gone] + list(self.residents),
-            key=lambda r: r.id,
+        changed = {r.id: r for r in self.residents}
+        before = [r for r in problem.residents if r.id not in self.gone]
+        known = {r.id for r in before}
+        residents = [changed.get(r.id, r) for r in before]
+        added = [r for r in self.residents if r.id not in known]
+        if added:
+            residents = sorted(residents + added, key=lambda r: r.id)
+        still_waiting = [r for r in problem.referrals if r.id not in changed]
+        referrals = (
+            _present_only(still_waiting, {r.id for r in residents})
+            if len(still_waiting) != len(problem.referrals) or self.gone
+            else problem.referrals
         )
-        still_waiting = [r for r in problem.referrals if r.id not in placed]
-        referrals = _present_only(still_waiting, {r.id for r in residents})
         teams = {t.id: t for t in self.teams}
-        return problem.model_copy(
-            update={
-                "residents": residents,
-                "referrals": referrals,
-                "support_teams": [teams.get(t.id, t) for t in problem.support_teams],
-            }
-        )
+        update: dict[str, Any] = {
+            "residents": residents,
+            "referrals": referrals,
+            "support_teams": [teams.get(t.id, t) for t in problem.support_teams]
+            if teams
+            else problem.support_teams,
+        }
+        due = due_to_leave(problem)
+        touched = {r.bedspace for r in problem.residents if r.id in self.gone or r.id in changed}
+        if isinstance(problem, ServiceProblem) and (touched & due.keys() or self.due):
+            kept = {b: d for b, d in due.items() if b not in touched}
+            update["due_to_leave"] = {**kept, **self.due}
+        return problem.model_copy(update=update)
 
 
 @dataclass
 class PendingChange:
-    """A change staged in the cache while its transaction commits."""
+    """A change staged in the cache while its transaction commits: the problem after it,
+    and what was derived from the problem before it, to be carried over once it committed
+    (or, with `after`, what the change staged before it will have carried over)."""
 
     key: tuple[int, date]
     base: Problem
     problem: Problem
-    settled: threading.Event = field(default_factory=threading.Event)
+    derived: dict[Hashable, Any] = field(default_factory=dict)
+    after: PendingChange | None = None
+    known: threading.Event = field(default_factory=threading.Event)  # committed or not
+    settled: threading.Event = field(default_factory=threading.Event)  # and cached
     committed: bool = False
+
+
+# Carries something derived from a problem over to the problem after a change of stays.
+Updater = Callable[[Any, Problem], Any]
+RANKING = "ranking"  # the ranking context, as `derived` keeps it
 
 
 # A request that sees a staged change's version waits this long for its commit to be known;
@@ -145,22 +227,54 @@ def _settle_if_large(problem: Problem) -> None:
         settle_long_lived()
 
 
+def _ranking_update(context: Any, problem: Problem) -> Any:
+    from matcher.ranking_update import updated_context
+
+    return updated_context(context, problem)
+
+
 class ProblemCache:
     """The assembled problem (and anything derived from it) for the current data version.
 
     One thread builds while the others wait for its result, so a burst of requests after a
     write builds the problem and the ranking context once, not once per request. A problem
     is kept only if the data version did not move while it was being read.
+
+    A placement, arrival or move-out does not send the next request back to the database: the
+    writer stages the problem after its change before it commits (`stage`), and once it has
+    committed carries over to it what is derived from the problem and has an updater (the
+    ranking context), then makes both current together (`settle`). The carrying over is done
+    after the commit, so the database's write lock (through which every audited read commits)
+    is not held meanwhile; requests go on with the version before until the new one is
+    current, whole: they see the old version or the new one, and the new one is built once,
+    by the writer. The next writer builds on the staged problem, and carries its own change
+    over once the one before it is current.
+
+    `counts` says how often the whole database was read (`database_reads`), something
+    derived was built from scratch (`builds:<name>`) or carried over (`updates:<name>`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, updaters: Mapping[Hashable, Updater] | None = None) -> None:
         self._lock = threading.Lock()
         self._building = threading.Lock()
         self._key: tuple[int, date] | None = None
         self._problem: Problem | None = None
         self._derived: OrderedDict[Hashable, Any] = OrderedDict()
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
-        self._pending: PendingChange | None = None
+        self._pending: dict[tuple[int, date], PendingChange] = {}
+        self._updaters: dict[Hashable, Updater] = (
+            dict(updaters) if updaters is not None else {RANKING: _ranking_update}
+        )
+        self.counts: Counter[str] = Counter()
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
+
+    def read(self, session: Session, as_of: date) -> Problem:
+        """`build_problem`, counted: the whole database read."""
+        self._count("database_reads")
+        return build_problem(session, as_of)
 
     def _cached(self, key: tuple[int, date]) -> Problem | None:
         with self._lock:
@@ -168,74 +282,142 @@ class ProblemCache:
 
     def problem(self, session: Session, as_of: date, version: int | None = None) -> Problem:
         """The problem at the data version (`version` if the caller has just read it, else
-        read in the session's transaction); the session reads the database only if the
-        cache is not at that version."""
+        read in the session's transaction), or a later one the cache already holds (writes
+        went on since the caller read the version: it gets the state as it is now, as a
+        request arriving now would); the session reads the database only if the cache holds
+        neither."""
         key = (data_version(session) if version is None else version, as_of)
-        cached = self._cached(key) or self._settled(key)
+        cached = self._at_or_after(key) or self._settled(key)
         if cached is not None:
             return cached
         with self._building:
-            cached = self._cached(key)
+            cached = self._at_or_after(key)
             if cached is not None:
                 return cached
-            problem = build_problem(session, as_of)
+            problem = self.read(session, as_of)
             if data_version(session) == key[0]:
                 with self._lock:
-                    self._replace(key, problem)
+                    if self._key is None or self._key[1] != as_of or self._key[0] < key[0]:
+                        self._replace(key, problem)
                 _settle_if_large(problem)
         return problem
 
-    def _replace(self, key: tuple[int, date], problem: Problem) -> None:
-        """The cached problem becomes `problem`; all derived from the old one goes (the lock
-        is held)."""
+    def _at_or_after(self, key: tuple[int, date]) -> Problem | None:
+        """The cached problem if it is at `key`'s version or a later one (same date)."""
+        with self._lock:
+            held = self._key
+            if held is not None and held[1] == key[1] and held[0] >= key[0]:
+                return self._problem
+        return None
+
+    def _replace(
+        self, key: tuple[int, date], problem: Problem, derived: Mapping[Hashable, Any] = {}
+    ) -> None:
+        """The cached problem becomes `problem`, with `derived` from it; all derived from the
+        old one goes (the lock is held)."""
         self._key, self._problem = key, problem
         self._derived.clear()
+        self._derived.update(derived)
         self._answers.clear()
 
     def problem_at(self, version: int, as_of: date) -> Problem | None:
-        """The cached problem if it is the state at `version`, else None (no database read:
-        for a caller holding the write lock, whose own transaction has moved the version)."""
+        """The problem at `version` if the cache holds it or a change to it has committed
+        and is being carried over, else None (no database read: for a caller holding the
+        write lock, whose own transaction has moved the version)."""
+        key = (version, as_of)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        committed = self._committed(key)
+        return committed.problem if committed is not None else None
+
+    def _committed(self, key: tuple[int, date]) -> PendingChange | None:
+        """The change staged for `key`, once known to have committed (waited for)."""
         with self._lock:
-            return self._problem if self._key == (version, as_of) else None
+            pending = self._pending.get(key)
+        if pending is None:
+            return None
+        pending.known.wait(SETTLE_WAIT_S)
+        return pending if pending.committed else None
 
     def stage(
-        self, version: int, new_version: int, as_of: date, change: Placements
+        self, version: int, new_version: int, as_of: date, change: StayChange
     ) -> PendingChange | None:
         """Before committing a change that takes the data from `version` to `new_version`:
-        the problem after it, to become the cached one once `settle` says it committed.
+        the problem after it, to become the cached one, with what is derived from it carried
+        over, once `settle` says it committed.
 
-        Staged before the commit so that no request sees the new version without it: one
-        that does waits for `settle` (a moment) instead of reading the whole database again.
-        None when the cache is not at `version` (it then reads the database when next asked).
+        Staged before the commit so that no request reads the whole database again for the
+        new version. None when neither the cache nor a change that committed a moment ago is
+        at `version` (the cache then reads the database when next asked). Call it holding
+        the write lock, so that changes are staged one after the other.
         """
+        key = (version, as_of)
         with self._lock:
-            base = self._problem if self._key == (version, as_of) else None
+            at = self._key == key
+            base, derived = (self._problem, dict(self._derived)) if at else (None, {})
+        after = None
         if base is None:
-            return None
-        pending = PendingChange((new_version, as_of), base, change.apply(base))
+            after = self._committed(key)
+            if after is None:
+                return None
+            base = after.problem
+        pending = PendingChange((new_version, as_of), base, change.apply(base), derived, after)
         with self._lock:
-            self._pending = pending
+            self._pending[pending.key] = pending
         return pending
 
     def settle(self, pending: PendingChange, committed: bool) -> None:
-        """The staged change committed (it becomes the cached problem, anything derived is
-        built anew from it) or did not (it is dropped). Call it whatever happened."""
-        with self._lock:
-            if committed and self._problem is pending.base:
-                self._replace(pending.key, pending.problem)
-            if self._pending is pending:
-                self._pending = None
+        """The staged change committed (it becomes the cached problem, with what is derived
+        from the problem before carried over to it; anything else derived is built anew when
+        asked) or did not (it is dropped). Call it whatever happened, after the commit."""
         pending.committed = committed
-        pending.settled.set()
+        pending.known.set()
+        carried: dict[Hashable, Any] = {}
+        base = pending.base
+        try:
+            derived = pending.derived
+            if committed and pending.after is not None:
+                # Built on a change that may still be carrying its own derived values over.
+                pending.after.settled.wait(SETTLE_WAIT_S)
+                with self._lock:
+                    ahead = self._problem is pending.after.problem
+                    derived = dict(self._derived) if ahead else {}
+                    base = pending.after.problem if ahead else base
+            for name, value in derived.items() if committed else ():
+                update = self._updaters.get(name)
+                if update is None:
+                    continue
+                try:
+                    carried[name] = update(value, pending.problem)
+                except Exception:  # built from scratch when next asked for, as before
+                    self._count(f"update_failures:{name}")
+                else:
+                    self._count(f"updates:{name}")
+        finally:
+            with self._lock:
+                if committed and self._problem is base:
+                    self._replace(pending.key, pending.problem, carried)
+                if self._pending.get(pending.key) is pending:
+                    del self._pending[pending.key]
+            pending.settled.set()
+        # No settle of the heap (`api.heap`) here: an update makes few objects, and those of
+        # the version it replaces go by reference counting.
 
     def _settled(self, key: tuple[int, date]) -> Problem | None:
-        """The staged problem for `key`, once its commit is known to have gone through."""
+        """For a request at `key` whose change is staged: the version before it while the
+        change is carried over (a moment; the request is answered from the state as it was
+        a moment ago, as if it had come a moment earlier), None if it did not commit."""
         with self._lock:
-            pending = self._pending
-        if pending is None or pending.key != key:
+            pending = self._pending.get(key)
+            if pending is not None and not pending.settled.is_set():
+                held = self._problem
+                if held is not None and self._key is not None and self._key[1] == key[1]:
+                    return held
+        if pending is None:
             return None
         pending.settled.wait(SETTLE_WAIT_S)
-        return self._cached(key) if pending.committed else None
+        return self._at_or_after(key) if pending.committed else None
 
     def snapshot(
         self, session: Session, as_of: date, name: str, make: Callable[[Problem], T]
@@ -245,20 +427,25 @@ class ProblemCache:
         The version is the one the problem was read at, or older if writes kept moving it;
         a caller comparing it under the write lock then reads again, which is safe."""
         for _ in range(3):
-            value = self.derived(session, as_of, name, make)
+            self.derived(session, as_of, name, make)
             with self._lock:
-                key, problem, same = self._key, self._problem, self._derived.get(name) is value
-            if key is not None and problem is not None and same:
-                return key[0], problem, value
+                key, problem, same = self._key, self._problem, self._derived.get(name)
+            if key is not None and problem is not None and same is not None:
+                # The value it holds now, if writes moved it on: of one version with it.
+                return key[0], problem, same
         version = data_version(session)
-        problem = build_problem(session, as_of)
+        problem = self.read(session, as_of)
+        self._count(f"builds:{name}")
         return version, problem, make(problem)
 
     def derived_now(self, version: int, as_of: date, name: str) -> Any | None:
-        """What `derived` keeps under `name` if the cache is at (version, as_of) and has it;
-        None otherwise. Never reads the database."""
+        """What `derived` keeps under `name` if the cache is at (version, as_of), or a later
+        version of that date, and has it; None otherwise. Never reads the database."""
         with self._lock:
-            return self._derived.get(name) if self._key == (version, as_of) else None
+            held = self._key
+            if held is None or held[1] != as_of or held[0] < version:
+                return None
+            return self._derived.get(name)
 
     def derived(
         self,
@@ -307,6 +494,8 @@ class ProblemCache:
             if hit:
                 return value  # type: ignore[no-any-return]
             made = make(problem)
+            if store is self._derived:
+                self._count(f"builds:{key}")
             with self._lock:
                 kept_now = self._problem is problem
                 if kept_now:

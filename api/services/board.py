@@ -10,12 +10,31 @@ from sqlalchemy.orm import Session
 
 from api.orm import AllocationRunRow, OverrideRow, PlacementRow, ReferralRow
 from api.schemas import MoveOut, Stats
-from capacity.vacancies import bedspace_free_from
+from api.services.assemble import due_to_leave
+from capacity.vacancies import VacancyBoard, VacancyFilters, bedspace_free_from, vacancies
 from matcher.model import Problem
 
 
+def vacancy_board(
+    problem: Problem,
+    filters: VacancyFilters | None = None,
+    *,
+    within_days: int = 28,
+    show_confidential: bool = False,
+) -> VacancyBoard:
+    """The vacancy board of the service's problem, bed-spaces due to leave counted apart."""
+    return vacancies(
+        problem,
+        filters,
+        within_days=within_days,
+        show_confidential=show_confidential,
+        due_to_leave=due_to_leave(problem).keys(),
+    )
+
+
 def move_outs(problem: Problem, within_days: int) -> list[MoveOut]:
-    """Bed-spaces whose occupant is expected to leave within the window, soonest first."""
+    """Bed-spaces whose occupant is expected to leave within the window, soonest first:
+    first those due to leave (the date has passed, no move-out is recorded yet)."""
     horizon = problem.as_of + timedelta(days=within_days)
     unit_of = {b.id: b.unit for b in problem.bedspaces}
     found = [
@@ -24,6 +43,10 @@ def move_outs(problem: Problem, within_days: int) -> list[MoveOut]:
         if problem.resident_is_present(r)
         and r.expected_leave is not None
         and r.expected_leave <= horizon
+    ]
+    found += [
+        MoveOut(bedspace=bed, unit=unit_of[bed], expected_leave=day, due_to_leave=True)
+        for bed, day in due_to_leave(problem).items()
     ]
     return sorted(found, key=lambda m: (m.expected_leave, m.bedspace))
 

@@ -29,11 +29,11 @@ from api.orm import (
 )
 from api.security import Principal
 from api.services import audit
-from api.services.assemble import Placements, ProblemCache, build_problem
+from api.services.assemble import ProblemCache, StayChange, build_problem
 from api.services.errors import Conflict, NotFound, not_waiting
 from constraints.checker import check
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
-from matcher.model import Assignment, Problem, Resident, Solution, SupportTeam
+from matcher.model import Assignment, Problem, Solution
 from matcher.ranking import build_context, override, rank
 
 
@@ -73,7 +73,7 @@ def place(
             raise NotFound("support team", support_team)
         if referral.status != "waiting":
             raise not_waiting(referral_id, referral.status)
-        _bedspaces_free(session, [bedspace_id], as_of, mark_gone=False)
+        _bedspaces_free(session, [bedspace_id], as_of)
 
         if cache is not None:
             version, problem, context = cache.snapshot(session, as_of, "ranking", build_context)
@@ -107,22 +107,17 @@ def place(
         session.rollback()  # end the reads; the write transaction starts with the lock
         locked = lock_for_write(session)
         if locked != version + 1:  # someone wrote meanwhile: the state at `locked - 1`
-            known = cache.problem_at(locked - 1, as_of) if cache is not None else None
-            problem = known if known is not None else build_problem(session, as_of)
+            if cache is None:
+                problem = build_problem(session, as_of)
+            else:
+                known = cache.problem_at(locked - 1, as_of)
+                problem = known if known is not None else cache.read(session, as_of)
         rows, change = _store(session, user, problem, assignments, run_id=None)
         if note is not None:
             note.placement_id = rows[0].id
             session.add(note)
             audit.record(session, user, "override", "referral", referral_id, note.reason)
-        staged = cache.stage(locked - 1, locked, as_of, change) if cache is not None else None
-        try:
-            session.commit()
-        except BaseException:
-            if cache is not None and staged is not None:
-                cache.settle(staged, committed=False)
-            raise
-        if cache is not None and staged is not None:
-            cache.settle(staged, committed=True)
+        _commit(session, cache, locked, as_of, change)
     except PlacementRefused as refused:
         session.rollback()
         raise Conflict(str(refused), refused.reasons) from None
@@ -130,6 +125,22 @@ def place(
         session.rollback()
         raise
     return Placed(rows, note)
+
+
+def _commit(
+    session: Session, cache: ProblemCache | None, locked: int, as_of: date, change: StayChange
+) -> None:
+    """Commit the write transaction that took the data to version `locked`, with its change
+    staged in the cache first (see `ProblemCache.stage`)."""
+    staged = cache.stage(locked - 1, locked, as_of, change) if cache is not None else None
+    try:
+        session.commit()
+    except BaseException:
+        if cache is not None and staged is not None:
+            cache.settle(staged, committed=False)
+        raise
+    if cache is not None and staged is not None:
+        cache.settle(staged, committed=True)
 
 
 def _top_choice(
@@ -163,34 +174,32 @@ def _top_choice(
     )
 
 
-def _bedspaces_free(
-    session: Session, bedspace_ids: Sequence[str], as_of: date, mark_gone: bool = True
-) -> list[str]:
-    """Refuse (409) if someone is still in any of the bed-spaces on the placement date.
-
-    A resident whose expected leaving date has come is recorded as left here, so the
-    database's one-present-resident index agrees with the rules' idea of a free bed-space.
-    """
+def _bedspaces_free(session: Session, bedspace_ids: Sequence[str], as_of: date) -> None:
+    """Refuse (409) if anyone is still in any of the bed-spaces: a resident leaves only by a
+    recorded move-out, so one past their expected leaving date holds a bed-space due to leave,
+    which nobody may take until the move-out is recorded (LIFECYCLE.md)."""
     occupants = session.scalars(
         select(ResidentRow).where(
             ResidentRow.bedspace.in_(bedspace_ids), ResidentRow.left_on.is_(None)
         )
     ).all()
-    taken = sorted(
-        r.bedspace for r in occupants if r.expected_leave is None or r.expected_leave > as_of
+    if not occupants:
+        return
+    due = sorted(
+        r.bedspace for r in occupants if r.expected_leave is not None and r.expected_leave <= as_of
     )
-    if taken:
-        names = ", ".join(repr(b) for b in taken)
-        raise Conflict(
-            f"bed-space {names} is already taken",
-            [f"Bed-space {b} is taken: someone is placed there." for b in taken],
-        )
-    if not mark_gone:
-        return []
-    for gone in occupants:  # only under the write lock: it writes
-        gone.left_on = gone.expected_leave
-    session.flush()
-    return [gone.id for gone in occupants]
+    taken = sorted(r.bedspace for r in occupants if r.bedspace not in due)
+    names = ", ".join(repr(b) for b in due + taken)
+    what = "is due to leave: record its resident's move-out first" if due else "is already taken"
+    raise Conflict(
+        f"bed-space {names} {what}",
+        [
+            f"Bed-space {b} is due to leave: its resident's expected leaving date has passed "
+            "but no move-out is recorded. Record the move-out before placing someone there."
+            for b in due
+        ]
+        + [f"Bed-space {b} is taken: someone is placed there." for b in taken],
+    )
 
 
 def _store(
@@ -199,10 +208,10 @@ def _store(
     problem: Problem,
     assignments: Sequence[Assignment],
     run_id: int | None,
-) -> tuple[list[PlacementRow], Placements]:
+) -> tuple[list[PlacementRow], StayChange]:
     """Re-check the assignments on the locked state, then write residents and placements;
     the rows, and the change as the problem would read it back."""
-    gone = _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
+    _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
     violations = check(problem, Solution(assignments=list(assignments)))
     if violations:
         raise Conflict("the placement breaks hard rules", sorted({v.message for v in violations}))
@@ -253,12 +262,7 @@ def _store(
             "a bed-space was taken by another placement at the same moment",
             ["Bed-space already holds someone."],
         ) from None
-    change = Placements(
-        residents=tuple(Resident.model_validate(r, from_attributes=True) for r in residents),
-        teams=tuple(SupportTeam.model_validate(t, from_attributes=True) for t in teams.values()),
-        gone=frozenset(gone),
-    )
-    return rows, change
+    return rows, StayChange.of(residents, problem.as_of, teams.values())
 
 
 def place_many(
@@ -280,44 +284,77 @@ def place_many(
 
 
 def move_out(
-    session: Session, user: Principal, as_of: date, resident_id: str, on: date
+    session: Session,
+    user: Principal,
+    as_of: date,
+    resident_id: str,
+    on: date,
+    cache: ProblemCache | None = None,
 ) -> ResidentRow:
     """Record a move-out: on or before the placement date the bed-space frees now;
     a later date is kept as the expected leaving date (the vacancy board shows it)."""
-    lock_for_write(session)
-    resident = session.get(ResidentRow, resident_id)
-    if resident is None:
+    locked = lock_for_write(session)
+    try:
+        resident = session.get(ResidentRow, resident_id)
+        if resident is None:
+            raise NotFound("resident", resident_id)
+        if resident.left_on is not None:
+            raise Conflict(f"resident {resident_id!r} has already moved out")
+        if resident.arrived is not None and on < resident.arrived:
+            raise ProblemInvalid([Issue(("body", "on"), "is before the arrival date")])
+        resident.expected_leave = on
+        if on <= as_of:
+            team = depart(session, resident, on)
+            change = StayChange.of((), as_of, [team] if team else [], gone=[resident_id])
+        else:
+            change = StayChange.of([resident], as_of)
+        audit.record(session, user, "move_out", "resident", resident_id, on.isoformat())
+        session.flush()
+        _commit(session, cache, locked, as_of, change)
+    except BaseException:
         session.rollback()
-        raise NotFound("resident", resident_id)
-    if resident.left_on is not None:
-        session.rollback()
-        raise Conflict(f"resident {resident_id!r} has already moved out")
-    if resident.arrived is not None and on < resident.arrived:
-        session.rollback()
-        raise ProblemInvalid([Issue(("body", "on"), "is before the arrival date")])
-    resident.expected_leave = on
-    if on <= as_of:
-        resident.left_on = on
-        if resident.support_team is not None:
-            team = session.get(SupportTeamRow, resident.support_team)
-            if team is not None and team.current_caseload > 0:
-                team.current_caseload -= 1
-    audit.record(session, user, "move_out", "resident", resident_id, on.isoformat())
-    session.commit()
+        raise
     return resident
 
 
-def arrive(session: Session, user: Principal, resident_id: str, on: date) -> ResidentRow:
-    """Record the day a placed person arrived."""
-    lock_for_write(session)
-    resident = session.get(ResidentRow, resident_id)
-    if resident is None:
+def depart(session: Session, resident: ResidentRow, on: date) -> SupportTeamRow | None:
+    """The resident left on `on`: their bed-space frees and their team's caseload drops
+    (under the write lock; the caller audits and commits). The team, if its caseload
+    changed."""
+    resident.left_on = on
+    if resident.support_team is not None:
+        team = session.get(SupportTeamRow, resident.support_team)
+        if team is not None and team.current_caseload > 0:
+            team.current_caseload -= 1
+            return team
+    return None
+
+
+def arrive(
+    session: Session,
+    user: Principal,
+    resident_id: str,
+    on: date,
+    as_of: date | None = None,
+    cache: ProblemCache | None = None,
+) -> ResidentRow:
+    """Record the day a placed person arrived (`as_of`: the placement date the cache's
+    problem is cut at, to carry the change over to it)."""
+    locked = lock_for_write(session)
+    try:
+        resident = session.get(ResidentRow, resident_id)
+        if resident is None:
+            raise NotFound("resident", resident_id)
+        if resident.left_on is not None:
+            raise Conflict(f"resident {resident_id!r} has already moved out")
+        resident.arrived = on
+        audit.record(session, user, "arrival", "resident", resident_id, on.isoformat())
+        session.flush()
+        if as_of is None:
+            session.commit()
+        else:
+            _commit(session, cache, locked, as_of, StayChange.of([resident], as_of))
+    except BaseException:
         session.rollback()
-        raise NotFound("resident", resident_id)
-    if resident.left_on is not None:
-        session.rollback()
-        raise Conflict(f"resident {resident_id!r} has already moved out")
-    resident.arrived = on
-    audit.record(session, user, "arrival", "resident", resident_id, on.isoformat())
-    session.commit()
+        raise
     return resident

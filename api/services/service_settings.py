@@ -16,8 +16,11 @@ from api.orm import ServiceSettingRow
 CREATED_AS_DEMO = "created_as_demo"
 # A real admin account has been created in this database (never a demo from then on).
 HAD_REAL_ADMIN = "had_real_admin"
+# An admin lets the nightly rule record the move-out of every resident past their expected
+# leaving date ("on"); otherwise only a coordinator records move-outs (`api.services.departures`).
+NIGHTLY_MOVE_OUTS = "nightly_move_outs"
 
-KNOWN_KEYS = frozenset({CREATED_AS_DEMO, HAD_REAL_ADMIN})
+KNOWN_KEYS = frozenset({CREATED_AS_DEMO, HAD_REAL_ADMIN, NIGHTLY_MOVE_OUTS})
 
 
 def get(session: Session, key: str) -> str | None:

@@ -75,6 +75,9 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/users"): frozenset({A}),
     ("DELETE", "/api/users/{username}"): frozenset({A}),
     ("GET", "/api/audit"): frozenset({A}),
+    ("GET", "/api/settings/nightly-move-outs"): frozenset({A}),
+    ("GET", "/api/cache-stats"): frozenset({A}),
+    ("PUT", "/api/settings/nightly-move-outs"): frozenset({A}),
     ("POST", "/api/import/{kind}"): STAFF,
     # Pages.
     ("GET", "/login"): PUBLIC,
@@ -97,11 +100,14 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/stats"): EVERYONE,
     ("GET", "/stats/waiting.png"): EVERYONE,
     ("GET", "/audit"): frozenset({A}),
+    ("GET", "/admin/settings"): frozenset({A}),
+    ("POST", "/admin/settings/nightly-move-outs"): frozenset({A}),
 }
 
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/runs"): {"backend": "greedy", "time_limit_s": 1},
+    ("PUT", "/api/settings/nightly-move-outs"): {"on": False},
 }
 
 

@@ -72,7 +72,10 @@ def test_move_outs_export_and_who_may_have_it(sqlite_service: Service) -> None:
     shown = client.get("/api/move-outs", params={"within_days": 90}, headers=housing).json()
     exported = client.get("/api/move-outs/export", params={"within_days": 90}, headers=housing)
     assert exported.status_code == 200, exported.text
-    assert _csv_rows(exported.content) == [{k: str(v) for k, v in move.items()} for move in shown]
+    yes_no = {True: "yes", False: "no"}
+    assert _csv_rows(exported.content) == [
+        {k: yes_no[v] if isinstance(v, bool) else str(v) for k, v in move.items()} for move in shown
+    ]
     commissioner = sqlite_service.as_role(Role.commissioner)
     assert client.get("/api/move-outs/export", headers=commissioner).status_code == 403
     assert client.get("/api/move-outs/export").status_code == 401

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from api.db import data_version, lock_for_write
+from api.db import data_version
 from api.orm import ReferralRow, ResidentRow
 from api.security import Principal, Role
-from api.services.assemble import Placements, ProblemCache, build_problem
+from api.services.assemble import ProblemCache, StayChange, build_problem
 from api.services.errors import Conflict
 from api.services.placements import place
 from fixtures import generate
@@ -42,23 +42,29 @@ def _place(service: Service, referral: str, bedspace: str, rank: int) -> None:
 
 def test_placements_keep_the_cached_problem_equal_to_the_database(service: Service) -> None:
     client, coordinator = service.client, service.as_role(Role.coordinator)
-    options = placeable(client)
-    # A resident whose leaving date has come is recorded as gone when their bed-space is
-    # taken: give one such person a bed-space someone can take.
+    # A resident's recorded move-out frees their bed-space: record one, then fill it.
     as_of = service.settings.placement_date()
     with factory(client)() as session:
         occupied = {
             r.bedspace: r
             for r in session.scalars(select(ResidentRow).where(ResidentRow.left_on.is_(None)))
         }
-        lock_for_write(session)  # a write, so the service reads the state again
-        leaving = next(
-            occupied[b] for b in sorted(occupied) if occupied[b].expected_leave is not None
-        )
-        leaving.expected_leave = as_of - timedelta(days=1)
-        session.commit()
     options = placeable(client)
-    assert options.get(leaving.bedspace), "the leaving resident's bed-space is free to take"
+    leaving = next(
+        occupied[b]
+        for b in sorted(occupied)
+        if occupied[b].arrived is None or occupied[b].arrived <= as_of - timedelta(days=1)
+    )
+    assert client.get("/api/vacancies", headers=coordinator).status_code == 200  # cached
+    moved = client.post(
+        f"/api/residents/{leaving.id}/move-out",
+        json={"on": (as_of - timedelta(days=1)).isoformat()},
+        headers=coordinator,
+    )
+    assert moved.status_code == 200, moved.text
+    _cache_is_the_stored_state(service)
+    options = placeable(client)
+    assert options.get(leaving.bedspace), "the moved-out resident's bed-space is free to take"
 
     referral, rank = options[leaving.bedspace][0]
     _place(service, referral, leaving.bedspace, rank)
@@ -86,7 +92,7 @@ def test_placements_keep_the_cached_problem_equal_to_the_database(service: Servi
 def test_a_staged_change_is_cached_only_once_it_committed() -> None:
     problem = generate(3, 6, 12)
     resident = problem.residents[0]
-    change = Placements(residents=(), teams=(), gone=frozenset({resident.id}))
+    change = StayChange(gone=frozenset({resident.id}))
     cache = ProblemCache()
     cache._key, cache._problem = (7, problem.as_of), problem  # as a read at version 7 leaves it
 
@@ -102,6 +108,52 @@ def test_a_staged_change_is_cached_only_once_it_committed() -> None:
     after = cache.problem_at(8, problem.as_of)
     assert after is not None and resident.id not in {r.id for r in after.residents}
     assert cache.stage(7, 8, problem.as_of, change) is None  # no longer at version 7
+
+
+def test_changes_staged_back_to_back_carry_over_in_order_and_readers_never_wait_on_them() -> None:
+    """A second writer stages on the first's problem while the first is still carrying its
+    derived values over; readers meanwhile get the version before, whole; in the end the
+    cache holds the second's problem with its derived value carried over both changes."""
+    import threading
+
+    problem = generate(3, 6, 12)
+    as_of = problem.as_of
+    first, second = problem.residents[0], problem.residents[1]
+    release = threading.Event()
+    carried: list[tuple[object, int]] = []
+
+    def slow_update(value: object, after: object) -> object:
+        release.wait(5)  # the first writer is slow to carry over
+        carried.append((value, len(after.residents)))  # type: ignore[attr-defined]
+        return ("carried", value, len(after.residents))  # type: ignore[attr-defined]
+
+    cache = ProblemCache(updaters={"ranking": slow_update})
+    cache._key, cache._problem = (7, as_of), problem
+    cache._derived["ranking"] = "built at 7"
+
+    p1 = cache.stage(7, 8, as_of, StayChange(gone=frozenset({first.id})))
+    assert p1 is not None
+    settling = threading.Thread(target=cache.settle, args=(p1, True))
+    settling.start()  # committed; carrying over, held up
+    p1.known.wait(5)
+    assert cache.problem_at(8, as_of) is p1.problem  # the next writer's view, at once
+    # A reader of version 8 meanwhile: the version before, with its derived value.
+    assert cache._settled((8, as_of)) is problem
+    p2 = cache.stage(8, 9, as_of, StayChange(gone=frozenset({second.id})))
+    assert p2 is not None and p2.base is p1.problem
+    finishing = threading.Thread(target=cache.settle, args=(p2, True))
+    finishing.start()
+    release.set()
+    settling.join(5)
+    finishing.join(5)
+
+    assert cache.problem_at(9, as_of) is p2.problem
+    assert cache.derived_now(9, as_of, "ranking") == (
+        "carried",
+        ("carried", "built at 7", len(problem.residents) - 1),
+        len(problem.residents) - 2,
+    )
+    assert [n for _, n in carried] == [len(problem.residents) - 1, len(problem.residents) - 2]
 
 
 def test_a_referral_placed_between_reading_it_and_ranking_it_gets_409(service: Service) -> None:
@@ -141,7 +193,8 @@ def test_the_vacancy_board_is_kept_per_version_per_role_and_per_filter(
 ) -> None:
     """Kept answers never cross roles (a refuge's address only for coordinators), filters
     or writes: each equals the board computed afresh from the stored state."""
-    from capacity.vacancies import VacancyFilters, vacancies
+    from api.services.board import vacancy_board
+    from capacity.vacancies import VacancyFilters
 
     service = sqlite_service
     client = service.client
@@ -150,7 +203,7 @@ def test_the_vacancy_board_is_kept_per_version_per_role_and_per_filter(
     def fresh(show: bool, filters: VacancyFilters) -> object:
         with factory(client)() as session:
             problem = build_problem(session, as_of)
-        return vacancies(problem, filters, show_confidential=show).model_dump(mode="json")
+        return vacancy_board(problem, filters, show_confidential=show).model_dump(mode="json")
 
     asks = [
         (Role.coordinator, {}, True),
@@ -171,3 +224,62 @@ def test_the_vacancy_board_is_kept_per_version_per_role_and_per_filter(
     after = client.get("/api/vacancies", headers=service.as_role(Role.housing_options)).json()
     assert after["totals"]["free_now"] == before["totals"]["free_now"] - 1
     assert after == fresh(False, VacancyFilters())
+
+
+def test_stays_carry_the_ranking_context_over_without_reading_or_building_again(
+    sqlite_service: Service,
+) -> None:
+    """Placements, an arrival and move-outs through the API: the cache reads the database
+    and builds the ranking context once, then carries both over each change, and what it
+    holds ranks every referral exactly as a context built afresh from the database."""
+    from matcher.ranking import build_context
+    from tests.matcher.test_ranking_update import assert_ranks_alike, assert_same_context
+
+    service = sqlite_service
+    client, coordinator = service.client, service.as_role(Role.coordinator)
+    cache = client.app.state.problem_cache
+    as_of = service.settings.placement_date()
+    waiting = client.get("/api/referrals?status=waiting&limit=200", headers=coordinator).json()
+    url = f"/api/referrals/{waiting[0]['id']}/rank"
+    assert client.get(url, headers=coordinator).status_code == 200
+    before = dict(cache.counts)
+    assert before.get("database_reads") == 1 and before.get("builds:ranking") == 1
+
+    writes = 0
+    for candidate in waiting:
+        if writes == 3:
+            break
+        rank_url = f"/api/referrals/{candidate['id']}/rank"
+        ranked = client.get(rank_url, params={"top": 1}, headers=coordinator).json()["ranked"]
+        if not ranked or ranked[0]["partners"]:
+            continue
+        _place(service, candidate["id"], ranked[0]["bedspace"], 1)
+        writes += 1
+    residents = client.get("/api/residents", headers=coordinator).json()
+    arrival = client.post(
+        f"/api/residents/{residents[0]['id']}/arrival",
+        json={"on": as_of.isoformat()},
+        headers=coordinator,
+    )
+    assert arrival.status_code == 200, arrival.text
+    for resident, on in ((residents[1], as_of), (residents[2], as_of + timedelta(days=30))):
+        moved = client.post(
+            f"/api/residents/{resident['id']}/move-out",
+            json={"on": on.isoformat()},
+            headers=coordinator,
+        )
+        assert moved.status_code == 200, moved.text
+    writes += 3
+    assert client.get(url, headers=coordinator).status_code in (200, 409)
+
+    assert cache.counts["database_reads"] == 1
+    assert cache.counts["builds:ranking"] == 1
+    assert cache.counts["updates:ranking"] == writes
+    _cache_is_the_stored_state(service)
+    with factory(client)() as session:
+        version = data_version(session)
+        fresh = build_context(build_problem(session, as_of))
+    carried = cache.derived_now(version, as_of, "ranking")
+    assert carried is not None
+    assert_same_context(carried, fresh)
+    assert_ranks_alike(carried, fresh)

@@ -274,7 +274,7 @@ def test_housing_options_see_move_out_dates_without_people(service: Service) -> 
     moves = service.client.get("/api/move-outs?within_days=365", headers=service.as_role(H))
     assert moves.status_code == 200
     assert moves.json(), "the demo has residents expected to leave"
-    assert set(moves.json()[0]) == {"bedspace", "unit", "expected_leave"}
+    assert set(moves.json()[0]) == {"bedspace", "unit", "expected_leave", "due_to_leave"}
 
 
 def test_every_waiting_referral_gets_a_ranking_with_reasons(sqlite_service: Service) -> None:

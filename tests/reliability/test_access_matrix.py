@@ -303,7 +303,8 @@ def test_every_form_post_needs_this_sign_ins_csrf_token(sqlite_url: str, path: s
     for service in start_service(sqlite_url):
         client = service.client
         url = path.format(referral_id="R00002", run_id=1)
-        cookies = page_cookie(service, Role.coordinator)
+        who = Role.admin if path.startswith("/admin/") else Role.coordinator
+        cookies = page_cookie(service, who)
         forms: dict[str, Any] = {"bedspace": "B00001", "reason": "x", "backend": "greedy"}
         before = (counts(client), run_count(client))
         for token in (None, "0" * 40):
@@ -322,4 +323,7 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/referrals/{referral_id}/edit",
         "/runs",
         "/runs/{run_id}/accept",
+        "/referrals/new",
+        "/referrals/{referral_id}/edit",
+        "/admin/settings/nightly-move-outs",
     }
