@@ -323,7 +323,5 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/referrals/{referral_id}/edit",
         "/runs",
         "/runs/{run_id}/accept",
-        "/referrals/new",
-        "/referrals/{referral_id}/edit",
         "/admin/settings/nightly-move-outs",
     }
