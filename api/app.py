@@ -13,6 +13,7 @@ with the demo portfolio and logins when `settings.demo`, and given an admin acco
     database connection lost  503  (the transaction was rolled back; try again)
     database constraint       409  (a backstop: the service checks first, the database last)
     database refused a value  422  (a backstop too: the models bound every value)
+    request body too large    413  (`api.body_limit`)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import demo
+from api.body_limit import BodyLimit
 from api.config import Settings
 from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_security_headers(app)
     if balance is not None:
         app.add_middleware(ConnectionBalance, balance=balance)

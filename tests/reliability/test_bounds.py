@@ -177,3 +177,30 @@ def test_an_id_with_a_slash_in_a_url_is_not_found(on_both: Service) -> None:
     response = on_both.client.get("/api/units/U%2F1", headers=on_both.as_role(Role.admin))
     assert response.status_code == 404
 
+
+def test_a_10_mb_id_is_refused_by_the_model_and_by_the_body_limit(sqlite_url: str) -> None:
+    body = {**REFERRAL, "id": "R" * 10_000_000}
+    # With room for the body, the model refuses the id itself; nothing reaches the audit trail.
+    for service in start_service(sqlite_url, max_body_bytes=64 * 1024 * 1024):
+        coordinator = service.as_role(Role.coordinator)
+        refused(service.client.post("/api/referrals", json=body, headers=coordinator), "body", "id")
+        assert service.client.get("/api/referrals", headers=coordinator).status_code == 200
+        assert service.client.get("/api/audit", headers=service.as_role(Role.admin)).json()
+    # As configured by default, the body is refused before it is read.
+    for service in start_service(sqlite_url):
+        response = service.client.post(
+            "/api/referrals", json=body, headers=service.as_role(Role.coordinator)
+        )
+        assert response.status_code == 413, response.text
+        assert "larger than the limit" in response.json()["detail"]
+
+
+def test_a_million_strengths_are_refused(sqlite_url: str) -> None:
+    body = {**REFERRAL, "strengths": ["art"] * 1_000_000}
+    for service in start_service(sqlite_url, max_body_bytes=64 * 1024 * 1024):
+        response = service.client.post(
+            "/api/referrals", json=body, headers=service.as_role(Role.coordinator)
+        )
+        refused(response, "body", "strengths")
+        stored = service.client.get("/api/referrals/RX1", headers=service.as_role(Role.admin))
+        assert stored.status_code == 404
