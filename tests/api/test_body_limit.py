@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from api.routers import imports as import_route
 from api.security import Role
 from tests.api.conftest import Service, settings_for, start_service
 from tests.reliability.live import LiveService, live_service
@@ -18,6 +19,7 @@ from tests.reliability.live import LiveService, live_service
 LIMIT = 64 * 1024
 IMPORT_LIMIT = 4 * 1024 * 1024
 REFERRAL = {"id": "RB1", "referred": "2026-11-01", "age": 30, "gender": "man", "risk": "low"}
+HEADER = "id,unit,cluster,accessible,available_from\n"
 
 
 @pytest.fixture
@@ -69,6 +71,38 @@ def test_a_body_within_the_limit_is_read(service: Service) -> None:
     assert response.status_code == 201, response.text
 
 
+def test_only_the_import_takes_more_and_keeps_it_in_a_temporary_file(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept: list[Any] = []
+    store = import_route.store_upload
+
+    def spy(*args: Any) -> Any:
+        kept.append(args[-1])
+        return store(*args)
+
+    monkeypatch.setattr(import_route, "store_upload", spy)
+    rows = "".join(f"NB{n},U0001,C9,no,\n" for n in range(2000))
+    csv = (HEADER + rows).encode() + b"\n" * (2 * 1024 * 1024)  # blank lines: no rows
+    assert LIMIT < len(csv) < IMPORT_LIMIT
+    response = service.client.post(
+        "/api/import/bedspaces",
+        files={"file": ("beds.csv", csv)},
+        headers=service.as_role(Role.coordinator),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 2000
+    # Starlette spools an upload past 1 MB to disk.
+    assert getattr(kept[0], "_rolled", None) is True
+
+    response = service.client.post(
+        "/api/import/bedspaces",
+        files={"file": ("beds.csv", csv + b"\n" * IMPORT_LIMIT)},
+        headers=service.as_role(Role.coordinator),
+    )
+    too_large(response)
+
+
 def send_head(live: LiveService, path: str, headers: dict[str, str], body: bytes) -> socket.socket:
     """Send a request's head and the start of its body, as a client still uploading would."""
     host, port = live.base_url.removeprefix("http://").split(":")
@@ -100,6 +134,26 @@ def read_answer(connection: socket.socket) -> tuple[int, dict[str, str], bytes]:
 HUNDRED_MB = 100 * 1024 * 1024
 
 
+def test_an_anonymous_100_mb_upload_is_refused_401_without_reading_it(live: LiveService) -> None:
+    # The client has sent 1 KB of a declared 100 MB and waits: the answer comes all the same,
+    # so nothing waited for the body, and the connection is closed rather than drained.
+    boundary = "b0undary"
+    start = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="u.csv"\r\n\r\n'
+    connection = send_head(
+        live,
+        "/api/import/units",
+        {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(HUNDRED_MB),
+        },
+        start.encode() + b"x" * 1024,
+    )
+    with connection:
+        status, headers, _ = read_answer(connection)
+    assert status == 401
+    assert headers.get("connection") == "close"
+
+
 def test_a_declared_100_mb_body_is_refused_before_it_is_sent(live: LiveService) -> None:
     connection = send_head(
         live,
@@ -115,6 +169,25 @@ def test_a_declared_100_mb_body_is_refused_before_it_is_sent(live: LiveService) 
         status, headers, body = read_answer(connection)
     assert status == 413
     assert headers.get("connection") == "close"
+    assert "larger than the limit" in json.loads(body)["detail"]
+
+
+def test_a_signed_in_import_declared_over_its_limit_is_refused_before_it_is_sent(
+    live: LiveService,
+) -> None:
+    connection = send_head(
+        live,
+        "/api/import/units",
+        {
+            **live.headers[Role.coordinator],
+            "Content-Type": "multipart/form-data; boundary=b0undary",
+            "Content-Length": str(HUNDRED_MB),
+        },
+        b"--b0undary\r\n",
+    )
+    with connection:
+        status, _, body = read_answer(connection)
+    assert status == 413
     assert "larger than the limit" in json.loads(body)["detail"]
 
 
