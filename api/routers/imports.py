@@ -64,7 +64,7 @@ async def import_file(
     `BEDMATCH_MAX_IMPORT_BYTES`); and it is parsed and stored in a worker thread, so other
     requests are answered meanwhile."""
     allow_larger_body(request, request.app.state.settings.max_import_bytes)
-    form = await request.form(max_files=1, max_fields=1)
+    form = await request.form(max_files=1, max_fields=8)
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
