@@ -12,6 +12,8 @@ with the demo portfolio and logins when `settings.demo`, and given an admin acco
     BackendUnavailable  503
     database connection lost  503  (the transaction was rolled back; try again)
     database constraint       409  (a backstop: the service checks first, the database last)
+    database refused a value  422  (a backstop too: the models bound every value)
+    request body too large    413  (`api.body_limit`)
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import demo
+from api.body_limit import BodyLimit
 from api.config import Settings
+from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_security_headers(app)
     if balance is not None:
         app.add_middleware(ConnectionBalance, balance=balance)
@@ -231,6 +236,16 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, database_lost)
     app.add_exception_handler(InterfaceError, database_lost)
     app.add_exception_handler(IntegrityError, database_conflict)
+
+    async def database_refused_value(_: Request, error: Exception) -> Response:
+        # A backstop: the models bound every value first. The transaction was rolled back.
+        if not raised_by_database(error):
+            raise error
+        detail = data_error_detail(error)
+        return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    app.add_exception_handler(DataError, database_refused_value)
+    app.add_exception_handler(OverflowError, database_refused_value)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> Response:

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     run_migrations: bool = True
     # Threads answering requests at once (the rest queue); see `api.app` for why it is small.
     request_threads: int = Field(default=2, ge=1, le=64)
+    # The largest request body (`api.body_limit`); only the import takes more, up to its own
+    # limit, and keeps the upload in a temporary file rather than in memory.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     cookie_secure: bool = False
 
     def placement_date(self) -> date:

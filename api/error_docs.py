@@ -4,7 +4,8 @@ A client generated from `/openapi.json` then knows every status it must handle, 
 fuzzing checks that no operation answers with a status it does not document. The statuses
 follow from what the operation is, not from a list kept by hand beside each route:
 
-- 400: the operation reads a body (one that is not JSON it can parse);
+- 400, 413: the operation reads a body (one that is not JSON it can parse; one larger than
+  the limit, `api.body_limit`);
 - 401: it needs a signed-in user; 403: it lets only some roles through;
 - 404: its path, or the body it writes, names something by id;
 - 409: it changes stored state (or ranks someone who may no longer be waiting), which the
@@ -44,6 +45,7 @@ DESCRIPTIONS: dict[int, tuple[type[BaseModel], str]] = {
     401: (ErrorDetail, "Not signed in, the session has expired, or a wrong password"),
     403: (ErrorDetail, "The signed-in role may not do this"),
     404: (ErrorDetail, "No stored item has this id"),
+    413: (ErrorDetail, "The request body is larger than the limit"),
     409: (Refusal, "The stored state does not allow this, with the reasons"),
     429: (ErrorDetail, "Too many failed sign-ins; see Retry-After"),
     503: (ErrorDetail, "The database connection was lost; safe to retry"),
@@ -70,15 +72,17 @@ def _allowed_roles(route: APIRoute) -> frozenset[Role] | None:
 def statuses(route: APIRoute) -> set[int]:
     """The error statuses `route` can answer with (see the module's list)."""
     codes = {503}
-    if route.body_field is not None:
-        codes.add(400)
+    # A route that reads its own body (the import) describes it in `openapi_extra`.
+    reads_body = route.body_field is not None or "requestBody" in (route.openapi_extra or {})
+    if reads_body:
+        codes |= {400, 413}
     roles = _allowed_roles(route)
     if roles is not None:
         codes.add(401)
         if roles != frozenset(Role):
             codes.add(403)
     writes = bool((route.methods or set()) & WRITES)
-    if "{" in route.path or (writes and route.body_field is not None):
+    if "{" in route.path or (writes and reads_body):
         codes.add(404)
     if writes or route.path.endswith("/rank"):
         codes.add(409)

@@ -6,14 +6,31 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.security import Role
 from api.services.changes import complete, partial
 from matcher.equity import CohortEquity
+from matcher.limits import (
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    REFERRALS_PER_REQUEST_MAX,
+    TEXT_PATTERN,
+    Id,
+)
 from matcher.model import BedSpace, Referral, Resident, SupportTeam, Unit
 
 RunBackend = Literal["cpsat", "pulp", "greedy"]
+# An id in a URL is held to the model's id rules, so an odd one is a 422 and never reaches
+# the database (PostgreSQL refuses NUL in text with an error of its own).
+PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
+REASON_MAX_LENGTH = 2000
+USERNAME_MAX_LENGTH = 64  # users.username
+USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]+$"
+PathUsername = Annotated[
+    str, Path(min_length=1, max_length=USERNAME_MAX_LENGTH, pattern=USERNAME_PATTERN)
+]
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -76,12 +93,13 @@ class ResidentView(Resident):
 class PlacementRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    referral: str = Field(min_length=1)
-    bedspace: str = Field(min_length=1)
-    support_team: str | None = None
+    referral: Id
+    bedspace: Id
+    support_team: Id | None = None
     reason: str | None = Field(
         default=None,
-        max_length=2000,
+        max_length=REASON_MAX_LENGTH,
+        pattern=TEXT_PATTERN,
         description="required unless the bed-space is the top-ranked placement (an override)",
     )
 
@@ -171,8 +189,10 @@ class RunDetail(RunView):
 class AcceptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    referrals: list[str] | None = Field(
-        default=None, description="the proposals to accept; all of them when omitted"
+    referrals: list[Id] | None = Field(
+        default=None,
+        max_length=REFERRALS_PER_REQUEST_MAX,
+        description="the proposals to accept; all of them when omitted",
     )
 
 

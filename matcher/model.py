@@ -13,11 +13,28 @@ from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from matcher.errors import Issue, ProblemInvalid
+from matcher.limits import (
+    AGE_MAX,
+    AREAS_MAX,
+    COUNT_MAX,
+    HOURS_CAPACITY_MAX,
+    HOUSEHOLD_MAX,
+    MINUTES_MAX,
+    PEOPLE_MAX,
+    TAGS_MAX,
+    WEEKLY_HOURS_MAX,
+    WEIGHT_MAX,
+    WEIGHTS_MAX,
+    Address,
+    Id,
+    Label,
+    Name,
+)
 
 
 class UnitKind(StrEnum):
@@ -100,35 +117,35 @@ NonNegative = Field(ge=0)
 
 
 class Area(_Doc):
-    id: str = Field(min_length=1)
-    name: str = ""
+    id: Id
+    name: Name = ""
 
 
 class Link(_Doc):
-    a: str
-    b: str
-    minutes: float = Field(ge=0)
+    a: Id
+    b: Id
+    minutes: float = Field(ge=0, le=MINUTES_MAX)
 
 
 class Unit(_Doc):
-    id: str = Field(min_length=1)
-    name: str = ""
-    area: str
+    id: Id
+    name: Name = ""
+    area: Id
     kind: UnitKind
     gender_policy: GenderPolicy = GenderPolicy.mixed
     self_contained: bool = False
-    min_age: int = Field(default=16, ge=16)
-    max_age: int = Field(default=120, ge=16)
+    min_age: int = Field(default=16, ge=16, le=AGE_MAX)
+    max_age: int = Field(default=120, ge=16, le=AGE_MAX)
     under_18_approved: bool = False
     staffing: Staffing = Staffing.daytime
     mappa_approved: bool = False
     max_risk: Risk = Risk.very_high
-    max_high_risk_residents: int = Field(default=1_000_000, ge=0)
-    support_hours_capacity: float = Field(default=1e9, ge=0)
-    offers: list[str] = Field(default_factory=list)
+    max_high_risk_residents: int = Field(default=1_000_000, ge=0, le=COUNT_MAX)
+    support_hours_capacity: float = Field(default=1e9, ge=0, le=HOURS_CAPACITY_MAX)
+    offers: list[Label] = Field(default_factory=list, max_length=TAGS_MAX)
     pathway: Pathway = Pathway.recovery
     confidential_address: bool = False
-    address: str | None = None
+    address: Address | None = None
 
     @model_validator(mode="after")
     def _age_band(self) -> Self:
@@ -154,20 +171,20 @@ class Unit(_Doc):
 
 
 class BedSpace(_Doc):
-    id: str = Field(min_length=1)
-    unit: str
-    cluster: str = ""
+    id: Id
+    unit: Id
+    cluster: Label = ""
     accessible: bool = False
     available_from: date | None = None
 
 
 class SupportTeam(_Doc):
-    id: str = Field(min_length=1)
+    id: Id
     kind: TeamKind
-    area: str
-    caseload_capacity: int = Field(ge=0)
-    current_caseload: int = Field(default=0, ge=0)
-    female_workers: int = Field(default=0, ge=0)
+    area: Id
+    caseload_capacity: int = Field(ge=0, le=COUNT_MAX)
+    current_caseload: int = Field(default=0, ge=0, le=COUNT_MAX)
+    female_workers: int = Field(default=0, ge=0, le=COUNT_MAX)
 
     @model_validator(mode="after")
     def _caseload(self) -> Self:
@@ -180,42 +197,44 @@ class SupportTeam(_Doc):
 
 
 class Resident(_Doc):
-    id: str = Field(min_length=1)
-    bedspace: str
+    id: Id
+    bedspace: Id
     gender: Gender
-    age: int = Field(ge=16)
+    age: int = Field(ge=16, le=AGE_MAX)
     risk: Risk = Risk.low
-    flags: list[Flag] = Field(default_factory=list)
-    support_hours: float = Field(default=0, ge=0)
+    flags: list[Flag] = Field(default_factory=list, max_length=len(Flag))
+    support_hours: float = Field(default=0, ge=0, le=WEEKLY_HOURS_MAX)
     arrived: date | None = None
     expected_leave: date | None = None
 
 
 class Referral(_Doc):
-    id: str = Field(min_length=1)
+    id: Id
     referred: date
-    age: int = Field(ge=16)
+    age: int = Field(ge=16, le=AGE_MAX)
     gender: Gender
     needs_women_only: bool = False
     wants_female_worker: bool = False
-    household_size: int = Field(default=1, ge=1)
+    household_size: int = Field(default=1, ge=1, le=HOUSEHOLD_MAX)
     risk: Risk = Risk.low
-    flags: list[Flag] = Field(default_factory=list)
-    support_hours: float = Field(default=0, ge=0)
+    flags: list[Flag] = Field(default_factory=list, max_length=len(Flag))
+    support_hours: float = Field(default=0, ge=0, le=WEEKLY_HOURS_MAX)
     needs_24_7: bool = False
     needs_accessible: bool = False
     pathway: Pathway = Pathway.recovery
-    preferred_areas: list[str] = Field(default_factory=list)
-    excluded_areas: list[str] = Field(default_factory=list)
-    strengths: list[str] = Field(default_factory=list)
-    keep_apart: list[str] = Field(default_factory=list)
-    keep_together: list[str] = Field(default_factory=list)
+    preferred_areas: list[Id] = Field(default_factory=list, max_length=AREAS_MAX)
+    excluded_areas: list[Id] = Field(default_factory=list, max_length=AREAS_MAX)
+    strengths: list[Label] = Field(default_factory=list, max_length=TAGS_MAX)
+    keep_apart: list[Id] = Field(default_factory=list, max_length=PEOPLE_MAX)
+    keep_together: list[Id] = Field(default_factory=list, max_length=PEOPLE_MAX)
     priority: int = Field(default=1, ge=1, le=5)
 
 
 class Policy(_Doc):
-    weights: dict[str, float] = Field(default_factory=dict)
-    women_only_reserve: int = Field(default=0, ge=0)
+    weights: dict[Label, Annotated[float, Field(ge=-WEIGHT_MAX, le=WEIGHT_MAX)]] = Field(
+        default_factory=dict, max_length=WEIGHTS_MAX
+    )
+    women_only_reserve: int = Field(default=0, ge=0, le=COUNT_MAX)
 
 
 class Problem(_Doc):

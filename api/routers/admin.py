@@ -7,11 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from api.deps import Admin, SessionDep
-from api.schemas import AuditEventView, NightlyMoveOuts, UserCreate, UserView
+from api.schemas import (
+    USERNAME_MAX_LENGTH,
+    AuditEventView,
+    NightlyMoveOuts,
+    PathUsername,
+    UserCreate,
+    UserView,
+)
 from api.services import audit, departures, users
 from api.services.errors import Conflict
+from matcher.limits import LINE_PATTERN
 
 router = APIRouter(prefix="/api", tags=["admin"])
+
+SUBJECT_MAX_LENGTH = 200  # audit_events.subject_id
 
 
 @router.get("/users", response_model=list[UserView])
@@ -28,7 +38,7 @@ def create_user(body: UserCreate, session: SessionDep, user: Admin) -> UserView:
 
 
 @router.delete("/users/{username}", response_model=UserView)
-def deactivate_user(username: str, session: SessionDep, user: Admin) -> UserView:
+def deactivate_user(username: PathUsername, session: SessionDep, user: Admin) -> UserView:
     """Close an account (it stays in the records); its tokens stop working at once."""
     if username == user.username:
         raise Conflict("an admin cannot close their own account")
@@ -42,8 +52,12 @@ def deactivate_user(username: str, session: SessionDep, user: Admin) -> UserView
 def audit_events(
     session: SessionDep,
     user: Admin,
-    username: str | None = None,
-    subject_id: str | None = None,
+    username: Annotated[
+        str | None, Query(max_length=USERNAME_MAX_LENGTH, pattern=LINE_PATTERN)
+    ] = None,
+    subject_id: Annotated[
+        str | None, Query(max_length=SUBJECT_MAX_LENGTH, pattern=LINE_PATTERN)
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[AuditEventView]:
     rows = audit.events(session, username=username, subject_id=subject_id, limit=limit)

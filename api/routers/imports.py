@@ -2,25 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import date
+from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
+from api.body_limit import allow_larger_body
 from api.deps import Coordinator, SessionDep
 from api.routers.inventory import as_of
 from api.schemas import ImportedRecord, ImportResult
-from api.services import imports
+from api.security import Principal
+from api.services import imports, spreadsheets
+from matcher.errors import Issue, ProblemInvalid
 
 router = APIRouter(prefix="/api/import", tags=["import"])
 
-MAX_BYTES = 10 * 1024 * 1024
+ImportKind = Literal["units", "bedspaces", "referrals"]
+# The form is read by the route itself, after the caller is known (see `import_file`), so
+# its body is described here rather than taken from a parameter.
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "a .csv or .xlsx file, header row first",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
 
 
-@router.post("/{kind}", response_model=ImportResult)
+@router.post("/{kind}", response_model=ImportResult, openapi_extra=UPLOAD_BODY)
 async def import_file(
     request: Request,
-    kind: Literal["units", "bedspaces", "referrals"],
-    file: Annotated[UploadFile, File(description="a .csv or .xlsx file, header row first")],
+    kind: ImportKind,
     session: SessionDep,
     user: Coordinator,
     preview: Annotated[
@@ -29,15 +57,44 @@ async def import_file(
 ) -> ImportResult:
     """Every row is stored, or (422 listing every bad row and field) none is. A row for an
     existing id changes only the cells it fills in; `preview=true` answers with every change,
-    field by field, and stores nothing."""
-    content = await file.read(MAX_BYTES + 1)
-    if len(content) > MAX_BYTES:
-        from matcher.errors import Issue, ProblemInvalid
+    field by field, and stores nothing.
 
-        raise ProblemInvalid([Issue(("file",), f"larger than {MAX_BYTES // 1024 // 1024} MB")])
+    The upload is read only once the caller is known to be allowed, so an anonymous one is
+    refused without being read; it goes to a temporary file, not memory (up to
+    `BEDMATCH_MAX_IMPORT_BYTES`); and it is parsed and stored in a worker thread, so other
+    requests are answered meanwhile."""
+    allow_larger_body(request, request.app.state.settings.max_import_bytes)
+    form = await request.form(max_files=1, max_fields=8)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ProblemInvalid([Issue(("body", "file"), "field required: a .csv or .xlsx file")])
+        return await run_in_threadpool(
+            store_upload,
+            session,
+            as_of(request),
+            user,
+            kind,
+            preview,
+            upload.filename or "",
+            upload.file,
+        )
+    finally:
+        await form.close()
+
+
+def store_upload(
+    session: Session,
+    on: date,
+    user: Principal,
+    kind: ImportKind,
+    preview: bool,
+    filename: str,
+    file: IO[bytes],
+) -> ImportResult:
     target = imports.IMPORTABLE[kind]
-    rows = imports.parse_rows(target, imports.read_table(file.filename or "", content))
-    done = imports.import_items(session, as_of(request), target, rows, user, preview=preview)
+    rows = imports.parse_rows(target, spreadsheets.read_table(filename, file, imports.MAX_ROWS))
+    done = imports.import_items(session, on, target, rows, user, preview=preview)
     return ImportResult(
         kind=kind,
         created=done.created,

@@ -14,6 +14,7 @@ from api.orm import AreaRow, LinkRow
 from api.schemas import (
     BedSpacePatch,
     BedSpaceReplacement,
+    PathId,
     SupportTeamPatch,
     SupportTeamReplacement,
     UnitPatch,
@@ -24,6 +25,7 @@ from api.security import Principal
 from api.services import inventory
 from api.services.inventory import AREAS, BEDSPACES, SUPPORT_TEAMS, UNITS
 from capacity.vacancies import CONFIDENTIAL_NAME
+from matcher.limits import ID_MAX_LENGTH, ID_PATTERN
 from matcher.model import Area, BedSpace, Link, SupportTeam, Unit
 
 router = APIRouter(prefix="/api", tags=["inventory"])
@@ -96,7 +98,7 @@ def list_units(
 
 
 @router.get("/units/{unit_id}", response_model=UnitView)
-def get_unit(unit_id: str, session: SessionDep, user: Everyone) -> UnitView:
+def get_unit(unit_id: PathId, session: SessionDep, user: Everyone) -> UnitView:
     return unit_view(inventory.get_row(session, UNITS, unit_id), user)
 
 
@@ -107,7 +109,7 @@ def create_unit(request: Request, body: Unit, session: SessionDep, user: Coordin
 
 @router.put("/units/{unit_id}", response_model=UnitView)
 def replace_unit(
-    request: Request, unit_id: str, body: UnitReplacement, session: SessionDep, user: Coordinator
+    request: Request, unit_id: PathId, body: UnitReplacement, session: SessionDep, user: Coordinator
 ) -> UnitView:
     """Replace the unit whole: every field must be given (PATCH changes some)."""
     row = inventory.replace(session, as_of(request), UNITS, unit_id, body, user)
@@ -116,7 +118,7 @@ def replace_unit(
 
 @router.patch("/units/{unit_id}", response_model=UnitView)
 def patch_unit(
-    request: Request, unit_id: str, body: UnitPatch, session: SessionDep, user: Coordinator
+    request: Request, unit_id: PathId, body: UnitPatch, session: SessionDep, user: Coordinator
 ) -> UnitView:
     """Change the fields given; every other field keeps its value."""
     given = body.model_dump(exclude_unset=True)
@@ -124,7 +126,9 @@ def patch_unit(
 
 
 @router.delete("/units/{unit_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_unit(request: Request, unit_id: str, session: SessionDep, user: Coordinator) -> Response:
+def delete_unit(
+    request: Request, unit_id: PathId, session: SessionDep, user: Coordinator
+) -> Response:
     inventory.delete(session, as_of(request), UNITS, unit_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -136,7 +140,7 @@ def delete_unit(request: Request, unit_id: str, session: SessionDep, user: Coord
 def list_bedspaces(
     session: SessionDep,
     user: Everyone,
-    unit: str | None = None,
+    unit: Annotated[str | None, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)] = None,
     limit: Limit = 1000,
     offset: Offset = 0,
 ) -> list[BedSpace]:
@@ -146,7 +150,7 @@ def list_bedspaces(
 
 
 @router.get("/bedspaces/{bedspace_id}", response_model=BedSpace)
-def get_bedspace(bedspace_id: str, session: SessionDep, user: Everyone) -> BedSpace:
+def get_bedspace(bedspace_id: PathId, session: SessionDep, user: Everyone) -> BedSpace:
     row = inventory.get_row(session, BEDSPACES, bedspace_id)
     return BedSpace.model_validate(row, from_attributes=True)
 
@@ -162,7 +166,7 @@ def create_bedspace(
 @router.put("/bedspaces/{bedspace_id}", response_model=BedSpace)
 def replace_bedspace(
     request: Request,
-    bedspace_id: str,
+    bedspace_id: PathId,
     body: BedSpaceReplacement,
     session: SessionDep,
     user: Coordinator,
@@ -175,7 +179,7 @@ def replace_bedspace(
 @router.patch("/bedspaces/{bedspace_id}", response_model=BedSpace)
 def patch_bedspace(
     request: Request,
-    bedspace_id: str,
+    bedspace_id: PathId,
     body: BedSpacePatch,
     session: SessionDep,
     user: Coordinator,
@@ -188,7 +192,7 @@ def patch_bedspace(
 
 @router.delete("/bedspaces/{bedspace_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_bedspace(
-    request: Request, bedspace_id: str, session: SessionDep, user: Coordinator
+    request: Request, bedspace_id: PathId, session: SessionDep, user: Coordinator
 ) -> Response:
     inventory.delete(session, as_of(request), BEDSPACES, bedspace_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -204,7 +208,7 @@ def list_support_teams(session: SessionDep, user: Everyone) -> list[SupportTeam]
 
 
 @router.get("/support-teams/{team_id}", response_model=SupportTeam)
-def get_support_team(team_id: str, session: SessionDep, user: Everyone) -> SupportTeam:
+def get_support_team(team_id: PathId, session: SessionDep, user: Everyone) -> SupportTeam:
     row = inventory.get_row(session, SUPPORT_TEAMS, team_id)
     return SupportTeam.model_validate(row, from_attributes=True)
 
@@ -220,7 +224,7 @@ def create_support_team(
 @router.put("/support-teams/{team_id}", response_model=SupportTeam)
 def replace_support_team(
     request: Request,
-    team_id: str,
+    team_id: PathId,
     body: SupportTeamReplacement,
     session: SessionDep,
     user: Coordinator,
@@ -233,7 +237,7 @@ def replace_support_team(
 @router.patch("/support-teams/{team_id}", response_model=SupportTeam)
 def patch_support_team(
     request: Request,
-    team_id: str,
+    team_id: PathId,
     body: SupportTeamPatch,
     session: SessionDep,
     user: Coordinator,
@@ -246,7 +250,7 @@ def patch_support_team(
 
 @router.delete("/support-teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_support_team(
-    request: Request, team_id: str, session: SessionDep, user: Coordinator
+    request: Request, team_id: PathId, session: SessionDep, user: Coordinator
 ) -> Response:
     inventory.delete(session, as_of(request), SUPPORT_TEAMS, team_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,6 +17,7 @@ from api.deps import TOKEN_COOKIE, Admin, Coordinator, Everyone, SessionDep, Set
 from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
 from api.routers.runs import RunId
+from api.schemas import REASON_MAX_LENGTH, PathId
 from api.security import Principal, create_token, csrf_ok, csrf_token, decode_token
 from api.services import (
     audit,
@@ -39,6 +40,7 @@ from api.services.inventory import REFERRALS
 from capacity.vacancies import VacancyFilters
 from matcher.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
+from matcher.limits import ID_MAX_LENGTH, ID_PATTERN, TEXT_PATTERN
 from matcher.model import Flag, Pathway, Referral
 from matcher.ranking import build_context, rank
 
@@ -258,7 +260,7 @@ async def create_referral_from_page(
 
 @router.get("/referrals/{referral_id}/edit", response_class=HTMLResponse)
 def edit_referral_page(
-    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+    request: Request, referral_id: PathId, session: SessionDep, user: Coordinator
 ) -> Response:
     row = inventory.get_row(session, REFERRALS, referral_id)
     values = Referral.model_validate(row, from_attributes=True).model_dump(mode="json")
@@ -268,7 +270,7 @@ def edit_referral_page(
 
 @router.post("/referrals/{referral_id}/edit", response_class=HTMLResponse)
 async def edit_referral_from_page(
-    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+    request: Request, referral_id: PathId, session: SessionDep, user: Coordinator
 ) -> Response:
     form = await request.form()
     require_csrf(request, _text(form.get("csrf_token")))
@@ -356,7 +358,7 @@ PAGE_PLACEMENTS = 200
 
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 def referral_page(
-    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+    request: Request, referral_id: PathId, session: SessionDep, user: Coordinator
 ) -> Response:
     placed = request.query_params.get("placed")
     message = f"Placed in bed-space {placed}." if placed else None
@@ -368,11 +370,11 @@ def referral_page(
 @router.post("/referrals/{referral_id}/place")
 def place_from_page(
     request: Request,
-    referral_id: str,
+    referral_id: PathId,
     session: SessionDep,
     user: Coordinator,
-    bedspace: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
+    bedspace: Annotated[str, Form(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)] = "",
+    reason: Annotated[str, Form(max_length=REASON_MAX_LENGTH, pattern=TEXT_PATTERN)] = "",
     csrf_token: CsrfField = "",
 ) -> Response:
     require_csrf(request, csrf_token)

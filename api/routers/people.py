@@ -17,6 +17,7 @@ from api.routers.inventory import Limit, Offset, as_of
 from api.schemas import (
     DateBody,
     OverrideView,
+    PathId,
     PlacementRequest,
     PlacementResult,
     PlacementView,
@@ -64,7 +65,7 @@ def list_referrals(
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralView)
-def get_referral(referral_id: str, session: SessionDep, user: Coordinator) -> ReferralView:
+def get_referral(referral_id: PathId, session: SessionDep, user: Coordinator) -> ReferralView:
     view = referral_view(inventory.get_row(session, REFERRALS, referral_id))
     audit.record_read(session, user, "referral", view.id)
     return view
@@ -82,7 +83,7 @@ def create_referral(
 @router.put("/referrals/{referral_id}", response_model=ReferralView)
 def replace_referral(
     request: Request,
-    referral_id: str,
+    referral_id: PathId,
     body: ReferralReplacement,
     session: SessionDep,
     user: Coordinator,
@@ -95,7 +96,7 @@ def replace_referral(
 @router.patch("/referrals/{referral_id}", response_model=ReferralView)
 def patch_referral(
     request: Request,
-    referral_id: str,
+    referral_id: PathId,
     body: ReferralPatch,
     session: SessionDep,
     user: Coordinator,
@@ -109,7 +110,7 @@ def patch_referral(
 
 @router.delete("/referrals/{referral_id}", status_code=status.HTTP_204_NO_CONTENT)
 def withdraw_referral(
-    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+    request: Request, referral_id: PathId, session: SessionDep, user: Coordinator
 ) -> Response:
     inventory.delete(session, as_of(request), REFERRALS, referral_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -122,7 +123,7 @@ ON_LOOP_MAX_TOP = 25
 @router.get("/referrals/{referral_id}/rank", response_model=RankResult)
 async def rank_referral(
     request: Request,
-    referral_id: str,
+    referral_id: PathId,
     user: Coordinator,
     top: Annotated[int, Query(ge=1, le=1000)] = 10,
     detail: Annotated[
@@ -190,7 +191,7 @@ def list_residents(
 
 
 @router.get("/residents/{resident_id}", response_model=ResidentView)
-def get_resident(resident_id: str, session: SessionDep, user: Coordinator) -> ResidentView:
+def get_resident(resident_id: PathId, session: SessionDep, user: Coordinator) -> ResidentView:
     from api.services.errors import NotFound
 
     row = session.get(ResidentRow, resident_id)
@@ -202,7 +203,7 @@ def get_resident(resident_id: str, session: SessionDep, user: Coordinator) -> Re
 
 @router.post("/residents/{resident_id}/arrival", response_model=ResidentView)
 def record_arrival(
-    request: Request, resident_id: str, body: DateBody, session: SessionDep, user: Coordinator
+    request: Request, resident_id: PathId, body: DateBody, session: SessionDep, user: Coordinator
 ) -> ResidentView:
     cache = request.app.state.problem_cache
     row = placements.arrive(session, user, resident_id, body.on, as_of(request), cache)
@@ -211,7 +212,7 @@ def record_arrival(
 
 @router.post("/residents/{resident_id}/move-out", response_model=ResidentView)
 def record_move_out(
-    request: Request, resident_id: str, body: DateBody, session: SessionDep, user: Coordinator
+    request: Request, resident_id: PathId, body: DateBody, session: SessionDep, user: Coordinator
 ) -> ResidentView:
     cache = request.app.state.problem_cache
     row = placements.move_out(session, user, as_of(request), resident_id, body.on, cache)

@@ -19,8 +19,6 @@ same changes and stores nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -81,47 +79,6 @@ class Imported:
     @property
     def unchanged(self) -> int:
         return sum(1 for r in self.records if not r.created and not r.fields)
-
-
-def read_table(filename: str, content: bytes) -> list[dict[str, str]]:
-    """Rows as {column: text}, from CSV (UTF-8) or XLSX (first sheet, header row first)."""
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        return _read_xlsx(content)
-    if name.endswith(".csv") or name.endswith(".txt"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ProblemInvalid([Issue(("file",), "CSV is not UTF-8 text")]) from None
-        return [dict(row) for row in csv.DictReader(io.StringIO(text))]
-    raise ProblemInvalid([Issue(("file",), "expected a .csv or .xlsx file")])
-
-
-def _read_xlsx(content: bytes) -> list[dict[str, str]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a file that is not a workbook
-        raise ProblemInvalid([Issue(("file",), "not a readable .xlsx workbook")]) from None
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
-        return []
-    names = [str(h).strip() if h is not None else "" for h in header]
-    table = []
-    for values in rows:
-        cells = {}
-        for name, value in zip(names, values, strict=False):
-            if not name:
-                continue
-            if isinstance(value, date):
-                value = value.isoformat()[:10]
-            cells[name] = "" if value is None else str(value)
-        table.append(cells)
-    book.close()
-    return table
 
 
 def _list_fields(model: type[BaseModel]) -> set[str]:

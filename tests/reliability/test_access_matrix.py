@@ -143,7 +143,7 @@ def test_logs_hold_no_personal_data_or_refuge_address_even_when_the_database_fai
             body = {"referral": referral["id"], "bedspace": options[1]["bedspace"]}
 
             def failing_write(_: Any) -> None:
-                raise sqlite3.DataError("value out of range")  # e.g. a disk or driver fault
+                raise sqlite3.InternalError("internal error")  # e.g. a disk or driver fault
 
             if not placed:  # the first attempt fails inside the database
                 with fault_at(engine, "INSERT INTO residents", failing_write) as fault:
