@@ -77,3 +77,30 @@ def test_bad_problem_exits_2(tmp_path: Path) -> None:
     broken.write_text(json.dumps({"as_of": "2026-11-23", "bedspaces": [{"id": "B", "unit": "U"}]}))
     done = bedmatch("explain", str(broken), "--referral", "R1")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_the_whole_list_is_one_json_document(problem: Path) -> None:
+    done = bedmatch("explain", str(problem), "--all", "--shortlist", "1", "--time-limit", "5")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["unplaceable"] and answer["changes"]
+    for group in answer["unplaceable"]:
+        assert group["referrals"] and all(1 <= f <= 9 for f in group["families"])
+    for effect in answer["changes"]:
+        assert set(effect) >= {"change", "placed_by_priority", "proven"}
+        assert set(effect["placed_by_priority"]) == {"1", "2", "3", "4", "5"}
+        assert isinstance(effect["proven"], bool)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--all", "--referral", "R00001"], "--referral"),
+        (["--all", "--time-limit", "-1"], "--time-limit"),
+        (["--all", "--changes", "0"], "--changes"),
+    ],
+)
+def test_whole_list_bad_input_exits_2(problem: Path, args: list[str], named: str) -> None:
+    done = bedmatch("explain", str(problem), *args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert named in done.stderr and "Traceback" not in done.stderr
