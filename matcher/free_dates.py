@@ -71,7 +71,10 @@ class FreeDates:
         known = {d for d in bed_free_on if d != NEVER}
         known |= {r.expected_leave for r in present if r.expected_leave is not None}
         change_dates = sorted({problem.as_of, *known})
-        horizon = problem.model_copy(update={"as_of": change_dates[-1] + timedelta(days=1)})
+        last = change_dates[-1]
+        horizon = problem.model_copy(
+            update={"as_of": last + timedelta(days=1) if last < date.max else last}
+        )
         women_only = {u.id for u in problem.units if u.gender_policy is GenderPolicy.women_only}
         teams_by_area: dict[str, list[SupportTeam]] = defaultdict(list)
         for team in problem.support_teams:
