@@ -126,11 +126,6 @@ class ExplainContext:
     def build(cls, problem: Problem, batch: Solution | None = None) -> ExplainContext:
         return cls(RankingContext.build(problem, batch), FreeDates.build(problem))
 
-    @classmethod
-    def around(cls, ranking: RankingContext) -> ExplainContext:
-        """Reuse a ranking context already built for the problem."""
-        return cls(ranking, FreeDates.build(ranking.problem))
-
 
 def explain_referral(
     ctx: ExplainContext,

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 
 from constraints import PAIR_RULES
 from constraints.rule import build_places
+from fixtures.generator import generate
 from matcher.explain_referral import (
     KEEP_TOGETHER_RULE,
     ExplainContext,
@@ -15,6 +16,7 @@ from matcher.explain_referral import (
     explain_referral,
 )
 from matcher.model import Problem, parse_problem
+from matcher.solve import solve
 from tests.strategies import problems
 
 
@@ -164,3 +166,24 @@ def test_competition_names_only_equal_or_higher_priority_for_places_they_may_tak
                 their = failing_rules(problem, contender.referral)
                 in_unit = [p.bed.id for p in build_places(problem) if p.unit.id == unit.unit]
                 assert any(their[b] == set() for b in in_unit)
+
+
+def test_with_a_batch_the_people_it_places_hold_the_places_they_compete_for() -> None:
+    problem = generate(3, 60, 80)
+    batch = solve(problem, "greedy", 10)
+    context = ExplainContext.build(problem, batch)
+    placed = {a.referral: a.bedspace for a in batch.assignments}
+    priority = {r.id: r.priority for r in problem.referrals}
+    holders_seen = 0
+    for referral in problem.referrals:
+        if referral.id in placed:
+            continue
+        answer = explain_referral(context, referral.id, competition_units=50)
+        for unit in answer.competition:
+            for contender in unit.contenders:
+                assert priority[contender.referral] >= referral.priority
+                if contender.holds is not None:
+                    holders_seen += 1
+                    assert placed[contender.referral] == contender.holds
+                    assert contender.holds in unit.bedspaces
+    assert holders_seen
