@@ -175,7 +175,7 @@ async def rank_referral(
 
 @router.get("/referrals/{referral_id}/explain", response_model=ReferralExplanation)
 def explain_referral_route(
-    request: Request, referral_id: str, session: SessionDep, user: Coordinator
+    request: Request, referral_id: PathId, session: SessionDep, user: Coordinator
 ) -> ReferralExplanation:
     """What stands between a waiting referral and a place: the nearest places with exactly
     the rules that block them, the earliest date a safe bed-space frees up, and who of equal
