@@ -19,7 +19,17 @@ from typing import Any
 
 from matcher.errors import BedmatchError, ProblemInvalid
 
-COMMANDS = ("solve", "rank", "check", "generate", "serve", "vacancies", "simulate", "bench")
+COMMANDS = (
+    "solve",
+    "rank",
+    "check",
+    "generate",
+    "serve",
+    "vacancies",
+    "simulate",
+    "bench",
+    "explain",
+)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 

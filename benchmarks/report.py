@@ -73,6 +73,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         ("rank_latency", "Rank latency"),
         ("simulation", "Simulation speed"),
         ("service_load", "Service load"),
+        ("explain_speed", "Explain speed"),
     ):
         lines += _script_section(title, results.get(section))
     return "\n".join(lines).rstrip() + "\n"

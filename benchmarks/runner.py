@@ -39,6 +39,7 @@ OPTIONAL_SCRIPTS = {
     "rank_latency": "benchmarks.rank_latency",
     "simulation": "benchmarks.simulation_speed",
     "service_load": "benchmarks.service_load",
+    "explain_speed": "benchmarks.explain_speed",
 }
 RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
 PUBLISHED_TABLE = Path(__file__).resolve().parent / "RESULTS.md"

@@ -9,7 +9,7 @@ from constraints.tables import Tables
 from matcher.model import Referral, UnitKind
 
 
-@pair_rule("Bed-space is not free on the placement date.", scope=Scope.bedspace)
+@pair_rule("Bed-space is not free on the placement date.", scope=Scope.bedspace, family_number=1)
 def bedspace_free_on_date(referral: Referral, place: Place) -> bool:
     """A bed-space takes a newcomer only if nobody stays in it and it is available on `as_of`
     (DESIGN.md hard rule 1)."""
@@ -21,7 +21,9 @@ def _(t: Tables) -> np.ndarray:
     return t.beds.free[None, :]
 
 
-@pair_rule("Person needs an accessible bed-space; this one is not.", scope=Scope.bedspace)
+@pair_rule(
+    "Person needs an accessible bed-space; this one is not.", scope=Scope.bedspace, family_number=8
+)
 def accessible_where_needed(referral: Referral, place: Place) -> bool:
     """People who need an accessible bed-space get one
     (001_f0b97a0675c2ab20.txt: services for people with disabilities)."""
@@ -33,7 +35,7 @@ def _(t: Tables) -> np.ndarray:
     return ~t.referrals.needs_accessible[:, None] | t.beds.accessible[None, :]
 
 
-@pair_rule("Household of more than one person; unit is not a family unit.")
+@pair_rule("Household of more than one person; unit is not a family unit.", family_number=8)
 def households_only_in_family_units(referral: Referral, place: Place) -> bool:
     """A household of more than one goes only to a family unit
     (001_f0b97a0675c2ab20.txt: families and couples in distinct units)."""

@@ -9,7 +9,7 @@ from constraints.tables import Tables
 from matcher.model import Flag, Gender, GenderPolicy, Referral, UnitKind
 
 
-@pair_rule("Unit is women-only.")
+@pair_rule("Unit is women-only.", family_number=2)
 def women_only_units_take_only_women(referral: Referral, place: Place) -> bool:
     """Women-only units take only women; non-binary people go to mixed units
     (002_dcd69be417dc9cc0.txt: ~30% women-only spaces)."""
@@ -23,7 +23,7 @@ def _(t: Tables) -> np.ndarray:
     return ~t.units.women_only[None, :] | t.referrals.is_woman[:, None]
 
 
-@pair_rule("Unit is men-only.")
+@pair_rule("Unit is men-only.", family_number=2)
 def men_only_units_take_only_men(referral: Referral, place: Place) -> bool:
     """Men-only units take only men; non-binary people go to mixed units
     (001_f0b97a0675c2ab20.txt: customer groups kept separate)."""
@@ -35,7 +35,10 @@ def _(t: Tables) -> np.ndarray:
     return ~t.units.men_only[None, :] | t.referrals.is_man[:, None]
 
 
-@pair_rule("Person needs a women-only space; unit is neither women-only nor self-contained.")
+@pair_rule(
+    "Person needs a women-only space; unit is neither women-only nor self-contained.",
+    family_number=2,
+)
 def women_only_need_met_safely(referral: Referral, place: Place) -> bool:
     """A woman who needs a women-only space goes to a women-only or self-contained unit
     (002_dcd69be417dc9cc0.txt: women-only shared accommodation or self-contained units)."""
@@ -56,6 +59,7 @@ def _(t: Tables) -> np.ndarray:
 @pair_rule(
     "Unit has shared facilities in a cluster where people of another gender live.",
     scope=Scope.bedspace,
+    family_number=2,
 )
 def cluster_gender_consistent_with_residents(referral: Referral, place: Place) -> bool:
     """Bed-spaces sharing a kitchen and bathroom never hold both men and women
@@ -79,7 +83,7 @@ def _(t: Tables) -> np.ndarray:
     return open_to[kind]
 
 
-@pair_rule("Person poses a risk to women; women live in this unit.")
+@pair_rule("Person poses a risk to women; women live in this unit.", family_number=2)
 def no_risk_to_women_beside_women_residents(referral: Referral, place: Place) -> bool:
     """A person flagged as a risk to women never shares a unit with women
     (000_6536288ccc9992c8.txt: safety of women and domestic abuse survivors)."""
@@ -96,7 +100,7 @@ def _(t: Tables) -> np.ndarray:
     return ~t.referrals.flags[Flag.risk_to_women][:, None] | ~women_there[None, :]
 
 
-@pair_rule("A resident of this unit poses a risk to women.")
+@pair_rule("A resident of this unit poses a risk to women.", family_number=2)
 def women_kept_from_residents_posing_risk(referral: Referral, place: Place) -> bool:
     """Women never share a unit with a resident flagged as a risk to women
     (000_6536288ccc9992c8.txt: safety of women and domestic abuse survivors)."""
@@ -110,7 +114,7 @@ def _(t: Tables) -> np.ndarray:
     return ~t.referrals.is_woman[:, None] | (t.units.risk_to_women_residents == 0)[None, :]
 
 
-@pair_rule("Person is a domestic abuse perpetrator; unit is a refuge.")
+@pair_rule("Person is a domestic abuse perpetrator; unit is a refuge.", family_number=2)
 def no_perpetrator_in_refuge(referral: Referral, place: Place) -> bool:
     """A domestic abuse perpetrator never goes to a refuge (000_6536288ccc9992c8.txt: refuges)."""
     return Flag.da_perpetrator not in referral.flags or place.unit.kind is not UnitKind.refuge
@@ -124,7 +128,7 @@ def _(t: Tables) -> np.ndarray:
     )
 
 
-@pair_rule("Person poses a risk to children; unit houses families.")
+@pair_rule("Person poses a risk to children; unit houses families.", family_number=2)
 def no_risk_to_children_in_family_units(referral: Referral, place: Place) -> bool:
     """A person flagged as a risk to children never goes to a family unit
     (001_f0b97a0675c2ab20.txt: customer groups in separate premises)."""

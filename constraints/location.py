@@ -10,7 +10,7 @@ from constraints.tables import Tables
 from matcher.model import Flag, Referral
 
 
-@pair_rule("Unit is in an area this person must never be placed in.")
+@pair_rule("Unit is in an area this person must never be placed in.", family_number=6)
 def never_in_excluded_area(referral: Referral, place: Place) -> bool:
     """A person is never placed in one of their excluded areas
     (002_dcd69be417dc9cc0.txt: careful matching of individuals to places, looking at location)."""
@@ -30,7 +30,8 @@ def da_opposed(a_flags: list[Flag], b_flags: list[Flag]) -> bool:
 
 
 @pair_rule(
-    "A domestic abuse victim or perpetrator this person is kept apart from lives in this area."
+    "A domestic abuse victim or perpetrator this person is kept apart from lives in this area.",
+    family_number=6,
 )
 def da_kept_apart_from_resident_area(referral: Referral, place: Place) -> bool:
     """A DA victim and a perpetrator kept apart from each other never live in the same area

@@ -9,7 +9,7 @@ from constraints.tables import Tables
 from matcher.model import Referral
 
 
-@pair_rule("Someone this person must be kept apart from lives in this unit.")
+@pair_rule("Someone this person must be kept apart from lives in this unit.", family_number=7)
 def kept_apart_from_residents(referral: Referral, place: Place) -> bool:
     """People named in keep_apart never share a unit, residents included
     (002_dcd69be417dc9cc0.txt: matching looks at the building's residents)."""

@@ -14,7 +14,10 @@ def reserve_exempt(referral: Referral) -> bool:
     return referral.priority == 5 and Flag.da_victim in referral.flags
 
 
-@pair_rule("Women-only bed-spaces left are held back for priority-5 domestic abuse victims.")
+@pair_rule(
+    "Women-only bed-spaces left are held back for priority-5 domestic abuse victims.",
+    family_number=9,
+)
 def women_only_reserve_held(referral: Referral, place: Place) -> bool:
     """Referrals other than priority-5 DA victims take at most the free women-only bed-spaces
     less the reserve (000_6536288ccc9992c8.txt: high-risk DA response within 8 hours)."""

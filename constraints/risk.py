@@ -9,7 +9,7 @@ from constraints.tables import Tables
 from matcher.model import Flag, Referral, Staffing
 
 
-@pair_rule("Person's risk is above the unit's maximum.")
+@pair_rule("Person's risk is above the unit's maximum.", family_number=4)
 def risk_within_unit_maximum(referral: Referral, place: Place) -> bool:
     """A person's risk level is at most the unit's maximum
     (002_dcd69be417dc9cc0.txt: matching considers risks as well as strengths)."""
@@ -21,7 +21,9 @@ def _(t: Tables) -> np.ndarray:
     return t.referrals.risk[:, None] <= t.units.max_risk[None, :]
 
 
-@pair_rule("Person is MAPPA level 2 or 3; unit is not a MAPPA-approved 24/7 service.")
+@pair_rule(
+    "Person is MAPPA level 2 or 3; unit is not a MAPPA-approved 24/7 service.", family_number=4
+)
 def mappa_2_3_only_in_approved_24_7_units(referral: Referral, place: Place) -> bool:
     """MAPPA level 2 and 3 offenders go only to MAPPA-approved units staffed 24/7
     (001_f0b97a0675c2ab20.txt: high-risk / MAPPA offenders in separate, staffed premises)."""
@@ -36,7 +38,7 @@ def _(t: Tables) -> np.ndarray:
     return ~t.referrals.mappa_2_or_3[:, None] | approved[None, :]
 
 
-@pair_rule("Person is high risk; unit is at its limit of high-risk residents.")
+@pair_rule("Person is high risk; unit is at its limit of high-risk residents.", family_number=4)
 def high_risk_room_left(referral: Referral, place: Place) -> bool:
     """High and very-high risk people per unit stay within its limit, residents counted
     (001_f0b97a0675c2ab20.txt: cover appropriate to the needs)."""

@@ -48,6 +48,7 @@ class PairRule:
     allows: Callable[[Referral, Place], bool]
     reason: str
     scope: Scope
+    family_number: int  # the hard-rule family of DESIGN.md, 1 to 9
     mask: MaskFn | None = field(default=None)
 
     @property
@@ -84,11 +85,14 @@ class PairRule:
         return np.broadcast_to(self.mask(tables), (len(tables.referrals), width))
 
 
-def pair_rule(reason: str, scope: Scope = Scope.unit) -> Callable[[Callable], PairRule]:
-    """Declare a hard rule between a referral and a place, with the reason it excludes."""
+def pair_rule(
+    reason: str, scope: Scope = Scope.unit, *, family_number: int
+) -> Callable[[Callable], PairRule]:
+    """Declare a hard rule between a referral and a place, with the reason it excludes and
+    the number of its family in DESIGN.md's list of hard rules."""
 
     def wrap(allows: Callable[[Referral, Place], bool]) -> PairRule:
-        return PairRule(allows=allows, reason=reason, scope=scope)
+        return PairRule(allows=allows, reason=reason, scope=scope, family_number=family_number)
 
     return wrap
 

@@ -13,7 +13,7 @@ from matcher.model import Pathway, Referral, Staffing, SupportTeam, TeamKind, Un
 HOURS_TOLERANCE = 1e-6
 
 
-@pair_rule("Person needs 24/7 staffing; unit is not staffed 24/7.")
+@pair_rule("Person needs 24/7 staffing; unit is not staffed 24/7.", family_number=5)
 def needs_24_7_only_where_staffed(referral: Referral, place: Place) -> bool:
     """People who need round-the-clock cover go only to units staffed 24/7
     (001_f0b97a0675c2ab20.txt: specialist accommodation staffed 24/7)."""
@@ -25,7 +25,7 @@ def _(t: Tables) -> np.ndarray:
     return ~t.referrals.needs_24_7[:, None] | t.units.staffed_24_7[None, :]
 
 
-@pair_rule("Unit has too few support hours left for this person.")
+@pair_rule("Unit has too few support hours left for this person.", family_number=5)
 def support_hours_room_left(referral: Referral, place: Place) -> bool:
     """Residents' and newcomers' support hours stay within the unit's capacity; where residents
     already exceed it, newcomers bring none (001_f0b97a0675c2ab20.txt: levels of cover)."""
@@ -53,7 +53,9 @@ def team_may_serve(referral: Referral, unit: Unit, team: SupportTeam) -> bool:
     )
 
 
-@pair_rule("Unit needs a visiting support team; none in its area can take this person.")
+@pair_rule(
+    "Unit needs a visiting support team; none in its area can take this person.", family_number=5
+)
 def support_team_available(referral: Referral, place: Place) -> bool:
     """A placement in a visiting unit gets a support team from the unit's area with room: an
     intensive one for Housing First, with a female worker where wanted

@@ -29,6 +29,8 @@ from api.schemas import (
 from api.services import audit, inventory, placements
 from api.services.errors import not_waiting
 from api.services.inventory import REFERRALS
+from matcher.explain_referral import ExplainContext, ReferralExplanation, explain_referral
+from matcher.free_dates import FreeDates
 from matcher.model import Referral
 from matcher.ranking import RankResult, build_context, rank
 
@@ -169,6 +171,27 @@ async def rank_referral(
     # load one commit carries the events of many answers. Everyone the answer names was read.
     await audit.record_read_async(request.app.state.engine, user, "referral", named)
     return Response(body, media_type="application/json")
+
+
+@router.get("/referrals/{referral_id}/explain", response_model=ReferralExplanation)
+def explain_referral_route(
+    request: Request, referral_id: PathId, session: SessionDep, user: Coordinator
+) -> ReferralExplanation:
+    """What stands between a waiting referral and a place: the nearest places with exactly
+    the rules that block them, the earliest date a safe bed-space frees up, and who of equal
+    or higher priority competes for the places they may take (see `bedmatch explain`)."""
+    cache = request.app.state.problem_cache
+    ranking = cache.derived(session, as_of(request), "ranking", build_context)
+    if referral_id not in ranking.tables.referrals.index:  # not waiting: say why
+        row = inventory.get_row(session, REFERRALS, referral_id)
+        raise not_waiting(referral_id, row.status)
+    free_dates = cache.derived(session, as_of(request), "free_dates", FreeDates.build)
+    if free_dates.problem is not ranking.problem:  # the data changed between the two reads
+        free_dates = FreeDates.build(ranking.problem)
+    result = explain_referral(ExplainContext(ranking, free_dates), referral_id)
+    # Other people's places and priorities are personal data: every one named is audited.
+    audit.record_read(session, user, "referral", result.people_named())
+    return result
 
 
 # --- residents -------------------------------------------------------------------------

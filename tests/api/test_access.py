@@ -55,6 +55,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("PATCH", "/api/referrals/{referral_id}"): STAFF,
     ("DELETE", "/api/referrals/{referral_id}"): STAFF,
     ("GET", "/api/referrals/{referral_id}/rank"): STAFF,
+    ("GET", "/api/referrals/{referral_id}/explain"): STAFF,
     ("GET", "/api/residents"): STAFF,
     ("GET", "/api/residents/{resident_id}"): STAFF,
     ("POST", "/api/residents/{resident_id}/arrival"): STAFF,
