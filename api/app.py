@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        prepare_database(settings, engine)
+        app.state.demo_database = prepare_database(settings, engine)
         # Request handlers run in a pool of threads that share one interpreter lock: beyond a
         # few, more threads only take turns at it (each turn a context switch), and latency
         # under load grows with the pool. Requests wait in the event loop instead. Measured
@@ -164,8 +164,10 @@ def install_security_headers(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders)
 
 
-def prepare_database(settings: Settings, engine: object) -> None:
-    """Upgrade the schema, then seed the demo or create the admin, as configured."""
+def prepare_database(settings: Settings, engine: object) -> bool:
+    """Upgrade the schema, then seed the demo or create the admin, as configured; whether
+    the database is the demo. Refuses the demo in a database that is not one
+    (`demo.NotADemoDatabase`) and a real admin in the demo (`users.DemoDatabaseRefused`)."""
     from api.migrations import upgrade
 
     if settings.run_migrations:
@@ -177,6 +179,8 @@ def prepare_database(settings: Settings, engine: object) -> None:
             demo.seed(session, settings.demo_seed, settings.demo_referrals, settings.demo_beds)
         if settings.admin_password:
             users.ensure_admin(session, settings.admin_username, settings.admin_password)
+        demo.close_public_logins(session)
+        return demo.kind_of(session) is demo.DatabaseKind.demo
 
 
 def _wants_html(request: Request) -> bool:

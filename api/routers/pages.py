@@ -53,8 +53,9 @@ def render(
 ) -> Response:
     session_token = request.cookies.get(TOKEN_COOKIE)
     csrf = csrf_token(request.app.state.settings, session_token) if session_token else ""
+    demo = getattr(request.app.state, "demo_database", False)
     response = templates.TemplateResponse(
-        request, name, {"user": user, "csrf": csrf, **context}, status_code=code
+        request, name, {"user": user, "csrf": csrf, "demo": demo, **context}, status_code=code
     )
     return response  # never cached, never framed: see `install_security_headers`
 
