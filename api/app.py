@@ -49,6 +49,7 @@ from api.services import runs as run_service
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
+from api.transport import install_transport_security
 from api.worker_balance import ConnectionBalance, WorkerBalance
 from matcher.errors import BackendUnavailable, PlacementRefused, ProblemInvalid, ReferralNotFound
 
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security_headers(app)
     if balance is not None:
         app.add_middleware(ConnectionBalance, balance=balance)
+    install_transport_security(app, settings)
     document_errors(app, route_table(app))
     return app
 

@@ -48,7 +48,23 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "--admin-password",
         help="create the admin account (BEDMATCH_ADMIN_USERNAME, default 'admin') if missing",
     )
+    parser.add_argument(
+        "--insecure-http",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="plain HTTP for local use: the sign-in cookie without Secure, no HSTS "
+        "(default: on only for the demo on a loopback address; BEDMATCH_INSECURE_HTTP)",
+    )
+    parser.add_argument(
+        "--trusted-proxies",
+        metavar="ADDRESSES",
+        help="comma-separated proxy addresses or networks whose X-Forwarded-For/-Proto are "
+        "believed (default none; BEDMATCH_TRUSTED_PROXIES)",
+    )
     return parser
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
                 "database without the demo (--no-demo, or a BEDMATCH_DATABASE_URL)"
             )
         overrides["admin_password"] = args.admin_password
+    if args.trusted_proxies is not None:
+        overrides["trusted_proxies"] = args.trusted_proxies
     settings = Settings(**overrides)
     if not 1 <= args.workers <= 64:
         raise UsageError("--workers: must be between 1 and 64")
@@ -88,19 +106,40 @@ def run(args: argparse.Namespace) -> int:
 
         for username, (password, role) in DEMO_LOGINS.items():
             print(f"  {username:13} {password:18} {role.value}")
+    insecure = args.insecure_http
+    if insecure is None and "BEDMATCH_INSECURE_HTTP" not in os.environ:
+        insecure = is_demo and args.host in LOOPBACK
+    if insecure is not None:
+        settings = settings.model_copy(update={"insecure_http": insecure})
+    if settings.insecure_http:
+        print(f"bedmatch: plain HTTP for local use: http://{args.host}:{args.port}/")
+    else:
+        print(
+            "bedmatch: the sign-in cookie is sent over HTTPS only (HSTS on): serve it behind "
+            "TLS, or use --insecure-http on this computer alone"
+        )
     # The database is prepared once, here; the service (every worker) starts on it with the
     # same signing key and without migrating or seeding again.
     settings = settings.model_copy(
         update={"run_migrations": False, "demo": False, "admin_password": None}
     )
+    # Forwarded headers are read by the app, from its trusted proxies only (api.transport).
     if args.workers == 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            proxy_headers=False,
+        )
         return 0
     os.environ.update(
         BEDMATCH_DATABASE_URL=settings.database_url,
         BEDMATCH_SECRET_KEY=settings.secret_key,
         BEDMATCH_RUN_MIGRATIONS="false",
         BEDMATCH_DEMO="false",
+        BEDMATCH_INSECURE_HTTP="true" if settings.insecure_http else "false",
+        BEDMATCH_TRUSTED_PROXIES=settings.trusted_proxies,
     )
     os.environ.pop("BEDMATCH_ADMIN_PASSWORD", None)
     uvicorn.run(
@@ -110,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level="info",
+        proxy_headers=False,
     )
     return 0
 

@@ -81,9 +81,21 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
+def _cookie_needs_https(request: Request) -> bool:
+    """Whether this sign-in page was reached over plain HTTP although the sign-in cookie is
+    sent over HTTPS only: the browser would not keep anyone signed in, so the page says so."""
+    return request.url.scheme != "https" and not request.app.state.settings.insecure_http
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    return render(request, "login.html", None, next=_safe_next(next))
+    return render(
+        request,
+        "login.html",
+        None,
+        next=_safe_next(next),
+        needs_https=_cookie_needs_https(request),
+    )
 
 
 @router.post("/login")
@@ -104,6 +116,7 @@ def login_submit(
             None,
             code=error.status_code,
             next=_safe_next(next),
+            needs_https=_cookie_needs_https(request),
             message=str(error.detail),
             message_kind="error",
         )
@@ -114,7 +127,7 @@ def login_submit(
         max_age=settings.token_minutes * 60,
         httponly=True,
         samesite="strict",
-        secure=settings.cookie_secure,
+        secure=not settings.insecure_http,
     )
     return response
 

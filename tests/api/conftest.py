@@ -46,6 +46,8 @@ def settings_for(url: str, **overrides: object) -> Settings:
         "secret_key": SECRET,
         "demo": True,
         "login_attempts_per_minute": 1000,
+        # The test clients speak plain HTTP; the HTTPS-only cookie has tests of its own.
+        "insecure_http": True,
         **DEMO_SIZE,
     }
     values.update(overrides)
