@@ -43,12 +43,12 @@ from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
 from api.routers import admin, auth, board, inventory, people, runs
-from api.security import LoginLimiter
 from api.services import departures, users
 from api.services import runs as run_service
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
+from api.sign_in import SignInThrottle
 from api.transport import install_transport_security
 from api.worker_balance import ConnectionBalance, WorkerBalance
 from matcher.errors import BackendUnavailable, PlacementRefused, ProblemInvalid, ReferralNotFound
@@ -92,12 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.quick_reads = QuickReads(engine)
     app.state.problem_cache = ProblemCache()
-    app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
-    # One guess per account stays under every account's limit (password spraying), so a
-    # client has its own, looser one: an office behind one address shares it.
-    app.state.client_login_limiter = LoginLimiter(
-        CLIENT_LOGIN_SHARE * settings.login_attempts_per_minute
-    )
+    app.state.sign_in_throttle = SignInThrottle(settings.login_attempts_per_minute)
     # One batch solve at a time: the machine's cores go to the solver, not to two solvers.
     app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocation")
 
@@ -126,7 +121,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 STATIC = Path(__file__).resolve().parent / "static"
-CLIENT_LOGIN_SHARE = 4  # a client's failed sign-ins per minute, in one account's allowance
 # Pages load nothing from elsewhere; the API docs page (Swagger UI) does, so it is exempt.
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

@@ -18,7 +18,14 @@ from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
 from api.routers.runs import RunId
 from api.schemas import REASON_MAX_LENGTH, PathId
-from api.security import Principal, create_token, csrf_ok, csrf_token, decode_token
+from api.security import (
+    Principal,
+    create_token,
+    csrf_ok,
+    csrf_token,
+    decode_token,
+    token_expiry,
+)
 from api.services import (
     audit,
     board,
@@ -31,12 +38,14 @@ from api.services import (
     referral_search,
     run_view,
     runs,
+    sessions,
 )
 from api.services import (
     figures as portfolio_figures,
 )
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
+from api.sign_in import client_address
 from capacity.vacancies import VacancyFilters
 from matcher.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
@@ -133,10 +142,20 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: CsrfField = "") -> Response:
+def logout(
+    request: Request, session: SessionDep, settings: SettingsDep, csrf_token: CsrfField = ""
+) -> Response:
+    """Sign out: the cookie's token is refused from now on (server-side), and the cookie
+    deleted. Without this sign-in's form token nothing happens (400)."""
     require_csrf(request, csrf_token)
+    token = request.cookies.get(TOKEN_COOKIE) or ""
+    user, expires = decode_token(settings, token), token_expiry(settings, token)
+    if user is not None and expires is not None:
+        sessions.revoke(session, user, expires, client_address(request))
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(TOKEN_COOKIE)
+    response.delete_cookie(
+        TOKEN_COOKIE, httponly=True, samesite="strict", secure=not settings.insecure_http
+    )
     return response
 
 

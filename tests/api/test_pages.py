@@ -343,3 +343,27 @@ def test_commissioner_reads_the_figures_with_counts_and_a_plot(browser: Any, ser
     )
     assert loaded
     screenshot(browser, "figures")
+
+
+def test_the_demo_says_so_on_every_page_and_sign_out_ends_the_session(
+    browser: Any, server: str
+) -> None:
+    import httpx
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{server}/login")
+    assert "Demo" in text_of(browser, "demo-banner")
+    sign_in(browser, server, Role.coordinator)
+    for path in ("/", "/referrals", "/vacancies", "/runs", "/stats"):
+        browser.get(server + path)
+        banner = browser.find_element(By.ID, "demo-banner")
+        assert banner.is_displayed() and "Never enter real" in banner.text, path
+    cookie = browser.get_cookie("bedmatch_token")["value"]
+    signed_in = httpx.get(f"{server}/api/auth/me", cookies={"bedmatch_token": cookie})
+    assert signed_in.status_code == 200
+    browser.find_element(By.CSS_SELECTOR, "header form button").click()
+    assert wait_for(browser, "login-form")
+    # The cookie the browser held is refused now, wherever it is presented.
+    after = httpx.get(f"{server}/api/auth/me", cookies={"bedmatch_token": cookie})
+    assert after.status_code == 401
