@@ -19,6 +19,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import lock_for_write
@@ -77,13 +78,21 @@ def kind_of(session: Session) -> DatabaseKind:
     if not accounts and not holds_data:
         return DatabaseKind.empty
     if accounts and all(_on_public_password(user) for user in accounts):
-        service_settings.put(session, service_settings.CREATED_AS_DEMO, "on", SERVICE.username)
-        session.commit()
+        _mark(session, service_settings.CREATED_AS_DEMO)
         return DatabaseKind.demo
     if accounts:
-        service_settings.put(session, service_settings.HAD_REAL_ADMIN, "on", SERVICE.username)
-        session.commit()
+        _mark(session, service_settings.HAD_REAL_ADMIN)
     return DatabaseKind.real
+
+
+def _mark(session: Session, key: str) -> None:
+    """Switch `key` on and commit; another worker process starting at the same moment may
+    have done it first, which is as good."""
+    try:
+        service_settings.put(session, key, "on", SERVICE.username)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
 
 
 def _on_public_password(user: UserRow) -> bool:
