@@ -41,10 +41,19 @@ The record
     and why: no such username, wrong password, account closed; admins alone read this),
     `sign_in_refused` (throttled, unchecked). `sign_out` is written by
     `api.services.sessions`.
+
+    A refused attempt costs its sender nothing (no password is checked), so a flood of them
+    could fill the trail at network speed. Refusals under one limit (the pair, the account
+    or the address that was over) are therefore written at most once every
+    REFUSALS_RECORDED_EVERY seconds: the event names the attempt that was written and counts
+    every refusal under that limit since the last one written. Failed and successful
+    attempts each cost an argon2 check and are all written.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -59,6 +68,7 @@ from api.services import audit
 ACCOUNT_SHARE = 2  # an account's failed sign-ins per minute from all addresses, in N
 ADDRESS_SHARE = 4  # an address's failed sign-ins per minute over all accounts, in N
 KNOWN_FOR = timedelta(days=90)  # how long a sign-in makes its address a known one
+REFUSALS_RECORDED_EVERY = 10.0  # seconds between written refusals under one limit
 NO_ROLE = "-"  # the role column of an attempt that signed nobody in
 
 
@@ -69,16 +79,42 @@ class SignInThrottle:
         self.pair = LoginLimiter(attempts_per_minute)
         self.account = LoginLimiter(ACCOUNT_SHARE * attempts_per_minute)
         self.address = LoginLimiter(ADDRESS_SHARE * attempts_per_minute)
+        self._refusals: dict[str, tuple[float, int]] = {}  # limit -> (last written, since)
+        self._lock = threading.Lock()
 
-    def retry_after(self, username: str, client: str, known: Callable[[], bool]) -> int:
-        """Seconds to wait before trying (0: try now). `known` says whether the account has
-        signed in from `client` before; it is asked only if a shared limit is reached."""
+    def retry_after(self, username: str, client: str, known: Callable[[], bool]) -> tuple[int, str]:
+        """Seconds to wait before trying (0: try now), and the limit that is over. `known`
+        says whether the account has signed in from `client` before; it is asked only if a
+        shared limit is reached."""
         account = username.lower()
-        wait = self.pair.retry_after(f"{account}|{client}")
+        pair = f"{account}|{client}"
+        wait = self.pair.retry_after(pair)
         if wait:
-            return wait
-        shared = max(self.account.retry_after(account), self.address.retry_after(client))
-        return 0 if not shared or known() else shared
+            return wait, f"pair {pair}"
+        over_account = self.account.retry_after(account)
+        over_address = self.address.retry_after(client)
+        if not (over_account or over_address) or known():
+            return 0, ""
+        if over_account >= over_address:
+            return over_account, f"account {account}"
+        return over_address, f"address {client}"
+
+    def refusals_to_record(self, limit: str) -> int:
+        """How many refusals under `limit` an event written now stands for (this one and
+        those not written since the last); 0: count this one, write nothing yet."""
+        now = time.monotonic()
+        with self._lock:
+            last, since = self._refusals.get(limit, (-REFUSALS_RECORDED_EVERY, 0))
+            since += 1
+            if now - last < REFUSALS_RECORDED_EVERY:
+                self._refusals[limit] = (last, since)
+                return 0
+            self._refusals[limit] = (now, 0)
+            if len(self._refusals) >= LoginLimiter.sweep_at:
+                for key, (written, _) in list(self._refusals.items()):
+                    if now - written >= 60:
+                        del self._refusals[key]
+            return since
 
     def failed(self, username: str, client: str) -> None:
         account = username.lower()

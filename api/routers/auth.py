@@ -26,11 +26,14 @@ def login(request: Request, session: SessionDep, username: str, password: str) -
     throttle: sign_in.SignInThrottle = request.app.state.sign_in_throttle
     client = sign_in.client_address(request)
     typed = sign_in.as_typed(username)
-    wait = throttle.retry_after(
+    wait, limit = throttle.retry_after(
         username, client, lambda: sign_in.signed_in_before(session, username, client)
     )
     if wait:
-        sign_in.record(session, typed, sign_in.NO_ROLE, "sign_in_refused", client, "throttled")
+        refusals = throttle.refusals_to_record(limit)
+        if refusals:
+            why = "throttled" if refusals == 1 else f"throttled; {refusals} refused under {limit}"
+            sign_in.record(session, typed, sign_in.NO_ROLE, "sign_in_refused", client, why)
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed sign-ins; try again later",

@@ -201,3 +201,22 @@ def test_a_username_check_is_one_statement_on_an_index(sqlite_url: str) -> None:
         assert "users_username_folded" in str(plan)
     finally:
         engine.dispose()
+
+
+def test_a_flood_of_refused_sign_ins_is_counted_not_written_one_by_one(
+    behind_proxy: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused attempt costs its sender nothing: refusals under one limit are written at
+    most once every ten seconds, and the next event counts those in between."""
+    from api import sign_in
+
+    client, address = behind_proxy.client, "203.0.113.5"
+    codes = [attempt(client, "admin", f"guess-{i}", address) for i in range(53)]
+    assert codes[:3] == [401] * 3 and set(codes[3:]) == {429}
+    refused = [e for e in sign_in_events(behind_proxy) if e.action == "sign_in_refused"]
+    assert [e.detail for e in refused] == ["throttled"]
+    monkeypatch.setattr(sign_in, "REFUSALS_RECORDED_EVERY", 0.0)
+    assert attempt(client, "admin", "once more", address) == 429
+    refused = [e for e in sign_in_events(behind_proxy) if e.action == "sign_in_refused"]
+    assert refused[-1].detail == f"throttled; 50 refused under pair admin|{address}"
+    assert len(refused) == 2
