@@ -86,7 +86,7 @@ class SignInThrottle:
         """Seconds to wait before trying (0: try now), and the limit that is over. `known`
         says whether the account has signed in from `client` before; it is asked only if a
         shared limit is reached."""
-        account = username.lower()
+        account = _account_key(username)
         pair = f"{account}|{client}"
         wait = self.pair.retry_after(pair)
         if wait:
@@ -117,13 +117,18 @@ class SignInThrottle:
             return since
 
     def failed(self, username: str, client: str) -> None:
-        account = username.lower()
+        account = _account_key(username)
         self.pair.failed(f"{account}|{client}")
         self.account.failed(account)
         self.address.failed(client)
 
     def succeeded(self, username: str, client: str) -> None:
-        self.pair.succeeded(f"{username.lower()}|{client}")
+        self.pair.succeeded(f"{_account_key(username)}|{client}")
+
+
+def _account_key(username: str) -> str:
+    # No account's name is longer: a megabyte of typed name must not become a megabyte key.
+    return username[: USERNAME_LENGTH + 1].lower()
 
 
 def client_address(request: Request) -> str:

@@ -220,3 +220,12 @@ def test_a_flood_of_refused_sign_ins_is_counted_not_written_one_by_one(
     refused = [e for e in sign_in_events(behind_proxy) if e.action == "sign_in_refused"]
     assert refused[-1].detail == f"throttled; 50 refused under pair admin|{address}"
     assert len(refused) == 2
+
+
+def test_a_huge_typed_username_is_kept_only_as_long_as_a_username(behind_proxy: Service) -> None:
+    assert attempt(behind_proxy.client, "x" * 1_000_000, "guess", "203.0.113.9") == 401
+    (event,) = sign_in_events(behind_proxy)
+    assert event.username == "x" * 64
+    throttle = behind_proxy.client.app.state.sign_in_throttle  # type: ignore[attr-defined]
+    keys = [*throttle.pair._failures, *throttle.account._failures]
+    assert keys and max(len(k) for k in keys) <= 65 + len("|203.0.113.9")
