@@ -286,7 +286,7 @@ def test_coordinator_creates_and_edits_a_referral_on_its_form(browser: Any, serv
 
 def test_admin_reads_the_audit_trail_and_finds_a_weakening(browser: Any, server: str) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     # A coordinator lowers a person's risk and priority on the form; the admin finds it, with
     # the old and new values.
@@ -316,10 +316,14 @@ def test_admin_reads_the_audit_trail_and_finds_a_weakening(browser: Any, server:
     browser.find_element(By.ID, "audit-subject").send_keys("AUDIT1")
     Select(browser.find_element(By.ID, "audit-action")).select_by_value("update")
     browser.find_element(By.CSS_SELECTOR, "#audit-filters button").click()
-    trail = text_of(browser, "audit")
+    # A click does not wait for the page it asks for: wait for the filtered one.
+    WebDriverWait(browser, 15).until(lambda b: "action=update" in b.current_url)
+    trail = wait_for(browser, "audit").text
     assert "coordinator" in trail and "risk: high -> low; priority: 4 -> 1" in trail
     Select(browser.find_element(By.ID, "audit-action")).select_by_value("weaken")
     browser.find_element(By.CSS_SELECTOR, "#audit-filters button").click()
+    WebDriverWait(browser, 15).until(lambda b: "action=weaken" in b.current_url)
+    wait_for(browser, "audit")
     weakened = sorted(
         row.text.split("AUDIT1 ")[-1]
         for row in browser.find_elements(By.CSS_SELECTOR, "#audit tr.weakened")
