@@ -43,12 +43,13 @@ from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
 from api.routers import admin, auth, board, inventory, people, runs
-from api.security import LoginLimiter
 from api.services import departures, users
 from api.services import runs as run_service
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
+from api.sign_in import SignInThrottle
+from api.transport import install_transport_security
 from api.worker_balance import ConnectionBalance, WorkerBalance
 from matcher.errors import BackendUnavailable, PlacementRefused, ProblemInvalid, ReferralNotFound
 
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        prepare_database(settings, engine)
+        app.state.demo_database = prepare_database(settings, engine)
         # Request handlers run in a pool of threads that share one interpreter lock: beyond a
         # few, more threads only take turns at it (each turn a context switch), and latency
         # under load grows with the pool. Requests wait in the event loop instead. Measured
@@ -91,12 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.quick_reads = QuickReads(engine)
     app.state.problem_cache = ProblemCache()
-    app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
-    # One guess per account stays under every account's limit (password spraying), so a
-    # client has its own, looser one: an office behind one address shares it.
-    app.state.client_login_limiter = LoginLimiter(
-        CLIENT_LOGIN_SHARE * settings.login_attempts_per_minute
-    )
+    app.state.sign_in_throttle = SignInThrottle(settings.login_attempts_per_minute)
     # One batch solve at a time: the machine's cores go to the solver, not to two solvers.
     app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocation")
 
@@ -119,12 +115,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security_headers(app)
     if balance is not None:
         app.add_middleware(ConnectionBalance, balance=balance)
+    install_transport_security(app, settings)
     document_errors(app, route_table(app))
     return app
 
 
 STATIC = Path(__file__).resolve().parent / "static"
-CLIENT_LOGIN_SHARE = 4  # a client's failed sign-ins per minute, in one account's allowance
 # Pages load nothing from elsewhere; the API docs page (Swagger UI) does, so it is exempt.
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -164,8 +160,10 @@ def install_security_headers(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders)
 
 
-def prepare_database(settings: Settings, engine: object) -> None:
-    """Upgrade the schema, then seed the demo or create the admin, as configured."""
+def prepare_database(settings: Settings, engine: object) -> bool:
+    """Upgrade the schema, then seed the demo or create the admin, as configured; whether
+    the database is the demo. Refuses the demo in a database that is not one
+    (`demo.NotADemoDatabase`) and a real admin in the demo (`users.DemoDatabaseRefused`)."""
     from api.migrations import upgrade
 
     if settings.run_migrations:
@@ -177,6 +175,8 @@ def prepare_database(settings: Settings, engine: object) -> None:
             demo.seed(session, settings.demo_seed, settings.demo_referrals, settings.demo_beds)
         if settings.admin_password:
             users.ensure_admin(session, settings.admin_username, settings.admin_password)
+        demo.close_public_logins(session)
+        return demo.kind_of(session) is demo.DatabaseKind.demo
 
 
 def _wants_html(request: Request) -> bool:

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     demo_seed: int = 8
     demo_referrals: int = Field(default=60, ge=1)
     demo_beds: int = Field(default=120, ge=1)
-    admin_username: str = "admin"
+    admin_username: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.@-]{2,64}$")
     admin_password: str | None = Field(default=None, min_length=12)
     as_of: date | None = Field(default=None, description="placement date; today when unset")
     solver_backend: str = "cpsat"
@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     # limit, and keeps the upload in a temporary file rather than in memory.
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    cookie_secure: bool = False
+    # Plain HTTP for local use: the sign-in cookie without `Secure`, no HSTS (`api.transport`).
+    insecure_http: bool = False
+    # Proxies whose X-Forwarded-For/-Proto are believed: comma-separated addresses or networks.
+    trusted_proxies: str = ""
 
     def placement_date(self) -> date:
         return self.as_of or date.today()

@@ -1,13 +1,25 @@
 """The demo database: a small seeded portfolio and one login per role.
 
-The demo logins below are public by design (the README lists them); they exist only in a
-database seeded by `bedmatch serve --demo` (the default on a fresh SQLite file), never in one
-created any other way.
+The demo logins below are public by design (the README lists them), so they exist only in a
+database created as the demo: `seed` fills an empty database and marks it `CREATED_AS_DEMO`,
+and refuses (`NotADemoDatabase`) any database that holds anything else. A database that has
+had a real admin (`HAD_REAL_ADMIN`) is never a demo again, and a real admin is never added to a
+demo (`api.services.users.ensure_admin`): real people's details must not sit behind public
+passwords.
+
+Databases from before these marks are classified once, when first seen: one whose every
+account is a demo login still on its public password is the demo; one with any other account
+has had a real admin; one with data and no account is not a demo either. In a database that
+is not the demo, a demo login still on its public password (added to a real database by an
+older version) is closed at every start, and the closing audited.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from enum import StrEnum
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import lock_for_write
@@ -21,7 +33,8 @@ from api.orm import (
     UnitRow,
     UserRow,
 )
-from api.security import Role, hash_password
+from api.security import Principal, Role, hash_password, verify_password
+from api.services import audit, service_settings
 from api.services.inventory import columns
 from fixtures.generator import generate
 from matcher.model import Problem
@@ -36,8 +49,72 @@ DEMO_LOGINS: dict[str, tuple[str, Role]] = {
 _STREETS = ("Station Road", "Church Street", "Victoria Road", "Park Lane", "Mill Street")
 
 
+# Who the service itself acts as, in the audit trail, at start (not a valid username).
+SERVICE = Principal("(bedmatch)", Role.admin)
+
+
+class NotADemoDatabase(Exception):
+    """The database holds more than the demo (or nothing of it): no demo data or logins."""
+
+
+class DatabaseKind(StrEnum):
+    empty = "empty"  # nothing in it yet: it becomes whatever is asked first
+    demo = "demo"  # created as the demo: public logins, generated people
+    real = "real"  # has had a real admin, or holds data the demo did not put there
+
+
 def is_seeded(session: Session) -> bool:
     return session.scalar(select(UnitRow.id).limit(1)) is not None
+
+
+def kind_of(session: Session) -> DatabaseKind:
+    """What the database is, from its marks (a database from before them is marked here)."""
+    if service_settings.is_on(session, service_settings.HAD_REAL_ADMIN):
+        return DatabaseKind.real
+    if service_settings.is_on(session, service_settings.CREATED_AS_DEMO):
+        return DatabaseKind.demo
+    accounts = list(session.scalars(select(UserRow)))
+    holds_data = is_seeded(session) or session.scalar(select(ReferralRow.id).limit(1))
+    if not accounts and not holds_data:
+        return DatabaseKind.empty
+    if accounts and all(_on_public_password(user) for user in accounts):
+        _mark(session, service_settings.CREATED_AS_DEMO)
+        return DatabaseKind.demo
+    if accounts:
+        _mark(session, service_settings.HAD_REAL_ADMIN)
+    return DatabaseKind.real
+
+
+def _mark(session: Session, key: str) -> None:
+    """Switch `key` on and commit; another worker process starting at the same moment may
+    have done it first, which is as good."""
+    try:
+        service_settings.put(session, key, "on", SERVICE.username)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+
+
+def _on_public_password(user: UserRow) -> bool:
+    login = DEMO_LOGINS.get(user.username.lower())
+    return login is not None and verify_password(user.password_hash, login[0])
+
+
+def close_public_logins(session: Session) -> list[str]:
+    """Close every demo login still on its public password in a database that is not the
+    demo (each closing audited); the usernames closed."""
+    if kind_of(session) is not DatabaseKind.real:
+        return []
+    folded = [func.lower(UserRow.username) == name for name in DEMO_LOGINS]
+    candidates = session.scalars(select(UserRow).where(UserRow.active, or_(*folded)))
+    closed = [user for user in candidates if _on_public_password(user)]
+    for user in closed:
+        user.active = False
+        audit.record(
+            session, SERVICE, "deactivate", "user", user.username, "a public demo password"
+        )
+    session.commit()
+    return [user.username for user in closed]
 
 
 def store_problem(session: Session, problem: Problem) -> None:
@@ -62,11 +139,21 @@ def store_problem(session: Session, problem: Problem) -> None:
 
 
 def seed(session: Session, seed: int = 8, referrals: int = 60, beds: int = 120) -> None:
-    """Seed the demo portfolio and logins into an empty database (no-op if seeded)."""
-    if not is_seeded(session):
+    """Seed the demo portfolio and logins into an empty database; in the demo database, add
+    a missing login. Any other database is refused (`NotADemoDatabase`)."""
+    kind = kind_of(session)
+    if kind is DatabaseKind.real:
+        raise NotADemoDatabase(
+            "this database is not a demo database (it has had a real admin, or holds data "
+            "the demo did not create), so it gets no demo data and no demo logins"
+        )
+    if kind is DatabaseKind.empty:
+        lock_for_write(session)  # the mark and the data are stored together, or neither
+        service_settings.put(session, service_settings.CREATED_AS_DEMO, "on", SERVICE.username)
         store_problem(session, generate(seed, referrals, beds))
     for username, (password, role) in DEMO_LOGINS.items():
-        if session.scalar(select(UserRow.id).where(UserRow.username == username)) is None:
+        taken = select(UserRow.id).where(func.lower(UserRow.username) == username)
+        if session.scalar(taken) is None:
             session.add(
                 UserRow(username=username, password_hash=hash_password(password), role=role.value)
             )

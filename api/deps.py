@@ -1,8 +1,14 @@
 """Request dependencies: the session, the settings, the signed-in user and role checks.
 
 A token comes from the `Authorization: Bearer` header (API clients) or the `bedmatch_token`
-cookie (the web pages). Role checks are dependencies, so a route says who may call it in its
-signature: `user: Annotated[Principal, Depends(allow(Role.coordinator, Role.admin))]`.
+cookie (the web pages). A browser sends the cookie with any request to the site, including
+one another site makes it send, so an API write (POST, PUT, PATCH, DELETE under `/api`)
+signed in by the cookie must also carry `X-CSRF-Token`: the token the pages are rendered
+with (`<meta name="csrf-token">`), which another site cannot read. A bearer token is never
+sent by a browser on its own, so bearer requests need none.
+
+Role checks are dependencies, so a route says who may call it in its signature:
+`user: Annotated[Principal, Depends(allow(Role.coordinator, Role.admin))]`.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from sqlalchemy.orm import Session
 
 from api.config import Settings
 from api.quick_reads import QuickReads
-from api.security import Principal, Role, decode_token
+from api.security import Principal, Role, csrf_ok, decode_token
 
 TOKEN_COOKIE = "bedmatch_token"
+CSRF_HEADER = "X-CSRF-Token"
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
@@ -78,14 +86,20 @@ async def current_user(
     claimed = decode_token(settings, token) if token else None
     if claimed is None:
         raise NotSignedIn()
+    cookie_write = not bearer and request.method in WRITES and request.url.path.startswith("/api/")
+    if cookie_write and not csrf_ok(settings, token, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"a write signed in by the page cookie needs the page's {CSRF_HEADER} header",
+        )
     reads: QuickReads = request.app.state.quick_reads
     if reads.on_loop:
-        account = reads.account(claimed.username)
+        account = reads.account(claimed.username, claimed.token_id)
     else:
-        account = await run_in_threadpool(reads.account, claimed.username)
-    if account is None or not account.active:
+        account = await run_in_threadpool(reads.account, claimed.username, claimed.token_id)
+    if account is None or not account.active or account.revoked:
         raise NotSignedIn()
-    return Principal(claimed.username, Role(account.role))
+    return Principal(claimed.username, Role(account.role), claimed.token_id)
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

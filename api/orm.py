@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -236,6 +237,20 @@ class UserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+# One account per name whatever its case: `Kim` and `kim` cannot hold two roles.
+Index("users_username_folded", func.lower(UserRow.username), unique=True)
+
+
+class RevokedSessionRow(Base):
+    """A signed-out token, refused until it would have expired anyway (then deleted)."""
+
+    __tablename__ = "revoked_sessions"
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class AuditEventRow(Base):
     """Who read or changed what, when. Subjects are ids only: never the data itself."""
 
@@ -248,3 +263,16 @@ class AuditEventRow(Base):
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+    # Has this account signed in from this address before? Asked when a sign-in limit is
+    # reached (`api.sign_in`); sign-ins are a sliver of the trail, so the index is too.
+    __table_args__ = (
+        Index(
+            "audit_sign_ins",
+            "username",
+            "subject_id",
+            "at",
+            sqlite_where=text("action = 'sign_in'"),
+            postgresql_where=text("action = 'sign_in'"),
+        ),
+    )

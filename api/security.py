@@ -1,15 +1,18 @@
 """Passwords, tokens and login throttling.
 
 Passwords are hashed with argon2 (argon2-cffi); tokens are HS256 JWTs (PyJWT) that carry the
-username and role and expire after `Settings.token_minutes`. A failed login says the same
-thing, after the same work, whether or not the username exists, so a login form cannot be
-used to find out who has an account.
+username, role and a random token id (`jti`) and expire after `Settings.token_minutes`. The
+token id is what sign-out revokes (`api.services.sessions`); a token without one is refused.
+A failed login says the same thing, after the same work, whether or not the username exists,
+so a login form cannot be used to find out who has an account. Usernames are matched in any
+case.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import threading
 import time
 from collections import defaultdict, deque
@@ -21,7 +24,7 @@ from functools import lru_cache
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.config import Settings
@@ -31,6 +34,7 @@ _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost one argon2 check.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 ALGORITHM = "HS256"
+USERNAME_LENGTH = 64  # the accounts table's username column
 
 
 class Role(StrEnum):
@@ -51,6 +55,8 @@ class Principal:
 
     username: str
     role: Role
+    # The signed-in token's id (`jti`): what signing out revokes. Empty for the service itself.
+    token_id: str = ""
 
     @property
     def sees_personal_data(self) -> bool:
@@ -70,13 +76,32 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def authenticate(session: Session, username: str, password: str) -> Principal | None:
     """The user if the password is right and the account active; None otherwise."""
-    user = session.scalar(select(UserRow).where(UserRow.username == username))
+    principal, _ = check_password(session, username, password)
+    return principal
+
+
+def check_password(session: Session, username: str, password: str) -> tuple[Principal | None, str]:
+    """The user if the password is right and the account active, else None and why (for
+    the audit trail only: the person signing in is told the same whatever the reason)."""
+    user = session.scalar(_account_named(username)) if could_be_username(username) else None
     if user is None:
         verify_password(_DUMMY_HASH, password)
-        return None
-    if not verify_password(user.password_hash, password) or not user.active:
-        return None
-    return Principal(user.username, Role(user.role))
+        return None, "no such username"
+    if not verify_password(user.password_hash, password):
+        return None, "wrong password"
+    if not user.active:
+        return None, "account closed"
+    return Principal(user.username, Role(user.role)), ""
+
+
+def could_be_username(username: str) -> bool:
+    """Whether a typed name could name an account at all: a longer one, or one with control
+    characters (which PostgreSQL refuses in a text value), is not looked up."""
+    return 0 < len(username) <= USERNAME_LENGTH and username.isprintable()
+
+
+def _account_named(username: str) -> Select[UserRow]:
+    return select(UserRow).where(func.lower(UserRow.username) == func.lower(username))
 
 
 def create_token(settings: Settings, principal: Principal) -> str:
@@ -84,6 +109,7 @@ def create_token(settings: Settings, principal: Principal) -> str:
     claims = {
         "sub": principal.username,
         "role": principal.role.value,
+        "jti": secrets.token_urlsafe(16),
         "iat": now,
         "exp": now + timedelta(minutes=settings.token_minutes),
     }
@@ -98,6 +124,12 @@ def decode_token(settings: Settings, token: str) -> Principal | None:
     principal, expires = signed
     # As PyJWT judges `exp`: whole seconds, expired from that second on.
     return principal if int(_now()) < expires else None
+
+
+def token_expiry(settings: Settings, token: str) -> datetime | None:
+    """When a validly signed token expires (naive UTC); None for a forged or malformed one."""
+    signed = _signed_claims(settings.secret_key, token)
+    return None if signed is None else datetime.fromtimestamp(signed[1], UTC).replace(tzinfo=None)
 
 
 def _now() -> float:
@@ -116,15 +148,24 @@ def _signed_claims(secret_key: str, token: str) -> tuple[Principal, int] | None:
             token,
             secret_key,
             algorithms=[ALGORITHM],
-            options={"require": ["exp"], "verify_exp": False},
+            options={"require": ["exp", "jti"], "verify_exp": False},
         )
-        return Principal(str(claims["sub"]), Role(claims["role"])), int(claims["exp"])
+        token_id = str(claims["jti"])
+        if not 0 < len(token_id) <= 64:
+            return None
+        principal = Principal(str(claims["sub"]), Role(claims["role"]), token_id)
+        return principal, int(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None
 
 
 class LoginLimiter:
-    """At most `attempts` failed logins per key (username and client) in a sliding minute."""
+    """At most `attempts` failed logins per key in a sliding window (`api.sign_in` keys it
+    by account and address, by account, and by address)."""
+
+    # Keys with no failure left in the window are dropped once there are this many, so
+    # guesses at ever new usernames do not grow the table without end.
+    sweep_at = 10_000
 
     def __init__(self, attempts: int, window_s: float = 60.0) -> None:
         self.attempts = attempts
@@ -133,7 +174,9 @@ class LoginLimiter:
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
         while failures and now - failures[0] > self.window_s:
             failures.popleft()
         return failures
@@ -148,8 +191,14 @@ class LoginLimiter:
             return max(1, int(self.window_s - (now - failures[0])) + 1)
 
     def failed(self, key: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._recent(key, time.monotonic()).append(time.monotonic())
+            self._recent(key, now)
+            self._failures[key].append(now)
+            if len(self._failures) >= self.sweep_at:
+                stale = [k for k in self._failures if not self._recent(k, now)]
+                for k in stale:
+                    del self._failures[k]
 
     def succeeded(self, key: str) -> None:
         with self._lock:

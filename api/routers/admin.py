@@ -40,7 +40,7 @@ def create_user(body: UserCreate, session: SessionDep, user: Admin) -> UserView:
 @router.delete("/users/{username}", response_model=UserView)
 def deactivate_user(username: PathUsername, session: SessionDep, user: Admin) -> UserView:
     """Close an account (it stays in the records); its tokens stop working at once."""
-    if username == user.username:
+    if username.lower() == user.username.lower():
         raise Conflict("an admin cannot close their own account")
     closed = users.deactivate(session, username)
     audit.record(session, user, "deactivate", "user", username)

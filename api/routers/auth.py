@@ -1,4 +1,6 @@
-"""Sign-in (OAuth2 password flow) and who am I."""
+"""Sign-in (OAuth2 password flow), sign-out, and who am I.
+
+Throttling and the audit of every attempt are explained in `api.sign_in`."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api import sign_in
+from api.deps import TOKEN_COOKIE, CurrentUser, SessionDep, SettingsDep, oauth2_scheme
 from api.schemas import Me, Token
-from api.security import Principal, authenticate, create_token
+from api.security import Principal, check_password, create_token, token_expiry
+from api.services import sessions
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -17,27 +21,33 @@ BAD_LOGIN = "wrong username or password"
 
 
 def login(request: Request, session: SessionDep, username: str, password: str) -> Principal:
-    """Check a username and password, throttled per username and client address, and per
-    client address across usernames."""
-    limiter = request.app.state.login_limiter
-    client_limiter = request.app.state.client_login_limiter
-    client = request.client.host if request.client else "-"
-    key = f"{username.lower()}|{client}"
-    wait = max(limiter.retry_after(key), client_limiter.retry_after(client))
+    """Check a username (any case) and password, throttled as `api.sign_in` says; every
+    attempt is written to the audit trail."""
+    throttle: sign_in.SignInThrottle = request.app.state.sign_in_throttle
+    client = sign_in.client_address(request)
+    typed = sign_in.as_typed(username)
+    wait, limit = throttle.retry_after(
+        username, client, lambda: sign_in.signed_in_before(session, username, client)
+    )
     if wait:
+        refusals = throttle.refusals_to_record(limit)
+        if refusals:
+            why = "throttled" if refusals == 1 else f"throttled; {refusals} refused under {limit}"
+            sign_in.record(session, typed, sign_in.NO_ROLE, "sign_in_refused", client, why)
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed sign-ins; try again later",
             headers={"Retry-After": str(wait)},
         )
-    principal = authenticate(session, username, password)
+    principal, why = check_password(session, username, password)
     if principal is None:
-        limiter.failed(key)
-        client_limiter.failed(client)
+        throttle.failed(username, client)
+        sign_in.record(session, typed, sign_in.NO_ROLE, "sign_in_failed", client, why)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, BAD_LOGIN, headers={"WWW-Authenticate": "Bearer"}
         )
-    limiter.succeeded(key)
+    throttle.succeeded(username, client)
+    sign_in.record(session, principal.username, principal.role.value, "sign_in", client)
     return principal
 
 
@@ -54,6 +64,22 @@ def token(
         role=principal.role,
         expires_in=settings.token_minutes * 60,
     )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+) -> None:
+    """Sign out: the token this request was signed in with (bearer, or the page cookie with
+    its `X-CSRF-Token`) is refused from now on, by every worker."""
+    presented = bearer or request.cookies.get(TOKEN_COOKIE) or ""
+    expires = token_expiry(settings, presented)
+    if expires is not None:
+        sessions.revoke(session, user, expires, sign_in.client_address(request))
 
 
 @router.get("/me", response_model=Me)

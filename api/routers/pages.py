@@ -18,7 +18,14 @@ from api.routers.auth import login as check_login
 from api.routers.inventory import as_of
 from api.routers.runs import RunId
 from api.schemas import REASON_MAX_LENGTH, PathId
-from api.security import Principal, create_token, csrf_ok, csrf_token, decode_token
+from api.security import (
+    Principal,
+    create_token,
+    csrf_ok,
+    csrf_token,
+    decode_token,
+    token_expiry,
+)
 from api.services import (
     audit,
     board,
@@ -31,12 +38,14 @@ from api.services import (
     referral_search,
     run_view,
     runs,
+    sessions,
 )
 from api.services import (
     figures as portfolio_figures,
 )
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
+from api.sign_in import client_address
 from capacity.vacancies import VacancyFilters
 from matcher.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
@@ -53,8 +62,9 @@ def render(
 ) -> Response:
     session_token = request.cookies.get(TOKEN_COOKIE)
     csrf = csrf_token(request.app.state.settings, session_token) if session_token else ""
+    demo = getattr(request.app.state, "demo_database", False)
     response = templates.TemplateResponse(
-        request, name, {"user": user, "csrf": csrf, **context}, status_code=code
+        request, name, {"user": user, "csrf": csrf, "demo": demo, **context}, status_code=code
     )
     return response  # never cached, never framed: see `install_security_headers`
 
@@ -80,9 +90,21 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
+def _cookie_needs_https(request: Request) -> bool:
+    """Whether this sign-in page was reached over plain HTTP although the sign-in cookie is
+    sent over HTTPS only: the browser would not keep anyone signed in, so the page says so."""
+    return request.url.scheme != "https" and not request.app.state.settings.insecure_http
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    return render(request, "login.html", None, next=_safe_next(next))
+    return render(
+        request,
+        "login.html",
+        None,
+        next=_safe_next(next),
+        needs_https=_cookie_needs_https(request),
+    )
 
 
 @router.post("/login")
@@ -103,6 +125,7 @@ def login_submit(
             None,
             code=error.status_code,
             next=_safe_next(next),
+            needs_https=_cookie_needs_https(request),
             message=str(error.detail),
             message_kind="error",
         )
@@ -113,16 +136,26 @@ def login_submit(
         max_age=settings.token_minutes * 60,
         httponly=True,
         samesite="strict",
-        secure=settings.cookie_secure,
+        secure=not settings.insecure_http,
     )
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: CsrfField = "") -> Response:
+def logout(
+    request: Request, session: SessionDep, settings: SettingsDep, csrf_token: CsrfField = ""
+) -> Response:
+    """Sign out: the cookie's token is refused from now on (server-side), and the cookie
+    deleted. Without this sign-in's form token nothing happens (400)."""
     require_csrf(request, csrf_token)
+    token = request.cookies.get(TOKEN_COOKIE) or ""
+    user, expires = decode_token(settings, token), token_expiry(settings, token)
+    if user is not None and expires is not None:
+        sessions.revoke(session, user, expires, client_address(request))
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(TOKEN_COOKIE)
+    response.delete_cookie(
+        TOKEN_COOKIE, httponly=True, samesite="strict", secure=not settings.insecure_http
+    )
     return response
 
 

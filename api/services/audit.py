@@ -100,6 +100,29 @@ async def record_read_async(
         await _read_log(engine).write_async(rows)
 
 
+def record_at_once(
+    session: Session,
+    username: str,
+    role: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    detail: str = "",
+) -> None:
+    """Record an event by someone who may not be signed in (a sign-in attempt); return once
+    it is committed, in a group with other events, outside the caller's transaction."""
+    row = {
+        "at": now(),
+        "username": username,
+        "role": role,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "detail": detail,
+    }
+    _read_log(session.get_bind()).write([row])
+
+
 class _Group:
     """Read events that go into the database in one commit, and who waits for it."""
 

@@ -46,6 +46,8 @@ def settings_for(url: str, **overrides: object) -> Settings:
         "secret_key": SECRET,
         "demo": True,
         "login_attempts_per_minute": 1000,
+        # The test clients speak plain HTTP; the HTTPS-only cookie has tests of its own.
+        "insecure_http": True,
         **DEMO_SIZE,
     }
     values.update(overrides)
@@ -173,6 +175,23 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def empty_postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A PostgreSQL database with nothing in it, not even the schema."""
+    name = f"bedmatch_empty_{os.getpid()}_{next(_numbers)}"
+    postgres.admin(f"CREATE DATABASE {name}")
+    yield postgres.url(name)
+    postgres.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, on SQLite and on PostgreSQL (tests using it run on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return str(request.getfixturevalue("empty_postgres_url"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -286,7 +286,7 @@ def test_coordinator_creates_and_edits_a_referral_on_its_form(browser: Any, serv
 
 def test_admin_reads_the_audit_trail_and_finds_a_weakening(browser: Any, server: str) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     # A coordinator lowers a person's risk and priority on the form; the admin finds it, with
     # the old and new values.
@@ -316,10 +316,14 @@ def test_admin_reads_the_audit_trail_and_finds_a_weakening(browser: Any, server:
     browser.find_element(By.ID, "audit-subject").send_keys("AUDIT1")
     Select(browser.find_element(By.ID, "audit-action")).select_by_value("update")
     browser.find_element(By.CSS_SELECTOR, "#audit-filters button").click()
-    trail = text_of(browser, "audit")
+    # A click does not wait for the page it asks for: wait for the filtered one.
+    WebDriverWait(browser, 15).until(lambda b: "action=update" in b.current_url)
+    trail = wait_for(browser, "audit").text
     assert "coordinator" in trail and "risk: high -> low; priority: 4 -> 1" in trail
     Select(browser.find_element(By.ID, "audit-action")).select_by_value("weaken")
     browser.find_element(By.CSS_SELECTOR, "#audit-filters button").click()
+    WebDriverWait(browser, 15).until(lambda b: "action=weaken" in b.current_url)
+    wait_for(browser, "audit")
     weakened = sorted(
         row.text.split("AUDIT1 ")[-1]
         for row in browser.find_elements(By.CSS_SELECTOR, "#audit tr.weakened")
@@ -343,3 +347,27 @@ def test_commissioner_reads_the_figures_with_counts_and_a_plot(browser: Any, ser
     )
     assert loaded
     screenshot(browser, "figures")
+
+
+def test_the_demo_says_so_on_every_page_and_sign_out_ends_the_session(
+    browser: Any, server: str
+) -> None:
+    import httpx
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{server}/login")
+    assert "Demo" in text_of(browser, "demo-banner")
+    sign_in(browser, server, Role.coordinator)
+    for path in ("/", "/referrals", "/vacancies", "/runs", "/stats"):
+        browser.get(server + path)
+        banner = browser.find_element(By.ID, "demo-banner")
+        assert banner.is_displayed() and "Never enter real" in banner.text, path
+    cookie = browser.get_cookie("bedmatch_token")["value"]
+    signed_in = httpx.get(f"{server}/api/auth/me", cookies={"bedmatch_token": cookie})
+    assert signed_in.status_code == 200
+    browser.find_element(By.CSS_SELECTOR, "header form button").click()
+    assert wait_for(browser, "login-form")
+    # The cookie the browser held is refused now, wherever it is presented.
+    after = httpx.get(f"{server}/api/auth/me", cookies={"bedmatch_token": cookie})
+    assert after.status_code == 401

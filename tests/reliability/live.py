@@ -51,6 +51,7 @@ def live_service(settings: Settings, start_timeout_s: float = 60.0) -> Iterator[
         access_log=False,
         lifespan="on",
         log_config=None,
+        proxy_headers=False,  # as `bedmatch serve` runs it: the app reads forwarded headers
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
