@@ -46,10 +46,10 @@ audit_events = sa.table(
 def upgrade() -> None:
     bind = op.get_bind()
     at = datetime.now(UTC).replace(tzinfo=None)
-    events = []
+    events: list[dict[str, object]] = []
     rows = bind.execute(sa.select(units).where(units.c.kind.in_(("women_only", "refuge")))).all()
     for unit_id, kind, policy, confidential in rows:
-        changes: dict[str, object] = {}
+        changes: dict[str, tuple[object, str]] = {}
         if kind == "women_only" and policy != "women_only":
             changes["gender_policy"] = ("women_only", f"gender_policy: {policy} -> women_only")
         if kind == "refuge" and policy == "mixed":
