@@ -32,7 +32,7 @@ from capacity.scenario import Scenario, StayDistribution
 from capacity.statistics import wait_quantiles
 from constraints.checker import Violation, check
 from constraints.eligibility import eligibility
-from matcher.cohorts import Cohort, cohorts_of
+from matcher.cohorts import Cohort, cohorts_of, cohorts_of_referral
 from matcher.model import (
     Assignment,
     GenderPolicy,
@@ -311,7 +311,7 @@ class Simulation:
             general = turnover_per_day(self.portfolio, self.scenario)
         streams = [_Stream("general", general, templates)]
         for cohort, rate in demand.cohorts.items():
-            pool = [t for t in templates if cohort in _cohorts(t)]
+            pool = [t for t in templates if cohort in cohorts_of_referral(t)]
             streams.append(_Stream(cohort.value, rate, pool))
         return [s for s in streams if s.rate > 0 and s.pool]
 
@@ -368,7 +368,9 @@ class Simulation:
         referral = template.model_copy(
             update={"id": f"S{self._next_id:06d}", "referred": self.state.date_at(self.env.now)}
         )
-        person = Person(referral, _cohorts(referral), self.env.now, moving_from=moving_from)
+        person = Person(
+            referral, cohorts_of_referral(referral), self.env.now, moving_from=moving_from
+        )
         self.people[referral.id] = person
         self.waiting[referral.id] = person
         patience = self._patience(person)
@@ -577,17 +579,6 @@ def _last_seen_waiting(person: Person, horizon: float) -> float:
     if person.placed_t is not None:
         return person.placed_t
     return person.withdrawn_t if person.withdrawn_t is not None else horizon
-
-
-def _cohorts(referral: Referral) -> frozenset[Cohort]:
-    return cohorts_of(
-        referral.age,
-        referral.gender,
-        referral.risk,
-        referral.flags,
-        referral.pathway,
-        referral.household_size,
-    )
 
 
 def _women_safe(policy: GenderPolicy, self_contained: bool) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from enum import StrEnum
 
-from matcher.model import Flag, Gender, Pathway, Risk
+from matcher.model import Flag, Gender, Pathway, Referral, Risk
 
 
 class Cohort(StrEnum):
@@ -54,6 +54,17 @@ def cohorts_of(
     if pathway is Pathway.housing_first:
         found.add(Cohort.housing_first)
     return frozenset(found)
+
+
+def cohorts_of_referral(referral: Referral) -> frozenset[Cohort]:
+    return cohorts_of(
+        referral.age,
+        referral.gender,
+        referral.risk,
+        referral.flags,
+        referral.pathway,
+        referral.household_size,
+    )
 
 
 # What a person reads for each cohort (and for the whole list).

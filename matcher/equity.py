@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from matcher.cohorts import Cohort, cohorts_of
+from matcher.cohorts import Cohort, cohorts_of_referral
 from matcher.model import Referral
 
 EVERYONE = "all"
@@ -30,17 +30,6 @@ class CohortEquity(BaseModel):
     wait_p50_days: float | None  # days since referral, everyone waiting in the cohort
     wait_p90_days: float | None
     rate_gap: float | None  # this cohort's rate minus the whole list's
-
-
-def cohorts_of_referral(referral: Referral) -> frozenset[Cohort]:
-    return cohorts_of(
-        referral.age,
-        referral.gender,
-        referral.risk,
-        referral.flags,
-        referral.pathway,
-        referral.household_size,
-    )
 
 
 def equity(
