@@ -295,11 +295,7 @@ def move_out(
     a later date is kept as the expected leaving date (the vacancy board shows it)."""
     locked = lock_for_write(session)
     try:
-        resident = session.get(ResidentRow, resident_id)
-        if resident is None:
-            raise NotFound("resident", resident_id)
-        if resident.left_on is not None:
-            raise Conflict(f"resident {resident_id!r} has already moved out")
+        resident = _present_resident(session, resident_id)
         if resident.arrived is not None and on < resident.arrived:
             raise ProblemInvalid([Issue(("body", "on"), "is before the arrival date")])
         resident.expected_leave = on
@@ -314,6 +310,16 @@ def move_out(
     except BaseException:
         session.rollback()
         raise
+    return resident
+
+
+def _present_resident(session: Session, resident_id: str) -> ResidentRow:
+    """The resident, still in their bed-space: 404 if unknown, 409 if moved out."""
+    resident = session.get(ResidentRow, resident_id)
+    if resident is None:
+        raise NotFound("resident", resident_id)
+    if resident.left_on is not None:
+        raise Conflict(f"resident {resident_id!r} has already moved out")
     return resident
 
 
@@ -342,11 +348,7 @@ def arrive(
     problem is cut at, to carry the change over to it)."""
     locked = lock_for_write(session)
     try:
-        resident = session.get(ResidentRow, resident_id)
-        if resident is None:
-            raise NotFound("resident", resident_id)
-        if resident.left_on is not None:
-            raise Conflict(f"resident {resident_id!r} has already moved out")
+        resident = _present_resident(session, resident_id)
         resident.arrived = on
         audit.record(session, user, "arrival", "resident", resident_id, on.isoformat())
         session.flush()
