@@ -228,6 +228,10 @@ class Referral(_Doc):
     keep_apart: list[Id] = Field(default_factory=list, max_length=PEOPLE_MAX)
     keep_together: list[Id] = Field(default_factory=list, max_length=PEOPLE_MAX)
     priority: int = Field(default=1, ge=1, le=5)
+    # Personal data, read only by roles that may see people (coordinators and admins); the
+    # solver never reads them. Optional: documents from before them still load.
+    name: Name | None = None  # the name the person wants used
+    case_reference: Label | None = None
 
 
 class Policy(_Doc):

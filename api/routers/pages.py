@@ -172,7 +172,7 @@ def referrals_page(
     request: Request,
     session: SessionDep,
     user: Coordinator,
-    q: Annotated[str, Query(max_length=64)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
     status_is: Annotated[str, Query(alias="status", max_length=16)] = "waiting",
     priority: Annotated[int, Query(ge=1, le=5)] = 1,
     flag: Annotated[str, Query(max_length=32)] = "",
@@ -180,7 +180,8 @@ def referrals_page(
     waited: Annotated[int, Query(ge=0, le=36_500)] = 0,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    """Find people: by id, status, priority, flag, pathway and time waiting."""
+    """Find people: by name, case reference or id, status, priority, flag, pathway and time
+    waiting."""
     filters = {
         "q": q,
         "status": status_is,
@@ -192,7 +193,7 @@ def referrals_page(
     problems = [
         f"{name}: {value!r} is not one of the choices"
         for name, value, allowed in (
-            ("status", status_is, {"waiting", "placed", "withdrawn", "any"}),
+            ("status", status_is, {"waiting", "offered", "placed", "withdrawn", "any"}),
             ("flag", flag, {"", *(f.value for f in Flag)}),
             ("pathway", pathway, {"", *(p.value for p in Pathway)}),
         )
