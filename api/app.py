@@ -42,7 +42,7 @@ from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
-from api.routers import admin, auth, board, inventory, people, runs
+from api.routers import admin, auth, board, inventory, offers, people, runs
 from api.services import departures, users
 from api.services import runs as run_service
 from api.services.assemble import ProblemCache
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth.router,
         inventory.router,
         people.router,
+        offers.router,
         runs.router,
         board.router,
         admin.router,

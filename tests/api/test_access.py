@@ -77,6 +77,14 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/users"): frozenset({A}),
     ("DELETE", "/api/users/{username}"): frozenset({A}),
     ("GET", "/api/audit"): frozenset({A}),
+    ("POST", "/api/offers"): STAFF,
+    ("GET", "/api/offers"): STAFF,
+    ("GET", "/api/offers/{offer_id}"): STAFF,
+    ("POST", "/api/offers/{offer_id}/accept"): STAFF,
+    ("POST", "/api/offers/{offer_id}/decline"): STAFF,
+    ("POST", "/api/offers/{offer_id}/withdraw"): STAFF,
+    ("GET", "/api/settings/offer-days"): frozenset({A}),
+    ("PUT", "/api/settings/offer-days"): frozenset({A}),
     ("GET", "/api/settings/nightly-move-outs"): frozenset({A}),
     ("GET", "/api/cache-stats"): frozenset({A}),
     ("PUT", "/api/settings/nightly-move-outs"): frozenset({A}),
@@ -110,6 +118,7 @@ UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/runs"): {"backend": "greedy", "time_limit_s": 1},
     ("PUT", "/api/settings/nightly-move-outs"): {"on": False},
+    ("PUT", "/api/settings/offer-days"): {"days": 3},
 }
 
 
@@ -134,6 +143,7 @@ def sample_ids(service: Service) -> dict[str, str]:
         "referral_id": "R00002",
         "resident_id": str(resident),
         "run_id": "1",
+        "offer_id": "1",
         "kind": "units",
         "username": "nobody-here",
     }
