@@ -19,7 +19,7 @@ asks (`ask_again`). Every step is in the audit trail: who, when, and why.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -44,7 +44,7 @@ from api.services.placements import _bedspaces_free, _commit, _top_choice
 from constraints.checker import check
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import Assignment, Problem, Referral, Solution, SupportTeam
-from matcher.ranking import build_context, override
+from matcher.ranking import RankResult, UnitSummary, build_context, override
 
 # Who the audit trail names for an offer the expiry rule closes.
 EXPIRY_RULE = Principal("offer-expiry-rule", Role.admin)
@@ -124,6 +124,31 @@ def declined_bedspaces(session: Session, referral_id: str) -> dict[str, OfferRow
         .order_by(OfferRow.id)
     )
     return {row.bedspace: row for row in rows}
+
+
+def without_declined(ranking: RankResult, declined: Collection[str]) -> RankResult:
+    """The ranking with the bed-spaces the person declined taken out: they are not proposed
+    to them again (a coordinator may still offer one again, asking on purpose). A unit left
+    with none drops out; one with some left says how many were declined."""
+    if not declined:
+        return ranking
+    units: list[UnitSummary] = []
+    for summary in ranking.units:
+        kept = [b for b in summary["bedspaces"] if b not in declined]
+        gone = len(summary["bedspaces"]) - len(kept)
+        if not kept:
+            continue
+        if gone:
+            note = f"{gone} of its bed-spaces declined by this person before."
+            summary = {
+                **summary,
+                "bedspaces": kept,
+                "other_bedspaces": (*summary["other_bedspaces"], note),
+            }
+        units.append(summary)
+    ranked = [p for p in ranking.ranked if p.bedspace not in declined]
+    notes = [*ranking.notes, f"Not proposed again: {len(declined)} bed-space(s) declined before."]
+    return ranking.model_copy(update={"units": units, "ranked": ranked, "notes": notes})
 
 
 def open_offer_of(session: Session, referral_id: str) -> OfferRow | None:
