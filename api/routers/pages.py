@@ -32,6 +32,8 @@ from api.services import (
     changes,
     departures,
     inventory,
+    offer_view,
+    offers,
     person_view,
     placements,
     referral_form,
@@ -363,6 +365,8 @@ def _referral_page(
     cache = request.app.state.problem_cache
     ctx = cache.derived(session, as_of(request), "ranking", build_context)
     ranking = rank(ctx, referral_id, top=PAGE_PLACEMENTS) if row.status == "waiting" else None
+    if ranking is not None:  # what they declined is not proposed again
+        ranking = offers.without_declined(ranking, offers.declined_bedspaces(session, referral_id))
     named = ranking.people_named() if ranking is not None else [referral_id]
     audit.record_read(session, user, "referral", named)
     return render(
@@ -381,6 +385,7 @@ def _referral_page(
         exclusions=(
             person_view.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
         ),
+        **offer_view.page_context(session, row, as_of(request)),
         **context,
     )
 
@@ -398,6 +403,7 @@ def referral_page(
     message = f"Placed in bed-space {placed}." if placed else None
     if request.query_params.get("saved"):
         message = "Saved."
+    message = offer_view.step_message(request.query_params) or message
     return _referral_page(request, session, user, referral_id, message=message)
 
 
@@ -542,7 +548,7 @@ def _run_page(
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: RunId, session: SessionDep, user: Coordinator) -> Response:
     accepted = request.query_params.get("accepted")
-    message = f"Placed {accepted} people from this run." if accepted else None
+    message = f"Offered places to {accepted} people from this run." if accepted else None
     return _run_page(request, session, user, run_id, message=message)
 
 
@@ -604,6 +610,11 @@ AUDIT_ACTIONS = {
     "move_out": "recorded a move-out of",
     "arrival": "recorded an arrival of",
     "deactivate": "closed the account of",
+    "offer": "offered a bed-space to",
+    "offer_accept": "recorded an offer accepted by",
+    "offer_decline": "recorded an offer declined for",
+    "offer_withdraw": "withdrew an offer to",
+    "offer_expire": "closed an expired offer to",
 }
 
 

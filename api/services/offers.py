@@ -274,6 +274,72 @@ def make_offer(
     return offer
 
 
+def offer_many(
+    session: Session,
+    user: Principal,
+    as_of: date,
+    assignments: Sequence[Assignment],
+    run_id: int,
+    *,
+    now: datetime,
+) -> list[OfferRow]:
+    """Offer a batch run's proposals in one transaction: all of them, or (on any refusal)
+    none. Each is checked as a single offer is, and the checker judges them together; a
+    bed-space a person declined is refused here too (a run does not ask again)."""
+    expire_due(session, now, as_of)
+    lock_for_write(session)
+    try:
+        problem = build_problem(session, as_of)
+        beds = [a.bedspace for a in assignments]
+        for a in assignments:
+            _waiting_referral(session, a.referral)
+            _bedspace_open(session, a.bedspace, as_of)
+            declined = declined_bedspaces(session, a.referral).get(a.bedspace)
+            if declined is not None:
+                raise Conflict(
+                    f"referral {a.referral!r} declined bed-space {a.bedspace!r} (offer "
+                    f"{declined.id}, {declined.reason_code}): offer it again from their page "
+                    "if they ask",
+                    ["A declined bed-space is not offered to the same person again unless asked."],
+                )
+        _checked(problem, assignments)
+        days = offer_days(session)
+        rows = []
+        for a in assignments:
+            referral = session.get(ReferralRow, a.referral)
+            assert referral is not None
+            referral.status = "offered"
+            _move_caseload(session, a.support_team, +1)
+            row = OfferRow(
+                referral=a.referral,
+                bedspace=a.bedspace,
+                support_team=a.support_team,
+                state=OfferState.open.value,
+                made_by=user.username,
+                made_at=now,
+                expires_at=now + timedelta(days=days),
+                run_id=run_id,
+            )
+            session.add(row)
+            rows.append(row)
+        session.flush()
+        for row in rows:
+            detail = f"offer {row.id}: bed-space {row.bedspace}, open {days} days, run {run_id}"
+            audit.record(session, user, "offer", "referral", row.referral, detail)
+        # A writer outside the service may have filled a bed-space meanwhile: look again.
+        _bedspaces_free(session, beds, as_of)
+        return rows
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            "a bed-space or person was given an offer by someone else at the same moment",
+            ["Bed-space already held."],
+        ) from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
 def _waiting_referral(session: Session, referral_id: str) -> ReferralRow:
     referral = session.get(ReferralRow, referral_id)
     if referral is None:
