@@ -30,6 +30,7 @@ from api.services import (
     audit,
     board,
     changes,
+    clocks,
     departures,
     inventory,
     offer_view,
@@ -162,8 +163,12 @@ def logout(
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, user: Everyone) -> Response:
-    return render(request, "home.html", user)
+def home(request: Request, session: SessionDep, user: Everyone) -> Response:
+    """Links by role; for coordinators, first the 8-hour responses still owed."""
+    owed = clocks.waiting_clocks(session, audit.now()) if user.sees_personal_data else []
+    if owed:
+        audit.record_read(session, user, "referral", [c.referral for c in owed])
+    return render(request, "home.html", user, owed=owed)
 
 
 # --- coordinators: referrals ------------------------------------------------------------
@@ -222,6 +227,7 @@ def referrals_page(
         user,
         code=422 if problems else 200,
         found=found,
+        owed=clocks.owed_on_page(found, audit.now()),
         total=total,
         page=page,
         pages=max(1, -(-total // REFERRALS_PAGE)),
@@ -386,6 +392,7 @@ def _referral_page(
             person_view.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
         ),
         **offer_view.page_context(session, row, as_of(request)),
+        **clocks.page_context(referral, audit.now(), row.status),
         **context,
     )
 
@@ -473,6 +480,7 @@ def stats_page(request: Request, session: SessionDep, user: Everyone) -> Respons
         user,
         stats=board.stats(session, problem),
         figures=portfolio_figures.figures(problem, user.sees_personal_data),
+        da=portfolio_figures.da_responses(session, audit.now()),
     )
 
 

@@ -33,6 +33,7 @@ LABELS = {
     "name": "Name (the name the person wants used)",
     "case_reference": "Case reference",
     "referred": "Referred on",
+    "referred_time": "at (time, UTC; blank reads as midnight)",
     "age": "Age",
     "gender": "Gender",
     "risk": "Risk",
@@ -60,6 +61,9 @@ def from_form(form: Mapping[str, Any], multi: Mapping[str, list[str]]) -> dict[s
         value = str(form.get(name, "")).strip()
         if value:
             data[name] = value
+    moment = str(form.get("referred_time", "")).strip()
+    if moment and data.get("referred"):  # the time of referral, where it is known
+        data["referred"] = f"{data['referred']}T{moment}"
     for name in PERSONAL:  # blank: not recorded
         data[name] = str(form.get(name, "")).strip() or None
     for name in SWITCHES:
