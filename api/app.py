@@ -43,7 +43,7 @@ from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
 from api.routers import admin, auth, board, inventory, offers, people, runs
-from api.services import departures, users
+from api.services import departures, offer_expiry, users
 from api.services import runs as run_service
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
@@ -70,7 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # 4 threads 190, 8 threads 149; 2 rather than 1, so one slow request (a write waiting
         # for the database) does not hold up every other.
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
-        async with departures.nightly_task(app.state.sessionmaker, settings.placement_date):
+        async with (
+            departures.nightly_task(app.state.sessionmaker, settings.placement_date),
+            offer_expiry.expiry_task(
+                app.state.sessionmaker, settings.placement_date, app.state.problem_cache
+            ),
+        ):
             yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
         app.state.quick_reads.close()

@@ -4,7 +4,8 @@ again at the offer and at the acceptance, refusals naming the rule or the holder
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from api.db import data_version, lock_for_write
 from api.orm import AuditEventRow, BedSpaceRow, OfferRow, ReferralRow, ResidentRow, UnitRow
 from api.security import Role
 from api.services.assemble import build_problem
+from api.services.offer_expiry import run_expiry
+from matcher.ranking import build_context, rank
 from tests.api.conftest import Service
 from tests.api.helpers import factory, placeable
 
@@ -26,8 +29,8 @@ def top_pairs(service: Service, n: int) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     people: set[str] = set()
     for bedspace, options in sorted(placeable(service.client).items()):
-        for referral, rank in options:
-            if rank == 1 and referral not in people:
+        for referral, place in options:
+            if place == 1 and referral not in people:
                 pairs.append((referral, bedspace))
                 people.add(referral)
                 break
@@ -284,3 +287,66 @@ def test_unknown_offers_are_404(sqlite_service: Service) -> None:
     for offer_id in (999, 0, 2**40):
         answer = step(sqlite_service, offer_id, "withdraw", {"reason": "x"})
         assert answer.status_code in (404, 422)
+
+
+def test_offers_past_their_time_expire_in_the_background(sqlite_service: Service) -> None:
+    service = sqlite_service
+    [(referral, bedspace)] = top_pairs(service, 1)
+    made = offer(service, referral, bedspace).json()
+    with factory(service.client)() as session:
+        session.execute(
+            update(OfferRow)
+            .where(OfferRow.id == made["id"])
+            .values(expires_at=datetime(2000, 1, 1))
+        )
+        session.commit()
+
+    async def a_moment_of_expiry() -> None:
+        task = asyncio.create_task(
+            run_expiry(
+                factory(service.client),
+                service.settings.placement_date,
+                service.client.app.state.problem_cache,
+                every_s=0.05,
+            )
+        )
+        await asyncio.sleep(0.5)
+        task.cancel()
+
+    asyncio.run(a_moment_of_expiry())
+    assert status_of(service, referral) == "waiting"
+    assert actions_on(service, referral) == ["offer", "offer_expire"]
+    cache_is_the_stored_state(service)
+
+
+def test_the_ranking_carried_over_each_step_is_the_ranking_built_afresh(
+    sqlite_service: Service,
+) -> None:
+    service = sqlite_service
+    cache = service.client.app.state.problem_cache
+    as_of = service.settings.placement_date()
+    (first, bed_1), (second, bed_2) = top_pairs(service, 2)
+
+    def same_ranking() -> None:
+        with factory(service.client)() as session:
+            carried = cache.derived(session, as_of, "ranking", build_context)
+            fresh = build_context(build_problem(session, as_of))
+        waiting = [r.id for r in fresh.problem.referrals][:8] + [first, second]
+        for referral in waiting:
+            if referral in fresh.tables.referrals.index:
+                assert rank(carried, referral, top=20) == rank(fresh, referral, top=20)
+            else:
+                assert referral not in carried.tables.referrals.index
+
+    before = cache.counts["updates:ranking"]
+    with factory(service.client)() as session:
+        cache.derived(session, as_of, "ranking", build_context)
+    one = offer(service, first, bed_1).json()
+    same_ranking()
+    two = offer(service, second, bed_2).json()
+    same_ranking()
+    step(service, one["id"], "decline", {"reason_code": "not_contactable"})
+    same_ranking()
+    step(service, two["id"], "accept", {"arrival_on": as_of.isoformat()})
+    same_ranking()
+    assert cache.counts["updates:ranking"] > before  # carried over, not only rebuilt
