@@ -142,3 +142,20 @@ def test_a_database_from_before_names_upgrades_and_downgrades(tmp_path: Path) ->
     downgrade(engine, "0004")
     upgrade(engine)
     engine.dispose()
+
+
+def test_an_import_carries_names_references_and_referral_times(sqlite_service: Service) -> None:
+    header = "id,referred,age,gender,risk,name,case_reference\n"
+    rows = "IM1,2026-12-01T08:30,30,woman,low,Ann Example,SPA-9-1\nIM2,2026-12-02,40,man,low,,\n"
+    headers = sqlite_service.as_role(Role.coordinator)
+    answer = sqlite_service.client.post(
+        "/api/import/referrals",
+        files={"file": ("people.csv", (header + rows).encode())},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    one = sqlite_service.client.get("/api/referrals/IM1", headers=headers).json()
+    assert (one["name"], one["case_reference"]) == ("Ann Example", "SPA-9-1")
+    assert one["referred_at"].startswith("2026-12-01T08:30")
+    two = sqlite_service.client.get("/api/referrals/IM2", headers=headers).json()
+    assert "name" not in two and "referred_at" not in two
