@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import Coordinator, SessionDep
+from api.deps import Admin, Coordinator, SessionDep
 from api.orm import OfferRow
 from api.routers.inventory import as_of
 from api.routers.pages import CsrfField, _referral_page, require_csrf
@@ -177,3 +177,16 @@ def withdraw_from_page(
     except REFUSALS as error:
         return _refused(request, session, user, referral_id, "Not withdrawn", error)
     return RedirectResponse(f"/referrals/{referral_id}?withdrawn=1", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/admin/settings/offer-days")
+def set_offer_days_from_page(
+    request: Request,
+    session: SessionDep,
+    user: Admin,
+    days: Annotated[int, Form(ge=1, le=offers.OFFER_DAYS_MAX)] = offers.DEFAULT_OFFER_DAYS,
+    csrf_token: CsrfField = "",
+) -> Response:
+    require_csrf(request, csrf_token)
+    offers.set_offer_days(session, user, days)
+    return RedirectResponse("/admin/settings?changed=1", status.HTTP_303_SEE_OTHER)

@@ -664,7 +664,14 @@ def settings_page(request: Request, session: SessionDep, user: Admin) -> Respons
     changed = request.query_params.get("changed")
     message = "Setting saved." if changed else None
     on = departures.is_on(session)
-    return render(request, "settings.html", user, nightly_move_outs=on, message=message)
+    return render(
+        request,
+        "settings.html",
+        user,
+        nightly_move_outs=on,
+        offer_days=offers.offer_days(session),
+        message=message,
+    )
 
 
 @router.post("/admin/settings/nightly-move-outs")

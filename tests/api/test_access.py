@@ -116,6 +116,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/audit"): frozenset({A}),
     ("GET", "/admin/settings"): frozenset({A}),
     ("POST", "/admin/settings/nightly-move-outs"): frozenset({A}),
+    ("POST", "/admin/settings/offer-days"): frozenset({A}),
 }
 
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -132,3 +132,19 @@ def test_roles_without_personal_data_cannot_offer(sqlite_service: Service, role:
         follow_redirects=False,
     )
     assert posted.status_code == 403
+
+
+def test_an_admin_sets_the_offer_days_on_the_settings_page(sqlite_service: Service) -> None:
+    signed_in(sqlite_service, Role.admin)
+    client = sqlite_service.client
+    page = client.get("/admin/settings").text
+    assert 'id="offer-days" min="1" max="60" value="3"' in page
+    saved = client.post(
+        "/admin/settings/offer-days",
+        data={"csrf_token": csrf(page), "days": "7"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert 'value="7"' in client.get("/admin/settings").text
+    bad = client.post("/admin/settings/offer-days", data={"csrf_token": csrf(page), "days": "0"})
+    assert bad.status_code == 422

@@ -328,4 +328,5 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/offers/{offer_id}/accept",
         "/offers/{offer_id}/decline",
         "/offers/{offer_id}/withdraw",
+        "/admin/settings/offer-days",
     }
