@@ -5,6 +5,7 @@ again at the offer and at the acceptance, refusals naming the rule or the holder
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -350,3 +351,39 @@ def test_the_ranking_carried_over_each_step_is_the_ranking_built_afresh(
     step(service, two["id"], "accept", {"arrival_on": as_of.isoformat()})
     same_ranking()
     assert cache.counts["updates:ranking"] > before  # carried over, not only rebuilt
+
+
+def test_a_run_does_not_propose_a_declined_bedspace_and_accepting_it_offers(
+    sqlite_service: Service,
+) -> None:
+    from tests.api.test_service import wait_for_run
+
+    service, client, headers = sqlite_service, sqlite_service.client, sqlite_service.as_role(C)
+    started = client.post(
+        "/api/runs", json={"backend": "greedy", "time_limit_s": 5}, headers=headers
+    )
+    run = wait_for_run(service, started.json()["id"])
+    proposed = [r for r in run["results"] if r["bedspace"]]
+    assert len(proposed) >= 2
+    first = proposed[0]
+    made = offer(service, first["referral"], first["bedspace"], reason="proposed by the run")
+    assert made.status_code == 201, made.text
+    declined = step(service, made.json()["id"], "decline", {"reason_code": "person_refused"})
+    assert declined.status_code == 200
+
+    client.cookies.set("bedmatch_token", headers["Authorization"].split()[1])
+    page = client.get(f"/runs/{run['id']}").text
+    assert "no longer proposed: this person declined this bed-space" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    accepted = client.post(
+        f"/runs/{run['id']}/accept",
+        data={"csrf_token": token.group(1), "which": "all"},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303, accepted.text
+    assert status_of(service, first["referral"]) == "waiting"
+    held = client.get("/api/offers?state=open&limit=1000", headers=headers).json()
+    assert held and {o["run_id"] for o in held} == {run["id"]}
+    assert first["referral"] not in {o["referral"] for o in held}
+    assert actions_on(service, first["referral"]) == ["offer", "offer_decline"]
