@@ -481,6 +481,7 @@ def stats_page(request: Request, session: SessionDep, user: Everyone) -> Respons
         stats=board.stats(session, problem),
         figures=portfolio_figures.figures(problem, user.sees_personal_data),
         da=portfolio_figures.da_responses(session, audit.now()),
+        steps=portfolio_figures.step_times(session, user.sees_personal_data),
     )
 
 

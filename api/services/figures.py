@@ -11,6 +11,7 @@ olds, one household) cannot single anyone out.
 from __future__ import annotations
 
 import io
+import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,9 +25,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 from api.orm import OfferRow, PlacementRow, ReferralRow  # noqa: E402
 from api.services.clocks import DA_RESPONSE, owes_da_response, referred_moment  # noqa: E402
 from capacity.quotas import WomenOnlyShare, women_only_share  # noqa: E402
-from matcher.cohorts import COHORT_NAMES  # noqa: E402
+from matcher.cohorts import COHORT_NAMES, cohorts_of_referral  # noqa: E402
 from matcher.equity import equity  # noqa: E402
-from matcher.model import Problem  # noqa: E402
+from matcher.model import Problem, Referral  # noqa: E402
 
 SMALL_COUNT = 5
 # Bands of time waited, by their last day (None: no end).
@@ -136,3 +137,61 @@ def da_responses(session: Session, now: datetime) -> DaResponses:
         else:
             counts["overdue" if now > due else "running"] += 1
     return DaResponses(**counts)
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    """Time between the steps of a placement for one group: median days from referral to the
+    first offer, and from an accepted offer to the arrival."""
+
+    group: str
+    offered: str  # how many were offered a place (or "fewer than 5")
+    referral_to_offer_days: float | None
+    arrived: str  # how many accepted an offer
+    offer_to_arrival_days: float | None
+
+
+def step_times(session: Session, sees_personal_data: bool) -> list[StepTimes]:
+    """Per priority band and cohort, recounted from the offers each time (never stored);
+    small groups suppressed for roles that may not see people, as for the waiting list."""
+    first_offers: dict[str, datetime] = dict(
+        session.execute(
+            select(OfferRow.referral, func.min(OfferRow.made_at)).group_by(OfferRow.referral)
+        ).all()
+    )
+    accepted = {
+        o.referral: (o.made_at, o.arrival_on)
+        for o in session.scalars(select(OfferRow).where(OfferRow.state == "accepted"))
+        if o.arrival_on is not None
+    }
+    groups: dict[str, tuple[list[float], list[float]]] = {}
+    ids = list(first_offers)
+    for row in session.scalars(select(ReferralRow).where(ReferralRow.id.in_(ids))):
+        person = Referral.model_validate(row, from_attributes=True)
+        names = ["Everyone", f"Priority {row.priority}"] + sorted(
+            COHORT_NAMES[c.value] for c in cohorts_of_referral(person)
+        )
+        to_offer = (first_offers[row.id] - referred_moment(row)).total_seconds() / 86400
+        answered = accepted.get(row.id)
+        for name in names:
+            offers_, arrivals = groups.setdefault(name, ([], []))
+            offers_.append(to_offer)
+            if answered is not None:
+                made, arrival = answered
+                arrivals.append(float((arrival - made.date()).days))
+    order = ["Everyone"] + [f"Priority {p}" for p in range(5, 0, -1)]
+    ranked = sorted(groups, key=lambda g: (order.index(g) if g in order else len(order), g))
+    return [_step_row(name, *groups[name], sees_personal_data) for name in ranked]
+
+
+def _step_row(
+    name: str, to_offer: list[float], to_arrival: list[float], sees_personal_data: bool
+) -> StepTimes:
+    def count(values: list[float]) -> tuple[str, float | None]:
+        if not sees_personal_data and 0 < len(values) < SMALL_COUNT:
+            return f"fewer than {SMALL_COUNT}", None
+        return str(len(values)), (statistics.median(values) if values else None)
+
+    offered, offer_days = count(to_offer)
+    arrived, arrival_days = count(to_arrival)
+    return StepTimes(name, offered, offer_days, arrived, arrival_days)

@@ -125,3 +125,32 @@ def test_an_urgent_da_referral_leads_the_home_page_until_it_has_an_offer(
         "bedmatch_token", service.as_role(Role.housing_options)["Authorization"].split()[1]
     )
     assert 'id="owed-responses"' not in client.get("/").text
+
+
+def test_the_figures_page_gives_the_time_between_steps(sqlite_service: Service) -> None:
+    from api.services.figures import step_times
+    from tests.api.test_offers import offer, step, top_pairs
+
+    service = sqlite_service
+    pairs = top_pairs(service, 2)
+    made = [offer(service, r, b).json() for r, b in pairs]
+    arrival = service.settings.placement_date() + timedelta(days=30)
+    assert (
+        step(service, made[0]["id"], "accept", {"arrival_on": arrival.isoformat()}).status_code
+        == 200
+    )
+    with factory(service.client)() as session:
+        rows = {s.group: s for s in step_times(session, sees_personal_data=True)}
+        hidden = {s.group: s for s in step_times(session, sees_personal_data=False)}
+    everyone = rows["Everyone"]
+    assert (everyone.offered, everyone.arrived) == ("2", "1")
+    assert everyone.referral_to_offer_days is not None and everyone.referral_to_offer_days > 0
+    assert everyone.offer_to_arrival_days is not None and everyone.offer_to_arrival_days >= 29
+    assert hidden["Everyone"].offered == "fewer than 5"
+    assert hidden["Everyone"].referral_to_offer_days is None
+    service.client.cookies.set(
+        "bedmatch_token", service.as_role(Role.commissioner)["Authorization"].split()[1]
+    )
+    page = service.client.get("/stats")
+    assert page.status_code == 200 and 'id="step-times"' in page.text
+    assert pairs[0][0] not in page.text
