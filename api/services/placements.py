@@ -81,7 +81,7 @@ def place(
             version = data_version(session)
             problem = build_problem(session, as_of)
             context = build_context(problem)
-        if referral_id not in context.tables.referrals.index:
+        if not context.is_waiting(referral_id):
             # The state read for the ranking is newer than the row read above: someone
             # placed this person in between. Say so (409), as for any other lost race.
             session.refresh(referral)
