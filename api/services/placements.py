@@ -146,7 +146,11 @@ def _commit(
 def _top_choice(
     context: object, referral_id: str, bedspace_id: str, support_team: str | None
 ) -> list[Assignment]:
-    ranking = rank(context, referral_id, cost_top=0)  # type: ignore[arg-type]
+    # Every safe placement is in a summary too; only a refusal needs the excluded units'
+    # reasons, which the full ranking words.
+    ranking = rank(context, referral_id, cost_top=0, detail="summary")  # type: ignore[arg-type]
+    if all(placement.bedspace != bedspace_id for placement in ranking.ranked):
+        ranking = rank(context, referral_id, cost_top=0)  # type: ignore[arg-type]
     for placement in ranking.ranked:
         if placement.bedspace != bedspace_id:
             continue
