@@ -382,7 +382,7 @@ def _chosen(
         _, _, context = cache.snapshot(session, as_of, "ranking", build_context)
     else:
         context = build_context(build_problem(session, as_of))
-    if referral.id not in context.tables.referrals.index:
+    if not context.is_waiting(referral.id):
         raise Conflict(f"referral {referral.id!r} changed while it was being offered: try again")
     if run_id is not None or (reason is not None and reason.strip()):
         decision = override(context, referral.id, bedspace_id, reason or "batch run", support_team)

@@ -117,6 +117,13 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/admin/settings"): frozenset({A}),
     ("POST", "/admin/settings/nightly-move-outs"): frozenset({A}),
     ("POST", "/admin/settings/offer-days"): frozenset({A}),
+    ("GET", "/admin/users"): frozenset({A}),
+    ("POST", "/admin/users"): frozenset({A}),
+    ("POST", "/admin/users/{username}/close"): frozenset({A}),
+    ("GET", "/import"): STAFF,
+    ("POST", "/import"): STAFF,
+    ("POST", "/import/confirm"): STAFF,
+    ("GET", "/import/template/{kind}.{extension}"): STAFF,
 }
 
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -151,6 +158,7 @@ def sample_ids(service: Service) -> dict[str, str]:
         "offer_id": "1",
         "kind": "units",
         "username": "nobody-here",
+        "extension": "csv",
     }
 
 

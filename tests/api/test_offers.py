@@ -334,10 +334,10 @@ def test_the_ranking_carried_over_each_step_is_the_ranking_built_afresh(
             fresh = build_context(build_problem(session, as_of))
         waiting = [r.id for r in fresh.problem.referrals][:8] + [first, second]
         for referral in waiting:
-            if referral in fresh.tables.referrals.index:
+            if fresh.is_waiting(referral):
                 assert rank(carried, referral, top=20) == rank(fresh, referral, top=20)
             else:
-                assert referral not in carried.tables.referrals.index
+                assert not carried.is_waiting(referral)
 
     before = cache.counts["updates:ranking"]
     with factory(service.client)() as session:
