@@ -46,6 +46,12 @@ def test_a_coordinator_offers_records_a_refusal_and_an_acceptance(
     from selenium.webdriver.support.ui import Select
 
     sign_in(browser, server, Role.coordinator)
+    # The day starts with the 8-hour responses owed (the demo's urgent DA referrals).
+    browser.get(f"{server}/")
+    owed = browser.find_elements(By.ID, "owed-responses")
+    if owed:
+        assert "8-hour response" in owed[0].text
+    screenshot(browser, "day-0-home")
     link = open_a_person_with_places(browser, server)
     name = text_of(browser, "person-name")
     # Found by name on the list.
