@@ -42,7 +42,7 @@ from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
-from api.routers import admin, auth, board, inventory, people, runs
+from api.routers import admin, auth, board, inventory, people, runs, stays
 from api.services import departures, users
 from api.services import runs as run_service
 from api.services.assemble import ProblemCache
@@ -105,14 +105,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs.router,
         board.router,
         admin.router,
+        stays.router,
     ):
         app.include_router(router)
-    from api.routers import admin_pages, import_pages, imports, pages
+    from api.routers import admin_pages, import_pages, imports, pages, stay_pages
 
     app.include_router(imports.router)
     app.include_router(pages.router)
     app.include_router(import_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(stay_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -61,6 +61,8 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/residents/{resident_id}"): STAFF,
     ("POST", "/api/residents/{resident_id}/arrival"): STAFF,
     ("POST", "/api/residents/{resident_id}/move-out"): STAFF,
+    ("POST", "/api/residents/{resident_id}/transfer"): STAFF,
+    ("POST", "/api/placements/{placement_id}/undo"): STAFF,
     ("POST", "/api/placements"): STAFF,
     ("GET", "/api/placements"): STAFF,
     ("GET", "/api/overrides"): STAFF,
@@ -107,6 +109,11 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/admin/users"): frozenset({A}),
     ("POST", "/admin/users"): frozenset({A}),
     ("POST", "/admin/users/{username}/close"): frozenset({A}),
+    ("GET", "/residents/{resident_id}"): STAFF,
+    ("POST", "/residents/{resident_id}/arrival"): STAFF,
+    ("POST", "/residents/{resident_id}/move-out"): STAFF,
+    ("POST", "/residents/{resident_id}/transfer"): STAFF,
+    ("POST", "/placements/{placement_id}/undo"): STAFF,
     ("GET", "/import"): STAFF,
     ("POST", "/import"): STAFF,
     ("POST", "/import/confirm"): STAFF,
@@ -144,6 +151,7 @@ def sample_ids(service: Service) -> dict[str, str]:
         "kind": "units",
         "username": "nobody-here",
         "extension": "csv",
+        "placement_id": "1",
     }
 
 
