@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -44,12 +43,11 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float)
 
 
 def bedmatch_command() -> list[str]:
-    """The `bedmatch` command of the installation running this benchmark."""
-    beside = Path(sys.executable).with_name("bedmatch")  # the virtual environment's own
-    found = str(beside) if beside.is_file() else shutil.which("bedmatch")
-    if found is None:
-        raise RuntimeError("no `bedmatch` command: install the project (pip install -e .)")
-    return [found]
+    """The `bedmatch` command of the installation running this benchmark: the script beside
+    this interpreter, or the same command line run as a module by this interpreter (never
+    another installation's `bedmatch` found on the PATH)."""
+    beside = Path(sys.executable).with_name("bedmatch")
+    return [str(beside)] if beside.is_file() else [sys.executable, "-m", "api.cli"]
 
 
 @dataclass(frozen=True)
