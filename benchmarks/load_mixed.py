@@ -291,9 +291,9 @@ def run(
     workdir = Path(tempfile.mkdtemp(prefix="bedmatch-mixed-"))
     database_url = f"sqlite:///{workdir / 'load.db'}"
     try:
-        seeded = seed_database(database_url, seed, referrals, beds)
+        seeded = seed_database(database_url, seed, referrals, beds, (ADMIN_USER, SECRET))
         waiting = seeded.waiting
-        with serving(database_url, SECRET, (ADMIN_USER, SECRET)) as base:
+        with serving(database_url, SECRET) as base:
             admin_token = sign_in(base, ADMIN_USER, SECRET)
             add_account(base, admin_token, LOAD_USER, SECRET, "coordinator")
             token = sign_in(base, LOAD_USER, SECRET)

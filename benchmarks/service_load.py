@@ -199,11 +199,10 @@ def run(
     workdir = Path(tempfile.mkdtemp(prefix="bedmatch-load-"))
     database_url = f"sqlite:///{workdir / 'load.db'}"
     try:
-        seeded = seed_database(database_url, seed, referrals, beds)
+        seeded = seed_database(database_url, seed, referrals, beds, (ADMIN_USER, SECRET))
         waiting = seeded.waiting
-        admin = (ADMIN_USER, SECRET)
-        with serving(database_url, SECRET, admin, workers) as base:
-            add_account(base, sign_in(base, *admin), LOAD_USER, SECRET, "coordinator")
+        with serving(database_url, SECRET, workers) as base:
+            add_account(base, sign_in(base, ADMIN_USER, SECRET), LOAD_USER, SECRET, "coordinator")
             # Signed with the service's key, the token stays good when it starts again.
             token = sign_in(base, LOAD_USER, SECRET)
             headers = {"Authorization": f"Bearer {token}"}
@@ -239,7 +238,7 @@ def run(
         compared: dict[str, Any] | None = None
         if compare_workers and compare_workers != workers:
             # The same closed-loop load on a service with another number of processes.
-            with serving(database_url, SECRET, admin, compare_workers) as base:
+            with serving(database_url, SECRET, compare_workers) as base:
                 compared = asyncio.run(
                     _load(base, token, waiting, clients, requests, duration_s, top, seed)
                 )

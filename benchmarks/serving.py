@@ -57,18 +57,28 @@ class Seeded:
     store_s: float
 
 
-def seed_database(database_url: str, seed: int, referrals: int, beds: int) -> Seeded:
-    """Fill a new database with `generate(seed, referrals, beds)` through `bedmatch load`,
-    which migrates it and reports the seconds it took to store the problem."""
+def seed_database(
+    database_url: str, seed: int, referrals: int, beds: int, admin: tuple[str, str]
+) -> Seeded:
+    """Fill a new database with `generate(seed, referrals, beds)` and the `admin` account
+    (username, password) through `bedmatch load`, which migrates it and reports the seconds
+    the storing took."""
     started = time.perf_counter()
     problem = generate(seed, referrals, beds)
     generate_s = time.perf_counter() - started
+    username, password = admin
     loaded = subprocess.run(
         [*bedmatch_command(), "load", "-", "--database-url", database_url],
         input=problem.model_dump_json(),
         capture_output=True,
         text=True,
         check=False,
+        # The password in the environment, not the command line, where anyone can read it.
+        env={
+            **os.environ,
+            "BEDMATCH_ADMIN_USERNAME": username,
+            "BEDMATCH_ADMIN_PASSWORD": password,
+        },
     )
     if loaded.returncode != 0:
         raise RuntimeError(f"bedmatch load failed ({loaded.returncode}): {loaded.stderr}")
@@ -102,22 +112,14 @@ def add_account(base: str, admin_token: str, username: str, password: str, role:
 
 
 @contextmanager
-def serving(
-    database_url: str, secret: str, admin: tuple[str, str], workers: int = 1
-) -> Iterator[str]:
+def serving(database_url: str, secret: str, workers: int = 1) -> Iterator[str]:
     """`bedmatch serve` (`workers` processes, quiet) on an already loaded database, on a free
-    loopback port, with `admin` (username, password) as its admin; yields its base URL and
-    stops it on the way out. Tokens stay valid from one start to the next: the key is
-    `secret`."""
+    loopback port; yields its base URL and stops it on the way out. Tokens stay valid from
+    one start to the next: the key is `secret`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    username, password = admin
-    env = {
-        **os.environ,
-        "BEDMATCH_SECRET_KEY": secret,
-        "BEDMATCH_ADMIN_USERNAME": username,
-        "BEDMATCH_ADMIN_PASSWORD": password,
-    }
+    env = {**os.environ, "BEDMATCH_SECRET_KEY": secret}
+    env.pop("BEDMATCH_ADMIN_PASSWORD", None)  # the database has its admin already
     command = [
         *bedmatch_command(),
         "serve",

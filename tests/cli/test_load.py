@@ -11,7 +11,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from api.db import make_engine, make_sessionmaker
-from api.orm import BedSpaceRow, ReferralRow
+from api.demo import DatabaseKind, kind_of
+from api.orm import BedSpaceRow, ReferralRow, UserRow
+from api.security import Role, verify_password
 from fixtures.generator import generate_json
 
 URL_VARIABLES = ("BEDMATCH_DATABASE_URL", "DATABASE_URL")
@@ -68,3 +70,28 @@ def test_load_names_what_is_missing_or_wrong(tmp_path: Path) -> None:
     invalid = bedmatch("load", "-", "--database-url", url, stdin="{}")
     assert invalid.returncode == 2 and "as_of" in invalid.stderr
     assert not (tmp_path / "trial.db").exists()  # refused before the database is touched
+
+
+def test_load_makes_the_first_admin_when_asked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'trial.db'}"
+    document = generate_json(3, 5, 10)
+    short = bedmatch(
+        "load", "-", "--database-url", url, "--admin-password", "short", stdin=document
+    )
+    assert short.returncode == 2 and "--admin-password" in short.stderr
+
+    password = "a-long-trial-admin-password"
+    loaded = bedmatch(
+        "load", "-", "--database-url", url, "--admin-password", password, stdin=document
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["admin"] == "admin"
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            admin = session.scalars(select(UserRow)).one()
+            assert (admin.username, admin.role) == ("admin", Role.admin)
+            assert verify_password(admin.password_hash, password)
+            assert kind_of(session) is DatabaseKind.real  # never the demo
+    finally:
+        engine.dispose()
