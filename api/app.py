@@ -108,13 +108,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stays.router,
     ):
         app.include_router(router)
-    from api.routers import admin_pages, import_pages, imports, pages, stay_pages
+    from api.routers import admin_pages, import_pages, imports, pages, returns, stay_pages
 
     app.include_router(imports.router)
     app.include_router(pages.router)
     app.include_router(import_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(stay_pages.router)
+    app.include_router(returns.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

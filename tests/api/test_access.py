@@ -114,6 +114,10 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/residents/{resident_id}/move-out"): STAFF,
     ("POST", "/residents/{resident_id}/transfer"): STAFF,
     ("POST", "/placements/{placement_id}/undo"): STAFF,
+    ("GET", "/api/returns"): EVERYONE,
+    ("GET", "/api/returns.{extension}"): EVERYONE,
+    ("GET", "/returns"): EVERYONE,
+    ("GET", "/returns/{plot}.png"): EVERYONE,
     ("GET", "/import"): STAFF,
     ("POST", "/import"): STAFF,
     ("POST", "/import/confirm"): STAFF,
@@ -152,6 +156,7 @@ def sample_ids(service: Service) -> dict[str, str]:
         "username": "nobody-here",
         "extension": "csv",
         "placement_id": "1",
+        "plot": "waiting",
     }
 
 

@@ -62,3 +62,13 @@ def test_coordinator_records_arrival_move_and_move_out(browser: Any, server: str
     now = text_of(browser, "stay-now")
     assert "planned move-on" in now and "social housing" in now
     screenshot(browser, "stay-moved-out")
+
+
+def test_commissioner_reads_the_returns_with_plots_and_counts(browser: Any, server: str) -> None:
+    sign_in(browser, server, Role.commissioner)
+    browser.get(f"{server}/returns")
+    summary = wait_for(browser, "returns-summary").text
+    assert "referrals in" in summary and "Women-safe share of bed-spaces" in summary
+    assert "Kaplan" in text_of(browser, "returns-waits")
+    assert browser.execute_script("return document.getElementById('waiting-plot').naturalWidth") > 0
+    screenshot(browser, "returns")
