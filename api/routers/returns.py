@@ -32,7 +32,10 @@ KINDS = {
 def _pack(
     request: Request, session: SessionDep, user: Principal, start: date | None, end: date | None
 ) -> ReturnsPack:
-    problem = request.app.state.problem_cache.problem(session, as_of(request))
+    today = as_of(request)
+    if start is None and end is None:  # neither given: the last quarter
+        start, end = today - timedelta(days=90), today
+    problem = request.app.state.problem_cache.problem(session, today)
     return returns_pack(session, problem, start, end, user.sees_personal_data)
 
 
@@ -40,7 +43,8 @@ def _pack(
 def returns_api(
     request: Request, session: SessionDep, user: Everyone, start: From = None, end: To = None
 ) -> dict[str, Any]:
-    """Every figure of the range, each table with its header row (as the CSV has them)."""
+    """Every figure of the range (the last quarter if no day is given), each table with its
+    header row (as the CSV has them)."""
     pack = _pack(request, session, user, start, end)
     return {
         "from": pack.start,
@@ -95,8 +99,8 @@ def returns_page(
 ) -> Response:
     """The last quarter unless a range is given."""
     today = as_of(request)
-    start = start or (today - timedelta(days=90))
-    end = end or today
+    if start is None and end is None:
+        start, end = today - timedelta(days=90), today
     try:
         pack = _pack(request, session, user, start, end)
     except ProblemInvalid as invalid:

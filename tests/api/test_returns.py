@@ -145,3 +145,10 @@ def test_the_downloads_and_the_page_hold_the_same_figures(sqlite_service: Servic
     assert page.status_code == 200 and 'id="waiting-plot"' in page.text
     plot = sqlite_service.client.get(f"/returns/occupancy.png?{query}", cookies=cookies)
     assert plot.status_code == 200 and plot.content[:4] == b"\x89PNG"
+
+
+def test_the_page_says_what_is_wrong_with_a_range(sqlite_service: Service) -> None:
+    cookies = {"bedmatch_token": sqlite_service.as_role(M)["Authorization"].split()[1]}
+    for query in ("from=2026-12-07&to=2026-11-01", "to=2026-11-01"):
+        page = sqlite_service.client.get(f"/returns?{query}", cookies=cookies)
+        assert page.status_code == 422 and 'id="message"' in page.text, query
