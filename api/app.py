@@ -42,7 +42,7 @@ from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
-from api.routers import admin, auth, board, inventory, offers, people, runs
+from api.routers import admin, auth, board, inventory, offers, people, runs, stays
 from api.services import departures, offer_expiry, users
 from api.services import runs as run_service
 from api.services.assemble import ProblemCache
@@ -111,14 +111,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs.router,
         board.router,
         admin.router,
+        stays.router,
     ):
         app.include_router(router)
-    from api.routers import admin_pages, import_pages, imports, offer_pages, pages
+    from api.routers import (
+        admin_pages,
+        import_pages,
+        imports,
+        offer_pages,
+        pages,
+        returns,
+        stay_pages,
+    )
 
     app.include_router(imports.router)
     app.include_router(pages.router)
     app.include_router(import_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(stay_pages.router)
+    app.include_router(returns.router)
     app.include_router(offer_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
