@@ -56,7 +56,16 @@ def returns_api(
     }
 
 
-@router.get("/api/returns.{extension}")
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Every table of the range, in one CSV file or one sheet each in Excel",
+        "content": {media_type.split(";")[0]: {} for media_type in KINDS.values()},
+    }
+}
+PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
+
+
+@router.get("/api/returns.{extension}", response_class=Response, responses=DOWNLOAD)
 def returns_download(
     request: Request,
     session: SessionDep,
@@ -79,7 +88,7 @@ def returns_download(
     )
 
 
-@router.get("/returns/{plot}.png", include_in_schema=False)
+@router.get("/returns/{plot}.png", include_in_schema=False, response_class=Response, responses=PNG)
 def returns_plot(
     request: Request,
     session: SessionDep,
