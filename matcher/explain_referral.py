@@ -23,14 +23,15 @@ import numpy as np
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from constraints import BEDSPACE_RULES, RULES_BY_NAME, UNIT_RULES, PairRule
+from constraints.coupled import keep_together_same_unit_or_neither as keep_together
 from constraints.staffing import team_may_serve
 from matcher.free_dates import FreeDates
 from matcher.model import Problem, Solution
 from matcher.ranking import RankingContext, RankResult, rank
 
-# `keep_together` ties several referrals, so it is no pair rule; it is family 7 of DESIGN.md.
-KEEP_TOGETHER_RULE = "keep_together_same_unit_or_neither"
-KEEP_TOGETHER_FAMILY = 7
+# `keep_together` ties several referrals, so it is no pair rule.
+KEEP_TOGETHER_RULE = keep_together.name
+KEEP_TOGETHER_FAMILY = keep_together.family_number
 DEFAULT_NEAREST = 5
 DEFAULT_COMPETITION_UNITS = 5
 CONTENDERS_LISTED = 20
@@ -224,7 +225,7 @@ def _blocking(rc: RankingContext, r: int, u: int, unit_bits: int, bed_bits: int)
             Blocking(
                 rule=KEEP_TOGETHER_RULE,
                 family=KEEP_TOGETHER_FAMILY,
-                reason="Moves in with partners; the whole group cannot be placed here together.",
+                reason=keep_together.say("explain_blocking"),
             )
         ]
     return [

@@ -35,8 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from constraints import BEDSPACE_RULES, UNIT_RULES
+from constraints.coupled import Group, support_team_fits, team_caseload_within_capacity
+from constraints.coupled import keep_together_same_unit_or_neither as keep_together
 from constraints.coupling import coupling
 from constraints.eligibility import Eligibility, eligibility
+from constraints.registry import coupled_rules
 from constraints.scores import Scores, score
 from constraints.staffing import HOURS_TOLERANCE
 from constraints.tables import Tables, build_tables
@@ -47,23 +50,8 @@ from matcher.model import Assignment, Flag, Problem, Solution
 MAX_PRIORITY = 5  # `Referral.priority` is 1 to 5
 # How many of the top placements get a "cost to others" when the caller does not say.
 DEFAULT_COST_TOP = 10
-KEEP_TOGETHER_RULE = "keep_together_same_unit_or_neither"
+KEEP_TOGETHER_RULE = keep_together.name
 
-# Bed-space rules summarised over a unit's bed-spaces: (all of them fail, some of them fail).
-BED_RULE_SUMMARIES: dict[str, tuple[str, str]] = {
-    "bedspace_free_on_date": (
-        "No bed-space here is free on the placement date.",
-        "{k} of {n} bed-spaces: not free on the placement date.",
-    ),
-    "accessible_where_needed": (
-        "Person needs an accessible bed-space; none here is accessible.",
-        "{k} of {n} bed-spaces: not accessible.",
-    ),
-    "cluster_gender_consistent_with_residents": (
-        "Every bed-space here shares facilities with people of another gender.",
-        "{k} of {n} bed-spaces: facilities shared with people of another gender.",
-    ),
-}
 NO_BEDSPACES = "Unit has no bed-spaces."
 
 
@@ -445,77 +433,38 @@ def _group_problems(
 ) -> dict[int, list[tuple[str, str]]]:
     """Why the whole group cannot live together in each of these units, beyond each member's
     own rules: (rule, reason) pairs for the units that fail, none where only the bed-space
-    search can tell. The group's totals are fixed, so the units are compared all at once."""
-    t = ctx.tables
-    refs, cols = t.referrals, t.units
-    ids = refs.ids
+    search can tell. Each coupled rule in force answers for all the units at once."""
     at = np.asarray(units, dtype=np.int64)
-    everywhere: list[tuple[str, str]] = []  # what fails in every unit alike
-    for a in group:
-        if refs.flags[Flag.risk_to_women][a]:
-            women = [ids[b] for b in group if b != a and refs.is_woman[b]]
-            if women:
-                everywhere.append(
-                    (
-                        "risk_to_women_never_with_women",
-                        f"{ids[a]} poses a risk to women and would live with {_join(women)}.",
-                    )
-                )
-        for b in sorted(ctx.keep_apart.get(a, ())):
-            if a < b and b in group:
-                everywhere.append(
-                    ("keep_apart_never_in_same_unit", f"{ids[a]} and {ids[b]} must be kept apart.")
-                )
-
-    high = int(refs.is_high_risk[group].sum())
-    hours = float(refs.support_hours[group].sum())
-    takers = sum(1 for m in group if not ctx.reserve_exempt[m])
-    open_women_only = max(0, ctx.reserve_room)
-    too_high = (cols.high_risk_room[at] < high) if high else np.zeros(at.size, dtype=bool)
-    too_many_hours = hours > cols.support_hours_room[at] + HOURS_TOLERANCE
-    reserve = cols.women_only[at] & (takers > open_women_only)
-    too_few_beds = cols.free_beds[at] < len(group)
-    failing = too_high | too_many_hours | reserve | too_few_beds
+    view = Group(
+        tables=ctx.tables,
+        members=group,
+        units=at,
+        reserve_room=ctx.reserve_room,
+        reserve_exempt=ctx.reserve_exempt,
+        keep_apart=ctx.keep_apart,
+    )
+    found = [
+        problem
+        for rule in coupled_rules()
+        if rule.group_problems is not None
+        for problem in rule.group_problems(view)
+    ]
+    everywhere = sorted((p for p in found if p.failing is None), key=lambda p: p.order)
+    per_unit = sorted((p for p in found if p.failing is not None), key=lambda p: p.order)
+    failing = np.zeros(at.size, dtype=bool)
+    for problem in per_unit:
+        failing |= problem.failing  # type: ignore[arg-type]
     if everywhere:
         failing[:] = True
 
     problems: dict[int, list[tuple[str, str]]] = {}
     for k in np.flatnonzero(failing).tolist():
         u = int(at[k])
-        found = list(everywhere)
-        if too_high[k]:
-            room = int(cols.high_risk_room[u])
-            found.append(
-                (
-                    "high_risk_within_unit_limit",
-                    f"Together they are {high} high-risk people; the unit can take {room} more.",
-                )
-            )
-        if too_many_hours[k]:
-            room_hours = float(cols.support_hours_room[u])
-            found.append(
-                (
-                    "support_hours_within_capacity",
-                    f"Together they need {hours:g} support hours; the unit has "
-                    f"{room_hours:g} left.",
-                )
-            )
-        if reserve[k]:
-            found.append(
-                (
-                    "women_only_reserve_held",
-                    f"Together they would take {takers} women-only bed-spaces; "
-                    f"{open_women_only} are open outside the reserve.",
-                )
-            )
-        if too_few_beds[k]:
-            found.append(
-                (
-                    KEEP_TOGETHER_RULE,
-                    f"Too few free bed-spaces here for the {len(group)} people moving in together.",
-                )
-            )
-        problems[u] = found
+        problems[u] = [(p.rule, p.says(u)) for p in everywhere] + [
+            (p.rule, p.says(u))
+            for p in per_unit
+            if p.failing[k]  # type: ignore[index]
+        ]
     return problems
 
 
@@ -538,7 +487,7 @@ def _partner_problems(
         )
         partner = ctx.tables.referrals.ids[m]
         sentences = [
-            f"Moves in with {partner}, who cannot live here: " + " ".join(reasons)
+            keep_together.say("partner_shut_out", partner=partner, reasons=" ".join(reasons))
             for reasons, _ in worded
         ]
         for u, case in zip(shut.tolist(), which.tolist(), strict=True):
@@ -690,10 +639,7 @@ def _unit_exclusion(
         worded = memo.get(key)
         if worded is None:
             rule = BEDSPACE_RULES[j]
-            every, some = BED_RULE_SUMMARIES.get(
-                rule.name, (rule.reason, "{k} of {n} bed-spaces: " + rule.reason)
-            )
-            worded = ([every if k == n_beds else some.format(k=k, n=n_beds)], [rule.name])
+            worded = ([rule.over_bedspaces(k, n_beds)], [rule.name])
             memo[key] = worded
         reasons += worded[0]
         rules += worded[1]
@@ -1183,14 +1129,7 @@ def _placements(
             if completion is not None:
                 completions[b] = found = completion
         if found is None:
-            failures[u] = [
-                (
-                    KEEP_TOGETHER_RULE,
-                    "No arrangement of bed-spaces and support teams here fits everyone moving "
-                    "in together (a shared kitchen would hold men and women, or team "
-                    "caseloads are full).",
-                )
-            ]
+            failures[u] = [(KEEP_TOGETHER_RULE, keep_together.say("no_arrangement"))]
     return np.array(sorted(completions), dtype=np.int64), completions, failures
 
 
@@ -1333,10 +1272,7 @@ def rank(
     group = ctx.groups.get(r, [r])
     partners = [refs.ids[m] for m in group if m != r]
     if partners:
-        notes.append(
-            f"Moves in with {_join(partners)}: only units where everyone fits together are "
-            "listed, each with the partners' bed-spaces."
-        )
+        notes.append(keep_together.say("ranking_note", partners=_join(partners)))
     if ctx.batch_bed is not None:
         notes.append(
             f"The batch solution places this referral in {batch}."
@@ -1415,7 +1351,7 @@ def override(
         placement = None if problems else _complete_group(ctx, r, b, group)
         if placement is None:
             problems = problems or [
-                (KEEP_TOGETHER_RULE, "No arrangement here fits everyone moving in together.")
+                (KEEP_TOGETHER_RULE, keep_together.say("no_arrangement_override"))
             ]
             raise PlacementRefused(
                 referral_id, bedspace_id, [p[0] for p in problems], [p[1] for p in problems]
@@ -1428,20 +1364,16 @@ def override(
             raise PlacementRefused(
                 referral_id,
                 bedspace_id,
-                ["support_team_fits"],
-                [
-                    f"Team {support_team} cannot serve this person here: it must work in the "
-                    "unit's area, be intensive for Housing First, and have a female worker "
-                    "where one is wanted."
-                ],
+                [support_team_fits.name],
+                [support_team_fits.say("override", team=support_team)],
             )
         load = 1 + sum(1 for m, _, tm in placement[1:] if tm == team)
         if t.teams.room[team] < load:
             raise PlacementRefused(
                 referral_id,
                 bedspace_id,
-                ["team_caseload_within_capacity"],
-                [f"Team {support_team} has no room left in its caseload."],
+                [team_caseload_within_capacity.name],
+                [team_caseload_within_capacity.say("override", team=support_team)],
             )
         placement[0] = (r, b, team)
 

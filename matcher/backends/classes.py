@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from constraints import registry
+from constraints.coupled import support_team_required
 from constraints.coupling import Coupling, coupling, team_may_serve_mask
 from constraints.eligibility import Eligibility, eligibility
 from constraints.scores import Scores, score
@@ -279,6 +281,7 @@ def build_instance(problem: Problem) -> Instance:
         classes_of_unit[cls.unit].append(k)
 
     team_room_ok = coupled.team_room > 0
+    teams_required = registry.in_force(support_team_required)
     pair_ref: list[np.ndarray] = []
     pair_unit: list[np.ndarray] = []
     pair_group: list[np.ndarray] = []
@@ -304,7 +307,7 @@ def build_instance(problem: Problem) -> Instance:
         pair_group.append(first_group + inverse)
 
         team_of_pair = np.full(rows.size, -1, dtype=np.int64)
-        if tables.units.visiting[u]:
+        if teams_required and tables.units.visiting[u]:
             may = team_may_serve_mask(tables, u)[rows] & team_room_ok[None, :]
             # Team groups are numbered in order of first appearance.
             first_at, which = distinct_rows(np.packbits(may, axis=1))
