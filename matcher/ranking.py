@@ -34,8 +34,17 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
-from constraints import BEDSPACE_RULES, UNIT_RULES
-from constraints.coupled import Group, support_team_fits, team_caseload_within_capacity
+from constraints import BEDSPACE_RULES, UNIT_RULES, registry
+from constraints.coupled import (
+    CoupledRule,
+    Group,
+    cluster_never_mixed_gender,
+    high_risk_within_unit_limit,
+    risk_to_women_never_with_women,
+    support_hours_within_capacity,
+    support_team_fits,
+    team_caseload_within_capacity,
+)
 from constraints.coupled import keep_together_same_unit_or_neither as keep_together
 from constraints.coupling import coupling
 from constraints.eligibility import Eligibility, eligibility
@@ -413,11 +422,24 @@ def _teams_that_may_serve(ctx: RankingContext, r: int, u: int) -> np.ndarray:
     return candidates[ok]
 
 
+def _in_force(rule: CoupledRule) -> bool:
+    return rule in registry.HARD_RULES
+
+
+def _team_room(ctx: RankingContext) -> np.ndarray:
+    """Each team's room in its caseload; unbounded while the caseload rule is out of force."""
+    room = ctx.tables.teams.room
+    if _in_force(team_caseload_within_capacity):
+        return room
+    return np.full(room.shape, len(ctx.tables.referrals) + 1, dtype=room.dtype)
+
+
 def _choose_team(ctx: RankingContext, r: int, u: int, used: dict[int, int]) -> int | None:
     """The team with most room left that may serve r in u; None if none has room."""
     best, best_room = None, 0
+    team_room = _team_room(ctx)
     for team in _teams_that_may_serve(ctx, r, u):
-        room = int(ctx.tables.teams.room[team]) - used.get(int(team), 0)
+        room = int(team_room[team]) - used.get(int(team), 0)
         if room > best_room:
             best, best_room = int(team), room
     return best
@@ -514,6 +536,7 @@ def _complete_group(
     team_options = (
         {m: _teams_that_may_serve(ctx, m, u).tolist() for m in members} if visiting else {}
     )
+    team_room = _team_room(ctx)
 
     chosen: Placement = []
     beds_used: set[int] = set()
@@ -534,9 +557,9 @@ def _complete_group(
             teams: list[int | None] = [None]
             if visiting:
                 with_room = [
-                    x for x in team_options[m] if int(t.teams.room[x]) - team_used.get(x, 0) > 0
+                    x for x in team_options[m] if int(team_room[x]) - team_used.get(x, 0) > 0
                 ]
-                with_room.sort(key=lambda x: -(int(t.teams.room[x]) - team_used.get(x, 0)))
+                with_room.sort(key=lambda x: -(int(team_room[x]) - team_used.get(x, 0)))
                 teams = list(with_room)
             for team in teams:
                 beds_used.add(b)
@@ -557,8 +580,11 @@ def _complete_group(
 
 
 def _genders(ctx: RankingContext, people: list[int]) -> dict[int, str]:
-    """ "w", "m" or "" (non-binary: no cluster rule) for each person."""
+    """ "w", "m" or "" (non-binary: no cluster rule) for each person; "" for everyone while
+    the cluster rule is out of force."""
     refs = ctx.tables.referrals
+    if not _in_force(cluster_never_mixed_gender):
+        return dict.fromkeys(people, "")
     return {m: "w" if refs.is_woman[m] else "m" if refs.is_man[m] else "" for m in people}
 
 
@@ -851,7 +877,8 @@ def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
     for _, _, team in placement:
         if team is not None:
             team_load[team] = team_load.get(team, 0) + 1
-    last_cases = [team for team, load in team_load.items() if t.teams.room[team] - load <= 0]
+    team_room = _team_room(ctx)
+    last_cases = [team for team, load in team_load.items() if team_room[team] - load <= 0]
     if reaches_reserve or last_cases or any(ctx.da_apart.get(m) for m in newcomers):
         cand = ctx.waiting_at_or_above(priority)
     else:
@@ -869,18 +896,19 @@ def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
         if len(newcomers) == 1
         else float(refs.support_hours[newcomers].sum())
     )
-    if hours > 0:
+    if hours > 0 and _in_force(support_hours_within_capacity):
         left = float(units.support_hours_room[u]) - hours
         unit_shut = refs.support_hours[cand] > left + HOURS_TOLERANCE
     else:
         unit_shut = np.zeros(cand.size, dtype=bool)
     high = sum(1 for m in newcomers if refs.is_high_risk[m])
-    if high and units.high_risk_room[u] - high <= 0:
+    if high and units.high_risk_room[u] - high <= 0 and _in_force(high_risk_within_unit_limit):
         unit_shut |= refs.is_high_risk[cand]
-    if any(risk_to_women[m] for m in newcomers):
-        unit_shut |= refs.is_woman[cand]
-    if any(refs.is_woman[m] for m in newcomers):
-        unit_shut |= risk_to_women[cand]
+    if _in_force(risk_to_women_never_with_women):
+        if any(risk_to_women[m] for m in newcomers):
+            unit_shut |= refs.is_woman[cand]
+        if any(refs.is_woman[m] for m in newcomers):
+            unit_shut |= risk_to_women[cand]
 
     def position(o: int) -> int | None:
         found = np.flatnonzero(cand == o)  # `cand` is in priority order, not sorted
@@ -912,7 +940,7 @@ def _unit_effects(ctx: RankingContext, placement: Placement) -> _UnitEffects:
         ]
         if not visiting_units:
             continue
-        room_after = t.teams.room.copy()
+        room_after = team_room.copy()
         for other, used in team_load.items():
             room_after[other] -= used
         in_area = ctx.teams_in_area[team_area]
@@ -994,7 +1022,8 @@ def cost_to_others(
         partial = by_bed[taken[0], cand].astype(np.int64)
     else:
         partial = by_bed[np.array(taken)[:, None], cand].sum(axis=0, dtype=np.int64)
-    for cluster in {cluster_of[b] for b in taken}:
+    gender_kept = _in_force(cluster_never_mixed_gender)
+    for cluster in {cluster_of[b] for b in taken} if gender_kept else ():
         in_cluster = [m for m, b, _ in placement if cluster_of[b] == cluster]
         man_moves_in = any(refs.is_man[m] for m in in_cluster)
         woman_moves_in = any(refs.is_woman[m] for m in in_cluster)
@@ -1360,7 +1389,7 @@ def override(
         placement = [(r, b, _choose_team(ctx, r, u, {}) if t.units.visiting[u] else None)]
 
     if team is not None:
-        if team not in _teams_that_may_serve(ctx, r, u).tolist():
+        if _in_force(support_team_fits) and team not in _teams_that_may_serve(ctx, r, u).tolist():
             raise PlacementRefused(
                 referral_id,
                 bedspace_id,
@@ -1368,7 +1397,7 @@ def override(
                 [support_team_fits.say("override", team=support_team)],
             )
         load = 1 + sum(1 for m, _, tm in placement[1:] if tm == team)
-        if t.teams.room[team] < load:
+        if _team_room(ctx)[team] < load:
             raise PlacementRefused(
                 referral_id,
                 bedspace_id,
