@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from constraints import registry
+from constraints.coupled import support_team_fits
 from constraints.reserve import reserve_exempt
 from constraints.tables import Tables
 
@@ -88,8 +89,11 @@ def _binding_nobody(tables: Tables) -> dict[str, Any]:
 
 
 def team_may_serve_mask(tables: Tables, unit: int) -> np.ndarray:
-    """(R, T): which teams may serve each referral placed in this unit (capacity aside)."""
+    """(R, T): which teams may serve each referral placed in this unit (capacity aside);
+    every team while the rule on a team's fit is out of force."""
     refs, units, teams = tables.referrals, tables.units, tables.teams
+    if not registry.in_force(support_team_fits):
+        return np.ones((len(refs), len(teams)), dtype=bool)
     in_area = teams.area == units.area[unit]
     needs_intensive = refs.pathway_housing_first | units.pathway_housing_first[unit]
     return (

@@ -411,6 +411,8 @@ def _teams_that_may_serve(ctx: RankingContext, r: int, u: int) -> np.ndarray:
     """Indices of teams that may serve referral r in unit u (capacity aside), as
     `constraints.staffing.team_may_serve` says."""
     t, refs, units = ctx.tables.teams, ctx.tables.referrals, ctx.tables.units
+    if not _in_force(support_team_fits):
+        return np.arange(len(t), dtype=np.int64)
     candidates = ctx.teams_in_area.get(int(units.area[u]), np.empty(0, dtype=np.int64))
     if candidates.size == 0:
         return candidates

@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from constraints import registry
+from constraints.bedspace import bedspace_free_on_date
 from constraints.coupled import support_team_required
 from constraints.coupling import Coupling, coupling, team_may_serve_mask
 from constraints.eligibility import Eligibility, eligibility
@@ -255,7 +256,8 @@ def build_instance(problem: Problem) -> Instance:
 
     # Interchangeable free bed-spaces: same unit, cluster and accessibility.
     by_key: dict[tuple[int, bool], list[int]] = {}
-    for b in np.flatnonzero(beds.free):
+    open_beds = beds.free if registry.in_force(bedspace_free_on_date) else np.ones_like(beds.free)
+    for b in np.flatnonzero(open_beds):
         by_key.setdefault((int(beds.cluster[b]), bool(beds.accessible[b])), []).append(int(b))
     classes = [
         BedClass(unit=int(beds.unit[members[0]]), cluster=cluster, beds=tuple(members))
