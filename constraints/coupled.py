@@ -678,6 +678,10 @@ def _(group: Group) -> list[GroupProblem]:
     family_number=9,
     pair_forms=(reserve.women_only_reserve_held,),
     on_totals=True,
+    phrases={
+        "ranking_note": "Priority-5 domestic abuse referral: answered at once, without a batch "
+        "run; women-only bed-spaces held in reserve are open to this person."
+    },
 )
 def women_only_reserve_held(placed: Placed) -> Iterable[Violation]:
     """Referrals other than priority-5 DA victims take at most the free women-only bed-spaces

@@ -44,6 +44,7 @@ from constraints.coupled import (
     support_hours_within_capacity,
     support_team_fits,
     team_caseload_within_capacity,
+    women_only_reserve_held,
 )
 from constraints.coupled import keep_together_same_unit_or_neither as keep_together
 from constraints.coupling import coupling
@@ -1296,10 +1297,7 @@ def rank(
     notes = []
     emergency = bool(ctx.reserve_exempt[r])
     if emergency:
-        notes.append(
-            "Priority-5 domestic abuse referral: answered at once, without a batch run; "
-            "women-only bed-spaces held in reserve are open to this person."
-        )
+        notes.append(women_only_reserve_held.say("ranking_note"))
     group = ctx.groups.get(r, [r])
     partners = [refs.ids[m] for m in group if m != r]
     if partners:
