@@ -165,7 +165,7 @@ async def rank_referral(
     ready = None
     if version is not None and detail == "summary" and top <= ON_LOOP_MAX_TOP:
         ready = request.app.state.problem_cache.derived_now(version, as_of(request), CONTEXT)
-    if ready is not None and referral_id in ready.tables.referrals.index:
+    if ready is not None and ready.is_waiting(referral_id):
         _, result = rank_waiting(None, referral_id, context=ready, top=top, detail=detail)
         body, named = result.model_dump_json(), result.people_named()
     else:

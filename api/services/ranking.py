@@ -36,7 +36,7 @@ def ensure_waiting(
     """409 unless the referral waits in this context: `not_waiting` naming its status, or,
     when the database says it waits (the context was read before it did), a lost race to try
     again. 404 for a referral the database does not know."""
-    if referral_id in context.tables.referrals.index:
+    if context.is_waiting(referral_id):
         return
     assert session is not None, "only a referral waiting in the context is ranked without one"
     row = inventory.get_row(session, REFERRALS, referral_id)
