@@ -16,6 +16,7 @@ A referral who moves in with partners is placed with them (`matcher.ranking.grou
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -35,7 +36,7 @@ from matcher.ranking.exclusions import (
     exclusion_counts,
     most_first,
 )
-from matcher.ranking.groups import group_placements
+from matcher.ranking.groups import Placement, group_placements
 from matcher.ranking.results import (
     CostToOthers,
     ExcludedUnit,
@@ -73,6 +74,39 @@ def _behind_top(unit_terms: list[dict[str, int]]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Order:
+    """A referral's placements best first: by score, then unit, then bed-space."""
+
+    beds: np.ndarray
+    units: np.ndarray
+    scores: np.ndarray
+    descending: np.ndarray  # -scores, ascending
+    shown: int  # how many placements the answer lists
+
+    @classmethod
+    def of(cls, ctx: RankingContext, r: int, placed_beds: np.ndarray, top: int | None) -> _Order:
+        placed_units = ctx.tables.beds.unit[placed_beds]
+        unit_scores = ctx.total[r, placed_units]
+        # `placed_beds` ascend and lexsort is stable.
+        order = np.lexsort((placed_units, -unit_scores))
+        scores = unit_scores[order]
+        return cls(
+            beds=placed_beds[order],
+            units=placed_units[order],
+            scores=scores,
+            descending=-scores,
+            shown=len(order) if top is None else min(top, len(order)),
+        )
+
+    def __len__(self) -> int:
+        return len(self.beds)
+
+    def ranks(self, descending: np.ndarray) -> list[int]:
+        """A placement's rank is 1 + the number of placements scoring strictly more."""
+        return (np.searchsorted(self.descending, descending, side="left") + 1).tolist()
+
+
 def rank(
     ctx: RankingContext,
     referral_id: str,
@@ -90,25 +124,66 @@ def rank(
     if top is not None and top < 1:
         raise ProblemInvalid([Issue(("top",), f"must be 1 or more, got {top}")])
     r = ctx.referral_index(referral_id)
+    refs, units = ctx.tables.referrals, ctx.tables.units
+    placed_beds, completions, group_failures = group_placements(ctx, r)
+    order = _Order.of(ctx, r, placed_beds, top)
+    batch = ctx.batch_bed.get(referral_id) if ctx.batch_bed is not None else None
+
+    per_unit: dict[int, _UnitTerms] = {}
+    ranked = _ranked(ctx, r, order, completions, cost_top, batch, per_unit)
+    bed_counts = bed_rule_counts(ctx, r)
+    summaries, unit_order = _unit_summaries(ctx, order, per_unit, bed_counts, detail)
+
+    emergency = bool(ctx.reserve_exempt[r])
+    partners = [refs.ids[m] for m in ctx.groups.get(r, [r]) if m != r]
+    open_units = np.zeros(len(units), dtype=bool)
+    open_units[order.units] = True
+    shut = np.flatnonzero(~open_units)
+    excluded: list[ExcludedUnit] = []
+    if detail == "full":
+        excluded = excluded_units(ctx, r, shut, group_failures, bed_counts)
+        by_rule = most_first(Counter(rule for unit in excluded for rule in unit["rules"]))
+    else:
+        by_rule = exclusion_counts(ctx, r, shut, group_failures, bed_counts)
+    # Built here from checked parts, so the whole is not validated a second time.
+    return RankResult.model_construct(
+        referral=referral_id,
+        priority=int(refs.priority[r]),
+        emergency_da=emergency,
+        partners=partners,
+        eligible_bedspaces=len(order),
+        eligible_units=len(unit_order),
+        ranked=ranked,
+        units=summaries,
+        excluded=excluded,
+        batch_placement=batch,
+        notes=_notes(ctx, emergency, partners, batch),
+        detail=detail,
+        excluded_units=len(shut),
+        excluded_by_rule=by_rule,
+    )
+
+
+# A unit's points per term, their sentences highest first, and the team it would give.
+_UnitTerms = tuple[dict[str, int], list[str], int | None]
+
+
+def _ranked(
+    ctx: RankingContext,
+    r: int,
+    order: _Order,
+    completions: dict[int, Placement] | None,
+    cost_top: int,
+    batch: str | None,
+    per_unit: dict[int, _UnitTerms],
+) -> list[RankedPlacement]:
+    """The placements shown, each with its terms, team, partners and (for the first
+    `cost_top`) cost to others; fills `per_unit` with the terms of their units."""
     t = ctx.tables
     refs, units = t.referrals, t.units
-    placed_beds, completions, group_failures = group_placements(ctx, r)
-
-    placed_units = t.beds.unit[placed_beds]
-    unit_scores = ctx.total[r, placed_units]
-    # By score, then unit, then bed-space: `placed_beds` ascend and lexsort is stable.
-    order = np.lexsort((placed_units, -unit_scores))
-    sorted_beds, sorted_units = placed_beds[order], placed_units[order]
-    sorted_scores = unit_scores[order]
-    descending = -sorted_scores
-    shown = len(order) if top is None else min(top, len(order))
-    # A placement's rank is 1 + the number of placements scoring strictly more.
-    shown_ranks = (np.searchsorted(descending, descending[:shown], side="left") + 1).tolist()
-
-    batch = ctx.batch_bed.get(referral_id) if ctx.batch_bed is not None else None
     batch_unit = int(t.beds.unit[t.beds.index[batch]]) if batch is not None else None
-
-    per_unit: dict[int, tuple[dict[str, int], list[str], int | None]] = {}
+    shown = order.shown
+    shown_ranks = order.ranks(order.descending[:shown])
     # A bed-space's column of `allowed` depends only on its unit, cluster and accessibility,
     # so bed-spaces alike in those cost the others alike: work each case out once.
     costs: dict[tuple[int, ...], CostToOthers] = {}
@@ -117,9 +192,9 @@ def rank(
     bed_ids, team_ids = t.beds.ids, t.teams.ids
     for position, (bed, u, points) in enumerate(
         zip(
-            sorted_beds[:shown].tolist(),
-            sorted_units[:shown].tolist(),
-            sorted_scores[:shown].tolist(),
+            order.beds[:shown].tolist(),
+            order.units[:shown].tolist(),
+            order.scores[:shown].tolist(),
             strict=True,
         )
     ):
@@ -160,36 +235,47 @@ def rank(
                 ),
             )
         )
+    return ranked
 
-    # Group by unit: placements are sorted by score then unit, so a unit's run is contiguous.
+
+def _unit_summaries(
+    ctx: RankingContext,
+    order: _Order,
+    per_unit: dict[int, _UnitTerms],
+    bed_counts: np.ndarray,
+    detail: Literal["full", "summary"],
+) -> tuple[list[UnitSummary], list[int]]:
+    """The ranking grouped by unit (for a summary, the units of the placements shown), and
+    every unit with a placement, best first."""
+    # Placements are sorted by score then unit, so a unit's run is contiguous.
     first_of_unit = np.flatnonzero(
-        np.concatenate(([len(order) > 0], sorted_units[1:] != sorted_units[:-1]))
+        np.concatenate(([len(order) > 0], order.units[1:] != order.units[:-1]))
     )
     starts = first_of_unit.tolist()
-    unit_order = sorted_units[first_of_unit].tolist()
-    explained = len(set(sorted_units[:shown].tolist()))  # the units of the shown placements
+    unit_order = order.units[first_of_unit].tolist()
+    explained = len(set(order.units[: order.shown].tolist()))  # the units of those shown
     behind = _behind_top([per_unit[u][0] for u in unit_order[:explained]])
     behind += [""] * (len(unit_order) - explained)
-    top_score = int(sorted_scores[0]) if len(order) else 0
+    top_score = int(order.scores[0]) if len(order) else 0
     bounds = [*starts, len(order)]
-    bed_counts = bed_rule_counts(ctx, r)
     # A summary lists the units of the placements shown, which lead `unit_order`.
     listed = unit_order[:explained] if detail == "summary" else unit_order
-    sorted_ids = ctx.bed_id_array[sorted_beds[: bounds[len(listed)]]].tolist()
+    sorted_ids = ctx.bed_id_array[order.beds[: bounds[len(listed)]]].tolist()
     at = np.asarray(listed, dtype=np.int64)
     # Why a ranked unit's other bed-spaces are not offered: worded like an exclusion case
     # with no unit rule failing.
     others, which = exclusion_cases(
         ctx, np.zeros(at.size, dtype=np.int64), ctx.bed_count[at], [c[at] for c in bed_counts]
     )
-    unit_scores_sorted = descending[first_of_unit]
-    rank_at = (np.searchsorted(descending, unit_scores_sorted, side="left") + 1).tolist()
+    unit_scores_sorted = order.descending[first_of_unit]
+    rank_at = order.ranks(unit_scores_sorted)
     score_at = (-unit_scores_sorted).tolist()
+    ids, names = ctx.tables.units.ids, ctx.unit_names
     summaries: list[UnitSummary] = [
         {
             "rank": rank_at[k],
-            "unit": units.ids[u],
-            "unit_name": ctx.unit_names[u],
+            "unit": ids[u],
+            "unit_name": names[u],
             "score": score_at[k],
             "bedspaces": sorted_ids[start:stop],
             "points_behind": top_score - score_at[k],
@@ -201,13 +287,15 @@ def rank(
             zip(listed, bounds, bounds[1:], which.tolist(), strict=False)
         )
     ]
+    return summaries, unit_order
 
+
+def _notes(
+    ctx: RankingContext, emergency: bool, partners: list[str], batch: str | None
+) -> list[str]:
     notes = []
-    emergency = bool(ctx.reserve_exempt[r])
     if emergency:
         notes.append(women_only_reserve_held.say("ranking_note"))
-    group = ctx.groups.get(r, [r])
-    partners = [refs.ids[m] for m in group if m != r]
     if partners:
         notes.append(keep_together.say("ranking_note", partners=join(partners)))
     if ctx.batch_bed is not None:
@@ -216,30 +304,4 @@ def rank(
             if batch is not None
             else "The batch solution leaves this referral unplaced."
         )
-
-    open_units = np.zeros(len(units), dtype=bool)
-    open_units[placed_units] = True
-    shut = np.flatnonzero(~open_units)
-    excluded: list[ExcludedUnit] = []
-    if detail == "full":
-        excluded = excluded_units(ctx, r, shut, group_failures, bed_counts)
-        by_rule = most_first(Counter(rule for unit in excluded for rule in unit["rules"]))
-    else:
-        by_rule = exclusion_counts(ctx, r, shut, group_failures, bed_counts)
-    # Built here from checked parts, so the whole is not validated a second time.
-    return RankResult.model_construct(
-        referral=referral_id,
-        priority=int(refs.priority[r]),
-        emergency_da=emergency,
-        partners=partners,
-        eligible_bedspaces=len(order),
-        eligible_units=len(unit_order),
-        ranked=ranked,
-        units=summaries,
-        excluded=excluded,
-        batch_placement=batch,
-        notes=notes,
-        detail=detail,
-        excluded_units=len(shut),
-        excluded_by_rule=by_rule,
-    )
+    return notes
