@@ -129,6 +129,18 @@ class GroupProblem:
     order: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """Newcomers about to move into one unit, and people still waiting who might then lose
+    it: the ranking's question of what a placement costs the others."""
+
+    tables: Tables
+    unit: int
+    newcomers: list[int]  # referral indices
+    waiting: np.ndarray  # referral indices
+    keep_apart: Mapping[int, set[int]]  # referral -> referrals kept apart from it
+
+
 Rows = dict[str, Any]
 
 
@@ -142,6 +154,7 @@ class CoupledRule:
     phrases: Mapping[str, str] = field(default_factory=dict)
     rows: Callable[[Tables], Rows] | None = None
     group_problems: Callable[[Group], list[GroupProblem]] | None = None
+    shuts_unit: Callable[[Arrival], np.ndarray | None] | None = None
 
     @property
     def name(self) -> str:
@@ -168,6 +181,14 @@ class CoupledRule:
     ) -> Callable[[Group], list[GroupProblem]]:
         """Register the ranking's check of a group against units."""
         self.group_problems = fn
+        return fn
+
+    def shut_out(
+        self, fn: Callable[[Arrival], np.ndarray | None]
+    ) -> Callable[[Arrival], np.ndarray | None]:
+        """Register which of the waiting an arrival shuts out of its whole unit (a bool per
+        `Arrival.waiting`; None for nobody)."""
+        self.shuts_unit = fn
         return fn
 
 
@@ -330,6 +351,17 @@ def _(group: Group) -> list[GroupProblem]:
     return found
 
 
+@risk_to_women_never_with_women.shut_out
+def _(arrival: Arrival) -> np.ndarray | None:
+    refs, flagged = arrival.tables.referrals, arrival.tables.referrals.flags[Flag.risk_to_women]
+    shut = None
+    if any(flagged[m] for m in arrival.newcomers):
+        shut = refs.is_woman[arrival.waiting]
+    if any(refs.is_woman[m] for m in arrival.newcomers):
+        shut = flagged[arrival.waiting] if shut is None else shut | flagged[arrival.waiting]
+    return shut
+
+
 # --- family 4: risk -------------------------------------------------------------------
 
 
@@ -380,6 +412,15 @@ def _(group: Group) -> list[GroupProblem]:
     ]
 
 
+@high_risk_within_unit_limit.shut_out
+def _(arrival: Arrival) -> np.ndarray | None:
+    refs = arrival.tables.referrals
+    high = sum(1 for m in arrival.newcomers if refs.is_high_risk[m])
+    if high and arrival.tables.units.high_risk_room[arrival.unit] - high <= 0:
+        return refs.is_high_risk[arrival.waiting]
+    return None
+
+
 # --- family 5: staffing and support ---------------------------------------------------
 
 
@@ -427,6 +468,20 @@ def _(group: Group) -> list[GroupProblem]:
             order=(1,),
         )
     ]
+
+
+@support_hours_within_capacity.shut_out
+def _(arrival: Arrival) -> np.ndarray | None:
+    hours = arrival.tables.referrals.support_hours
+    needed = (
+        float(hours[arrival.newcomers[0]])
+        if len(arrival.newcomers) == 1
+        else float(hours[arrival.newcomers].sum())
+    )
+    if needed <= 0:
+        return None
+    left = float(arrival.tables.units.support_hours_room[arrival.unit]) - needed
+    return hours[arrival.waiting] > left + staffing.HOURS_TOLERANCE
 
 
 @coupled_rule(
@@ -593,6 +648,16 @@ def _(group: Group) -> list[GroupProblem]:
                     )
                 )
     return found
+
+
+@keep_apart_never_in_same_unit.shut_out
+def _(arrival: Arrival) -> np.ndarray | None:
+    shut = None
+    for m in arrival.newcomers:
+        for other in arrival.keep_apart.get(m, ()):
+            here = arrival.waiting == other
+            shut = here if shut is None else shut | here
+    return shut
 
 
 @coupled_rule(

@@ -9,13 +9,9 @@ import numpy as np
 
 from constraints import registry
 from constraints.coupled import (
+    Arrival,
     cluster_never_mixed_gender,
-    high_risk_within_unit_limit,
-    risk_to_women_never_with_women,
-    support_hours_within_capacity,
 )
-from constraints.staffing import HOURS_TOLERANCE
-from matcher.model import Flag
 from matcher.ranking.context import RankingContext
 from matcher.ranking.groups import Placement
 from matcher.ranking.results import AffectedReferral, CostToOthers
@@ -80,41 +76,17 @@ def unit_effects(ctx: RankingContext, placement: Placement) -> UnitEffects:
     if cand.size == 0:  # nobody else could lose anything
         return _NO_EFFECTS
 
-    # The whole unit shut to some. (The newcomers are one to three: plain Python is quicker
-    # than arrays for them.)
-    risk_to_women = refs.flags[Flag.risk_to_women]
-    hours = (
-        float(refs.support_hours[newcomers[0]])
-        if len(newcomers) == 1
-        else float(refs.support_hours[newcomers].sum())
-    )
-    if hours > 0 and registry.in_force(support_hours_within_capacity):
-        left = float(units.support_hours_room[u]) - hours
-        unit_shut = refs.support_hours[cand] > left + HOURS_TOLERANCE
-    else:
-        unit_shut = np.zeros(cand.size, dtype=bool)
-    high = sum(1 for m in newcomers if refs.is_high_risk[m])
-    if (
-        high
-        and units.high_risk_room[u] - high <= 0
-        and registry.in_force(high_risk_within_unit_limit)
-    ):
-        unit_shut |= refs.is_high_risk[cand]
-    if registry.in_force(risk_to_women_never_with_women):
-        if any(risk_to_women[m] for m in newcomers):
-            unit_shut |= refs.is_woman[cand]
-        if any(refs.is_woman[m] for m in newcomers):
-            unit_shut |= risk_to_women[cand]
+    # The whole unit shut to some: each coupled rule in force says whom the arrival shuts out.
+    arrival = Arrival(t, u, newcomers, cand, ctx.keep_apart)
+    unit_shut = np.zeros(cand.size, dtype=bool)
+    for rule in registry.coupled_rules():
+        shut = rule.shuts_unit(arrival) if rule.shuts_unit is not None else None
+        if shut is not None:
+            unit_shut |= shut
 
     def position(o: int) -> int | None:
         found = np.flatnonzero(cand == o)  # `cand` is in priority order, not sorted
         return int(found[0]) if found.size else None
-
-    for m in newcomers:
-        for o in ctx.keep_apart.get(m, ()):
-            k = position(o)
-            if k is not None:
-                unit_shut[k] = True
 
     # The last women-only bed-spaces outside the reserve.
     reserve_shut = ~ctx.reserve_exempt[cand] if reaches_reserve else np.zeros(cand.size, dtype=bool)
