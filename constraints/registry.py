@@ -59,6 +59,11 @@ HARD_RULES: tuple[HardRule, ...] = (
     c.women_only_reserve_held,
 )
 
+# Every rule the project knows, fixed at import: `HARD_RULES` may be narrowed, these are not.
+ALL_RULES: tuple[HardRule, ...] = HARD_RULES
+ALL_COUPLED: tuple[CoupledRule, ...] = tuple(r for r in HARD_RULES if isinstance(r, CoupledRule))
+COUPLED_BY_NAME = {rule.name: rule for rule in ALL_COUPLED}
+
 
 def coupled_rules() -> tuple[CoupledRule, ...]:
     """The coupled rules in force, in registry order."""
@@ -77,6 +82,7 @@ def pair_rules_in_force() -> frozenset[PairRule]:
 
 
 def in_force(rule: HardRule) -> bool:
+    """Whether the rule is in force: listed, or the pair form of a coupled rule listed."""
     if isinstance(rule, CoupledRule):
         return rule in HARD_RULES
     return rule in pair_rules_in_force()
@@ -91,8 +97,3 @@ def every_rule() -> tuple[HardRule, ...]:
     """Every rule the project knows, listed and pair forms alike, in force or not."""
     pair_forms = [form for rule in ALL_COUPLED for form in rule.pair_forms]
     return (*ALL_RULES, *pair_forms)
-
-
-ALL_RULES: tuple[HardRule, ...] = HARD_RULES
-ALL_COUPLED: tuple[CoupledRule, ...] = tuple(r for r in HARD_RULES if isinstance(r, CoupledRule))
-COUPLED_BY_NAME = {rule.name: rule for rule in ALL_COUPLED}
