@@ -25,6 +25,7 @@ COMMANDS = (
     "check",
     "generate",
     "serve",
+    "load",
     "vacancies",
     "simulate",
     "bench",

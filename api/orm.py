@@ -125,6 +125,11 @@ class ResidentRow(Base):
         Id, ForeignKey("support_teams.id"), nullable=True
     )
     left_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Why the stay ended and where the person went (`api.services.stays`); None on stays
+    # ended before these were recorded.
+    left_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    destination: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    left_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     # One person per bed-space: the database refuses a second present resident, whatever
     # the application layer believed.
@@ -211,6 +216,12 @@ class PlacementRow(Base):
     placed_at: Mapped[datetime] = mapped_column(DateTime)
     placed_by: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_runs.id"), nullable=True)
+    # A transfer: the person moved here from this bed-space (their stay there ended).
+    transfer_from: Mapped[str | None] = mapped_column(Id, nullable=True)
+    # A placement made in error and undone within a day: who, when and why.
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    undo_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class OverrideRow(Base):

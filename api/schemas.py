@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.security import Role
 from api.services.changes import complete, partial
+from api.services.departure_reasons import DepartureReason, Destination
 from matcher.equity import CohortEquity
 from matcher.limits import (
     ID_MAX_LENGTH,
@@ -88,6 +89,8 @@ class ReferralView(Referral):
 class ResidentView(Resident):
     support_team: str | None = None
     left_on: date | None = None
+    left_reason: DepartureReason | None = None
+    destination: Destination | None = None
 
 
 class PlacementRequest(BaseModel):
@@ -140,6 +143,43 @@ class DateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     on: date
+
+
+class MoveOutBody(DateBody):
+    """A move-out: its date, and (for the returns) why the stay ends and where the person
+    goes; a client that sends only the date still may."""
+
+    reason: DepartureReason | None = None
+    destination: Destination | None = None
+    note: str | None = Field(default=None, max_length=REASON_MAX_LENGTH, pattern=TEXT_PATTERN)
+
+
+class TransferRequest(BaseModel):
+    """Move a resident to another bed-space; their team goes with them unless another is
+    named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bedspace: Id
+    support_team: Id | None = None
+    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH, pattern=TEXT_PATTERN)
+
+
+class UndoRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH, pattern=TEXT_PATTERN)
+
+
+class UndoneView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    referral: str
+    bedspace: str
+    undone_at: UtcDateTime
+    undone_by: str
+    undo_reason: str
 
 
 class RunRequest(BaseModel):

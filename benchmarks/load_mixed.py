@@ -1,10 +1,12 @@
 """Mixed load on the service: rank, vacancy board and placements, 50 clients, loopback.
 
 `python -m benchmarks.load_mixed [-o DIR] [--clients 50] [--duration 60] [--referrals 1000]
-[--beds 2000]` (or `run(...)`) seeds a fresh SQLite database with
-`fixtures.generator.generate(seed, referrals, beds)`, starts `uvicorn` on a free 127.0.0.1
-port in a child process, warms it once, then runs closed-loop clients for `duration` seconds
-(or until `max_requests` answers). Each client, signed in as a coordinator, repeatedly picks:
+[--beds 2000]` (or `run(...)`) stores `fixtures.generator.generate(seed, referrals, beds)`
+in a fresh SQLite database (`bedmatch load`), starts `bedmatch serve` (uvicorn) on a free
+127.0.0.1 port in a child process, warms it once, then runs closed-loop clients for
+`duration` seconds (or until `max_requests` answers). The benchmark reaches the service only
+through the command line and HTTP, as its users do: its admin adds the coordinator account,
+and both sign in. Each client, signed in as that coordinator, repeatedly picks:
 
 - rank (60%): `GET /api/referrals/{id}/rank?top=10&detail=summary` for a random waiting
   referral;
@@ -59,13 +61,7 @@ import httpx
 
 from benchmarks.machine import git_sha, machine_info
 from benchmarks.output import write_figures
-from benchmarks.serving import (
-    add_account,
-    coordinator_token,
-    percentile,
-    seed_database,
-    serving,
-)
+from benchmarks.serving import add_account, percentile, seed_database, serving, sign_in
 
 TARGET_P99_MS = 100.0
 # Ranking p99 with placements mixed in, at most this times the ranking-only p99 (issue 25).
@@ -74,7 +70,7 @@ RANKING_P99_FACTOR = 2.0
 TARGET_PACED_P99_MS = 250.0
 SECRET = "mixed-load-benchmark-secret-key-0123456789"
 LOAD_USER = "load-coordinator"
-ADMIN_USER = "load-admin"  # reads the service's cache counts
+ADMIN_USER = "load-admin"  # adds the coordinator, reads the service's cache counts
 MIX = (("rank", 0.6), ("vacancies", 0.3), ("placement", 0.1))  # the default share of each
 KINDS = ("rank", "vacancies", "placement")
 ME = "/api/auth/me"  # signed in, the account looked up, nothing else: the floor
@@ -295,14 +291,14 @@ def run(
     workdir = Path(tempfile.mkdtemp(prefix="bedmatch-mixed-"))
     database_url = f"sqlite:///{workdir / 'load.db'}"
     try:
-        seeded = seed_database(database_url, seed, referrals, beds, LOAD_USER, SECRET)
-        add_account(database_url, ADMIN_USER, SECRET, "admin")
+        seeded = seed_database(database_url, seed, referrals, beds, (ADMIN_USER, SECRET))
         waiting = seeded.waiting
-        token = coordinator_token(database_url, SECRET, LOAD_USER)
-        headers = {"Authorization": f"Bearer {token}"}
-        # The role comes from the account, so a token for the admin account reads as admin.
-        admin = {"Authorization": f"Bearer {coordinator_token(database_url, SECRET, ADMIN_USER)}"}
         with serving(database_url, SECRET) as base:
+            admin_token = sign_in(base, ADMIN_USER, SECRET)
+            add_account(base, admin_token, LOAD_USER, SECRET, "coordinator")
+            token = sign_in(base, LOAD_USER, SECRET)
+            headers = {"Authorization": f"Bearer {token}"}
+            admin = {"Authorization": f"Bearer {admin_token}"}
             started = time.perf_counter()
             rank_url = f"{base}/api/referrals/{waiting[0]}/rank"
             httpx.get(rank_url, headers=headers, timeout=300).raise_for_status()

@@ -1,10 +1,11 @@
 """Load on the rank endpoint: 20 concurrent clients, the 10,000 bed-space instance, loopback.
 
 `python -m benchmarks.service_load [-o DIR] [--clients 20] [--requests 4000] [--duration 60]`
-(or `run(...)`) seeds a fresh SQLite database with `fixtures.generator.generate(5001, 5000,
-10000)` (the `large` family), starts `uvicorn` on a free 127.0.0.1 port in a child process,
-warms it (the first request assembles the problem and builds the ranking context; that time
-is reported on its own), then runs closed-loop clients. Each first gets one answer, not
+(or `run(...)`) stores `fixtures.generator.generate(5001, 5000, 10000)` (the `large` family)
+in a fresh SQLite database (`bedmatch load`), starts `bedmatch serve` (uvicorn) on a free
+127.0.0.1 port in a child process, where its admin adds a coordinator account, and warms it
+(the first request assembles the problem and builds the ranking context; that time is
+reported on its own), then runs closed-loop clients. Each first gets one answer, not
 measured, on the connection it keeps, so that every worker process serving a client has
 built its context, and waits for the others; then it sends
 `GET /api/referrals/{id}/rank?top=10&detail=summary` (the screen-sized answer: excluded
@@ -45,11 +46,12 @@ import httpx
 
 from benchmarks.machine import git_sha, machine_info
 from benchmarks.output import write_figures
-from benchmarks.serving import coordinator_token, percentile, seed_database, serving
+from benchmarks.serving import add_account, percentile, seed_database, serving, sign_in
 
 TARGET_P99_MS = 50.0
 SECRET = "service-load-benchmark-secret-key"
 LOAD_USER = "load-coordinator"
+ADMIN_USER = "load-admin"  # adds the coordinator account
 ME = "/api/auth/me"  # signed in, the account looked up, nothing else: the floor
 MAX_REQUESTS = 20_000
 
@@ -197,11 +199,13 @@ def run(
     workdir = Path(tempfile.mkdtemp(prefix="bedmatch-load-"))
     database_url = f"sqlite:///{workdir / 'load.db'}"
     try:
-        seeded = seed_database(database_url, seed, referrals, beds, LOAD_USER, SECRET)
+        seeded = seed_database(database_url, seed, referrals, beds, (ADMIN_USER, SECRET))
         waiting = seeded.waiting
-        token = coordinator_token(database_url, SECRET, LOAD_USER)
-        headers = {"Authorization": f"Bearer {token}"}
         with serving(database_url, SECRET, workers) as base:
+            add_account(base, sign_in(base, ADMIN_USER, SECRET), LOAD_USER, SECRET, "coordinator")
+            # Signed with the service's key, the token stays good when it starts again.
+            token = sign_in(base, LOAD_USER, SECRET)
+            headers = {"Authorization": f"Bearer {token}"}
             warmup_s = _first_rank(base, headers, waiting[0])
             baseline = asyncio.run(
                 _load(base, token, waiting, 1, baseline_requests, duration_s, top, seed)

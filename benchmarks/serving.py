@@ -1,8 +1,11 @@
-"""Serving for the loopback load benchmarks: a seeded database, the service in a child
-process on a free local port, a coordinator's token, and the percentile they report."""
+"""Serving for the loopback load benchmarks, which drive the service as its users do, only
+through the `bedmatch` command and HTTP: a generated problem stored with `bedmatch load`,
+`bedmatch serve` in a child process on a free loopback port, accounts added by its admin and
+tokens from its sign-in; and the percentile the benchmarks report."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,8 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+
+from fixtures.generator import generate
 
 
 def free_port() -> int:
@@ -36,6 +42,14 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float)
     raise RuntimeError("the service did not start in time")
 
 
+def bedmatch_command() -> list[str]:
+    """The `bedmatch` command of the installation running this benchmark: the script beside
+    this interpreter, or the same command line run as a module by this interpreter (never
+    another installation's `bedmatch` found on the PATH)."""
+    beside = Path(sys.executable).with_name("bedmatch")
+    return [str(beside)] if beside.is_file() else [sys.executable, "-m", "api.cli"]
+
+
 @dataclass(frozen=True)
 class Seeded:
     waiting: list[str]  # the referral ids, all waiting in a fresh database
@@ -44,77 +58,83 @@ class Seeded:
 
 
 def seed_database(
-    database_url: str, seed: int, referrals: int, beds: int, username: str, password: str
+    database_url: str, seed: int, referrals: int, beds: int, admin: tuple[str, str]
 ) -> Seeded:
-    """Migrate and fill the database with `generate(seed, referrals, beds)`; add a
-    coordinator account for the load."""
-    from api.db import make_engine, make_sessionmaker
-    from api.demo import store_problem
-    from api.migrations import upgrade
-    from api.orm import UserRow
-    from api.security import Role, hash_password
-    from fixtures.generator import generate
-
+    """Fill a new database with `generate(seed, referrals, beds)` and the `admin` account
+    (username, password) through `bedmatch load`, which migrates it and reports the seconds
+    the storing took."""
     started = time.perf_counter()
     problem = generate(seed, referrals, beds)
-    generated = time.perf_counter()
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session:
-        store_problem(session, problem)
-        session.add(
-            UserRow(username=username, password_hash=hash_password(password), role=Role.coordinator)
-        )
-        session.commit()
-    engine.dispose()
+    generate_s = time.perf_counter() - started
+    username, password = admin
+    loaded = subprocess.run(
+        [*bedmatch_command(), "load", "-", "--database-url", database_url],
+        input=problem.model_dump_json(),
+        capture_output=True,
+        text=True,
+        check=False,
+        # The password in the environment, not the command line, where anyone can read it.
+        env={
+            **os.environ,
+            "BEDMATCH_ADMIN_USERNAME": username,
+            "BEDMATCH_ADMIN_PASSWORD": password,
+        },
+    )
+    if loaded.returncode != 0:
+        raise RuntimeError(f"bedmatch load failed ({loaded.returncode}): {loaded.stderr}")
     return Seeded(
         waiting=[r.id for r in problem.referrals],
-        generate_s=round(generated - started, 3),
-        store_s=round(time.perf_counter() - generated, 3),
+        generate_s=round(generate_s, 3),
+        store_s=round(json.loads(loaded.stdout)["seconds"], 3),
     )
 
 
-def add_account(database_url: str, username: str, password: str, role: str) -> None:
-    """Add a signed-up account with `role` to an already seeded database."""
-    from api.db import make_engine, make_sessionmaker
-    from api.orm import UserRow
-    from api.security import hash_password
-
-    engine = make_engine(database_url)
-    with make_sessionmaker(engine)() as session:
-        session.add(UserRow(username=username, password_hash=hash_password(password), role=role))
-        session.commit()
-    engine.dispose()
+def sign_in(base: str, username: str, password: str) -> str:
+    """A bearer token for the account, from the service's own sign-in (`POST /api/auth/token`)."""
+    answer = httpx.post(
+        f"{base}/api/auth/token", data={"username": username, "password": password}, timeout=60
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"signing in {username} failed: {answer.status_code} {answer.text}")
+    return str(answer.json()["access_token"])
 
 
-def coordinator_token(database_url: str, secret: str, username: str) -> str:
-    """A signed token for `username` as a coordinator, as the service signs them."""
-    from api.config import Settings
-    from api.security import Principal, Role, create_token
-
-    settings = Settings(database_url=database_url, secret_key=secret)
-    return create_token(settings, Principal(username, Role.coordinator))
+def add_account(base: str, admin_token: str, username: str, password: str, role: str) -> None:
+    """Add an account with `role`, as the admin does (`POST /api/users`)."""
+    answer = httpx.post(
+        f"{base}/api/users",
+        json={"username": username, "password": password, "role": role},
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=60,
+    )
+    if answer.status_code != 201:
+        raise RuntimeError(f"adding {username} failed: {answer.status_code} {answer.text}")
 
 
 @contextmanager
 def serving(database_url: str, secret: str, workers: int = 1) -> Iterator[str]:
-    """The service (uvicorn, `workers` processes) on an already migrated database, in a
-    child process on a free loopback port; yields its base URL and stops it on the way out."""
+    """`bedmatch serve` (`workers` processes, quiet) on an already loaded database, on a free
+    loopback port; yields its base URL and stops it on the way out. Tokens stay valid from
+    one start to the next: the key is `secret`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "BEDMATCH_DATABASE_URL": database_url,
-        "BEDMATCH_SECRET_KEY": secret,
-        "BEDMATCH_DEMO": "false",
-        "BEDMATCH_RUN_MIGRATIONS": "false",  # seeded and migrated before, once
-    }
-    code = (
-        "import uvicorn; "
-        f"uvicorn.run('api.app:create_app', factory=True, workers={workers}, "
-        f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
-    )
-    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    env = {**os.environ, "BEDMATCH_SECRET_KEY": secret}
+    env.pop("BEDMATCH_ADMIN_PASSWORD", None)  # the database has its admin already
+    command = [
+        *bedmatch_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+        "--no-demo",
+        "--workers",
+        str(workers),
+        "--quiet",
+    ]
+    process = subprocess.Popen(command, env=env)
     try:
         wait_until_up(base, process, timeout_s=60)
         yield base

@@ -56,6 +56,11 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "(default: on only for the demo on a loopback address; BEDMATCH_INSECURE_HTTP)",
     )
     parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="log warnings and errors only, no line per request (a load test's setting)",
+    )
+    parser.add_argument(
         "--trusted-proxies",
         metavar="ADDRESSES",
         help="comma-separated proxy addresses or networks whose X-Forwarded-For/-Proto are "
@@ -129,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
             create_app(settings),
             host=args.host,
             port=args.port,
-            log_level="info",
             proxy_headers=False,
+            **logging_options(args.quiet),
         )
         return 0
     os.environ.update(
@@ -148,10 +153,16 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         host=args.host,
         port=args.port,
-        log_level="info",
         proxy_headers=False,
+        **logging_options(args.quiet),
     )
     return 0
+
+
+def logging_options(quiet: bool) -> dict[str, Any]:
+    """uvicorn's logging: a line per request, or (quiet) warnings and errors alone, with the
+    access log off altogether, so that a request under load spends nothing on it."""
+    return {"log_level": "warning", "access_log": False} if quiet else {"log_level": "info"}
 
 
 def prepare(settings: Settings, demo_asked: bool) -> bool:

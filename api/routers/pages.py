@@ -401,6 +401,8 @@ def referral_page(
     message = f"Placed in bed-space {placed}." if placed else None
     if request.query_params.get("saved"):
         message = "Saved."
+    if request.query_params.get("undone"):
+        message = "Placement undone: the person waits again."
     return _referral_page(request, session, user, referral_id, message=message)
 
 

@@ -16,6 +16,7 @@ from api.quick_reads import QuickReads
 from api.routers.inventory import Limit, Offset, as_of
 from api.schemas import (
     DateBody,
+    MoveOutBody,
     OverrideView,
     PathId,
     PlacementRequest,
@@ -236,10 +237,26 @@ def record_arrival(
 
 @router.post("/residents/{resident_id}/move-out", response_model=ResidentView)
 def record_move_out(
-    request: Request, resident_id: PathId, body: DateBody, session: SessionDep, user: Coordinator
+    request: Request,
+    resident_id: PathId,
+    body: MoveOutBody,
+    session: SessionDep,
+    user: Coordinator,
 ) -> ResidentView:
+    """The date the stay ends (a later date is kept as the expected leaving date), and why
+    and where to, for the returns."""
     cache = request.app.state.problem_cache
-    row = placements.move_out(session, user, as_of(request), resident_id, body.on, cache)
+    row = placements.move_out(
+        session,
+        user,
+        as_of(request),
+        resident_id,
+        body.on,
+        cache,
+        reason=body.reason,
+        destination=body.destination,
+        note=body.note,
+    )
     return resident_view(row)
 
 

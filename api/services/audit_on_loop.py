@@ -1,7 +1,7 @@
 """Read events committed by the event loop itself, on a SQLite file database.
 
 On SQLite, committing a few audit rows is an append to the WAL file of about a hundred
-microseconds. Handed to the writer thread (`audit.ReadLog`) the same commit waits for the
+microseconds. Handed to the writer thread (`audit_on_thread.ReadLog`) the same commit waits for the
 interpreter lock behind the loop's work at every step, and every answer waiting on it waits
 too: rank summary, 10,000 bed-spaces, 20 clients on two processes, p50 26 -> 19 ms and p99
 54 -> 43 ms with the loop committing. So the loop commits each turn's events itself, but
@@ -23,16 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, PoolProxiedConnection, Table, insert
 
 from api.db import sqlite_file, try_sqlite_writer_turn
 from api.orm import AuditEventRow
-
-if TYPE_CHECKING:
-    from api.services.audit import ReadLog
+from api.services.audit_on_thread import ReadLog
 
 _TABLE = cast(Table, AuditEventRow.__table__)
 _COLUMNS = ("at", "username", "role", "action", "subject_type", "subject_id", "detail")
@@ -54,7 +52,7 @@ class LoopReadLog:
     def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop, fallback: ReadLog) -> None:
         self._engine = engine
         self._loop = loop
-        self._fallback = fallback  # the engine's `audit.ReadLog`
+        self._fallback = fallback  # the engine's `audit_on_thread.ReadLog`
         self._rows: list[dict[str, Any]] = []
         self._waiting: list[asyncio.Future[None]] = []
         self._flush_due: asyncio.Handle | None = None

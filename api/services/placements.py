@@ -30,6 +30,7 @@ from api.orm import (
 from api.security import Principal
 from api.services import audit
 from api.services.assemble import ProblemCache, StayChange, build_problem
+from api.services.departure_reasons import DepartureReason, Destination, note_departure
 from api.services.errors import Conflict, NotFound, not_waiting
 from api.services.ranking import ensure_waiting, rank_waiting
 from constraints.checker import check
@@ -147,7 +148,11 @@ def _top_choice(
     bedspace_id: str,
     support_team: str | None,
 ) -> list[Assignment]:
-    _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0)
+    # Every safe placement is in a summary too; only a refusal needs the excluded units'
+    # reasons, which the full ranking words.
+    _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0, detail="summary")
+    if all(placement.bedspace != bedspace_id for placement in ranking.ranked):
+        _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0)
     for placement in ranking.ranked:
         if placement.bedspace != bedspace_id:
             continue
@@ -291,15 +296,20 @@ def move_out(
     resident_id: str,
     on: date,
     cache: ProblemCache | None = None,
+    reason: DepartureReason | None = None,
+    destination: Destination | None = None,
+    note: str | None = None,
 ) -> ResidentRow:
     """Record a move-out: on or before the placement date the bed-space frees now;
-    a later date is kept as the expected leaving date (the vacancy board shows it)."""
+    a later date is kept as the expected leaving date (the vacancy board shows it). The
+    reason and destination are kept with it, for the returns."""
     locked = lock_for_write(session)
     try:
         resident = _present_resident(session, resident_id)
         if resident.arrived is not None and on < resident.arrived:
             raise ProblemInvalid([Issue(("body", "on"), "is before the arrival date")])
         resident.expected_leave = on
+        note_departure(resident, reason, destination, note)
         if on <= as_of:
             team = depart(session, resident, on)
             change = StayChange.of((), as_of, [team] if team else [], gone=[resident_id])

@@ -68,6 +68,9 @@ from constraints.eligibility import Eligibility, eligibility
 from constraints.scores import Scores, score
 from constraints.staffing import HOURS_TOLERANCE
 from constraints.tables import Tables, build_tables
+from matcher.backends.group_fit import unfit_group_pairs
+from matcher.backends.linear import LinearModel
+from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
 
 GENDER_OTHER, GENDER_MAN, GENDER_WOMAN = 0, 1, 2
@@ -91,48 +94,6 @@ class UnitGroup:
     unit: int
     classes: tuple[int, ...]
     gender: int
-
-
-@dataclass(frozen=True)
-class Row:
-    """``lo <= sum(coef * var[idx]) <= hi`` (``None`` for an open side)."""
-
-    idx: np.ndarray
-    coef: np.ndarray
-    lo: int | None
-    hi: int | None
-
-
-@dataclass
-class LinearModel:
-    """Integer variables with bounds and linear rows: what both exact backends translate."""
-
-    lower: list[int] = field(default_factory=list)
-    upper: list[int] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
-
-    def add_vars(self, count: int, lower: int, upper: int | list[int]) -> int:
-        """Add `count` variables; return the index of the first."""
-        first = len(self.lower)
-        self.lower.extend([lower] * count)
-        self.upper.extend(upper if isinstance(upper, list) else [upper] * count)
-        return first
-
-    def add_row(
-        self,
-        idx: list[int] | np.ndarray,
-        coef: list[int] | np.ndarray,
-        lo: int | None,
-        hi: int | None,
-    ) -> None:
-        idx_array = np.asarray(idx, dtype=np.int64)
-        if idx_array.size == 0:
-            return
-        self.rows.append(Row(idx_array, np.asarray(coef, dtype=np.int64), lo, hi))
-
-    @property
-    def n_vars(self) -> int:
-        return len(self.lower)
 
 
 @dataclass(frozen=True)
@@ -481,10 +442,6 @@ def build_model(inst: Instance) -> ModelLayout:
 def _close_unfit_groups(model: LinearModel, together: list[list[int]]) -> None:
     """Close a keep-together group's pairs in each unit whose rows it overfills on its own
     (`matcher.backends.group_fit`): the rows already forbid it, the LP relaxation does not."""
-    # Imported here: `group_fit` reads the sparse form, whose module imports this one.
-    from matcher.backends.group_fit import unfit_group_pairs
-    from matcher.backends.submodel import SparseModel
-
     if not together:
         return
     for p in unfit_group_pairs(SparseModel.of(model), together):

@@ -253,12 +253,12 @@ from matcher.backends.classes import (
     Assignment3,
     Instance,
     ModelLayout,
-    Row,
     build_model,
     decode,
     encode,
 )
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.linear import Row
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.priced_lp import (
     PricedLp,

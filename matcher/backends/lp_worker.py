@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.backends.classes import Row
+from matcher.backends.linear import Row
 from matcher.backends.priced_lp import PricedLp, priced_lp
 from matcher.backends.submodel import SparseModel
 from matcher.backends.worker_process import WorkerProcess, model_arrays, model_from

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.backends.classes import LinearModel, Row
+from matcher.backends.linear import LinearModel, Row
 
 # Bounds at or beyond this magnitude mean "no bound" (CP-SAT's own limit is 2**62).
 UNBOUNDED = 2**61

@@ -61,6 +61,8 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/residents/{resident_id}"): STAFF,
     ("POST", "/api/residents/{resident_id}/arrival"): STAFF,
     ("POST", "/api/residents/{resident_id}/move-out"): STAFF,
+    ("POST", "/api/residents/{resident_id}/transfer"): STAFF,
+    ("POST", "/api/placements/{placement_id}/undo"): STAFF,
     ("POST", "/api/placements"): STAFF,
     ("GET", "/api/placements"): STAFF,
     ("GET", "/api/overrides"): STAFF,
@@ -104,6 +106,22 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/audit"): frozenset({A}),
     ("GET", "/admin/settings"): frozenset({A}),
     ("POST", "/admin/settings/nightly-move-outs"): frozenset({A}),
+    ("GET", "/admin/users"): frozenset({A}),
+    ("POST", "/admin/users"): frozenset({A}),
+    ("POST", "/admin/users/{username}/close"): frozenset({A}),
+    ("GET", "/residents/{resident_id}"): STAFF,
+    ("POST", "/residents/{resident_id}/arrival"): STAFF,
+    ("POST", "/residents/{resident_id}/move-out"): STAFF,
+    ("POST", "/residents/{resident_id}/transfer"): STAFF,
+    ("POST", "/placements/{placement_id}/undo"): STAFF,
+    ("GET", "/api/returns"): EVERYONE,
+    ("GET", "/api/returns.{extension}"): EVERYONE,
+    ("GET", "/returns"): EVERYONE,
+    ("GET", "/returns/{plot}.png"): EVERYONE,
+    ("GET", "/import"): STAFF,
+    ("POST", "/import"): STAFF,
+    ("POST", "/import/confirm"): STAFF,
+    ("GET", "/import/template/{kind}.{extension}"): STAFF,
 }
 
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -136,6 +154,9 @@ def sample_ids(service: Service) -> dict[str, str]:
         "run_id": "1",
         "kind": "units",
         "username": "nobody-here",
+        "extension": "csv",
+        "placement_id": "1",
+        "plot": "waiting",
     }
 
 

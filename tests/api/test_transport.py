@@ -75,3 +75,13 @@ def test_serve_uses_plain_http_only_for_the_demo_on_loopback(
     # uvicorn believes no forwarded header; the app does, from its trusted proxies alone.
     assert all(options["proxy_headers"] is False for _, options in served)
     assert [app.state.settings.trusted_proxies for app, _ in served][-1] == "10.0.0.1"
+
+
+def test_serve_quiet_logs_warnings_alone_and_no_line_per_request(
+    served: list[tuple[Any, Any]],
+) -> None:
+    assert main(["serve"]) == 0
+    assert main(["serve", "--quiet"]) == 0
+    (_, loud), (_, quiet) = served
+    assert loud["log_level"] == "info" and loud.get("access_log", True) is True
+    assert quiet["log_level"] == "warning" and quiet["access_log"] is False

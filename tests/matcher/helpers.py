@@ -12,12 +12,11 @@ from constraints.tables import build_tables
 from matcher.backends import mip_prover
 from matcher.backends.classes import (
     Instance,
-    LinearModel,
     ModelLayout,
-    Row,
     build_instance,
     build_model,
 )
+from matcher.backends.linear import LinearModel, Row
 from matcher.backends.submodel import SparseModel, SubModel, restrict
 from matcher.model import Problem, Solution
 from matcher.objective import stages

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.backends import mip_prover
-from matcher.backends.classes import LinearModel, Row, build_instance, build_model
+from matcher.backends.classes import build_instance, build_model
+from matcher.backends.linear import LinearModel, Row
 from matcher.backends.submodel import SparseModel, restrict
 from matcher.model import Problem
 from matcher.objective import stages

@@ -11,9 +11,10 @@ import pytest
 from constraints.checker import check
 from fixtures.generator import generate
 from matcher.backends import cpsat, mip_prover
-from matcher.backends.classes import Row, build_instance, build_model, encode
+from matcher.backends.classes import build_instance, build_model, encode
 from matcher.backends.cpsat import CpSatBackend, _SoftLpAhead
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.linear import Row
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.priced_lp import priced_lp, starting_columns
 from matcher.backends.submodel import SparseModel

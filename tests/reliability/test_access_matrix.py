@@ -302,7 +302,13 @@ def test_every_form_post_needs_this_sign_ins_csrf_token(sqlite_url: str, path: s
     SameSite=strict); every other form changes something and must carry the token."""
     for service in start_service(sqlite_url):
         client = service.client
-        url = path.format(referral_id="R00002", run_id=1)
+        url = path.format(
+            referral_id="R00002",
+            run_id=1,
+            username="coordinator",
+            resident_id="R00001",
+            placement_id=1,
+        )
         who = Role.admin if path.startswith("/admin/") else Role.coordinator
         cookies = page_cookie(service, who)
         forms: dict[str, Any] = {"bedspace": "B00001", "reason": "x", "backend": "greedy"}
@@ -324,4 +330,12 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/runs",
         "/runs/{run_id}/accept",
         "/admin/settings/nightly-move-outs",
+        "/admin/users",
+        "/admin/users/{username}/close",
+        "/import",
+        "/import/confirm",
+        "/residents/{resident_id}/arrival",
+        "/residents/{resident_id}/move-out",
+        "/residents/{resident_id}/transfer",
+        "/placements/{placement_id}/undo",
     }
