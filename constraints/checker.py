@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from constraints import PAIR_RULES, bedspace, coupled, registry, staffing
-from constraints.coupled import Placed, Violation
+from constraints.coupled_rule import Placed, Violation
 from constraints.rule import build_places
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import Assignment, Problem, Referral, Resident, Solution

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from constraints import age, bedspace, gender, location, risk, staffing
 from constraints import coupled as c
-from constraints.coupled import CoupledRule
+from constraints.coupled_rule import CoupledRule
 from constraints.rule import PairRule
 
 HardRule = PairRule | CoupledRule

@@ -21,11 +21,11 @@ from typing import Literal
 
 import numpy as np
 
+from constraints.coupled import keep_together_same_unit_or_neither as keep_together
 from constraints.coupled import (
-    join,
     women_only_reserve_held,
 )
-from constraints.coupled import keep_together_same_unit_or_neither as keep_together
+from constraints.coupled_rule import join
 from matcher.errors import Issue, ProblemInvalid
 from matcher.ranking.context import RankingContext
 from matcher.ranking.cost import UnitEffects, cost_once

@@ -9,9 +9,9 @@ import numpy as np
 
 from constraints import registry
 from constraints.coupled import (
-    Arrival,
     cluster_never_mixed_gender,
 )
+from constraints.coupled_rule import Arrival
 from matcher.ranking.context import RankingContext
 from matcher.ranking.groups import Placement
 from matcher.ranking.results import AffectedReferral, CostToOthers

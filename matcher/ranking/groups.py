@@ -15,10 +15,10 @@ import numpy as np
 
 from constraints import registry
 from constraints.coupled import (
-    Group,
     cluster_never_mixed_gender,
 )
 from constraints.coupled import keep_together_same_unit_or_neither as keep_together
+from constraints.coupled_rule import Group
 from constraints.registry import coupled_rules
 from matcher.ranking.context import RankingContext
 from matcher.ranking.exclusions import bed_rule_counts, exclusion_cases

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from constraints import PAIR_RULES, coupled
+from constraints.coupled_rule import CoupledRule
 from constraints.registry import ALL_RULES, HardRule
 from constraints.rule import PairRule
 from matcher.model import Assignment, Problem
@@ -47,7 +48,7 @@ class Scenario:
 def owner(rule: PairRule) -> HardRule:
     """The registry entry a pair rule belongs to: itself, or the coupled rule it is a form of."""
     for entry in ALL_RULES:
-        if entry is rule or (isinstance(entry, coupled.CoupledRule) and rule in entry.pair_forms):
+        if entry is rule or (isinstance(entry, CoupledRule) and rule in entry.pair_forms):
             return entry
     raise LookupError(rule.name)
 
@@ -300,6 +301,6 @@ def scenarios() -> list[Scenario]:
 
 def names_of(rule: HardRule) -> set[str]:
     """The names the rule's violations carry: its own and its pair forms'."""
-    if isinstance(rule, coupled.CoupledRule):
+    if isinstance(rule, CoupledRule):
         return {rule.name, *(form.name for form in rule.pair_forms)}
     return {rule.name}

@@ -11,7 +11,7 @@ import pytest
 
 from constraints import PAIR_RULES
 from constraints.checker import check
-from constraints.coupled import CoupledRule
+from constraints.coupled_rule import CoupledRule
 from constraints.registry import ALL_RULES, HARD_RULES, every_rule, pair_rules_in_force
 from matcher.model import Solution
 from tests.constraints.rule_scenarios import Scenario, coupled_scenarios, names_of, scenarios
