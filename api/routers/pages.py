@@ -45,13 +45,13 @@ from api.services import (
 )
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
+from api.services.ranking import cached_context, rank_waiting
 from api.sign_in import client_address
 from capacity.vacancies import VacancyFilters
 from matcher.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
 from matcher.limits import ID_MAX_LENGTH, ID_PATTERN, TEXT_PATTERN
 from matcher.model import Flag, Pathway, Referral
-from matcher.ranking import build_context, rank
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -359,11 +359,15 @@ def _referral_page(
 ) -> Response:
     row = inventory.get_row(session, REFERRALS, referral_id)
     referral = Referral.model_validate(row, from_attributes=True)
-    cache = request.app.state.problem_cache
-    ctx = cache.derived(session, as_of(request), "ranking", build_context)
-    ranking = rank(ctx, referral_id, top=PAGE_PLACEMENTS) if row.status == "waiting" else None
-    named = ranking.people_named() if ranking is not None else [referral_id]
-    audit.record_read(session, user, "referral", named)
+    cache, day = request.app.state.problem_cache, as_of(request)
+    ranking = None
+    if row.status == "waiting":
+        ctx, ranking = rank_waiting(
+            session, referral_id, cache=cache, as_of=day, top=PAGE_PLACEMENTS, reader=user
+        )
+    else:
+        ctx = cached_context(session, cache, day)
+        audit.record_read(session, user, "referral", [referral_id])
     return render(
         request,
         "referral.html",
@@ -518,9 +522,7 @@ def _run_page(
     results = runs.results(session, run_id)
     if results:
         audit.record_read(session, user, "referral", [r.referral for r in results])
-    ranking = request.app.state.problem_cache.derived(
-        session, as_of(request), "ranking", build_context
-    )
+    ranking = cached_context(session, request.app.state.problem_cache, as_of(request))
     shown = run_view.fitting_together(
         ranking.problem, run_view.proposals(session, run, results, ranking)
     )
