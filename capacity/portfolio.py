@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from pydantic import BaseModel, ConfigDict
+
 from capacity.scenario import DEFAULT_STAYS, PortfolioSpec, Scenario
 from fixtures.generator import generate
 from matcher.model import (
@@ -30,6 +32,34 @@ from matcher.model import (
 )
 
 TEMPLATE_POOL = 2000
+
+
+class GivenPortfolio(BaseModel):
+    """A portfolio taken as it stands instead of generated (the service's own, changed by a
+    commissioner's scenario): its problem, the people who may be referred to it, and the
+    people already waiting on day 0. Pairings are dropped from both lists: they name people
+    of the snapshot, who never exist in the simulation under those ids."""
+
+    model_config = ConfigDict(frozen=True)
+
+    problem: Problem
+    templates: tuple[Referral, ...] = ()
+    waiting: tuple[Referral, ...] = ()
+
+    @classmethod
+    def of(
+        cls, problem: Problem, templates: tuple[Referral, ...], waiting: tuple[Referral, ...]
+    ) -> GivenPortfolio:
+        def unpaired(people: tuple[Referral, ...]) -> tuple[Referral, ...]:
+            return tuple(
+                r.model_copy(update={"keep_apart": [], "keep_together": []}) for r in people
+            )
+
+        return cls(
+            problem=problem.model_copy(update={"referrals": []}),
+            templates=unpaired(templates),
+            waiting=unpaired(waiting),
+        )
 
 
 @lru_cache(maxsize=8)
