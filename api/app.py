@@ -42,9 +42,10 @@ from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
-from api.routers import admin, auth, board, inventory, people, runs
+from api.routers import admin, auth, board, inventory, people, runs, scenarios
 from api.services import departures, users
 from api.services import runs as run_service
+from api.services import scenarios as scenario_service
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with departures.nightly_task(app.state.sessionmaker, settings.placement_date):
             yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
+        app.state.scenario_executor.shutdown(wait=True, cancel_futures=True)
         app.state.quick_reads.close()
         close_loop_read_logs(engine)
         if balance is not None:
@@ -95,12 +97,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sign_in_throttle = SignInThrottle(settings.login_attempts_per_minute)
     # One batch solve at a time: the machine's cores go to the solver, not to two solvers.
     app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocation")
+    # One scenario run at a time, beside (not behind) batch allocation: its replications
+    # go to worker processes or a Dask cluster, and this thread only waits for them.
+    app.state.scenario_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario")
 
     for router in (
         auth.router,
         inventory.router,
         people.router,
         runs.router,
+        scenarios.router,
         board.router,
         admin.router,
     ):
@@ -171,6 +177,7 @@ def prepare_database(settings: Settings, engine: object) -> bool:
     factory = make_sessionmaker(engine)  # type: ignore[arg-type]
     with factory() as session:
         run_service.mark_interrupted(session)
+        scenario_service.mark_interrupted(session)
         if settings.demo:
             demo.seed(session, settings.demo_seed, settings.demo_referrals, settings.demo_beds)
         if settings.admin_password:

@@ -69,7 +69,7 @@ def build_portfolio(spec: PortfolioSpec) -> Problem:
     if spec.women_only_share is not None:
         problem = _raise_women_only_share(problem, spec.women_only_share)
     if spec.extra_housing_first:
-        problem = _add_housing_first(problem, spec.extra_housing_first)
+        problem = add_housing_first(problem, spec.extra_housing_first)
     if spec.women_only_reserve is not None:
         policy = Policy(weights=problem.policy.weights, women_only_reserve=spec.women_only_reserve)
         problem = problem.model_copy(update={"policy": policy})
@@ -141,7 +141,7 @@ def _raise_women_only_share(problem: Problem, share: float) -> Problem:
     return problem.model_copy(update={"units": units, "residents": residents})
 
 
-def _add_housing_first(problem: Problem, flats: int) -> Problem:
+def add_housing_first(problem: Problem, flats: int) -> Problem:
     """Add Housing First flats across the areas, with intensive support to serve them."""
     areas = [a.id for a in problem.areas]
     units, beds, teams = list(problem.units), list(problem.bedspaces), list(problem.support_teams)

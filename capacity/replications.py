@@ -10,8 +10,10 @@ counts finished replications as they come back, in whatever order.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import statistics
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
@@ -229,12 +231,21 @@ def _execute(
         for s, r in tasks:
             yield (s, r), replicate(scenarios[s], r, solver, given[s])
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)), mp_context=_process_context()
+    ) as pool:
         futures = {
             pool.submit(replicate, scenarios[s], r, solver, given[s]): (s, r) for s, r in tasks
         }
         for future in as_completed(futures):
             yield futures[future], future.result()
+
+
+def _process_context() -> multiprocessing.context.BaseContext | None:
+    """How worker processes start. Forking a process that runs other threads (the web
+    service) copies locks those threads may hold, and a child can hang on one; such a
+    process starts fresh workers instead (slower to start, never stuck)."""
+    return multiprocessing.get_context("spawn") if threading.active_count() > 1 else None
 
 
 def _on_dask(
