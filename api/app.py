@@ -111,10 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin.router,
     ):
         app.include_router(router)
-    from api.routers import imports, pages
+    from api.routers import imports, pages, scenario_pages
 
     app.include_router(imports.router)
     app.include_router(pages.router)
+    app.include_router(scenario_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

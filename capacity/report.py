@@ -99,7 +99,8 @@ def _cohort_bars(
     ax.set_xticks([i + width * (len(summaries) - 1) / 2 for i in range(len(COHORT_ORDER))])
     ax.set_xticklabels([COHORT_NAMES[c] for c in COHORT_ORDER], rotation=20, ha="right")
     ax.set_title(f"{title} (95% confidence interval)")
-    ax.legend()
+    if summaries:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
@@ -114,7 +115,8 @@ def _over_time(summaries: list[ScenarioSummary], path: Path | IO[bytes]) -> None
     bottom.set_ylabel("waiting list")
     bottom.set_xlabel("day")
     top.set_title("Occupancy and waiting list, mean over replications")
-    top.legend()
+    if summaries:
+        top.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
