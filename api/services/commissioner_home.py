@@ -63,7 +63,7 @@ def headline(row: ScenarioRow) -> Headline | None:
     occupancy = row.figures["occupancy"]["mean"]
     return Headline(
         occupancy="–" if occupancy is None else f"{occupancy:.0%}",
-        median_wait="not reached" if wait["mean"] is None else f"{wait['mean']:.0f} days",
+        median_wait="not reached" if wait["mean"] is None else f"{wait['mean']:.1f} days",
         still_waiting=f"{everyone['still_waiting_share']['mean']:.0%}",
     )
 
