@@ -60,9 +60,8 @@ def change(service: Service, scenario_id: int, plan: dict[str, Any]) -> Any:
 
 
 def test_a_rerun_gives_the_same_figures_and_records_who_ran_it_and_the_seed(
-    sqlite_service: Service,
+    service: Service,
 ) -> None:
-    service = sqlite_service
     scenario = make(service, plan={"demand_scale": {"women": 1.5}, "housing_first_places": 2})
     first = run(service, scenario)
     assert first["ran_by"] == "commissioner" and first["seed"] == 7
