@@ -18,6 +18,7 @@ with the demo portfolio and logins when `settings.demo`, and given an admin acco
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with departures.nightly_task(app.state.sessionmaker, settings.placement_date):
             yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
+        app.state.scenario_stopping.set()
         app.state.scenario_executor.shutdown(wait=True, cancel_futures=True)
         app.state.quick_reads.close()
         close_loop_read_logs(engine)
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One scenario run at a time, beside (not behind) batch allocation: its replications
     # go to worker processes or a Dask cluster, and this thread only waits for them.
     app.state.scenario_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario")
+    # Set when the service stops: a scenario run under way ends at its next replication.
+    app.state.scenario_stopping = threading.Event()
 
     for router in (
         auth.router,

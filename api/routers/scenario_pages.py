@@ -206,6 +206,7 @@ async def run_from_page(
             state.settings,
             user,
             scenario_id,
+            state.scenario_stopping,
         )
     except Conflict as error:
         return _scenario_page(

@@ -3,7 +3,7 @@ progress, compared side by side and downloaded (`api.services.scenarios`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -40,7 +40,22 @@ def list_scenarios(session: SessionDep, user: Commissioners) -> list[ScenarioVie
     return [ScenarioView.model_validate(r) for r in scenarios.list_scenarios(session)]
 
 
-@router.get("/report")
+REPORT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report (Markdown or HTML, plots inside) or the figures (CSV, XLSX)",
+        "content": {
+            "text/markdown": {},
+            "text/html": {},
+            **{media.split(";")[0]: {} for media in exports.MEDIA_TYPES.values()},
+        },
+    }
+}
+PNG: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A plot", "content": {"image/png": {}}}
+}
+
+
+@router.get("/report", response_class=Response, responses=REPORT)
 async def scenario_report_download(
     session: SessionDep,
     user: Commissioners,
@@ -70,7 +85,7 @@ async def scenario_report_download(
     return await run_in_threadpool(build)
 
 
-@router.get("/plots/{plot}")
+@router.get("/plots/{plot}", response_class=Response, responses=PNG)
 async def scenario_plot(
     session: SessionDep,
     user: Commissioners,
@@ -119,5 +134,6 @@ def run_scenario(
         state.settings,
         user,
         scenario_id,
+        state.scenario_stopping,
     )
     return ScenarioView.model_validate(row)

@@ -10,6 +10,7 @@ request returns at once; the run's progress and figures are stored on the scenar
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -43,6 +44,7 @@ RUNNING = ("queued", "running")
 # Progress is written at most this often: a replication can take milliseconds.
 PROGRESS_EVERY_S = 0.3
 NAME_MAX = 200
+INTERRUPTED = "interrupted: the service stopped before the run finished; run it again"
 
 
 def live_portfolio(session: Session, as_of: date) -> LivePortfolio:
@@ -144,6 +146,7 @@ def start(
     settings: Settings,
     user: Principal,
     scenario_id: int,
+    stopping: threading.Event | None = None,
 ) -> ScenarioRow:
     """Queue a run of the scenario and return at once; the figures follow on the row."""
     row = get(session, scenario_id)
@@ -155,7 +158,7 @@ def start(
     row.seed = plan.seed
     audit.record(session, user, "run", "scenario", str(row.id), f"seed {plan.seed}")
     session.commit()
-    executor.submit(execute, factory, settings, row.id)
+    executor.submit(execute, factory, settings, row.id, stopping)
     return row
 
 
@@ -165,9 +168,19 @@ def _set(factory: sessionmaker[Session], scenario_id: int, **values: object) -> 
         session.commit()
 
 
-def execute(factory: sessionmaker[Session], settings: Settings, scenario_id: int) -> None:
+class RunStopped(Exception):
+    """The service is stopping: the run ends after the replication under way."""
+
+
+def execute(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    scenario_id: int,
+    stopping: threading.Event | None = None,
+) -> None:
     """Run the scenario's replications and store its figures; never raises (a failure is
-    stored on the row with what went wrong)."""
+    stored on the row with what went wrong). Once `stopping` is set, the run ends at the next
+    replication and is stored as interrupted."""
     try:
         with factory() as session:
             row = get(session, scenario_id)
@@ -178,6 +191,8 @@ def execute(factory: sessionmaker[Session], settings: Settings, scenario_id: int
         last = [0.0]
 
         def report(done: int, total: int) -> None:
+            if stopping is not None and stopping.is_set():
+                raise RunStopped()
             now = time.monotonic()
             if done < total and now - last[0] < PROGRESS_EVERY_S:
                 return
@@ -212,13 +227,8 @@ def execute(factory: sessionmaker[Session], settings: Settings, scenario_id: int
         )
     except BaseException as error:  # noqa: BLE001 - a failed run is a stored result
         message = str(error) if isinstance(error, ProblemInvalid) else type(error).__name__
-        _set(
-            factory,
-            scenario_id,
-            status="failed",
-            message=f"the run failed: {message}",
-            finished_at=audit.now(),
-        )
+        message = INTERRUPTED if isinstance(error, RunStopped) else f"the run failed: {message}"
+        _set(factory, scenario_id, status="failed", message=message, finished_at=audit.now())
 
 
 def stored_figures(summary: ScenarioSummary) -> dict[str, Any]:
@@ -238,21 +248,31 @@ def summary_of(row: ScenarioRow) -> ScenarioSummary | None:
 
 
 def finished(session: Session, ids: Sequence[int]) -> list[tuple[ScenarioRow, ScenarioSummary]]:
-    """The scenarios asked for, in that order, each with its figures; 404 for an unknown
-    one, 409 for one with no figures yet, 422 for more than `COMPARE_MAX`. Without ids, the
-    latest scenarios that have figures."""
+    """The scenarios asked for, in that order, each with its figures; without ids, the
+    latest scenarios that have figures. More than `COMPARE_MAX`, an unknown scenario or one
+    not run yet is a 422 naming the query's `ids`."""
     if len(ids) > COMPARE_MAX:
         raise ProblemInvalid([Issue(("query", "ids"), f"compare at most {COMPARE_MAX} scenarios")])
-    rows = [get(session, i) for i in dict.fromkeys(ids)]
     if not ids:
         query = select(ScenarioRow).where(ScenarioRow.status == "done")
-        rows = list(session.scalars(query.order_by(ScenarioRow.id.desc()).limit(COMPARE_MAX)))
-    found = []
-    for row in rows:
-        summary = summary_of(row)
-        if summary is None:
-            raise Conflict(f"scenario {row.id} has no figures yet: run it first")
-        found.append((row, summary))
+        latest = session.scalars(query.order_by(ScenarioRow.id.desc()).limit(COMPARE_MAX))
+        return [(row, summary) for row in latest if (summary := summary_of(row)) is not None]
+    found, issues = [], []
+    for i, scenario_id in enumerate(dict.fromkeys(ids)):
+        row = session.get(ScenarioRow, scenario_id)
+        summary = summary_of(row) if row is not None else None
+        if row is None:
+            issues.append(Issue(("query", "ids", i), f"no scenario {scenario_id}"))
+        elif summary is None:
+            issues.append(
+                Issue(
+                    ("query", "ids", i), f"scenario {scenario_id} has no figures yet: run it first"
+                )
+            )
+        else:
+            found.append((row, summary))
+    if issues:
+        raise ProblemInvalid(issues)
     return found
 
 
@@ -263,7 +283,7 @@ def mark_interrupted(session: Session) -> int:
         .where(ScenarioRow.status.in_(RUNNING))
         .values(
             status="failed",
-            message="interrupted: the service stopped before the run finished; run it again",
+            message=INTERRUPTED,
             finished_at=audit.now(),
         )
     )

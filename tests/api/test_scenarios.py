@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from api.orm import BedSpaceRow, ResidentRow, UnitRow
+from api.db import make_engine
+from api.orm import BedSpaceRow, ResidentRow, ScenarioRow, UnitRow
 from api.security import Role
-from tests.api.conftest import Service
+from tests.api.conftest import Service, start_service
 
 TINY = {"horizon_days": 40, "replications": 2, "seed": 7}
 
@@ -194,8 +196,14 @@ def test_compare_and_download_side_by_side(sqlite_service: Service) -> None:
     assert service.client.get(f"/api/scenarios/report?{five}", headers=headers).status_code == 422
     unrun = make(service, "not run")
     not_yet = service.client.get(f"/api/scenarios/report?ids={unrun}", headers=headers)
-    assert not_yet.status_code == 409 and "run it first" in not_yet.json()["detail"]
-    assert service.client.get("/api/scenarios/report?ids=999", headers=headers).status_code == 404
+    assert not_yet.status_code == 422
+    assert not_yet.json()["detail"][0] == {
+        "loc": ["query", "ids", 0],
+        "msg": f"scenario {unrun} has no figures yet: run it first",
+        "type": "value_error",
+    }
+    unknown = service.client.get("/api/scenarios/report?ids=999", headers=headers)
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["msg"] == "no scenario 999"
 
 
 def test_changing_the_plan_clears_the_figures_it_no_longer_describes(
@@ -207,3 +215,22 @@ def test_changing_the_plan_clears_the_figures_it_no_longer_describes(
     changed = change(service, scenario, {"women_only_reserve": 2})
     assert changed.status_code == 200, changed.text
     assert changed.json()["figures"] is None and changed.json()["status"] == "draft"
+
+
+def test_a_run_under_way_when_the_service_stops_is_stored_as_interrupted(sqlite_url: str) -> None:
+    for service in start_service(sqlite_url):
+        scenario = make(service, "long", {"horizon_days": 365, "replications": 100})
+        started = service.client.post(
+            f"/api/scenarios/{scenario}/run", headers=service.as_role(Role.commissioner)
+        )
+        assert started.status_code == 202
+        stopped_at = time.monotonic()
+    # Leaving the service stopped it: the run ended at its next replication, not its hundredth.
+    assert time.monotonic() - stopped_at < 30
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        row = session.get(ScenarioRow, scenario)
+        assert row is not None
+        assert row.status == "failed" and row.message.startswith("interrupted")
+        assert row.figures is None
+    engine.dispose()
