@@ -234,3 +234,16 @@ def test_a_run_under_way_when_the_service_stops_is_stored_as_interrupted(sqlite_
         assert row.status == "failed" and row.message.startswith("interrupted")
         assert row.figures is None
     engine.dispose()
+
+
+def test_a_dask_cluster_by_address_gives_the_figures_local_runs_give(sqlite_url: str) -> None:
+    from distributed import LocalCluster
+
+    for service in start_service(sqlite_url):
+        scenario = make(service)
+        local = run(service, scenario)["figures"]
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        for service in start_service(sqlite_url, dask_scheduler=cluster.scheduler_address):
+            assert run(service, scenario)["figures"] == local
