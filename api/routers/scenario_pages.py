@@ -19,8 +19,9 @@ from api.routers.scenarios import ScenarioId
 from api.security import Principal
 from api.services import commissioner_home, scenario_form, scenarios
 from api.services.errors import Conflict, NotFound
-from api.services.scenario_plan import describe
+from api.services.scenario_plan import apply_plan, describe
 from api.services.scenario_report import PLOT_NAMES, PLOT_TITLES
+from capacity.quotas import women_only_share
 from capacity.report import COHORT_COLUMNS, cohort_rows, portfolio_rows
 from matcher.errors import ProblemInvalid
 
@@ -127,14 +128,17 @@ def _scenario_page(
     row = scenarios.get(session, scenario_id)
     summary = scenarios.summary_of(row)
     live = scenarios.live_of(row)
+    plan = scenarios.plan_of(row)
     return render(
         request,
         "scenario.html",
         user,
         code=code,
         scenario=row,
-        plan=scenarios.plan_of(row),
-        changes=describe(scenarios.plan_of(row)),
+        plan=plan,
+        changes=describe(plan),
+        before=women_only_share(live.problem),
+        after=women_only_share(apply_plan(live, plan)),
         choices=scenario_form.choices(live.problem, user.sees_personal_data),
         portfolio=portfolio_rows([summary]) if summary else [],
         cohorts=cohort_rows([summary]) if summary else [],

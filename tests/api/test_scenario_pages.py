@@ -45,6 +45,13 @@ def fill(browser: Any, element_id: str, value: str) -> None:
     field.send_keys(value)
 
 
+def women_only_unit(browser: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    options = browser.find_elements(By.CSS_SELECTOR, "#add-unit option")
+    return str(next(o.get_attribute("value") for o in options if "(women_only)" in o.text))
+
+
 def make_and_run(browser: Any, server: str, name: str, women: str = "1") -> str:
     """A scenario made on the page, set tiny, run; its page's address once it is done."""
     from selenium.webdriver.common.by import By
@@ -81,6 +88,7 @@ def test_commissioner_makes_changes_runs_and_compares_scenarios(browser: Any, se
     cohorts = text_of(browser, "scenario-cohorts")
     assert "Everyone" in cohorts and "Women" in cohorts and "Domestic abuse victims" in cohorts
     WebDriverWait(browser, 30).until(lambda b: plots_loaded(b) == 6)
+    screenshot(browser, "scenario-page")
     screenshot(browser, "scenario-figures", "scenario-figures")
 
     # A refuge turned mixed: refused with the rule, and the plan keeps what it had.
@@ -93,6 +101,20 @@ def test_commissioner_makes_changes_runs_and_compares_scenarios(browser: Any, se
     assert "Not changed" in refusal and "refuge" in refusal, refusal
     assert "None yet" in text_of(browser, "plan-changes")
     screenshot(browser, "scenario-refused", "message")
+
+    # More women-only places: the page says what the share becomes before anything is run.
+    fill(browser, "add-count", "30")
+    Select(browser.find_element(By.ID, "add-unit")).select_by_value(women_only_unit(browser))
+    browser.find_element(By.ID, "save-beds").click()
+    assert "Saved." in wait_for(browser, "message").text
+    effect = text_of(browser, "plan-effect")
+    shares = r"Women-only bed-spaces \d+ of 120 \(\d+%\) \d+ of 150 \(\d+%\)"
+    assert re.search(shares, effect), effect
+    screenshot(browser, "scenario-changed")
+    assert not browser.find_elements(By.ID, "scenario-figures")  # they described the old plan
+    browser.find_element(By.ID, "run-scenario").click()
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.ID, "scenario-figures"))
+    assert "150" in text_of(browser, "scenario-portfolio")
 
     second = make_and_run(browser, server, "women x2", women="2")
     browser.get(f"{server}/scenarios")
