@@ -19,9 +19,9 @@ from api.routers.scenarios import ScenarioId
 from api.security import Principal
 from api.services import commissioner_home, scenario_form, scenarios
 from api.services.errors import Conflict, NotFound
-from api.services.scenario_plan import apply_plan, describe
+from api.services.scenario_plan import LivePortfolio, ScenarioPlan, apply_plan, describe
 from api.services.scenario_report import PLOT_NAMES, PLOT_TITLES
-from capacity.quotas import women_only_share
+from capacity.quotas import WomenOnlyShare, women_only_share
 from capacity.report import COHORT_COLUMNS, cohort_rows, portfolio_rows
 from matcher.errors import ProblemInvalid
 
@@ -138,7 +138,7 @@ def _scenario_page(
         plan=plan,
         changes=describe(plan),
         before=women_only_share(live.problem),
-        after=women_only_share(apply_plan(live, plan)),
+        after=_after(live, plan),
         choices=scenario_form.choices(live.problem, user.sees_personal_data),
         portfolio=portfolio_rows([summary]) if summary else [],
         cohorts=cohort_rows([summary]) if summary else [],
@@ -223,6 +223,15 @@ async def run_from_page(
             message_kind="error",
         )
     return RedirectResponse(f"/scenarios/{scenario_id}", status.HTTP_303_SEE_OTHER)
+
+
+def _after(live: LivePortfolio, plan: ScenarioPlan) -> WomenOnlyShare:
+    """The shares the plan makes; the live ones where the stored plan no longer applies
+    (its run then fails with the reason, on the page)."""
+    try:
+        return women_only_share(apply_plan(live, plan))
+    except ProblemInvalid:
+        return women_only_share(live.problem)
 
 
 def _text(value: Any) -> str | None:

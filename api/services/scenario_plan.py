@@ -92,6 +92,8 @@ class ScenarioPlan(_Plan):
     # Referrals a day from everyone before scaling; None: the live rate of the last 90 days.
     referrals_per_day: float | None = Field(default=None, ge=0, le=10_000)
     demand_scale: dict[Cohort, float] = Field(default_factory=dict)
+    # Shares of referrals per pathway (adding up to 1); None: the live mix.
+    pathway_mix: dict[Pathway, float] | None = None
     women_only_reserve: int | None = Field(default=None, ge=0, le=COUNT_MAX)
 
 
@@ -114,6 +116,15 @@ def parse_plan(data: Any, loc: tuple[str | int, ...] = ("body", "plan")) -> Scen
         for cohort, scale in plan.demand_scale.items()
         if not 0 <= scale <= MAX_COHORT_SCALE
     ]
+    mix = plan.pathway_mix or {}
+    issues += [
+        Issue((*loc, "pathway_mix", pathway.value), f"share {share:g} must be within 0 and 1")
+        for pathway, share in mix.items()
+        if not 0 <= share <= 1
+    ]
+    total = sum(mix.values())
+    if mix and not issues and abs(total - 1) > 1e-6:
+        issues.append(Issue((*loc, "pathway_mix"), f"shares add up to {total:g}, not 1"))
     if plan.warmup_days >= plan.horizon_days:
         issues.append(Issue((*loc, "warmup_days"), "must be shorter than horizon_days"))
     if issues:
@@ -125,8 +136,9 @@ def _named(error: ProblemInvalid) -> list[Issue]:
     """Say "unknown cohort 'elves'" where pydantic says a key is not an allowed value."""
     issues = []
     for issue in error.issues:
-        if issue.loc and issue.loc[-1] == "[key]" and "demand_scale" in issue.loc:
-            issue = Issue(issue.loc[:-1], f"unknown cohort {issue.loc[-2]!r}; {issue.msg}")
+        if issue.loc and issue.loc[-1] == "[key]" and len(issue.loc) >= 2:
+            what = "cohort" if "demand_scale" in issue.loc else "pathway"
+            issue = Issue(issue.loc[:-1], f"unknown {what} {issue.loc[-2]!r}; {issue.msg}")
         issues.append(issue)
     return issues
 
@@ -301,7 +313,11 @@ def scenario_of(name: str, plan: ScenarioPlan, live: LivePortfolio) -> Scenario:
         seed=plan.seed,
         horizon_days=plan.horizon_days,
         warmup_days=plan.warmup_days,
-        demand=Demand(referrals_per_day=rate, cohort_scale=dict(plan.demand_scale)),
+        demand=Demand(
+            referrals_per_day=rate,
+            cohort_scale=dict(plan.demand_scale),
+            pathway_mix=plan.pathway_mix,
+        ),
         allocation=Allocation(backend=plan.backend, time_limit_s=2.0),
     )
 
@@ -338,6 +354,8 @@ def describe(plan: ScenarioPlan) -> list[str]:
         )
     for cohort, scale in plan.demand_scale.items():
         lines.append(f"Demand from {cohort.value.replace('_', ' ')} × {scale:g}")
+    for pathway, share in (plan.pathway_mix or {}).items():
+        lines.append(f"{share:.0%} of referrals for the {pathway.value.replace('_', ' ')} pathway")
     if plan.referrals_per_day is not None:
         lines.append(f"{plan.referrals_per_day:g} referrals a day before scaling")
     if plan.women_only_reserve is not None:

@@ -64,7 +64,14 @@ def change(service: Service, scenario_id: int, plan: dict[str, Any]) -> Any:
 def test_a_rerun_gives_the_same_figures_and_records_who_ran_it_and_the_seed(
     service: Service,
 ) -> None:
-    scenario = make(service, plan={"demand_scale": {"women": 1.5}, "housing_first_places": 2})
+    scenario = make(
+        service,
+        plan={
+            "demand_scale": {"women": 1.5},
+            "housing_first_places": 2,
+            "pathway_mix": {"emergency": 0.5, "recovery": 0.4, "housing_first": 0.1},
+        },
+    )
     first = run(service, scenario)
     assert first["ran_by"] == "commissioner" and first["seed"] == 7
     assert first["figures"]["replications"] == 2
@@ -152,6 +159,9 @@ def test_a_unit_turned_women_only_around_a_man_is_refused_with_the_rule(
             ["body", "plan", "new_teams", 0, "area"],
         ),
         ({"pathway_share": 0.5}, ["body", "plan", "pathway_share"]),
+        ({"pathway_mix": {"emergency": 1.5}}, ["body", "plan", "pathway_mix", "emergency"]),
+        ({"pathway_mix": {"emergency": 0.5}}, ["body", "plan", "pathway_mix"]),
+        ({"pathway_mix": {"hostel": 1.0}}, ["body", "plan", "pathway_mix", "hostel"]),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(
