@@ -289,7 +289,8 @@ class ScenarioRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     as_of: Mapped[date] = mapped_column(Date)
-    live: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The snapshot is large (the whole portfolio); lists of scenarios never load it.
+    live: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
