@@ -257,3 +257,35 @@ def test_a_dask_cluster_by_address_gives_the_figures_local_runs_give(sqlite_url:
     ) as cluster:
         for service in start_service(sqlite_url, dask_scheduler=cluster.scheduler_address):
             assert run(service, scenario)["figures"] == local
+
+
+def page_cookie(service: Service, role: Role) -> dict[str, str]:
+    return {"Cookie": "bedmatch_token=" + service.as_role(role)["Authorization"].split()[1]}
+
+
+def test_the_scenario_page_names_a_refuge_only_to_those_who_may_see_it(
+    sqlite_service: Service,
+) -> None:
+    service = sqlite_service
+    scenario = make(service)
+    refuges = units_where(service, kind="refuge")
+    commissioner = service.client.get(
+        f"/scenarios/{scenario}", headers=page_cookie(service, Role.commissioner)
+    )
+    assert commissioner.status_code == 200
+    admin = service.client.get(f"/scenarios/{scenario}", headers=page_cookie(service, Role.admin))
+    for refuge in refuges:
+        assert f"{refuge.id} · confidential address (refuge)" in commissioner.text
+        assert refuge.name not in commissioner.text
+        assert refuge.address and refuge.address not in commissioner.text
+        assert refuge.name in admin.text
+
+
+def test_comparing_more_than_four_says_why_on_the_page(sqlite_service: Service) -> None:
+    service = sqlite_service
+    five = "&".join(f"ids={i}" for i in range(1, 6))
+    page = service.client.get(
+        f"/scenarios/compare?{five}", headers=page_cookie(service, Role.commissioner)
+    )
+    assert page.status_code == 422
+    assert "Cannot compare: compare at most 4 scenarios" in page.text
