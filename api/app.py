@@ -50,6 +50,7 @@ from api.services import scenarios as scenario_service
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
+from api.services.kept_uploads import KeptUploads
 from api.sign_in import SignInThrottle
 from api.transport import install_transport_security
 from api.worker_balance import ConnectionBalance, WorkerBalance
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.quick_reads = QuickReads(engine)
     app.state.problem_cache = ProblemCache()
+    app.state.kept_uploads = KeptUploads()  # imports checked, waiting to be confirmed
     app.state.sign_in_throttle = SignInThrottle(settings.login_attempts_per_minute)
     # One batch solve at a time: the machine's cores go to the solver, not to two solvers.
     app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocation")
@@ -115,10 +117,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin.router,
     ):
         app.include_router(router)
-    from api.routers import imports, pages, scenario_pages
+    from api.routers import admin_pages, import_pages, imports, pages, scenario_pages
 
     app.include_router(imports.router)
     app.include_router(pages.router)
+    app.include_router(import_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(scenario_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)

@@ -149,7 +149,7 @@ def explain_referral(
         answer.ranking = _pointer(ranked)
     else:
         answer.nearest = nearest_places(rc, r, nearest, grouped=bool(ranked.partners))
-    found = ctx.free_dates.earliest(r)
+    found = ctx.free_dates.earliest(referral_id)
     if found is not None:
         day, bed = found
         answer.earliest = EarliestDate(
@@ -257,7 +257,7 @@ def _missing(rc: RankingContext, r: int, u: int, rule: PairRule) -> Missing | No
         )
     if rule is RULES_BY_NAME["support_team_available"]:
         # A caseload falls short only where a team that may serve them works in the area.
-        referral, unit = rc.problem.referrals[r], rc.problem.units[u]
+        referral, unit = rc.tables.problem.referrals[r], rc.problem.units[u]
         if any(team_may_serve(referral, unit, team) for team in rc.problem.support_teams):
             return Missing(quantity="caseload", needed=1, available=0)
     return None

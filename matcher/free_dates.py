@@ -15,6 +15,7 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 
 import numpy as np
 
@@ -128,13 +129,21 @@ class FreeDates:
             women_only_reserve_room=max(0, open_women_only - problem.policy.women_only_reserve),
         )
 
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {referral.id: k for k, referral in enumerate(self.problem.referrals)}
+
     def passes_on(self, referral: Referral, bed: int, day: date) -> bool:
         place = self.place_on(bed, day)
         return all(rule(referral, place) for rule in PAIR_RULES)
 
-    def earliest(self, r: int) -> tuple[date, int] | None:
-        """The first date a bed-space passing every pair rule for referral `r` is free, and
-        one such bed-space; None if none ever is."""
+    def earliest(self, referral_id: str) -> tuple[date, int] | None:
+        """The first date a bed-space passing every pair rule for the referral is free, and
+        one such bed-space; None if none ever is.
+
+        By id, not by row: a ranking context carried over placements numbers its rows its
+        own way (`matcher.ranking_update`)."""
+        r = self._row_of[referral_id]
         candidates = np.flatnonzero(self.horizon_allowed[r])
         if candidates.size == 0:
             return None

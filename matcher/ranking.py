@@ -43,6 +43,7 @@ from constraints.tables import Tables, build_tables
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid, ReferralNotFound
 from matcher.explain import TermExplainer
 from matcher.model import Assignment, Flag, Problem, Solution
+from matcher.patched import Matrix, RowsMatrix
 
 MAX_PRIORITY = 5  # `Referral.priority` is 1 to 5
 # How many of the top placements get a "cost to others" when the caller does not say.
@@ -198,10 +199,10 @@ class RankingContext:
     eligibility: Eligibility
     scores: Scores
     explainer: TermExplainer
-    total: np.ndarray  # (R, U) total points
-    unit_failures: np.ndarray  # (R, U) bits of the unit rules that fail (see `eligibility`)
-    bed_failures: np.ndarray  # (R, B) bits of the bed-space rules that fail
-    counts: np.ndarray  # (R, U) eligible bed-spaces per unit
+    total: Matrix  # (R, U) total points
+    unit_failures: Matrix  # (R, U) bits of the unit rules that fail (see `eligibility`)
+    bed_failures: Matrix  # (R, B) bits of the bed-space rules that fail
+    counts: Matrix  # (R, U) eligible bed-spaces per unit
     eligible_total: np.ndarray  # (R,) eligible bed-spaces in all
     best_unit: np.ndarray  # (R,) highest-scoring unit with an eligible bed-space, -1 if none
     eligible_women_only: np.ndarray  # (R,) eligible bed-spaces in women-only units
@@ -215,8 +216,8 @@ class RankingContext:
     da_apart: dict[int, set[int]]  # referral -> DA victims/perpetrators kept apart from it
     units_in_area: dict[int, np.ndarray]
     # Transposed copies: "who else could take this bed-space / unit" reads one row.
-    allowed_by_bed: np.ndarray  # (B, R)
-    counts_by_unit: np.ndarray  # (U, R)
+    allowed_by_bed: RowsMatrix  # (B, R)
+    counts_by_unit: RowsMatrix  # (U, R)
     bed_count: np.ndarray  # (U,) bed-spaces per unit
     cluster_size: np.ndarray  # (C,) bed-spaces per cluster
     cluster_beds: list[np.ndarray]  # bed-space indices per cluster
@@ -235,6 +236,9 @@ class RankingContext:
     best_in_unit_start: np.ndarray  # (U,)
     best_in_unit_end: np.ndarray  # (U, MAX_PRIORITY + 1): by priority
     batch_bed: dict[str, str] | None = None
+    # (R,) rows of referrals no longer waiting, when the context was carried over a placement
+    # (`matcher.ranking_update`): their rows stay, unread, so that no array is copied whole.
+    absent: np.ndarray | None = None
     _waiting_memo: dict[int, np.ndarray] = field(default_factory=dict)
     # Wording of exclusions, keyed by failed-rule bits or (bed rule, count, bed-spaces):
     # bounded by the rule combinations and unit sizes, not by the number of calls.
@@ -369,9 +373,14 @@ class RankingContext:
 
     def referral_index(self, referral_id: str) -> int:
         index = self.tables.referrals.index.get(referral_id)
-        if index is None:
+        if index is None or (self.absent is not None and self.absent[index]):
             raise ReferralNotFound(referral_id)
         return index
+
+    def is_waiting(self, referral_id: str) -> bool:
+        """Whether this referral waits in the context's problem."""
+        index = self.tables.referrals.index.get(referral_id)
+        return index is not None and (self.absent is None or not bool(self.absent[index]))
 
 
 def best_in_unit_index(

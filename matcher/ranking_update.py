@@ -1,19 +1,20 @@
 """A ranking context carried from one problem to the next when only stays changed.
 
-A placement, an arrival or a move-out changes a few rows of the problem: waiting referrals
-leave (they are placed), residents come, go or change, and support teams' caseloads move. The
-context of the problem after it is the context before it with those referrals' rows taken
-out and the columns of the few bed-spaces and units whose occupants changed worked out
-again; everything else (the inventory, every other referral's rows, the soft terms of units
-nobody moved in or out of) is the same. `updated_context(context, problem)` computes just
-that, in a few milliseconds on a city's portfolio where `build_context` takes a couple of
-hundred, and gives exactly what `build_context(problem)` gives (a property test holds them
-equal).
+A placement, an arrival or a move-out changes a few columns of the problem: the bed-spaces
+and units whose occupants changed, and the support teams whose caseloads moved; the people
+placed stop waiting. The context of the problem after it is the context before it with those
+columns worked out again and the rows of the people placed marked absent (kept, unread,
+until the next context built from scratch); everything else (the inventory, every other
+referral's rows, the soft terms of units nobody moved in or out of) is the same.
+`updated_context(context, problem)` computes just that, in milliseconds on a city's portfolio
+where `build_context` takes seconds, and ranks exactly as `build_context(problem)` does (a
+property test holds them equal).
 
-Copy on write: every array that changes is a new array, so a request still ranking on the
-old context reads what it read before. Arrays nothing changed are shared between the two.
-When the problems differ in anything else (the inventory, a referral's details, a new
-referral, the date), it returns `build_context(problem)`.
+Copy on write: the changed columns go into patched arrays (`matcher.patched`) that share every
+other column with the old ones, so a request still ranking on the old context reads what it
+read before, and a placement costs its few columns, not a copy of every array. When the
+problems differ in anything else (the inventory, a referral's details, a new referral, the
+date), it returns `build_context(problem)`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +39,10 @@ from constraints import (
 from constraints.coupling import coupling
 from constraints.eligibility import Eligibility, _fold
 from constraints.scores import OCCUPANCY_TERMS, Scores, occupancy_terms, occupancy_unit_values
-from constraints.tables import BedColumns, ReferralColumns, Tables, UnitColumns, is_high_need
+from constraints.tables import BedColumns, Tables, UnitColumns, is_high_need
 from matcher.explain import TermExplainer
 from matcher.model import Flag, Gender, Problem, Referral, Resident
+from matcher.patched import PatchedColumns, PatchedRows
 from matcher.ranking import RankingContext, best_in_unit_index, build_context
 
 # Fields of a referral that no context array reads from the row itself: the names in them are
@@ -50,17 +53,20 @@ _NAMES_ONLY = frozenset({"keep_apart", "keep_together"})
 @dataclass(frozen=True)
 class StayChanges:
     """What differs between two problems of one inventory: the rows of the referrals still
-    waiting (old indices, ascending), and the bed-spaces and teams whose occupants changed."""
+    waiting (ascending), and the bed-spaces and teams whose occupants changed."""
 
-    kept_rows: np.ndarray | None  # None: every referral is still waiting
+    kept_rows: np.ndarray | None  # None: the same referrals wait as before
     beds: np.ndarray  # bed-space indices whose occupants changed, ascending
     teams_changed: bool
     residents: frozenset[str] = frozenset()  # ids of the residents who came, went or changed
 
 
-def stay_changes(old: Problem, new: Problem, tables: Tables) -> StayChanges | None:
+def stay_changes(
+    old: Problem, new: Problem, tables: Tables, absent: np.ndarray | None = None
+) -> StayChanges | None:
     """The changes from `old` to `new`, or None if they differ in more than stays (then the
-    context is built afresh)."""
+    context is built afresh). `tables` are the context's, with a row for every referral it
+    has held; `absent` marks the rows of those no longer waiting."""
     same = ("as_of", "areas", "links", "units", "bedspaces", "policy")
     for name in same:
         a, b = getattr(old, name), getattr(new, name)
@@ -69,7 +75,10 @@ def stay_changes(old: Problem, new: Problem, tables: Tables) -> StayChanges | No
     if type(old) is not type(new):
         return None
 
-    kept = _kept_rows(old.referrals, new.referrals, tables.referrals.index)
+    if old.referrals is new.referrals:
+        kept: list[int] | None | bool = None
+    else:
+        kept = _kept_rows(tables.problem.referrals, absent, new.referrals, tables.referrals.index)
     if kept is False:
         return None
 
@@ -118,24 +127,27 @@ def _reads(a: Resident, b: Resident) -> bool:
 
 
 def _kept_rows(
-    old: Sequence[Referral], new: Sequence[Referral], index: dict[str, int]
-) -> list[int] | None | bool:
-    """Old row of each referral still waiting, ascending; None if all are; False if `new` is
-    not `old` less some referrals, each otherwise the same."""
-    if len(new) == len(old) and all(a is b for a, b in zip(old, new, strict=True)):
-        return None
+    rows: Sequence[Referral],
+    absent: np.ndarray | None,
+    new: Sequence[Referral],
+    index: dict[str, int],
+) -> list[int] | bool:
+    """The row of each referral of `new`, ascending; False if `new` is not the referrals
+    still waiting less some, each otherwise the same. A referral whose row is absent (placed
+    before) waiting again is new: its row was not kept up to date."""
+    gone = absent.tolist() if absent is not None else None
     kept: list[int] = []
     last = -1
     for referral in new:
         i = index.get(referral.id)
-        if i is None or i <= last:
+        if i is None or i <= last or (gone is not None and gone[i]):
             return False
-        before = old[i]
+        before = rows[i]
         if before is not referral and _differs(before, referral):
             return False
         kept.append(i)
         last = i
-    return None if len(kept) == len(old) else kept
+    return kept
 
 
 def _differs(a: Referral, b: Referral) -> bool:
@@ -151,30 +163,27 @@ def updated_context(context: RankingContext, problem: Problem) -> RankingContext
     stays (see the module docstring); `build_context(problem)` when more than stays changed."""
     if context.batch_bed is not None:
         return build_context(problem)
-    changes = stay_changes(context.problem, problem, context.tables)
+    changes = stay_changes(context.problem, problem, context.tables, context.absent)
     if changes is None:
         return build_context(problem)
     return _carried(context, problem, changes)
 
 
-def _rows(array: np.ndarray, kept: np.ndarray | None, n_refs: int, axis: int = 0) -> np.ndarray:
-    """`array` without the rows (or columns, `axis=1`) of referrals no longer waiting;
-    itself if every referral still waits or the array is one row broadcast to every one."""
-    if kept is None or array.shape[axis] != n_refs:
-        return array
-    # `delete` copies the stretches between the rows taken out; picking the kept rows by
-    # index is slower (on the transposed arrays, four times slower).
-    gone = np.setdiff1d(np.arange(n_refs), kept, assume_unique=True)
-    if gone.size == 1:  # one placed: two slices copied, not a mask applied
-        return np.delete(array, int(gone[0]), axis=axis)
-    return np.delete(array, gone, axis=axis)
+_NO_SCORE = np.iinfo(np.int64).min
 
 
 def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> RankingContext:
-    kept = changes.kept_rows
     old_tables = ctx.tables
-    n_old = len(old_tables.referrals)
-    tables = _tables(old_tables, problem, changes)
+    n_rows = len(old_tables.referrals)
+    old_absent = ctx.absent if ctx.absent is not None else np.zeros(n_rows, dtype=bool)
+    if changes.kept_rows is None:
+        absent = old_absent
+        waiting = np.flatnonzero(~absent)
+    else:
+        waiting = changes.kept_rows
+        absent = np.ones(n_rows, dtype=bool)
+        absent[waiting] = False
+    tables = _tables(old_tables, problem, changes, waiting)
     bed_unit = tables.beds.unit
 
     # Bed-space rules: the changed bed-spaces and everything sharing their clusters.
@@ -184,88 +193,98 @@ def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> Ran
         if clusters.size
         else np.empty(0, dtype=np.int64)
     )
-    bed_failures = _rows(ctx.bed_failures, kept, n_old)
+    bed_failures = PatchedColumns.of(ctx.bed_failures)
     if bed_cols.size:
-        bed_failures = bed_failures.copy() if bed_failures is ctx.bed_failures else bed_failures
-        bed_failures[:, bed_cols] = _bed_failures(tables, bed_cols)
+        bed_failures = bed_failures.with_columns(bed_cols, _bed_failures(tables, bed_cols))
 
     # Unit rules: the units that share an area with a changed bed-space (its residents' unit
     # and area rules) or with a team whose room changed, and the women-only units when the
     # reserve opens or closes; every other unit's column stays as it was.
-    before = _rows(ctx.unit_failures, kept, n_old)
+    unit_failures = PatchedColumns.of(ctx.unit_failures)
+    unit_allowed = PatchedColumns.of(ctx.eligibility.unit_allowed)
     rule_units = _units_to_check(old_tables, tables, changes)
-    unit_failures = before
     changed_units = np.empty(0, dtype=np.int64)
     if rule_units.size:
-        fresh_failures = _unit_failures(tables, rule_units, before[:, rule_units])
-        differs = (fresh_failures != before[:, rule_units]).any(axis=0)
+        before = unit_failures.columns(rule_units)
+        reserve_flipped = _reserve_open(old_tables) != _reserve_open(tables)
+        fresh_failures = _unit_failures(tables, rule_units, before, reserve_flipped)
+        differs = (fresh_failures != before).any(axis=0)
         changed_units = rule_units[differs]
         if changed_units.size:
-            unit_failures = before.copy() if before is ctx.unit_failures else before
-            unit_failures[:, changed_units] = fresh_failures[:, differs]
-    unit_allowed = (
-        ctx.eligibility.unit_allowed
-        if unit_failures is ctx.unit_failures
-        else _rows(ctx.eligibility.unit_allowed, kept, n_old)
-    )
-    if changed_units.size:
-        unit_allowed = unit_allowed.copy()
-        unit_allowed[:, changed_units] = unit_failures[:, changed_units] == 0
+            fresh_failures = fresh_failures[:, differs]
+            unit_failures = unit_failures.with_columns(changed_units, fresh_failures)
+            unit_allowed = unit_allowed.with_columns(changed_units, fresh_failures == 0)
 
     cols = np.union1d(bed_cols, np.flatnonzero(np.isin(bed_unit, changed_units)))
-    allowed = _rows(ctx.eligibility.allowed, kept, n_old)
-    allowed_by_bed = _rows(ctx.allowed_by_bed, kept, n_old, axis=1)
+    allowed = PatchedColumns.of(ctx.eligibility.allowed)
+    allowed_by_bed = PatchedRows.of(ctx.allowed_by_bed)
     if cols.size:
-        allowed = allowed.copy() if allowed is ctx.eligibility.allowed else allowed
-        allowed[:, cols] = unit_allowed[:, bed_unit[cols]] & (bed_failures[:, cols] == 0)
-        if allowed_by_bed is ctx.allowed_by_bed:
-            allowed_by_bed = allowed_by_bed.copy()
-        allowed_by_bed[cols, :] = allowed[:, cols].T
+        fresh_allowed = unit_allowed.columns(bed_unit[cols]) & (bed_failures.columns(cols) == 0)
+        allowed = allowed.with_columns(cols, fresh_allowed)
+        allowed_by_bed = allowed_by_bed.with_rows(cols, fresh_allowed.T)
 
-    # Soft terms: rows of those placed go; the occupancy terms of units whose residents or
-    # teams changed are worked out again.
+    # Soft terms: the occupancy terms of units whose residents or teams changed are worked
+    # out again.
     old_staff, old_calm = occupancy_unit_values(old_tables)
     new_staff, new_calm = occupancy_unit_values(tables)
     score_units = np.flatnonzero((old_staff != new_staff) | (old_calm != new_calm))
-    terms = {name: _rows(values, kept, n_old) for name, values in ctx.scores.terms.items()}
-    total = _rows(ctx.total, kept, n_old)
+    terms: dict[str, Any] = dict(ctx.scores.terms)
+    total = PatchedColumns.of(ctx.total)
     if score_units.size:
         fresh = occupancy_terms(tables, score_units)
         for name in OCCUPANCY_TERMS:
-            values = terms[name]
-            if values is ctx.scores.terms[name]:
-                values = values.copy()
-            values[:, score_units] = fresh[name]
-            terms[name] = values
-        total = total.copy() if total is ctx.total else total
-        n_refs = total.shape[0]
-        column_total = np.zeros((n_refs, score_units.size), dtype=np.int64)
+            terms[name] = PatchedColumns.of(terms[name]).with_columns(score_units, fresh[name])
+        column_total = np.zeros((n_rows, score_units.size), dtype=np.int64)
         for values in terms.values():
-            block = values[:, score_units] if values.shape[1] > 1 else values
+            if values.shape[1] > 1:
+                block = (
+                    values.columns(score_units)
+                    if isinstance(values, PatchedColumns)
+                    else (values[:, score_units])
+                )
+            else:
+                block = values
             column_total = column_total + np.broadcast_to(block, column_total.shape)
-        total[:, score_units] = column_total
-    scores = Scores(terms=terms, travel_minutes=_rows(ctx.scores.travel_minutes, kept, n_old))
+        total = total.with_columns(score_units, column_total)
+    scores = Scores(terms=terms, travel_minutes=ctx.scores.travel_minutes)
 
     count_units = np.union1d(changed_units, np.unique(bed_unit[bed_cols]))
-    counts = _rows(ctx.counts, kept, n_old)
+    counts = PatchedColumns.of(ctx.counts)
+    counts_by_unit = PatchedRows.of(ctx.counts_by_unit)
+    eligible_total = ctx.eligible_total
+    eligible_women_only = ctx.eligible_women_only
     if count_units.size:
-        counts = counts.copy() if counts is ctx.counts else counts
-        for u in count_units.tolist():
+        before_counts = counts.columns(count_units)
+        fresh_counts = np.zeros((n_rows, count_units.size), dtype=before_counts.dtype)
+        for k, u in enumerate(count_units.tolist()):
             beds = ctx.unit_beds[u]
-            counts[:, u] = allowed[:, beds].sum(axis=1, dtype=np.int32) if beds.size else 0
-    eligible_total = counts.sum(axis=1)
-    n_units = len(tables.units)
-    masked = np.where(counts > 0, total, np.iinfo(np.int64).min)
-    best_unit = (
-        np.where(eligible_total > 0, masked.argmax(axis=1), -1)
-        if n_units
-        else np.full(len(tables.referrals), -1)
+            if beds.size:
+                fresh_counts[:, k] = allowed.columns(beds).sum(axis=1, dtype=np.int32)
+        counts = counts.with_columns(count_units, fresh_counts)
+        counts_by_unit = counts_by_unit.with_rows(count_units, fresh_counts.T)
+        delta = fresh_counts.astype(np.int64) - before_counts
+        eligible_total = eligible_total + delta.sum(axis=1).astype(eligible_total.dtype)
+        women = tables.units.women_only[count_units]
+        eligible_women_only = eligible_women_only + delta[:, women].sum(axis=1).astype(
+            eligible_women_only.dtype
+        )
+    newly_gone = np.flatnonzero(absent & ~old_absent)
+    if absent.any() and (newly_gone.size or count_units.size):
+        # Rows of those no longer waiting count no bed-space (they are nobody's competition).
+        eligible_total = eligible_total.copy()
+        eligible_total[absent] = 0
+        eligible_women_only = eligible_women_only.copy()
+        eligible_women_only[absent] = 0
+
+    best_unit = _best_units(
+        ctx.best_unit, counts, total, np.union1d(count_units, score_units), absent, eligible_total
     )
+    n_units = len(tables.units)
     best_in_units, best_in_unit_start, best_in_unit_end = best_in_unit_index(
         best_unit, tables.referrals.priority, n_units
     )
 
-    groups, keep_apart, da_apart = _links(ctx, tables, kept)
+    groups, keep_apart, da_apart = _links(ctx, tables, newly_gone, absent)
 
     bed_cost_case = ctx.bed_cost_case
     if changes.beds.size:
@@ -279,7 +298,15 @@ def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> Ran
         ctx,
         problem=problem,
         tables=tables,
-        eligibility=Eligibility(tables, unit_allowed, allowed, unit_failures, bed_failures),
+        # Typed for dense arrays; a ranking context's readers read it by row and cell, which
+        # patched arrays answer alike (the property tests rank and explain on both).
+        eligibility=Eligibility(
+            tables,
+            unit_allowed,  # type: ignore[arg-type]
+            allowed,  # type: ignore[arg-type]
+            unit_failures,  # type: ignore[arg-type]
+            bed_failures,  # type: ignore[arg-type]
+        ),
         scores=scores,
         # Travel between areas and their names are the inventory's: kept.
         explainer=TermExplainer(
@@ -291,52 +318,98 @@ def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> Ran
         counts=counts,
         eligible_total=eligible_total,
         best_unit=best_unit,
-        eligible_women_only=counts[:, tables.units.women_only].sum(axis=1),
+        eligible_women_only=eligible_women_only,
         reserve_room=int(tables.units.free_women_only_beds.sum())
         - problem.policy.women_only_reserve,
-        reserve_exempt=_rows(ctx.reserve_exempt, kept, n_old),
         groups=groups,
         keep_apart=keep_apart,
         da_apart=da_apart,
         allowed_by_bed=allowed_by_bed,
-        counts_by_unit=np.ascontiguousarray(counts.T),
+        counts_by_unit=counts_by_unit,
         bed_cost_case=bed_cost_case,
         best_in_units=best_in_units,
         best_in_unit_start=best_in_unit_start,
         best_in_unit_end=best_in_unit_end,
+        absent=absent if absent.any() else None,
         _waiting_memo={},
         # The wording memos are keyed by rule bits and counts alone: shared, still right.
     )
 
 
+def _best_units(
+    before: np.ndarray,
+    counts: PatchedColumns,
+    total: PatchedColumns,
+    changed: np.ndarray,
+    absent: np.ndarray,
+    eligible_total: np.ndarray,
+) -> np.ndarray:
+    """Each referral's highest-scoring unit with an eligible bed-space (the lowest index on a
+    tie, as `argmax` gives it), -1 if none or no longer waiting, when only the units
+    `changed` have new counts or points: a referral whose best unit is among them is worked
+    out over every unit again, any other compares its best unit with those."""
+    best = before.copy()
+    if changed.size:
+        scored = np.where(counts.columns(changed) > 0, total.columns(changed), _NO_SCORE)
+        pos = scored.argmax(axis=1)
+        top = scored[np.arange(scored.shape[0]), pos]
+        top_unit = changed[pos]
+        again = np.isin(before, changed)
+        keeps = np.flatnonzero(~again & (before >= 0))
+        current = np.full(before.shape, _NO_SCORE, dtype=np.int64)
+        current[keeps] = total.pick(keeps, before[keeps])
+        better = ~again & (top > current)
+        tie = ~again & (before >= 0) & (top == current) & (top_unit < before)
+        best = np.where(better | tie, top_unit, best)
+        redo = np.flatnonzero(again)
+        if redo.size:
+            rows = np.where(counts.rows(redo) > 0, total.rows(redo), _NO_SCORE)
+            best[redo] = rows.argmax(axis=1)
+    best[eligible_total <= 0] = -1
+    best[absent] = -1
+    return best
+
+
 Links = tuple[dict[int, list[int]], dict[int, set[int]], dict[int, set[int]]]
 
 
-def _links(ctx: RankingContext, tables: Tables, kept: np.ndarray | None) -> Links:
-    """Couples, keep-apart and DA pairs among referrals still waiting, renumbered.
+def _links(
+    ctx: RankingContext, tables: Tables, newly_gone: np.ndarray, absent: np.ndarray
+) -> Links:
+    """Couples, keep-apart and DA pairs among referrals still waiting (rows stay as they are).
 
     A pair between two people still waiting stays a pair: names are only ever dropped for
     people who are no longer here. A couple one of whose members left is found again from
     the problem, since the group may have hung together through them."""
-    if kept is None:
+    if not newly_gone.size:
         return ctx.groups, ctx.keep_apart, ctx.da_apart
-    new_row = {old: new for new, old in enumerate(kept.tolist())}
-    if any(i not in new_row for i in ctx.groups):
-        links = coupling(tables)
-        groups = {i: sorted(g) for g in links.keep_together_groups for i in g}
-    else:
-        groups = {new_row[i]: [new_row[j] for j in g] for i, g in ctx.groups.items()}
+    gone = set(newly_gone.tolist())
+    groups = ctx.groups
+    if gone & groups.keys():
+        # Those no longer waiting hold nobody together: their rows' links are left out.
+        waiting_only = tables.problem.model_copy(
+            update={
+                "referrals": [
+                    r.model_copy(update={"keep_together": []}) if absent[i] else r
+                    for i, r in enumerate(tables.problem.referrals)
+                ]
+            }
+        )
+        links = coupling(dataclasses.replace(tables, problem=waiting_only))
+        groups = {
+            i: sorted(g) for g in links.keep_together_groups if not absent[g].any() for i in g
+        }
 
-    def renumbered(pairs: dict[int, set[int]]) -> dict[int, set[int]]:
+    def without_gone(pairs: dict[int, set[int]]) -> dict[int, set[int]]:
         out: dict[int, set[int]] = {}
         for i, others in pairs.items():
-            if i in new_row:
-                still = {new_row[j] for j in others if j in new_row}
+            if i not in gone:
+                still = others - gone
                 if still:
-                    out[new_row[i]] = still
+                    out[i] = still
         return out
 
-    return groups, renumbered(ctx.keep_apart), renumbered(ctx.da_apart)
+    return groups, without_gone(ctx.keep_apart), without_gone(ctx.da_apart)
 
 
 def _reserve_open(tables: Tables) -> bool:
@@ -373,11 +446,14 @@ OCCUPANCY_RULES = frozenset(
     )
 )
 # Of those, the ones that read the whole portfolio (the women-only reserve counts free
-# women-only bed-spaces everywhere): evaluated over every unit, then the columns taken.
+# women-only bed-spaces everywhere): evaluated over every unit, then the columns taken, and
+# only when the reserve opened or closed, since whether it is open is all they read of it.
 _PORTFOLIO_RULES = frozenset({reserve.women_only_reserve_held.name})
 
 
-def _unit_failures(tables: Tables, units: np.ndarray, before: np.ndarray) -> np.ndarray:
+def _unit_failures(
+    tables: Tables, units: np.ndarray, before: np.ndarray, reserve_flipped: bool
+) -> np.ndarray:
     """The unit rules' failure bits for the units `units` only: (R, len(units)), from
     `before` (the bits before the change, for those units) with the occupancy rules' bits
     worked out again.
@@ -390,7 +466,11 @@ def _unit_failures(tables: Tables, units: np.ndarray, before: np.ndarray) -> np.
         units=_unit_rows(tables.units, units),
         resident_unit={r: position[u] for r, u in tables.resident_unit.items() if u in position},
     )
-    occupancy = [(i, rule) for i, rule in enumerate(UNIT_RULES) if rule.name in OCCUPANCY_RULES]
+    occupancy = [
+        (i, rule)
+        for i, rule in enumerate(UNIT_RULES)
+        if rule.name in OCCUPANCY_RULES and (reserve_flipped or rule.name not in _PORTFOLIO_RULES)
+    ]
     cleared = np.uint32(~sum(1 << i for i, _ in occupancy) & 0xFFFFFFFF)
     failures = before & cleared
     for i, rule in occupancy:
@@ -433,10 +513,16 @@ def _bed_failures(tables: Tables, cols: np.ndarray) -> np.ndarray:
     return failures
 
 
-def _tables(old: Tables, problem: Problem, changes: StayChanges) -> Tables:
-    """`build_tables(problem)`, from the tables of the problem before the change."""
-    kept = changes.kept_rows
-    referrals = old.referrals if kept is None else _referral_rows(old.referrals, kept)
+def _tables(old: Tables, problem: Problem, changes: StayChanges, waiting: np.ndarray) -> Tables:
+    """`build_tables(problem)`, from the tables of the problem before the change, but with
+    the rows of every referral the old tables held: the row of one placed stays, absent.
+
+    Its problem is `problem` with those rows' referrals, so that rules reading a referral by
+    its row read the right one."""
+    rows = list(old.problem.referrals)
+    for i, referral in zip(waiting.tolist(), problem.referrals, strict=True):
+        rows[i] = referral
+    row_problem = problem.model_copy(update={"referrals": rows})
 
     bed_index = old.beds.index
     bed_unit, bed_cluster = old.beds.unit.tolist(), old.beds.cluster.tolist()
@@ -504,8 +590,8 @@ def _tables(old: Tables, problem: Problem, changes: StayChanges) -> Tables:
             ),
         )
     return Tables(
-        problem=problem,
-        referrals=referrals,
+        problem=row_problem,
+        referrals=old.referrals,
         units=unit_columns,
         beds=beds,
         clusters=cluster_columns,
@@ -514,18 +600,6 @@ def _tables(old: Tables, problem: Problem, changes: StayChanges) -> Tables:
         resident_unit=resident_unit,
         resident_area=resident_area,
     )
-
-
-def _referral_rows(old: ReferralColumns, kept: np.ndarray) -> ReferralColumns:
-    values: dict[str, object] = {}
-    for item in dataclasses.fields(ReferralColumns):
-        value = getattr(old, item.name)
-        if isinstance(value, np.ndarray):
-            values[item.name] = value[kept]
-        elif item.name == "flags":
-            values[item.name] = {flag: column[kept] for flag, column in value.items()}
-    ids = [old.ids[i] for i in kept.tolist()]
-    return ReferralColumns(ids=ids, index={r: i for i, r in enumerate(ids)}, **values)  # type: ignore[arg-type]
 
 
 def _unit_aggregates(

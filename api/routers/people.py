@@ -144,7 +144,7 @@ async def rank_referral(
         with request.app.state.sessionmaker() as session:
             cache = request.app.state.problem_cache
             context = cache.derived(session, as_of(request), "ranking", build_context, version)
-            if referral_id not in context.tables.referrals.index:  # not waiting: say why
+            if not context.is_waiting(referral_id):  # not waiting: say why
                 row = inventory.get_row(session, REFERRALS, referral_id)
                 raise not_waiting(referral_id, row.status)
             result = rank(context, referral_id, top=top, detail=detail)
@@ -162,7 +162,7 @@ async def rank_referral(
     ready = None
     if version is not None and detail == "summary" and top <= ON_LOOP_MAX_TOP:
         ready = request.app.state.problem_cache.derived_now(version, as_of(request), "ranking")
-    if ready is not None and referral_id in ready.tables.referrals.index:
+    if ready is not None and ready.is_waiting(referral_id):
         result = rank(ready, referral_id, top=top, detail=detail)
         body, named = result.model_dump_json(), result.people_named()
     else:
@@ -182,7 +182,7 @@ def explain_referral_route(
     or higher priority competes for the places they may take (see `bedmatch explain`)."""
     cache = request.app.state.problem_cache
     ranking = cache.derived(session, as_of(request), "ranking", build_context)
-    if referral_id not in ranking.tables.referrals.index:  # not waiting: say why
+    if not ranking.is_waiting(referral_id):  # not waiting: say why
         row = inventory.get_row(session, REFERRALS, referral_id)
         raise not_waiting(referral_id, row.status)
     free_dates = cache.derived(session, as_of(request), "free_dates", FreeDates.build)

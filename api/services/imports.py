@@ -6,7 +6,8 @@ is wrong anywhere is any of it stored. Otherwise the answer lists every bad row 
 as `rows[N].field` with N the spreadsheet row number (the header is row 1).
 
 Columns are the model's field names. Lists (`offers`, `flags`, `preferred_areas`, ...) are
-separated by `;`; booleans are true/false, yes/no or 1/0.
+separated by `;`; booleans are true/false, yes/no or 1/0; dates are ISO (2026-12-07) or
+day first as councils write them (07/12/2026), with a time after either if known.
 
 A row whose id is new creates the item: an empty cell (or a column left out) takes the
 model's default, except where there is no safe default (a referral's `risk`). A row whose id
@@ -19,8 +20,11 @@ same changes and stores nothing.
 
 from __future__ import annotations
 
+import re
+import types
+import typing
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -101,6 +105,42 @@ def _empty_values(model: type[BaseModel]) -> dict[str, Any]:
     return empty
 
 
+def _date_fields(model: type[BaseModel]) -> set[str]:
+    def is_date(annotation: Any) -> bool:
+        if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+            return any(is_date(a) for a in typing.get_args(annotation))
+        return annotation in (date, datetime)
+
+    return {name for name, info in model.model_fields.items() if is_date(info.annotation)}
+
+
+# Day first, as UK councils write dates: 7/12/2026, 07.12.2026, 07-12-2026, with a time
+# (14:30 or 14:30:05) after it if known.
+_DAY_FIRST = re.compile(
+    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+DATE_HELP = "a date as DD/MM/YYYY or YYYY-MM-DD (a time after it, HH:MM, if known)"
+
+
+def iso_date_text(text: str) -> str | None:
+    """The cell as an ISO date (or date and time), read day first unless it is ISO already;
+    None if it is neither or names no real day."""
+    if _ISO.match(text):
+        return text
+    found = _DAY_FIRST.match(text)
+    if found is None:
+        return None
+    day, month, year, hour, minute, second = found.groups()
+    try:
+        when = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+    except ValueError:
+        return None
+    return when.date().isoformat() if hour is None else when.isoformat()
+
+
 _TRUE, _FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0"}
 
 
@@ -130,6 +170,7 @@ def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[ImportRow]:
     if "id" not in table[0]:
         issues.append(Issue(("file", "columns"), "no 'id' column"))
     lists = _list_fields(kind.model)
+    dates = _date_fields(kind.model)
     empty = _empty_values(kind.model)
     cells_model = changes.partial(kind.model)
     rows: list[ImportRow] = []
@@ -152,6 +193,13 @@ def parse_rows(kind: Kind, table: list[dict[str, str]]) -> list[ImportRow]:
                             "optional field; this field must have a value",
                         )
                     )
+                continue
+            if name in dates:
+                iso = iso_date_text(text)
+                if iso is None:
+                    issues.append(Issue(("rows", number, name), f"{text!r} is not {DATE_HELP}"))
+                    continue
+                data[name] = iso
                 continue
             data[name] = _cell(text, name in lists)
         row_id = str(data.get("id") or "")

@@ -81,7 +81,7 @@ def place(
             version = data_version(session)
             problem = build_problem(session, as_of)
             context = build_context(problem)
-        if referral_id not in context.tables.referrals.index:
+        if not context.is_waiting(referral_id):
             # The state read for the ranking is newer than the row read above: someone
             # placed this person in between. Say so (409), as for any other lost race.
             session.refresh(referral)
@@ -146,7 +146,11 @@ def _commit(
 def _top_choice(
     context: object, referral_id: str, bedspace_id: str, support_team: str | None
 ) -> list[Assignment]:
-    ranking = rank(context, referral_id, cost_top=0)  # type: ignore[arg-type]
+    # Every safe placement is in a summary too; only a refusal needs the excluded units'
+    # reasons, which the full ranking words.
+    ranking = rank(context, referral_id, cost_top=0, detail="summary")  # type: ignore[arg-type]
+    if all(placement.bedspace != bedspace_id for placement in ranking.ranked):
+        ranking = rank(context, referral_id, cost_top=0)  # type: ignore[arg-type]
     for placement in ranking.ranked:
         if placement.bedspace != bedspace_id:
             continue

@@ -119,9 +119,10 @@ def _why(context: RankingContext | None, referral: str, bedspace: str) -> tuple[
     if context is None:
         return ()
     tables = context.tables
-    r, bed = tables.referrals.index.get(referral), tables.beds.index.get(bedspace)
-    if r is None or bed is None:
+    bed = tables.beds.index.get(bedspace)
+    if not context.is_waiting(referral) or bed is None:
         return ()
+    r = tables.referrals.index[referral]
     u = int(tables.beds.unit[bed])
     terms = context.scores.pair_terms(r, u)
     said = context.explainer.sentences(r, u)

@@ -122,6 +122,13 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/scenarios/{scenario_id}/progress"): PLANNERS,
     ("POST", "/scenarios/{scenario_id}/plan"): PLANNERS,
     ("POST", "/scenarios/{scenario_id}/run"): PLANNERS,
+    ("GET", "/admin/users"): frozenset({A}),
+    ("POST", "/admin/users"): frozenset({A}),
+    ("POST", "/admin/users/{username}/close"): frozenset({A}),
+    ("GET", "/import"): STAFF,
+    ("POST", "/import"): STAFF,
+    ("POST", "/import/confirm"): STAFF,
+    ("GET", "/import/template/{kind}.{extension}"): STAFF,
 }
 
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -157,6 +164,7 @@ def sample_ids(service: Service) -> dict[str, str]:
         "username": "nobody-here",
         "scenario_id": "1",
         "plot": "over_time",
+        "extension": "csv",
     }
 
 

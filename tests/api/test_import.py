@@ -48,7 +48,7 @@ def test_a_csv_with_bad_rows_lists_every_one_and_stores_none(service: Service) -
         f"{HEADER}\n"
         "NB1,U0001,C9,yes,\n"  # fine
         "NB2,U0001,C9,perhaps,\n"  # row 3: accessible is not a boolean
-        "NB3,U0001,C9,no,31/12/2026\n"  # row 4: not an ISO date
+        "NB3,U0001,C9,no,12/31/2026\n"  # row 4: month first, no date a UK sheet holds
         "NB1,U0001,C9,no,\n"  # row 5: duplicate id
     ).encode()
     before = bedspace_ids(service)

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures import generate
+from matcher import patched
+from matcher.errors import ReferralNotFound
+from matcher.explain_referral import ExplainContext, explain_referral
+from matcher.free_dates import FreeDates
 from matcher.model import Problem, Referral, Resident
 from matcher.ranking import RankingContext, build_context, rank
 from matcher.ranking_update import stay_changes, updated_context
@@ -119,16 +125,51 @@ def _same(a: Any, b: Any, where: str) -> None:
         assert a == b, where
 
 
+def _waiting_rows(ctx: RankingContext, ids: list[str]) -> np.ndarray:
+    index = ctx.tables.referrals.index
+    return np.array([index[i] for i in ids], dtype=np.int64)
+
+
 def assert_same_context(updated: RankingContext, fresh: RankingContext) -> None:
-    """Every array and table of the two contexts holds the same values."""
-    for part in ("referrals", "units", "beds", "clusters", "teams"):
+    """Every array and table of the two contexts holds the same values, for the referrals
+    still waiting (a carried-over context keeps the rows of those placed, marked absent)."""
+    ids = fresh.tables.referrals.ids
+    rows = _waiting_rows(updated, ids)
+    absent = np.ones(len(updated.tables.referrals), dtype=bool)
+    absent[rows] = False
+    marked = updated.absent if updated.absent is not None else np.zeros_like(absent)
+    assert marked.tolist() == absent.tolist()
+    assert all(updated.is_waiting(i) for i in ids)
+    assert [updated.tables.referrals.ids[i] for i in rows.tolist()] == ids
+    renumber = {old: new for new, old in enumerate(rows.tolist())}
+
+    def by_row(array: Any, axis: int = 0) -> Any:
+        array = np.asarray(array)
+        if array.shape[axis] == 1 and len(ids) != 1:
+            return array  # one row broadcast to every referral
+        return np.take(array, rows, axis=axis)
+
+    for part in ("units", "beds", "clusters", "teams"):
         for name, value in vars(getattr(fresh.tables, part)).items():
             _same(vars(getattr(updated.tables, part))[name], value, f"tables.{part}.{name}")
+    for name, value in vars(fresh.tables.referrals).items():
+        if name in ("ids", "index"):
+            continue
+        mine = vars(updated.tables.referrals)[name]
+        if isinstance(value, dict):
+            for flag, column in value.items():
+                _same(by_row(mine[flag]), column, f"tables.referrals.{name}[{flag}]")
+        else:
+            _same(by_row(mine), value, f"tables.referrals.{name}")
     _same(updated.tables.resident_unit, fresh.tables.resident_unit, "resident_unit")
     _same(updated.tables.resident_area, fresh.tables.resident_area, "resident_area")
-    _same(updated.scores.terms, fresh.scores.terms, "scores.terms")
-    _same(updated.eligibility.allowed, fresh.eligibility.allowed, "allowed")
-    _same(updated.eligibility.unit_allowed, fresh.eligibility.unit_allowed, "unit_allowed")
+    assert [updated.tables.problem.referrals[i] for i in rows.tolist()] == list(
+        fresh.tables.problem.referrals
+    )
+    for name, value in fresh.scores.terms.items():
+        _same(by_row(updated.scores.terms[name]), value, f"scores.terms[{name}]")
+    _same(by_row(updated.eligibility.allowed), fresh.eligibility.allowed, "allowed")
+    _same(by_row(updated.eligibility.unit_allowed), fresh.eligibility.unit_allowed, "unit_allowed")
     for name in (
         "total",
         "unit_failures",
@@ -137,28 +178,52 @@ def assert_same_context(updated: RankingContext, fresh: RankingContext) -> None:
         "eligible_total",
         "best_unit",
         "eligible_women_only",
-        "reserve_room",
         "reserve_exempt",
-        "groups",
-        "keep_apart",
-        "da_apart",
-        "allowed_by_bed",
-        "counts_by_unit",
-        "bed_cost_case",
-        "best_in_units",
-        "best_in_unit_start",
-        "best_in_unit_end",
     ):
+        _same(by_row(getattr(updated, name)), getattr(fresh, name), name)
+    for name in ("allowed_by_bed", "counts_by_unit"):
+        _same(by_row(getattr(updated, name), axis=1), getattr(fresh, name), name)
+    for name in ("reserve_room", "bed_cost_case", "best_in_unit_start", "best_in_unit_end"):
         _same(getattr(updated, name), getattr(fresh, name), name)
+    if updated.absent is not None:
+        gone = updated.absent
+        assert not np.asarray(updated.eligible_total)[gone].any()
+        assert (np.asarray(updated.best_unit)[gone] == -1).all()
+    _same(
+        np.array([renumber[i] for i in updated.best_in_units.tolist()], dtype=np.int64),
+        fresh.best_in_units,
+        "best_in_units",
+    )
+    _same(
+        {renumber[i]: [renumber[j] for j in g] for i, g in updated.groups.items()},
+        fresh.groups,
+        "groups",
+    )
+    for name in ("keep_apart", "da_apart"):
+        _same(
+            {renumber[i]: {renumber[j] for j in s} for i, s in getattr(updated, name).items()},
+            getattr(fresh, name),
+            name,
+        )
 
 
 def assert_ranks_alike(updated: RankingContext, fresh: RankingContext) -> None:
+    """Every referral still waiting is ranked and explained alike; those placed are unknown."""
     assert updated.problem is fresh.problem or updated.problem == fresh.problem
+    free_dates = FreeDates.build(fresh.problem)
     for referral in fresh.problem.referrals:
         for detail in ("full", "summary"):
             got = rank(updated, referral.id, detail=detail).model_dump()  # type: ignore[arg-type]
             want = rank(fresh, referral.id, detail=detail).model_dump()  # type: ignore[arg-type]
             assert got == want, (referral.id, detail)
+        got_why = explain_referral(ExplainContext(updated, free_dates), referral.id)
+        want_why = explain_referral(ExplainContext(fresh, free_dates), referral.id)
+        assert got_why.model_dump() == want_why.model_dump(), referral.id
+    waiting = {r.id for r in fresh.problem.referrals}
+    for gone in set(updated.tables.referrals.ids) - waiting:
+        assert not updated.is_waiting(gone)
+        with pytest.raises(ReferralNotFound):
+            rank(updated, gone)
 
 
 OPERATIONS = st.lists(
@@ -204,6 +269,33 @@ def test_an_updated_context_ranks_as_one_built_from_scratch_on_a_portfolio(
     seed: int, operations: list[tuple[str, int, int]]
 ) -> None:
     _run(generate(seed, 25, 60), operations)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 50),
+    picks=st.lists(st.integers(0, 10_000), min_size=8, max_size=20),
+)
+def test_a_long_run_of_placements_ranks_alike_when_patches_are_folded_in(
+    seed: int, picks: list[int]
+) -> None:
+    """With room for only a few patched columns, arrays are copied whole with their patches
+    every few placements: still exactly what a context built from scratch gives."""
+    problem = generate(seed, 30, 60)
+    ctx = build_context(problem)
+    with (
+        mock.patch.object(patched, "MOST_PATCHED_FLOOR", 2),
+        mock.patch.object(patched, "MOST_PATCHED_SHARE", 2),
+    ):
+        for pick in picks:
+            after = _place(problem, ctx, pick)
+            if after is None:
+                break
+            ctx = updated_context(ctx, after)
+            problem = after
+        fresh = build_context(problem)
+        assert_same_context(ctx, fresh)
+        assert_ranks_alike(ctx, fresh)
 
 
 def test_a_change_beyond_stays_builds_the_context_afresh() -> None:

@@ -309,7 +309,7 @@ def test_every_form_post_needs_this_sign_ins_csrf_token(sqlite_url: str, path: s
     SameSite=strict); every other form changes something and must carry the token."""
     for service in start_service(sqlite_url):
         client = service.client
-        url = path.format(referral_id="R00002", run_id=1, scenario_id=1)
+        url = path.format(referral_id="R00002", run_id=1, username="coordinator", scenario_id=1)
         who = Role.coordinator
         if path.startswith("/admin/"):
             who = Role.admin
@@ -338,4 +338,8 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/scenarios",
         "/scenarios/{scenario_id}/plan",
         "/scenarios/{scenario_id}/run",
+        "/admin/users",
+        "/admin/users/{username}/close",
+        "/import",
+        "/import/confirm",
     }
