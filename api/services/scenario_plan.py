@@ -185,12 +185,16 @@ def apply_plan(live: LivePortfolio, plan: ScenarioPlan) -> Problem:
             )
         else:
             del beds[bed_id]
+    added = 0
     for unit_id, count in plan.add_bedspaces.items():
         if unit_id not in units:
             issues.append(Issue((*loc, "add_bedspaces", unit_id), f"unknown unit {unit_id!r}"))
             continue
-        for n in range(1, count + 1):
-            bed = BedSpace(id=f"{unit_id}-new{n}", unit=unit_id, cluster="new")
+        for _ in range(count):
+            added += 1
+            while f"SCN{added:06d}" in beds:
+                added += 1
+            bed = BedSpace(id=f"SCN{added:06d}", unit=unit_id, cluster="added")
             beds[bed.id] = bed
     teams = {t.id: t for t in problem.support_teams}
     for team_id, team_change in plan.teams.items():
@@ -228,15 +232,18 @@ def apply_plan(live: LivePortfolio, plan: ScenarioPlan) -> Problem:
     policy = problem.policy
     if plan.women_only_reserve is not None:
         policy = Policy(weights=policy.weights, women_only_reserve=plan.women_only_reserve)
-    changed = Problem.model_validate(
-        {
-            **problem.model_dump(exclude={"units", "bedspaces", "support_teams", "policy"}),
-            "units": list(units.values()),
-            "bedspaces": list(beds.values()),
-            "support_teams": list(teams.values()),
-            "policy": policy,
-        }
-    )
+    try:
+        changed = Problem.model_validate(
+            {
+                **problem.model_dump(exclude={"units", "bedspaces", "support_teams", "policy"}),
+                "units": list(units.values()),
+                "bedspaces": list(beds.values()),
+                "support_teams": list(teams.values()),
+                "policy": policy,
+            }
+        )
+    except ValidationError as error:
+        raise ProblemInvalid.from_validation_error(error, loc) from None
     if plan.housing_first_places:
         changed = add_housing_first(changed, plan.housing_first_places)
     if plan.step_down_places:

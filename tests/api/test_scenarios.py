@@ -289,3 +289,17 @@ def test_comparing_more_than_four_says_why_on_the_page(sqlite_service: Service) 
     )
     assert page.status_code == 422
     assert "Cannot compare: compare at most 4 scenarios" in page.text
+
+
+def test_bed_spaces_added_to_a_unit_with_the_longest_id_are_stored_safely(
+    sqlite_service: Service,
+) -> None:
+    service = sqlite_service
+    long_id = "U" * 64
+    staff = service.as_role(Role.coordinator)
+    unit = service.client.get("/api/units/U0002", headers=staff).json()
+    created = service.client.post("/api/units", json={**unit, "id": long_id}, headers=staff)
+    assert created.status_code == 201, created.text
+    scenario = make(service, plan={"add_bedspaces": {long_id: 3}})
+    view = run(service, scenario)
+    assert view["figures"]["bedspaces"] == 123
