@@ -45,6 +45,19 @@ def fill(browser: Any, element_id: str, value: str) -> None:
     field.send_keys(value)
 
 
+def submit(browser: Any, button_id: str) -> None:
+    """Click a button that loads a page, and wait until the page it was on is gone: the new
+    page may carry an element of the same id (a "Saved." message), so waiting for that id
+    alone can read the old page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, button_id).click()
+    WebDriverWait(browser, 30).until(ready.staleness_of(old))
+
+
 def women_only_unit(browser: Any) -> str:
     from selenium.webdriver.common.by import By
 
@@ -60,18 +73,18 @@ def make_and_run(browser: Any, server: str, name: str, women: str = "1") -> str:
 
     browser.get(f"{server}/scenarios")
     browser.find_element(By.ID, "scenario-name").send_keys(name)
-    browser.find_element(By.ID, "create-scenario").click()
+    submit(browser, "create-scenario")
     wait_for(browser, "run-settings-form")
     fill(browser, "horizon-days", "40")
     fill(browser, "replications", "2")
-    browser.find_element(By.ID, "save-run-settings").click()
+    submit(browser, "save-run-settings")
     assert "Saved." in wait_for(browser, "message").text
     if women != "1":
         fill(browser, "scale-women", women)
-        browser.find_element(By.ID, "save-demand").click()
+        submit(browser, "save-demand")
         assert "Saved." in wait_for(browser, "message").text
         assert f"Demand from women × {women}" in text_of(browser, "plan-changes")
-    browser.find_element(By.ID, "run-scenario").click()
+    submit(browser, "run-scenario")
     assert wait_for(browser, "progress-box")
     WebDriverWait(browser, 60).until(ready.presence_of_element_located((By.ID, "scenario-figures")))
     assert text_of(browser, "scenario-status") == "done"
@@ -96,7 +109,7 @@ def test_commissioner_makes_changes_runs_and_compares_scenarios(browser: Any, se
     refuge = next(o for o in units.options if "(refuge)" in o.text)
     units.select_by_value(refuge.get_attribute("value"))
     Select(browser.find_element(By.ID, "unit-gender-policy")).select_by_value("mixed")
-    browser.find_element(By.ID, "save-unit").click()
+    submit(browser, "save-unit")
     refusal = wait_for(browser, "message").text
     assert "Not changed" in refusal and "refuge" in refusal, refusal
     assert "None yet" in text_of(browser, "plan-changes")
@@ -105,14 +118,14 @@ def test_commissioner_makes_changes_runs_and_compares_scenarios(browser: Any, se
     # More women-only places: the page says what the share becomes before anything is run.
     fill(browser, "add-count", "30")
     Select(browser.find_element(By.ID, "add-unit")).select_by_value(women_only_unit(browser))
-    browser.find_element(By.ID, "save-beds").click()
+    submit(browser, "save-beds")
     assert "Saved." in wait_for(browser, "message").text
     effect = text_of(browser, "plan-effect")
     shares = r"Women-only bed-spaces \d+ of 120 \(\d+%\) \d+ of 150 \(\d+%\)"
     assert re.search(shares, effect), effect
     screenshot(browser, "scenario-changed")
     assert not browser.find_elements(By.ID, "scenario-figures")  # they described the old plan
-    browser.find_element(By.ID, "run-scenario").click()
+    submit(browser, "run-scenario")
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.ID, "scenario-figures"))
     assert "150" in text_of(browser, "scenario-portfolio")
 
@@ -120,7 +133,7 @@ def test_commissioner_makes_changes_runs_and_compares_scenarios(browser: Any, se
     browser.get(f"{server}/scenarios")
     for pick in browser.find_elements(By.CSS_SELECTOR, "input.compare-pick")[:2]:
         pick.click()
-    browser.find_element(By.ID, "compare-button").click()
+    submit(browser, "compare-button")
     wait_for(browser, "scenario-cohorts")
     compared = text_of(browser, "scenario-portfolio")
     assert "base" in compared and "women x2" in compared
