@@ -30,6 +30,7 @@ from api.services import (
     audit,
     board,
     changes,
+    commissioner_home,
     departures,
     inventory,
     person_view,
@@ -42,6 +43,9 @@ from api.services import (
 )
 from api.services import (
     figures as portfolio_figures,
+)
+from api.services import (
+    scenarios as scenario_service,
 )
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
@@ -160,8 +164,24 @@ def logout(
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, user: Everyone) -> Response:
-    return render(request, "home.html", user)
+def home(request: Request, session: SessionDep, user: Everyone) -> Response:
+    """Links for everyone; for commissioners (and admins) the portfolio's headline figures
+    and the last scenarios too."""
+    from api.security import Role
+
+    if user.role not in (Role.commissioner, Role.admin):
+        return render(request, "home.html", user)
+    problem = request.app.state.problem_cache.problem(session, as_of(request))
+    last = scenario_service.list_scenarios(session, limit=commissioner_home.LAST_SCENARIOS)
+    return render(
+        request,
+        "home.html",
+        user,
+        portfolio=commissioner_home.portfolio(problem),
+        scenarios=last,
+        headline={row.id: commissioner_home.headline(row) for row in last},
+        any_run=any(row.figures for row in last),
+    )
 
 
 # --- coordinators: referrals ------------------------------------------------------------

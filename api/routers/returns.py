@@ -88,17 +88,19 @@ def returns_download(
     )
 
 
-@router.get("/returns/{plot}.png", include_in_schema=False, response_class=Response, responses=PNG)
+@router.get(
+    "/returns/{figure}.png", include_in_schema=False, response_class=Response, responses=PNG
+)
 def returns_plot(
     request: Request,
     session: SessionDep,
     user: Everyone,
-    plot: Literal["waiting", "occupancy"],
+    figure: Literal["waiting", "occupancy"],
     start: From = None,
     end: To = None,
 ) -> Response:
     pack = _pack(request, session, user, start, end)
-    draw = returns_output.waiting_plot if plot == "waiting" else returns_output.occupancy_plot
+    draw = returns_output.waiting_plot if figure == "waiting" else returns_output.occupancy_plot
     return Response(draw(pack), media_type="image/png")
 
 
