@@ -18,6 +18,7 @@ with the demo portfolio and logins when `settings.demo`, and given an admin acco
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -42,9 +43,10 @@ from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
-from api.routers import admin, auth, board, inventory, offers, people, runs, stays
+from api.routers import admin, auth, board, inventory, offers, people, runs, scenarios, stays
 from api.services import departures, offer_expiry, users
 from api.services import runs as run_service
+from api.services import scenarios as scenario_service
 from api.services.assemble import ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ):
             yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
+        app.state.scenario_stopping.set()
+        app.state.scenario_executor.shutdown(wait=True, cancel_futures=True)
         app.state.quick_reads.close()
         close_loop_read_logs(engine)
         if balance is not None:
@@ -102,6 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sign_in_throttle = SignInThrottle(settings.login_attempts_per_minute)
     # One batch solve at a time: the machine's cores go to the solver, not to two solvers.
     app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocation")
+    # One scenario run at a time, beside (not behind) batch allocation: its replications
+    # go to worker processes or a Dask cluster, and this thread only waits for them.
+    app.state.scenario_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenario")
+    # Set when the service stops: a scenario run under way ends at its next replication.
+    app.state.scenario_stopping = threading.Event()
 
     for router in (
         auth.router,
@@ -109,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         people.router,
         offers.router,
         runs.router,
+        scenarios.router,
         board.router,
         admin.router,
         stays.router,
@@ -121,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         offer_pages,
         pages,
         returns,
+        scenario_pages,
         stay_pages,
     )
 
@@ -130,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_pages.router)
     app.include_router(stay_pages.router)
     app.include_router(returns.router)
+    app.include_router(scenario_pages.router)
     app.include_router(offer_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
@@ -193,6 +205,7 @@ def prepare_database(settings: Settings, engine: object) -> bool:
     factory = make_sessionmaker(engine)  # type: ignore[arg-type]
     with factory() as session:
         run_service.mark_interrupted(session)
+        scenario_service.mark_interrupted(session)
         if settings.demo:
             demo.seed(session, settings.demo_seed, settings.demo_referrals, settings.demo_beds)
         if settings.admin_password:

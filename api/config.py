@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     insecure_http: bool = False
     # Proxies whose X-Forwarded-For/-Proto are believed: comma-separated addresses or networks.
     trusted_proxies: str = ""
+    # Scenario replications: local worker processes (None: every core; 1: in the service's
+    # own process), or a Dask scheduler's address (`tcp://host:8786`), which takes precedence.
+    scenario_workers: int | None = Field(default=None, ge=1, le=256)
+    dask_scheduler: str = ""
 
     def placement_date(self) -> date:
         return self.as_of or date.today()

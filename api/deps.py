@@ -125,3 +125,5 @@ HousingOptions = Annotated[
     Principal, Depends(allow(Role.housing_options, Role.coordinator, Role.admin))
 ]
 Aggregates = Annotated[Principal, Depends(allow(Role.commissioner, Role.coordinator, Role.admin))]
+# Scenarios of the portfolio: the commissioner's tool (DESIGN.md's users), and admins'.
+Commissioners = Annotated[Principal, Depends(allow(Role.commissioner, Role.admin))]

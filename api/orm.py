@@ -334,3 +334,28 @@ class AuditEventRow(Base):
             postgresql_where=text("action = 'sign_in'"),
         ),
     )
+
+
+class ScenarioRow(Base):
+    """A commissioner's scenario: the live portfolio as it stood when it was made (`live`),
+    the changes to it (`plan`), and the figures of its last run, with who ran it, when, and
+    the seed, so the figures can be reproduced."""
+
+    __tablename__ = "scenarios"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    as_of: Mapped[date] = mapped_column(Date)
+    # The snapshot is large (the whole portfolio); lists of scenarios never load it.
+    live: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    ran_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ran_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    run_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)

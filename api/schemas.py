@@ -389,3 +389,42 @@ class NightlyMoveOuts(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     on: bool
+
+
+class ScenarioCreate(BaseModel):
+    """A scenario on the live portfolio as it is now; `plan` lists its changes and run
+    settings (`api.services.scenario_plan.ScenarioPlan`), none when left out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    plan: dict[str, Any] | None = None
+
+
+class ScenarioChange(BaseModel):
+    """A new name, or a plan that replaces the old one whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    plan: dict[str, Any] | None = None
+
+
+class ScenarioView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    created_by: str
+    created_at: UtcDateTime
+    as_of: date
+    status: str
+    progress: float
+    message: str
+    plan: dict[str, Any]
+    ran_by: str | None
+    ran_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
+    seed: int | None
+    run_seconds: float | None
+    figures: dict[str, Any] | None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from pydantic import BaseModel, ConfigDict
+
 from capacity.scenario import DEFAULT_STAYS, PortfolioSpec, Scenario
 from fixtures.generator import generate
 from matcher.model import (
@@ -32,6 +34,34 @@ from matcher.model import (
 TEMPLATE_POOL = 2000
 
 
+class GivenPortfolio(BaseModel):
+    """A portfolio taken as it stands instead of generated (the service's own, changed by a
+    commissioner's scenario): its problem, the people who may be referred to it, and the
+    people already waiting on day 0. Pairings are dropped from both lists: they name people
+    of the snapshot, who never exist in the simulation under those ids."""
+
+    model_config = ConfigDict(frozen=True)
+
+    problem: Problem
+    templates: tuple[Referral, ...] = ()
+    waiting: tuple[Referral, ...] = ()
+
+    @classmethod
+    def of(
+        cls, problem: Problem, templates: tuple[Referral, ...], waiting: tuple[Referral, ...]
+    ) -> GivenPortfolio:
+        def unpaired(people: tuple[Referral, ...]) -> tuple[Referral, ...]:
+            return tuple(
+                r.model_copy(update={"keep_apart": [], "keep_together": []}) for r in people
+            )
+
+        return cls(
+            problem=problem.model_copy(update={"referrals": []}),
+            templates=unpaired(templates),
+            waiting=unpaired(waiting),
+        )
+
+
 @lru_cache(maxsize=8)
 def build_portfolio(spec: PortfolioSpec) -> Problem:
     """The generated portfolio with the scenario's changes applied, without referrals."""
@@ -39,7 +69,7 @@ def build_portfolio(spec: PortfolioSpec) -> Problem:
     if spec.women_only_share is not None:
         problem = _raise_women_only_share(problem, spec.women_only_share)
     if spec.extra_housing_first:
-        problem = _add_housing_first(problem, spec.extra_housing_first)
+        problem = add_housing_first(problem, spec.extra_housing_first)
     if spec.women_only_reserve is not None:
         policy = Policy(weights=problem.policy.weights, women_only_reserve=spec.women_only_reserve)
         problem = problem.model_copy(update={"policy": policy})
@@ -111,7 +141,7 @@ def _raise_women_only_share(problem: Problem, share: float) -> Problem:
     return problem.model_copy(update={"units": units, "residents": residents})
 
 
-def _add_housing_first(problem: Problem, flats: int) -> Problem:
+def add_housing_first(problem: Problem, flats: int) -> Problem:
     """Add Housing First flats across the areas, with intensive support to serve them."""
     areas = [a.id for a in problem.areas]
     units, beds, teams = list(problem.units), list(problem.bedspaces), list(problem.support_teams)

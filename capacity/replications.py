@@ -10,15 +10,18 @@ counts finished replications as they come back, in whatever order.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import statistics
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
+from capacity.portfolio import GivenPortfolio
 from capacity.scenario import Scenario
 from capacity.simulation import ReplicationResult, Simulation, Solver
 from capacity.statistics import Estimate, estimate, relative_half_width
@@ -120,10 +123,13 @@ def summarise(scenario: Scenario, results: Sequence[ReplicationResult]) -> Scena
 
 
 def replicate(
-    scenario: Scenario, replication: int, solver: Solver | None = None
+    scenario: Scenario,
+    replication: int,
+    solver: Solver | None = None,
+    given: GivenPortfolio | None = None,
 ) -> ReplicationResult:
     """One replication: the task every worker runs."""
-    return Simulation(scenario, replication, solver=solver).run()
+    return Simulation(scenario, replication, solver=solver, given=given).run()
 
 
 Task = tuple[int, int]  # (scenario index, replication number)
@@ -152,6 +158,8 @@ def run_replications(
     solver: Solver | None = None,
     precision: float | None = None,
     max_replications: int = 100,
+    given: Sequence[GivenPortfolio | None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[ScenarioSummary]:
     """Run `replications` of every scenario and summarise each, in the scenarios' order.
 
@@ -161,6 +169,8 @@ def run_replications(
 
     `cluster` is a Dask scheduler address or a Dask cluster object; without one, `workers`
     local processes run the replications (all cores by default; 1 runs them in this process).
+    `given` holds, per scenario, the portfolio it runs on where it is not generated.
+    `on_progress(done, total)` is called as each replication comes back.
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")
@@ -170,14 +180,19 @@ def run_replications(
     batch = max(1, workers or os.cpu_count() or 1) if cluster is None else replications
     results: dict[Task, ReplicationResult] = {}
     count = dict.fromkeys(range(len(scenarios)), 0)
+    portfolios = list(given) if given is not None else [None] * len(scenarios)
+    if len(portfolios) != len(scenarios):
+        raise ValueError("given must hold one entry per scenario")
     bar = tqdm(desc="replications", unit="run", disable=not progress)
     with bar:
         tasks = [(s, r) for s in count for r in range(replications)]
         while tasks:
             bar.total = (bar.total or 0) + len(tasks)
-            for task, result in _execute(scenarios, tasks, workers, cluster, solver):
+            for task, result in _execute(scenarios, tasks, workers, cluster, solver, portfolios):
                 results[task] = result
                 bar.update()
+                if on_progress is not None:
+                    on_progress(len(results), bar.total)
             for s, _ in tasks:
                 count[s] += 1
             tasks = []
@@ -206,30 +221,52 @@ def _execute(
     workers: int | None,
     cluster: Any,
     solver: Solver | None,
+    given: Sequence[GivenPortfolio | None],
 ) -> Iterator[tuple[Task, ReplicationResult]]:
     if cluster is not None:
-        yield from _on_dask(scenarios, tasks, cluster, solver)
+        yield from _on_dask(scenarios, tasks, cluster, solver, given)
         return
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(tasks) == 1:
         for s, r in tasks:
-            yield (s, r), replicate(scenarios[s], r, solver)
+            yield (s, r), replicate(scenarios[s], r, solver, given[s])
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-        futures = {pool.submit(replicate, scenarios[s], r, solver): (s, r) for s, r in tasks}
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)), mp_context=_process_context()
+    ) as pool:
+        futures = {
+            pool.submit(replicate, scenarios[s], r, solver, given[s]): (s, r) for s, r in tasks
+        }
         for future in as_completed(futures):
             yield futures[future], future.result()
 
 
+def _process_context() -> multiprocessing.context.BaseContext | None:
+    """How worker processes start. Forking a process that runs other threads (the web
+    service) copies locks those threads may hold, and a child can hang on one; such a
+    process forks its workers from a fork server instead: one clean process, started once,
+    with the simulation already imported, so only the first run pays for the imports."""
+    if threading.active_count() == 1:
+        return None
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["capacity.replications"])
+    return context
+
+
 def _on_dask(
-    scenarios: Sequence[Scenario], tasks: list[Task], cluster: Any, solver: Solver | None
+    scenarios: Sequence[Scenario],
+    tasks: list[Task],
+    cluster: Any,
+    solver: Solver | None,
+    given: Sequence[GivenPortfolio | None],
 ) -> Iterator[tuple[Task, ReplicationResult]]:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
     with Client(cluster) as client:
         futures = {
-            client.submit(replicate, scenarios[s], r, solver, pure=False): (s, r) for s, r in tasks
+            client.submit(replicate, scenarios[s], r, solver, given[s], pure=False): (s, r)
+            for s, r in tasks
         }
         for future in dask_completed(futures):
             yield futures[future], future.result()

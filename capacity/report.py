@@ -6,9 +6,10 @@ they can never disagree with it. Plots use matplotlib's Agg backend: no display 
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import matplotlib
 
@@ -63,7 +64,9 @@ def _error(estimate: Estimate) -> tuple[float, float]:
     return (estimate.mean - estimate.low, estimate.high - estimate.mean)
 
 
-def _cohort_bars(summaries: list[ScenarioSummary], metric: str, title: str, path: Path) -> None:
+def _cohort_bars(
+    summaries: list[ScenarioSummary], metric: str, title: str, path: Path | IO[bytes]
+) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     width = 0.8 / max(1, len(summaries))
     missing = NOT_REACHED if metric.startswith("wait_") else "no data"
@@ -96,13 +99,14 @@ def _cohort_bars(summaries: list[ScenarioSummary], metric: str, title: str, path
     ax.set_xticks([i + width * (len(summaries) - 1) / 2 for i in range(len(COHORT_ORDER))])
     ax.set_xticklabels([COHORT_NAMES[c] for c in COHORT_ORDER], rotation=20, ha="right")
     ax.set_title(f"{title} (95% confidence interval)")
-    ax.legend()
+    if summaries:
+        ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
-def _over_time(summaries: list[ScenarioSummary], path: Path) -> None:
+def _over_time(summaries: list[ScenarioSummary], path: Path | IO[bytes]) -> None:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
     for summary in summaries:
         top.plot(summary.daily_occupancy, label=summary.scenario)
@@ -111,10 +115,25 @@ def _over_time(summaries: list[ScenarioSummary], path: Path) -> None:
     bottom.set_ylabel("waiting list")
     bottom.set_xlabel("day")
     top.set_title("Occupancy and waiting list, mean over replications")
-    top.legend()
+    if summaries:
+        top.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
+
+
+OVER_TIME = "over_time"
+
+
+def plot_png(summaries: list[ScenarioSummary], plot: str) -> bytes:
+    """One of the report's plots (a name in `PLOTS`, or `OVER_TIME`) as PNG bytes."""
+    out = io.BytesIO()
+    if plot == OVER_TIME:
+        _over_time(summaries, out)
+    else:
+        metric, title, _ = PLOTS[plot]
+        _cohort_bars(summaries, metric, title, out)
+    return out.getvalue()
 
 
 def _fmt(estimate: Estimate, digits: int = 1, missing: str = "–") -> str:
@@ -152,6 +171,55 @@ def _warmup(summary: ScenarioSummary) -> str:
     return f"{summary.warmup_days} days" if summary.warmup_days else "none"
 
 
+COHORT_COLUMNS = (
+    "cohort",
+    "scenario",
+    "referrals",
+    "wait p50 (days)",
+    "wait p90 (days)",
+    "still waiting",
+    "never placed",
+    "stays past target",
+)
+
+
+def cohort_rows(summaries: list[ScenarioSummary]) -> list[dict[str, str]]:
+    """The per-cohort table, as text: one row per cohort and scenario (`COHORT_COLUMNS`)."""
+    rows = []
+    for cohort in COHORT_ORDER:
+        for s in summaries:
+            c = s.cohorts[cohort]
+            values = (
+                COHORT_NAMES[cohort],
+                s.scenario,
+                _fmt(c["arrivals"], 0),
+                _wait(c["wait_everyone_p50_days"], s.replications),
+                _wait(c["wait_everyone_p90_days"], s.replications),
+                _percent(c["still_waiting_share"]),
+                _fmt(c["never_placed"], 0),
+                _fmt(c["los_breaches"], 0),
+            )
+            rows.append(dict(zip(COHORT_COLUMNS, values, strict=True)))
+    return rows
+
+
+def portfolio_rows(summaries: list[ScenarioSummary]) -> list[dict[str, str]]:
+    """The headline table, as text: one row per scenario."""
+    return [
+        {
+            "scenario": s.scenario,
+            "bed-spaces": str(s.bedspaces),
+            "women-only share": f"{s.women_only_share:.0%}",
+            "women-safe share": f"{s.women_safe_share:.0%}",
+            "replications": _replications(s),
+            "warm-up": _warmup(s),
+            "occupancy": _fmt(s.occupancy, 3),
+            "stays past target": _fmt(s.los_breaches),
+        }
+        for s in summaries
+    ]
+
+
 def markdown(summaries: list[ScenarioSummary]) -> str:
     lines = ["# Portfolio stress test", ""]
     lines += [
@@ -172,21 +240,13 @@ def markdown(summaries: list[ScenarioSummary]) -> str:
         f"wait is '{NOT_REACHED}' where fewer than half (or 90%) are placed within the horizon.",
         "",
     ]
+    columns = list(COHORT_COLUMNS)
     lines += [
-        "| cohort | scenario | referrals | wait p50 (days) | wait p90 (days) | "
-        "still waiting | never placed | stays past target |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| " + " | ".join(columns) + " |",
+        "| --- | --- |" + " ---: |" * (len(columns) - 2),
     ]
-    for cohort in COHORT_ORDER:
-        for s in summaries:
-            c = s.cohorts[cohort]
-            lines.append(
-                f"| {COHORT_NAMES[cohort]} | {s.scenario} | {_fmt(c['arrivals'], 0)} | "
-                f"{_wait(c['wait_everyone_p50_days'], s.replications)} | "
-                f"{_wait(c['wait_everyone_p90_days'], s.replications)} | "
-                f"{_percent(c['still_waiting_share'])} | "
-                f"{_fmt(c['never_placed'], 0)} | {_fmt(c['los_breaches'], 0)} |"
-            )
+    for row in cohort_rows(summaries):
+        lines.append("| " + " | ".join(row[c] for c in columns) + " |")
     lines += ["", *(f"![{title}]({name})" for _, title, name in PLOTS.values())]
     lines += ["![occupancy and waiting list](over_time.png)", ""]
     return "\n".join(lines)

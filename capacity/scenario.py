@@ -49,6 +49,9 @@ class PortfolioSpec(_Section):
         return value
 
 
+MAX_COHORT_SCALE = 10.0
+
+
 class Demand(_Section):
     """Referrals arriving (Poisson), drawn from the generator's mix of people.
 
@@ -58,6 +61,9 @@ class Demand(_Section):
 
     referrals_per_day: float | None = Field(default=None, ge=0)
     cohorts: dict[Cohort, float] = Field(default_factory=dict)
+    # Each person's chance of being referred, multiplied by the factor of every cohort they
+    # are in (women 1.5: half as many women again; care leavers 0: none). Rates, not shares.
+    cohort_scale: dict[Cohort, float] = Field(default_factory=dict)
     pathway_mix: dict[Pathway, float] | None = None
     # Mean days a referral waits before withdrawing (exponential); None: nobody withdraws.
     withdraw_after_days: float | None = Field(default=120.0, gt=0)
@@ -70,6 +76,16 @@ class Demand(_Section):
             if rate < 0:
                 raise ValueError(f"rate for {cohort.value} is {rate}; must not be below zero")
         return rates
+
+    @field_validator("cohort_scale")
+    @classmethod
+    def _scales_in_range(cls, scales: dict[Cohort, float]) -> dict[Cohort, float]:
+        for cohort, scale in scales.items():
+            if not 0 <= scale <= MAX_COHORT_SCALE:
+                raise ValueError(
+                    f"scale for {cohort.value} is {scale}; must be within 0 and {MAX_COHORT_SCALE}"
+                )
+        return scales
 
     @field_validator("pathway_mix")
     @classmethod
@@ -160,7 +176,8 @@ def _name_unknown_keys(error: ValidationError) -> list[Issue]:
     issues = []
     for issue in ProblemInvalid.from_validation_error(error).issues:
         if issue.loc and issue.loc[-1] == "[key]" and len(issue.loc) >= 2:
-            what = "cohort" if "cohorts" in issue.loc else "pathway"
+            cohort_fields = {"cohorts", "cohort_scale"}
+            what = "cohort" if cohort_fields & {str(part) for part in issue.loc} else "pathway"
             issue = Issue(issue.loc[:-1], f"unknown {what} {issue.loc[-2]!r}; {issue.msg}")
         issues.append(issue)
     return issues

@@ -26,7 +26,12 @@ import simpy
 from pydantic import BaseModel, ConfigDict
 
 from capacity.length_of_stay import past_target
-from capacity.portfolio import build_portfolio, referral_templates, turnover_per_day
+from capacity.portfolio import (
+    GivenPortfolio,
+    build_portfolio,
+    referral_templates,
+    turnover_per_day,
+)
 from capacity.quotas import women_only_share
 from capacity.scenario import Scenario, StayDistribution
 from capacity.statistics import wait_quantiles
@@ -266,22 +271,35 @@ class _Stream:
     name: str
     rate: float
     pool: list[Referral] = field(default_factory=list)
+    weights: list[float] | None = None  # None: everyone in the pool equally likely
 
 
 class Simulation:
     """One replication of a scenario. `run()` returns its figures; the ledger stays readable.
 
-    `solver` defaults to the real matcher (`matcher.solve.solve`).
+    `solver` defaults to the real matcher (`matcher.solve.solve`). With `given`, the portfolio
+    and the people referred to it are those given (the service's own), not generated.
     """
 
     def __init__(
-        self, scenario: Scenario, replication: int = 0, *, solver: Solver | None = None
+        self,
+        scenario: Scenario,
+        replication: int = 0,
+        *,
+        solver: Solver | None = None,
+        given: GivenPortfolio | None = None,
     ) -> None:
         self.scenario = scenario
         self.replication = replication
         self.seed = scenario.seed * 1_000_003 + replication
         self.solver = solver or matcher_solve
-        self.portfolio = build_portfolio(scenario.portfolio)
+        self.given = given
+        if given is not None:
+            self.portfolio = given.problem.model_copy(update={"referrals": []})
+            self.templates = list(given.templates)
+        else:
+            self.portfolio = build_portfolio(scenario.portfolio)
+            self.templates = list(referral_templates(scenario.portfolio))
         self.state = PortfolioState(self.portfolio.model_copy(update={"residents": []}))
         self.horizon = float(scenario.horizon_days)
         self.env = simpy.Environment()
@@ -305,24 +323,35 @@ class Simulation:
 
     def _streams(self) -> list[_Stream]:
         demand = self.scenario.demand
-        templates = list(referral_templates(self.scenario.portfolio))
+        templates = self.templates
         general = demand.referrals_per_day
         if general is None:
             general = turnover_per_day(self.portfolio, self.scenario)
-        streams = [_Stream("general", general, templates)]
+        weights = None
+        if demand.cohort_scale and templates:
+            weights = [_scale(cohorts_of_referral(t), demand.cohort_scale) for t in templates]
+            # Scaling a cohort changes how many are referred, not only the mix.
+            general *= sum(weights) / len(weights)
+        streams = [_Stream("general", general, templates, weights)]
         for cohort, rate in demand.cohorts.items():
             pool = [t for t in templates if cohort in cohorts_of_referral(t)]
             streams.append(_Stream(cohort.value, rate, pool))
         return [s for s in streams if s.rate > 0 and s.pool]
 
-    def _draw_template(self, pool: Sequence[Referral]) -> Referral:
+    def _draw_template(
+        self, pool: Sequence[Referral], weights: Sequence[float] | None = None
+    ) -> Referral:
         mix = self.scenario.demand.pathway_mix
         rng = self._rng_arrivals
         if mix:
             pathways = list(mix)
             pathway = rng.choices(pathways, weights=[mix[p] for p in pathways])[0]
-            narrowed = [t for t in pool if t.pathway is pathway]
-            pool = narrowed or pool
+            kept = [i for i, t in enumerate(pool) if t.pathway is pathway]
+            if kept and (weights is None or any(weights[i] for i in kept)):
+                pool = [pool[i] for i in kept]
+                weights = None if weights is None else [weights[i] for i in kept]
+        if weights is not None:
+            return rng.choices(pool, weights=weights)[0]
         return pool[rng.randrange(len(pool))]
 
     def _place_residents_already_there(self) -> None:
@@ -361,7 +390,7 @@ class Simulation:
             yield self.env.timeout(self._rng_arrivals.expovariate(stream.rate))
             if self.env.now >= self.horizon:
                 return
-            self._refer(self._draw_template(stream.pool))
+            self._refer(self._draw_template(stream.pool, stream.weights))
 
     def _refer(self, template: Referral, moving_from: str | None = None) -> Person:
         self._next_id += 1
@@ -493,8 +522,11 @@ class Simulation:
     def run(self) -> ReplicationResult:
         started = time.perf_counter()
         self._place_residents_already_there()
-        for _ in range(self.scenario.demand.initial_waiting):
-            self._refer(self._draw_template(referral_templates(self.scenario.portfolio)))
+        if self.given is not None:
+            for referral in self.given.waiting:
+                self._refer(referral)
+        for _ in range(self.scenario.demand.initial_waiting if self.templates else 0):
+            self._refer(self._draw_template(self.templates))
         for stream in self._streams():
             self.env.process(self._arrivals(stream))
         self.env.process(self._daily())
@@ -572,6 +604,14 @@ class Simulation:
             solve_seconds=self.solve_seconds,
             wall_seconds=wall_seconds,
         )
+
+
+def _scale(cohorts: frozenset[Cohort], scales: dict[Cohort, float]) -> float:
+    """How much more (or less) likely a person is referred: their cohorts' factors multiplied."""
+    factor = 1.0
+    for cohort in cohorts:
+        factor *= scales.get(cohort, 1.0)
+    return factor
 
 
 def _last_seen_waiting(person: Person, horizon: float) -> float:

@@ -9,7 +9,13 @@ from constraints.tables import Tables
 from matcher.model import Referral, UnitKind
 
 
-@pair_rule("Bed-space is not free on the placement date.", scope=Scope.bedspace, family_number=1)
+@pair_rule(
+    "Bed-space is not free on the placement date.",
+    scope=Scope.bedspace,
+    family_number=1,
+    every_bedspace="No bed-space here is free on the placement date.",
+    some_bedspaces="{k} of {n} bed-spaces: not free on the placement date.",
+)
 def bedspace_free_on_date(referral: Referral, place: Place) -> bool:
     """A bed-space takes a newcomer only if nobody stays in it and it is available on `as_of`
     (DESIGN.md hard rule 1)."""
@@ -22,7 +28,11 @@ def _(t: Tables) -> np.ndarray:
 
 
 @pair_rule(
-    "Person needs an accessible bed-space; this one is not.", scope=Scope.bedspace, family_number=8
+    "Person needs an accessible bed-space; this one is not.",
+    scope=Scope.bedspace,
+    family_number=8,
+    every_bedspace="Person needs an accessible bed-space; none here is accessible.",
+    some_bedspaces="{k} of {n} bed-spaces: not accessible.",
 )
 def accessible_where_needed(referral: Referral, place: Place) -> bool:
     """People who need an accessible bed-space get one

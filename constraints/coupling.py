@@ -1,5 +1,8 @@
 """The hard rules that tie several newcomers together, as data every solver backend reads.
 
+Built from the coupled rules in force (`constraints.coupled`, `constraints.registry`): each
+rule gives its own fields.
+
 Pair rules already settle each newcomer against the residents; what is left couples newcomers
 with each other: shared capacities (high-risk places, support hours, team caseloads, the
 women-only reserve), who may share a cluster or unit (gender, risk to women, keep-apart),
@@ -10,13 +13,14 @@ Backends turn these into constraints; none restates a rule from scratch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from constraints.location import da_opposed
+from constraints import registry
+from constraints.coupled import support_team_fits
 from constraints.reserve import reserve_exempt
 from constraints.tables import Tables
-from matcher.model import Flag
 
 
 @dataclass(frozen=True)
@@ -48,65 +52,48 @@ class Coupling:
 
 
 def coupling(tables: Tables) -> Coupling:
-    problem = tables.problem
-    refs, units, beds, clusters = tables.referrals, tables.units, tables.beds, tables.clusters
-    index = refs.index
-
-    keep_apart: set[tuple[int, int]] = set()
-    da_apart: set[tuple[int, int]] = set()
-    for i, referral in enumerate(problem.referrals):
-        for other in referral.keep_apart:
-            j = index.get(other)
-            if j is None:
-                continue  # a resident: settled by the pair rules
-            pair = (min(i, j), max(i, j))
-            keep_apart.add(pair)
-            if da_opposed(referral.flags, problem.referrals[j].flags):
-                da_apart.add(pair)
-
-    # Couples: keep_together links are symmetric in meaning, so take connected components.
-    parent = list(range(len(refs)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, referral in enumerate(problem.referrals):
-        for other in referral.keep_together:
-            parent[find(i)] = find(index[other])
-    groups: dict[int, list[int]] = {}
-    for i in range(len(refs)):
-        groups.setdefault(find(i), []).append(i)
-
-    mixed_unit = ~units.women_only & ~units.men_only
-    settled = (clusters.women_residents > 0) | (clusters.men_residents > 0)
-    open_clusters = np.flatnonzero(mixed_unit[clusters.unit] & ~settled)
-    women_only_bed = units.women_only[beds.unit] & beds.free
-
+    """What the backends read of the coupled rules in force (`constraints.registry`); a rule
+    out of force leaves its fields at values that bind nobody."""
+    refs = tables.referrals
+    rows = _binding_nobody(tables)
+    for rule in registry.coupled_rules():
+        if rule.rows is not None:
+            rows.update(rule.rows(tables))
     return Coupling(
-        high_risk_room=units.high_risk_room,
         is_high_risk=refs.is_high_risk,
-        support_hours_room=units.support_hours_room,
         support_hours=refs.support_hours,
-        team_room=tables.teams.room,
-        open_gender_clusters=open_clusters,
         is_man=refs.is_man,
         is_woman=refs.is_woman,
-        risk_to_women=refs.flags[Flag.risk_to_women],
-        keep_apart_pairs=sorted(keep_apart),
-        da_apart_pairs=sorted(da_apart),
-        keep_together_groups=[g for g in groups.values() if len(g) > 1],
-        women_only_bed=women_only_bed,
-        reserve_exempt=np.array([reserve_exempt(r) for r in problem.referrals], dtype=bool),
-        reserve_room=int(women_only_bed.sum()) - problem.policy.women_only_reserve,
+        women_only_bed=tables.units.women_only[tables.beds.unit] & tables.beds.free,
+        reserve_exempt=np.array([reserve_exempt(r) for r in tables.problem.referrals], dtype=bool),
+        **rows,
     )
 
 
+def _binding_nobody(tables: Tables) -> dict[str, Any]:
+    refs, units = tables.referrals, tables.units
+    everyone = len(refs) + 1
+    # Whole hours, so the backends' scale for fractional hours stays what the people need.
+    all_hours = float(np.ceil(refs.support_hours.sum())) + 1.0
+    return {
+        "high_risk_room": np.full(len(units), everyone, dtype=np.int64),
+        "support_hours_room": np.full(len(units), all_hours, dtype=np.float64),
+        "team_room": np.full(len(tables.teams), everyone, dtype=np.int64),
+        "open_gender_clusters": np.zeros(0, dtype=np.int64),
+        "risk_to_women": np.zeros(len(refs), dtype=bool),
+        "keep_apart_pairs": [],
+        "da_apart_pairs": [],
+        "keep_together_groups": [],
+        "reserve_room": everyone,
+    }
+
+
 def team_may_serve_mask(tables: Tables, unit: int) -> np.ndarray:
-    """(R, T): which teams may serve each referral placed in this unit (capacity aside)."""
+    """(R, T): which teams may serve each referral placed in this unit (capacity aside);
+    every team while the rule on a team's fit is out of force."""
     refs, units, teams = tables.referrals, tables.units, tables.teams
+    if not registry.in_force(support_team_fits):
+        return np.ones((len(refs), len(teams)), dtype=bool)
     in_area = teams.area == units.area[unit]
     needs_intensive = refs.pathway_housing_first | units.pathway_housing_first[unit]
     return (

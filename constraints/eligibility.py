@@ -3,7 +3,8 @@
 Unit rules are evaluated on (referrals × units) and broadcast to bed-spaces through each
 bed-space's unit, so the cost grows with units, not bed-spaces; only the few bed-space rules
 (free, accessible, cluster gender) touch the full (referrals × bed-spaces) grid. Reasons are
-kept as bit sets, one bit per rule, so asking for them costs one integer per pair.
+kept as bit sets, one bit per rule, so asking for them costs one integer per pair. Only the
+rules in force (`constraints.registry`) are evaluated; a rule out of force keeps its bit.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from constraints import BEDSPACE_RULES, UNIT_RULES, PairRule
+from constraints import BEDSPACE_RULES, UNIT_RULES, PairRule, registry
 from constraints.tables import Tables, build_tables
 from matcher.model import Problem
 
@@ -70,16 +71,20 @@ def eligibility(source: Problem | Tables, *, reasons: bool = False) -> Eligibili
 def unit_rule_failures(tables: Tables) -> np.ndarray:
     """(R, U) uint32: bit i set where `UNIT_RULES[i]` fails."""
     failures = np.zeros((len(tables.referrals), len(tables.units)), dtype=np.uint32)
+    in_force = registry.pair_rules_in_force()
     for i, rule in enumerate(UNIT_RULES):
-        _fold(failures, rule.small_mask(tables), 1 << i)
+        if rule in in_force:
+            _fold(failures, rule.small_mask(tables), 1 << i)
     return failures
 
 
 def bed_rule_failures(tables: Tables) -> np.ndarray:
     """(R, B) uint8: bit j set where `BEDSPACE_RULES[j]` fails."""
     failures = np.zeros((len(tables.referrals), len(tables.beds)), dtype=np.uint8)
+    in_force = registry.pair_rules_in_force()
     for j, rule in enumerate(BEDSPACE_RULES):
-        _fold(failures, rule.small_mask(tables), 1 << j)
+        if rule in in_force:
+            _fold(failures, rule.small_mask(tables), 1 << j)
     return failures
 
 

@@ -60,6 +60,8 @@ def _(t: Tables) -> np.ndarray:
     "Unit has shared facilities in a cluster where people of another gender live.",
     scope=Scope.bedspace,
     family_number=2,
+    every_bedspace="Every bed-space here shares facilities with people of another gender.",
+    some_bedspaces="{k} of {n} bed-spaces: facilities shared with people of another gender.",
 )
 def cluster_gender_consistent_with_residents(referral: Referral, place: Place) -> bool:
     """Bed-spaces sharing a kitchen and bathroom never hold both men and women

@@ -43,13 +43,25 @@ class Place:
 MaskFn = Callable[[Tables], np.ndarray]
 
 
-@dataclass
+@dataclass(eq=False)  # a rule is itself: compared and hashed by identity
 class PairRule:
     allows: Callable[[Referral, Place], bool]
     reason: str
     scope: Scope
     family_number: int  # the hard-rule family of DESIGN.md, 1 to 9
     mask: MaskFn | None = field(default=None)
+    # A bed-space rule's reason over a unit's bed-spaces: when all of them fail, and when
+    # {k} of {n} do.
+    every_bedspace: str = ""
+    some_bedspaces: str = ""
+
+    def over_bedspaces(self, failing: int, of: int) -> str:
+        """The reason for a unit where `failing` of its `of` bed-spaces fail this rule."""
+        if failing == of:
+            return self.every_bedspace or self.reason
+        return (self.some_bedspaces or "{k} of {n} bed-spaces: " + self.reason).format(
+            k=failing, n=of
+        )
 
     @property
     def name(self) -> str:
@@ -86,13 +98,26 @@ class PairRule:
 
 
 def pair_rule(
-    reason: str, scope: Scope = Scope.unit, *, family_number: int
+    reason: str,
+    scope: Scope = Scope.unit,
+    *,
+    family_number: int,
+    every_bedspace: str = "",
+    some_bedspaces: str = "",
 ) -> Callable[[Callable], PairRule]:
     """Declare a hard rule between a referral and a place, with the reason it excludes and
-    the number of its family in DESIGN.md's list of hard rules."""
+    the number of its family in DESIGN.md's list of hard rules; a bed-space rule may word its
+    reason over a unit's bed-spaces too (`PairRule.over_bedspaces`)."""
 
     def wrap(allows: Callable[[Referral, Place], bool]) -> PairRule:
-        return PairRule(allows=allows, reason=reason, scope=scope, family_number=family_number)
+        return PairRule(
+            allows=allows,
+            reason=reason,
+            scope=scope,
+            family_number=family_number,
+            every_bedspace=every_bedspace,
+            some_bedspaces=some_bedspaces,
+        )
 
     return wrap
 

@@ -22,15 +22,16 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
-from constraints import BEDSPACE_RULES, RULES_BY_NAME, UNIT_RULES, PairRule
+from constraints import BEDSPACE_RULES, UNIT_RULES, PairRule, reserve, risk, staffing
+from constraints.coupled import keep_together_same_unit_or_neither as keep_together
 from constraints.staffing import team_may_serve
 from matcher.free_dates import FreeDates
 from matcher.model import Problem, Solution
 from matcher.ranking import RankingContext, RankResult, rank
 
-# `keep_together` ties several referrals, so it is no pair rule; it is family 7 of DESIGN.md.
-KEEP_TOGETHER_RULE = "keep_together_same_unit_or_neither"
-KEEP_TOGETHER_FAMILY = 7
+# `keep_together` ties several referrals, so it is no pair rule.
+KEEP_TOGETHER_RULE = keep_together.name
+KEEP_TOGETHER_FAMILY = keep_together.family_number
 DEFAULT_NEAREST = 5
 DEFAULT_COMPETITION_UNITS = 5
 CONTENDERS_LISTED = 20
@@ -224,7 +225,7 @@ def _blocking(rc: RankingContext, r: int, u: int, unit_bits: int, bed_bits: int)
             Blocking(
                 rule=KEEP_TOGETHER_RULE,
                 family=KEEP_TOGETHER_FAMILY,
-                reason="Moves in with partners; the whole group cannot be placed here together.",
+                reason=keep_together.say("explain_blocking"),
             )
         ]
     return [
@@ -241,21 +242,21 @@ def _blocking(rc: RankingContext, r: int, u: int, unit_bits: int, bed_bits: int)
 def _missing(rc: RankingContext, r: int, u: int, rule: PairRule) -> Missing | None:
     """For a capacity rule, what the person needs and what is left."""
     t = rc.tables
-    if rule is RULES_BY_NAME["support_hours_room_left"]:
+    if rule is staffing.support_hours_room_left:
         return Missing(
             quantity="support_hours",
             needed=float(t.referrals.support_hours[r]),
             available=float(t.units.support_hours_room[u]),
         )
-    if rule is RULES_BY_NAME["high_risk_room_left"]:
+    if rule is risk.high_risk_room_left:
         return Missing(
             quantity="high_risk_places", needed=1, available=float(t.units.high_risk_room[u])
         )
-    if rule is RULES_BY_NAME["women_only_reserve_held"]:
+    if rule is reserve.women_only_reserve_held:
         return Missing(
             quantity="women_only_bedspaces", needed=1, available=float(max(0, rc.reserve_room))
         )
-    if rule is RULES_BY_NAME["support_team_available"]:
+    if rule is staffing.support_team_available:
         # A caseload falls short only where a team that may serve them works in the area.
         referral, unit = rc.tables.problem.referrals[r], rc.problem.units[u]
         if any(team_may_serve(referral, unit, team) for team in rc.problem.support_teams):

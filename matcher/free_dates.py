@@ -19,7 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
-from constraints import PAIR_RULES
+from constraints import PAIR_RULES, registry
 from constraints.eligibility import eligibility
 from constraints.rule import Place
 from matcher.model import BedSpace, GenderPolicy, Problem, Referral, Resident, SupportTeam
@@ -135,7 +135,8 @@ class FreeDates:
 
     def passes_on(self, referral: Referral, bed: int, day: date) -> bool:
         place = self.place_on(bed, day)
-        return all(rule(referral, place) for rule in PAIR_RULES)
+        in_force = registry.pair_rules_in_force()
+        return all(rule(referral, place) for rule in PAIR_RULES if rule in in_force)
 
     def earliest(self, referral_id: str) -> tuple[date, int] | None:
         """The first date a bed-space passing every pair rule for the referral is free, and

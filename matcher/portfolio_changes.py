@@ -19,7 +19,7 @@ from enum import StrEnum
 import numpy as np
 from pydantic import BaseModel
 
-from constraints import RULES_BY_NAME, UNIT_RULES
+from constraints import UNIT_RULES, PairRule, age, reserve, risk, staffing
 from constraints.staffing import HOURS_TOLERANCE, team_may_serve
 from matcher.backends.classes import Assignment3, Instance
 from matcher.model import BedSpace, GenderPolicy, Problem, Staffing
@@ -79,8 +79,8 @@ def apply_change(problem: Problem, change: PortfolioChange) -> Problem:
     return problem.model_copy(update={"units": units})
 
 
-def _unit_bit(rule_name: str) -> int:
-    return 1 << UNIT_RULES.index(RULES_BY_NAME[rule_name])
+def _unit_bit(rule: PairRule) -> int:
+    return 1 << UNIT_RULES.index(rule)
 
 
 @dataclass(frozen=True)
@@ -145,18 +145,20 @@ def _unit_changes(
     changes = []
     if unit.gender_policy is GenderPolicy.women_only:
         # A new bed-space is free, has no cluster and is not accessible.
-        fits = waiting.lifted_by(_unit_bit("women_only_reserve_held"), u, False)
+        fits = waiting.lifted_by(_unit_bit(reserve.women_only_reserve_held), u, False)
         if (fits & ~t.referrals.needs_accessible[waiting.people]).any():
             changes.append(
                 PortfolioChange(kind=ChangeKind.women_only_bedspace, area=area, unit=unit.id)
             )
-    approvals = [(ChangeKind.under_18_approved, "under_18s_only_where_approved")]
+    approvals = [(ChangeKind.under_18_approved, age.under_18s_only_where_approved)]
     if unit.staffing is Staffing.staffed_24_7:  # elsewhere approval alone lifts nothing
-        approvals.append((ChangeKind.mappa_approved, "mappa_2_3_only_in_approved_24_7_units"))
+        approvals.append((ChangeKind.mappa_approved, risk.mappa_2_3_only_in_approved_24_7_units))
     for kind, rule in approvals:
         if (waiting.lifted_by(_unit_bit(rule), u, True) & here).any():
             changes.append(PortfolioChange(kind=kind, area=area, unit=unit.id))
-    who = waiting.people[waiting.lifted_by(_unit_bit("support_hours_room_left"), u, False) & here]
+    who = waiting.people[
+        waiting.lifted_by(_unit_bit(staffing.support_hours_room_left), u, False) & here
+    ]
     room = max(0.0, float(t.units.support_hours_room[u]) - hours_used)
     short = t.referrals.support_hours[who] - room
     short = short[short > HOURS_TOLERANCE]
@@ -178,7 +180,7 @@ def _caseload_changes(
     """A full team's caseload raised by one, and by as many as it could then take."""
     t = inst.tables
     problem = t.problem
-    team_bit = _unit_bit("support_team_available")
+    team_bit = _unit_bit(staffing.support_team_available)
     full = [k for k in range(len(t.teams)) if t.teams.room[k] - team_used[k] <= 0]
     helped: dict[int, set[int]] = {}
     for u, unit in enumerate(problem.units):

@@ -16,25 +16,14 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from constraints import BEDSPACE_RULES
+from constraints.coupled import keep_together_same_unit_or_neither as keep_together
+from constraints.registry import coupled_rule_named
 from matcher.backends import greedy as g
 from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import PlacementState
 
 TIME_LIMIT = "time limit reached before this referral could be placed"
 TAKEN_BY_HIGHER = "eligible bed-spaces all went to higher-priority referrals"
-
-COUPLED_REASONS = {
-    g.HIGH_RISK_ROOM: "the unit has no room left for another high-risk person",
-    g.SUPPORT_HOURS: "the unit has too few support hours left",
-    g.CLUSTER_GENDER: "the shared cluster now holds people of another gender",
-    g.RISK_TO_WOMEN: "a risk-to-women rule: the unit would hold a woman and a person "
-    "who poses a risk to women",
-    g.KEEP_APART: "someone this person is kept apart from is placed in the unit",
-    g.DA_APART: "a domestic abuse victim or perpetrator they are kept apart from is placed "
-    "in the area",
-    g.RESERVE: "the women-only reserve is held for priority-5 domestic abuse victims",
-    g.TEAM_CASELOAD: "support team caseloads in the area are full",
-}
 
 
 def _lower_first(text: str) -> str:
@@ -74,10 +63,7 @@ def unplaced_reasons(
             continue
         if not pairs_of[r].size:
             partners = [refs.ids[m] for m in group_of.get(r, []) if m != r]
-            reasons.append(
-                f"must move in together with {', '.join(partners)}; no unit has a place that "
-                "passes the hard rules for all of them"
-            )
+            reasons.append(keep_together.say("no_common_place", partners=", ".join(partners)))
             out[r] = reasons
             continue
         blocked: Counter[str] = Counter()
@@ -95,13 +81,10 @@ def unplaced_reasons(
         if full_classes:
             reasons.append(_taken_summary(refs.priority[r], full_classes, occupant_priority))
         for code, count in blocked.most_common():
-            reasons.append(f"{COUPLED_REASONS[code]} ({count} eligible place(s))")
+            reasons.append(f"{coupled_rule_named(code).reason} ({count} eligible place(s))")
         if open_place and r in group_of:
             partners = [refs.ids[m] for m in group_of[r] if m != r]
-            reasons.append(
-                f"must move in together with {', '.join(partners)}; they could not all be "
-                "placed in one unit"
-            )
+            reasons.append(keep_together.say("not_all_placed", partners=", ".join(partners)))
         elif open_place and TIME_LIMIT not in reasons:
             reasons.append(TIME_LIMIT)
         out[r] = reasons

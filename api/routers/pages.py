@@ -31,6 +31,7 @@ from api.services import (
     board,
     changes,
     clocks,
+    commissioner_home,
     departures,
     inventory,
     offer_view,
@@ -46,15 +47,18 @@ from api.services import (
 from api.services import (
     figures as portfolio_figures,
 )
+from api.services import (
+    scenarios as scenario_service,
+)
 from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
+from api.services.ranking import cached_context, rank_waiting
 from api.sign_in import client_address
 from capacity.vacancies import VacancyFilters
 from matcher.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
 from matcher.limits import ID_MAX_LENGTH, ID_PATTERN, TEXT_PATTERN
 from matcher.model import Flag, Pathway, Referral
-from matcher.ranking import build_context, rank
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -164,11 +168,28 @@ def logout(
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, user: Everyone) -> Response:
-    """Links by role; for coordinators, first the 8-hour responses still owed."""
+    """Links for everyone; for coordinators (and admins) first the 8-hour responses still
+    owed; for commissioners (and admins) the portfolio's headline figures and the last
+    scenarios too."""
+    from api.security import Role
+
     owed = clocks.waiting_clocks(session, audit.now()) if user.sees_personal_data else []
     if owed:
         audit.record_read(session, user, "referral", [c.referral for c in owed])
-    return render(request, "home.html", user, owed=owed)
+    if user.role not in (Role.commissioner, Role.admin):
+        return render(request, "home.html", user, owed=owed)
+    problem = request.app.state.problem_cache.problem(session, as_of(request))
+    last = scenario_service.list_scenarios(session, limit=commissioner_home.LAST_SCENARIOS)
+    return render(
+        request,
+        "home.html",
+        user,
+        owed=owed,
+        portfolio=commissioner_home.portfolio(problem),
+        scenarios=last,
+        headline={row.id: commissioner_home.headline(row) for row in last},
+        any_run=any(row.figures for row in last),
+    )
 
 
 # --- coordinators: referrals ------------------------------------------------------------
@@ -368,13 +389,17 @@ def _referral_page(
 ) -> Response:
     row = inventory.get_row(session, REFERRALS, referral_id)
     referral = Referral.model_validate(row, from_attributes=True)
-    cache = request.app.state.problem_cache
-    ctx = cache.derived(session, as_of(request), "ranking", build_context)
-    ranking = rank(ctx, referral_id, top=PAGE_PLACEMENTS) if row.status == "waiting" else None
-    if ranking is not None:  # what they declined is not proposed again
+    cache, day = request.app.state.problem_cache, as_of(request)
+    ranking = None
+    if row.status == "waiting":
+        ctx, ranking = rank_waiting(
+            session, referral_id, cache=cache, as_of=day, top=PAGE_PLACEMENTS, reader=user
+        )
+        # What they declined is not proposed to them again.
         ranking = offers.without_declined(ranking, offers.declined_bedspaces(session, referral_id))
-    named = ranking.people_named() if ranking is not None else [referral_id]
-    audit.record_read(session, user, "referral", named)
+    else:
+        ctx = cached_context(session, cache, day)
+        audit.record_read(session, user, "referral", [referral_id])
     return render(
         request,
         "referral.html",
@@ -534,9 +559,7 @@ def _run_page(
     results = runs.results(session, run_id)
     if results:
         audit.record_read(session, user, "referral", [r.referral for r in results])
-    ranking = request.app.state.problem_cache.derived(
-        session, as_of(request), "ranking", build_context
-    )
+    ranking = cached_context(session, request.app.state.problem_cache, as_of(request))
     shown = run_view.fitting_together(
         ranking.problem, run_view.proposals(session, run, results, ranking)
     )

@@ -28,13 +28,13 @@ from api.schemas import (
     ResidentView,
 )
 from api.services import audit, inventory, placements, referral_search
-from api.services.errors import not_waiting
 from api.services.inventory import REFERRALS
+from api.services.ranking import CONTEXT, cached_context, ensure_waiting, rank_waiting
 from api.services.referral_search import ReferralQuery
 from matcher.explain_referral import ExplainContext, ReferralExplanation, explain_referral
 from matcher.free_dates import FreeDates
 from matcher.model import Flag, Pathway, Referral
-from matcher.ranking import RankResult, build_context, rank
+from matcher.ranking import RankResult
 
 router = APIRouter(prefix="/api", tags=["people"])
 
@@ -168,12 +168,15 @@ async def rank_referral(
     def answer() -> tuple[str, list[str]]:
         # A session only on this path: the answer on the loop reads nothing.
         with request.app.state.sessionmaker() as session:
-            cache = request.app.state.problem_cache
-            context = cache.derived(session, as_of(request), "ranking", build_context, version)
-            if not context.is_waiting(referral_id):  # not waiting: say why
-                row = inventory.get_row(session, REFERRALS, referral_id)
-                raise not_waiting(referral_id, row.status)
-            result = rank(context, referral_id, top=top, detail=detail)
+            _, result = rank_waiting(
+                session,
+                referral_id,
+                cache=request.app.state.problem_cache,
+                as_of=as_of(request),
+                version=version,
+                top=top,
+                detail=detail,
+            )
             # Serialised once by pydantic-core: on a large portfolio the full answer lists
             # every excluded unit's bed-spaces (hundreds of KB), and FastAPI's re-validation
             # and dict round trip would cost more than ranking did.
@@ -187,9 +190,9 @@ async def rank_referral(
     # answer, a long list) goes to the pool.
     ready = None
     if version is not None and detail == "summary" and top <= ON_LOOP_MAX_TOP:
-        ready = request.app.state.problem_cache.derived_now(version, as_of(request), "ranking")
+        ready = request.app.state.problem_cache.derived_now(version, as_of(request), CONTEXT)
     if ready is not None and ready.is_waiting(referral_id):
-        result = rank(ready, referral_id, top=top, detail=detail)
+        _, result = rank_waiting(None, referral_id, context=ready, top=top, detail=detail)
         body, named = result.model_dump_json(), result.people_named()
     else:
         body, named = await run_in_threadpool(answer)
@@ -207,10 +210,8 @@ def explain_referral_route(
     the rules that block them, the earliest date a safe bed-space frees up, and who of equal
     or higher priority competes for the places they may take (see `bedmatch explain`)."""
     cache = request.app.state.problem_cache
-    ranking = cache.derived(session, as_of(request), "ranking", build_context)
-    if not ranking.is_waiting(referral_id):  # not waiting: say why
-        row = inventory.get_row(session, REFERRALS, referral_id)
-        raise not_waiting(referral_id, row.status)
+    ranking = cached_context(session, cache, as_of(request))
+    ensure_waiting(session, ranking, referral_id)
     free_dates = cache.derived(session, as_of(request), "free_dates", FreeDates.build)
     if free_dates.problem is not ranking.problem:  # the data changed between the two reads
         free_dates = FreeDates.build(ranking.problem)

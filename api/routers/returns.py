@@ -56,7 +56,16 @@ def returns_api(
     }
 
 
-@router.get("/api/returns.{extension}")
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Every table of the range, in one CSV file or one sheet each in Excel",
+        "content": {media_type.split(";")[0]: {} for media_type in KINDS.values()},
+    }
+}
+PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
+
+
+@router.get("/api/returns.{extension}", response_class=Response, responses=DOWNLOAD)
 def returns_download(
     request: Request,
     session: SessionDep,
@@ -79,17 +88,19 @@ def returns_download(
     )
 
 
-@router.get("/returns/{plot}.png", include_in_schema=False)
+@router.get(
+    "/returns/{figure}.png", include_in_schema=False, response_class=Response, responses=PNG
+)
 def returns_plot(
     request: Request,
     session: SessionDep,
     user: Everyone,
-    plot: Literal["waiting", "occupancy"],
+    figure: Literal["waiting", "occupancy"],
     start: From = None,
     end: To = None,
 ) -> Response:
     pack = _pack(request, session, user, start, end)
-    draw = returns_output.waiting_plot if plot == "waiting" else returns_output.occupancy_plot
+    draw = returns_output.waiting_plot if figure == "waiting" else returns_output.occupancy_plot
     return Response(draw(pack), media_type="image/png")
 
 

@@ -387,7 +387,7 @@ def _chosen(
     if run_id is not None or (reason is not None and reason.strip()):
         decision = override(context, referral.id, bedspace_id, reason or "batch run", support_team)
         return list(decision.assignments)
-    return _top_choice(context, referral.id, bedspace_id, support_team)
+    return _top_choice(session, context, referral.id, bedspace_id, support_team)
 
 
 def _problem_now(session: Session, cache: ProblemCache | None, locked: int, as_of: date) -> Problem:

@@ -32,10 +32,11 @@ from api.services import audit
 from api.services.assemble import ProblemCache, StayChange, build_problem
 from api.services.departure_reasons import DepartureReason, Destination, note_departure
 from api.services.errors import Conflict, NotFound, not_waiting
+from api.services.ranking import ensure_waiting, rank_waiting
 from constraints.checker import check
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
 from matcher.model import Assignment, Problem, Solution
-from matcher.ranking import build_context, override, rank
+from matcher.ranking import RankingContext, build_context, override
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,9 @@ def place(
             version = data_version(session)
             problem = build_problem(session, as_of)
             context = build_context(problem)
-        if not context.is_waiting(referral_id):
-            # The state read for the ranking is newer than the row read above: someone
-            # placed this person in between. Say so (409), as for any other lost race.
-            session.refresh(referral)
-            if referral.status != "waiting":
-                raise not_waiting(referral_id, referral.status)
-            raise Conflict(f"referral {referral_id!r} changed while it was being placed: try again")
+        # The state read for the ranking may be newer than the row read above: someone
+        # placed this person in between. Say so (409), as for any other lost race.
+        ensure_waiting(session, context, referral_id, doing="placed")
         note: OverrideRow | None = None
         if reason is not None and reason.strip():
             decision = override(context, referral_id, bedspace_id, reason, support_team)
@@ -103,7 +100,7 @@ def place(
                 at=audit.now(),
             )
         else:
-            assignments = _top_choice(context, referral_id, bedspace_id, support_team)
+            assignments = _top_choice(session, context, referral_id, bedspace_id, support_team)
 
         session.rollback()  # end the reads; the write transaction starts with the lock
         locked = lock_for_write(session)
@@ -145,13 +142,17 @@ def _commit(
 
 
 def _top_choice(
-    context: object, referral_id: str, bedspace_id: str, support_team: str | None
+    session: Session,
+    context: RankingContext,
+    referral_id: str,
+    bedspace_id: str,
+    support_team: str | None,
 ) -> list[Assignment]:
     # Every safe placement is in a summary too; only a refusal needs the excluded units'
     # reasons, which the full ranking words.
-    ranking = rank(context, referral_id, cost_top=0, detail="summary")  # type: ignore[arg-type]
+    _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0, detail="summary")
     if all(placement.bedspace != bedspace_id for placement in ranking.ranked):
-        ranking = rank(context, referral_id, cost_top=0)  # type: ignore[arg-type]
+        _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0)
     for placement in ranking.ranked:
         if placement.bedspace != bedspace_id:
             continue

@@ -60,6 +60,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from constraints import registry
+from constraints.bedspace import bedspace_free_on_date
+from constraints.coupled import support_team_required
 from constraints.coupling import Coupling, coupling, team_may_serve_mask
 from constraints.eligibility import Eligibility, eligibility
 from constraints.scores import Scores, score
@@ -214,7 +217,8 @@ def build_instance(problem: Problem) -> Instance:
 
     # Interchangeable free bed-spaces: same unit, cluster and accessibility.
     by_key: dict[tuple[int, bool], list[int]] = {}
-    for b in np.flatnonzero(beds.free):
+    open_beds = beds.free if registry.in_force(bedspace_free_on_date) else np.ones_like(beds.free)
+    for b in np.flatnonzero(open_beds):
         by_key.setdefault((int(beds.cluster[b]), bool(beds.accessible[b])), []).append(int(b))
     classes = [
         BedClass(unit=int(beds.unit[members[0]]), cluster=cluster, beds=tuple(members))
@@ -240,6 +244,7 @@ def build_instance(problem: Problem) -> Instance:
         classes_of_unit[cls.unit].append(k)
 
     team_room_ok = coupled.team_room > 0
+    teams_required = registry.in_force(support_team_required)
     pair_ref: list[np.ndarray] = []
     pair_unit: list[np.ndarray] = []
     pair_group: list[np.ndarray] = []
@@ -265,7 +270,7 @@ def build_instance(problem: Problem) -> Instance:
         pair_group.append(first_group + inverse)
 
         team_of_pair = np.full(rows.size, -1, dtype=np.int64)
-        if tables.units.visiting[u]:
+        if teams_required and tables.units.visiting[u]:
             may = team_may_serve_mask(tables, u)[rows] & team_room_ok[None, :]
             # Team groups are numbered in order of first appearance.
             first_at, which = distinct_rows(np.packbits(may, axis=1))

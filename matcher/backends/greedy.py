@@ -16,19 +16,21 @@ from collections import defaultdict
 
 import numpy as np
 
+from constraints import coupled as rules
 from matcher.backends.base import BackendResult
 from matcher.backends.classes import GENDER_MAN, GENDER_WOMAN, Assignment3, Instance
 
-# Why a free place could not take a referral, beyond the pair rules.
+# Why a free place could not take a referral, beyond the pair rules: every bed-space of its
+# class is taken, or the named coupled rule stops it.
 FULL = "full"
-HIGH_RISK_ROOM = "high_risk_room"
-SUPPORT_HOURS = "support_hours"
-CLUSTER_GENDER = "cluster_gender"
-RISK_TO_WOMEN = "risk_to_women"
-KEEP_APART = "keep_apart"
-DA_APART = "da_apart"
-RESERVE = "reserve"
-TEAM_CASELOAD = "team_caseload"
+HIGH_RISK_ROOM = rules.high_risk_within_unit_limit.name
+SUPPORT_HOURS = rules.support_hours_within_capacity.name
+CLUSTER_GENDER = rules.cluster_never_mixed_gender.name
+RISK_TO_WOMEN = rules.risk_to_women_never_with_women.name
+KEEP_APART = rules.keep_apart_never_in_same_unit.name
+DA_APART = rules.da_victim_and_perpetrator_never_in_same_area.name
+RESERVE = rules.women_only_reserve_held.name
+TEAM_CASELOAD = rules.team_caseload_within_capacity.name
 
 
 class PlacementState:

@@ -48,6 +48,8 @@ def settings_for(url: str, **overrides: object) -> Settings:
         "login_attempts_per_minute": 1000,
         # The test clients speak plain HTTP; the HTTPS-only cookie has tests of its own.
         "insecure_http": True,
+        # Scenario replications in the service's own process: tests keep them tiny.
+        "scenario_workers": 1,
         **DEMO_SIZE,
     }
     values.update(overrides)

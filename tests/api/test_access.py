@@ -21,6 +21,9 @@ from tests.api.conftest import Service
 C, H, M, A = Role.coordinator, Role.housing_options, Role.commissioner, Role.admin
 EVERYONE = frozenset(Role)
 STAFF = frozenset({C, A})
+# Scenarios are the commissioner's (DESIGN.md's users): Housing Options checks what is free
+# now, and coordinators place people; neither plans the portfolio. Admins can do everything.
+PLANNERS = frozenset({M, A})
 PUBLIC = None  # no sign-in needed
 
 RULES: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -91,6 +94,13 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/cache-stats"): frozenset({A}),
     ("PUT", "/api/settings/nightly-move-outs"): frozenset({A}),
     ("POST", "/api/import/{kind}"): STAFF,
+    ("POST", "/api/scenarios"): PLANNERS,
+    ("GET", "/api/scenarios"): PLANNERS,
+    ("GET", "/api/scenarios/report"): PLANNERS,
+    ("GET", "/api/scenarios/plots/{plot}"): PLANNERS,
+    ("GET", "/api/scenarios/{scenario_id}"): PLANNERS,
+    ("PATCH", "/api/scenarios/{scenario_id}"): PLANNERS,
+    ("POST", "/api/scenarios/{scenario_id}/run"): PLANNERS,
     # Pages.
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
@@ -119,6 +129,14 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/admin/settings"): frozenset({A}),
     ("POST", "/admin/settings/nightly-move-outs"): frozenset({A}),
     ("POST", "/admin/settings/offer-days"): frozenset({A}),
+    ("GET", "/home/portfolio.png"): PLANNERS,
+    ("GET", "/scenarios"): PLANNERS,
+    ("POST", "/scenarios"): PLANNERS,
+    ("GET", "/scenarios/compare"): PLANNERS,
+    ("GET", "/scenarios/{scenario_id}"): PLANNERS,
+    ("GET", "/scenarios/{scenario_id}/progress"): PLANNERS,
+    ("POST", "/scenarios/{scenario_id}/plan"): PLANNERS,
+    ("POST", "/scenarios/{scenario_id}/run"): PLANNERS,
     ("GET", "/admin/users"): frozenset({A}),
     ("POST", "/admin/users"): frozenset({A}),
     ("POST", "/admin/users/{username}/close"): frozenset({A}),
@@ -130,7 +148,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/returns"): EVERYONE,
     ("GET", "/api/returns.{extension}"): EVERYONE,
     ("GET", "/returns"): EVERYONE,
-    ("GET", "/returns/{plot}.png"): EVERYONE,
+    ("GET", "/returns/{figure}.png"): EVERYONE,
     ("GET", "/import"): STAFF,
     ("POST", "/import"): STAFF,
     ("POST", "/import/confirm"): STAFF,
@@ -142,6 +160,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/runs"): {"backend": "greedy", "time_limit_s": 1},
     ("PUT", "/api/settings/nightly-move-outs"): {"on": False},
     ("PUT", "/api/settings/offer-days"): {"days": 3},
+    ("POST", "/api/scenarios"): {"name": "access", "plan": {"horizon_days": 30, "replications": 2}},
 }
 
 
@@ -169,9 +188,11 @@ def sample_ids(service: Service) -> dict[str, str]:
         "offer_id": "1",
         "kind": "units",
         "username": "nobody-here",
+        "scenario_id": "1",
+        "plot": "over_time",
         "extension": "csv",
         "placement_id": "1",
-        "plot": "waiting",
+        "figure": "waiting",
     }
 
 

@@ -20,6 +20,30 @@ from tests.api.test_pages import (
 __all__ = ["browser", "server"]  # the fixtures, shared with the other page tests
 
 
+def click_for_new_page(browser: Any, element_id: str) -> None:
+    """Click, and wait until the page the click loads has replaced the one clicked on."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, element_id).click()
+    WebDriverWait(browser, 15).until(ready.staleness_of(old))
+
+
+def message_saying(browser: Any, words: str) -> str:
+    """The page's message once it says `words`: a click loads a new page, and the old one
+    may still show a message of the same id for a moment."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def said(b: Any) -> str | bool:
+        found = b.find_elements(By.ID, "message")
+        return found[0].text if found and words in found[0].text else False
+
+    return str(WebDriverWait(browser, 15).until(said))
+
+
 def test_coordinator_checks_a_sheet_reads_the_changes_and_imports_it(
     browser: Any, server: str, tmp_path: Path
 ) -> None:
@@ -53,7 +77,7 @@ def test_coordinator_checks_a_sheet_reads_the_changes_and_imports_it(
     assert "2 new" in preview and "RSHEET1" in preview and "Nothing is stored yet" in preview
     screenshot(browser, "import-preview", "import-preview")
     browser.find_element(By.ID, "import-now").click()
-    assert "2 records created" in wait_for(browser, "message").text
+    assert "2 records created" in message_saying(browser, "records created")
     screenshot(browser, "import-done")
     browser.get(f"{server}/referrals/RSHEET1")
     needs = wait_for(browser, "needs").text
@@ -74,14 +98,14 @@ def test_admin_adds_an_account_and_closes_one(browser: Any, server: str) -> None
     assert "at least 12 characters" in wait_for(browser, "error-password").text
     browser.find_element(By.ID, "new-password").send_keys("a-long-passphrase")
     browser.find_element(By.ID, "add-account-button").click()
-    assert "Account jo.b added." in wait_for(browser, "message").text
+    assert "Account jo.b added." in message_saying(browser, "added.")
     row = text_of(browser, "account-jo.b")
     assert "Commissioner" in row and "can sign in" in row
     browser.find_element(By.ID, "close-jo.b").click()
     assert "Close the account jo.b?" in wait_for(browser, "confirm-close").text
     screenshot(browser, "accounts-confirm-close", "confirm-close")
     browser.find_element(By.ID, "confirm-close-button").click()
-    assert "closed" in wait_for(browser, "message").text
+    assert "closed" in message_saying(browser, "closed")
     assert "closed" in text_of(browser, "account-jo.b")
     screenshot(browser, "accounts")
     sign_in(browser, server, Role.coordinator)

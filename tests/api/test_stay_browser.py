@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from api.security import Role
+from tests.api.test_import_and_accounts_browser import click_for_new_page, message_saying
 from tests.api.test_pages import browser, screenshot, server, sign_in, text_of, wait_for
 
 __all__ = ["browser", "server"]  # the fixtures, shared with the other page tests
@@ -34,7 +35,7 @@ def test_coordinator_records_arrival_move_and_move_out(browser: Any, server: str
     wait_for(browser, "manage-stay").click()
     assert "not arrived yet" in wait_for(browser, "stay-now").text
     browser.find_element(By.ID, "record-arrival").click()
-    assert "Arrival recorded." in wait_for(browser, "message").text
+    assert "Arrival recorded." in message_saying(browser, "Arrival recorded.")
 
     choices = Select(browser.find_element(By.ID, "transfer-to"))
     here = text_of(browser, "stay-now")
@@ -45,7 +46,7 @@ def test_coordinator_records_arrival_move_and_move_out(browser: Any, server: str
             option.get_attribute("value")
         )
         browser.find_element(By.ID, "transfer-reason").send_keys("closer to family")
-        browser.find_element(By.ID, "record-transfer").click()
+        click_for_new_page(browser, "record-transfer")
         message = wait_for(browser, "message").text
         if message.startswith("Moved."):
             moved = True
@@ -58,7 +59,7 @@ def test_coordinator_records_arrival_move_and_move_out(browser: Any, server: str
     Select(browser.find_element(By.ID, "move-out-reason")).select_by_value("planned_move_on")
     Select(browser.find_element(By.ID, "move-out-destination")).select_by_value("social_housing")
     browser.find_element(By.ID, "record-move-out").click()
-    assert "Move-out recorded." in wait_for(browser, "message").text
+    assert "Move-out recorded." in message_saying(browser, "Move-out recorded.")
     now = text_of(browser, "stay-now")
     assert "planned move-on" in now and "social housing" in now
     screenshot(browser, "stay-moved-out")

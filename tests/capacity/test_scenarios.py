@@ -10,14 +10,16 @@ import pytest
 import yaml
 
 from api.cli import main
-from capacity.portfolio import build_portfolio
+from capacity.portfolio import GivenPortfolio, build_portfolio
 from capacity.quotas import women_only_share
 from capacity.replications import run_replications
 from capacity.report import write_report
 from capacity.scenario import PortfolioSpec, load_scenario, parse_scenario
+from capacity.simulation import Simulation
 from capacity.simulation import matcher_solve as solver
 from capacity.statistics import estimate
 from constraints.checker import resident_violations
+from fixtures.generator import generate
 from matcher.errors import ProblemInvalid
 
 SCENARIOS = Path(__file__).parents[2] / "capacity" / "scenarios"
@@ -38,6 +40,8 @@ SMALL = {
         ({"demand": {"cohorts": {"pensioners": 1}}}, "demand.cohorts.pensioners"),
         ({"demand": {"pathway_mix": {"emergency": 1.5}}}, "demand.pathway_mix"),
         ({"demand": {"pathway_mix": {"hostel": 1.0}}}, "demand.pathway_mix.hostel"),
+        ({"demand": {"cohort_scale": {"women": 11}}}, "demand.cohort_scale"),
+        ({"demand": {"cohort_scale": {"elves": 2}}}, "demand.cohort_scale.elves"),
         ({"move_on": {"emergency_to_recovery": 1.2}}, "move_on.emergency_to_recovery"),
         ({"portfolio": {"women_only_share": 2}}, "portfolio.women_only_share"),
         ({"stays": {"respite": {"mean_days": 5, "sd_days": 1}}}, "stays.respite"),
@@ -124,3 +128,24 @@ def test_report_writes_figures_and_plots(tmp_path: Path) -> None:
         assert path.stat().st_size > 0
     assert written["wait_p90_days"].read_bytes()[:4] == b"\x89PNG"
     assert "| first |" in written["report"].read_text()
+
+
+def test_a_cohort_scaled_to_zero_is_never_referred_and_a_doubled_one_grows() -> None:
+    base = parse_scenario(SMALL)
+    none = parse_scenario({**SMALL, "demand": {**SMALL["demand"], "cohort_scale": {"women": 0}}})
+    more = parse_scenario({**SMALL, "demand": {**SMALL["demand"], "cohort_scale": {"women": 3}}})
+    figures = [
+        Simulation(s, 0, solver=solver).run().cohorts["women"].arrivals for s in (base, none, more)
+    ]
+    assert figures[0] > 0
+    assert figures[1] == 0
+    assert figures[2] > figures[0]
+
+
+def test_a_given_portfolio_is_simulated_with_its_own_people_waiting() -> None:
+    problem = generate(5, 12, 20)
+    given = GivenPortfolio.of(problem, tuple(problem.referrals), tuple(problem.referrals))
+    scenario = parse_scenario({"seed": 1, "horizon_days": 15, "demand": {"referrals_per_day": 0}})
+    result = Simulation(scenario, 0, solver=solver, given=given).run()
+    assert result.bedspaces == len(problem.bedspaces)
+    assert result.cohorts["all"].arrivals == len(problem.referrals)

@@ -20,7 +20,8 @@ from fixtures import generate, load_fixture
 from matcher.errors import PlacementRefused, ProblemInvalid, ReferralNotFound
 from matcher.explain import TermExplainer
 from matcher.model import Assignment, Problem, Solution, Staffing
-from matcher.ranking import _teams_that_may_serve, build_context, override, rank
+from matcher.ranking import build_context, override, rank
+from matcher.ranking.teams import teams_that_may_serve
 from tests.constraints.rule_cases import case
 from tests.constraints.test_rules_bite import CASES
 from tests.strategies import problems
@@ -446,7 +447,7 @@ def test_support_teams_offered_are_those_the_coupling_rule_allows(problem: Probl
     for u in range(len(tables.units)):
         mask = team_may_serve_mask(tables, u)
         for r in range(len(tables.referrals)):
-            assert _teams_that_may_serve(context, r, u).tolist() == np.flatnonzero(mask[r]).tolist()
+            assert teams_that_may_serve(context, r, u).tolist() == np.flatnonzero(mask[r]).tolist()
     for referral in problem.referrals:
         for placement in rank(context, referral.id).ranked:
             if placement.support_team is not None:

@@ -12,7 +12,8 @@ from hypothesis.extra import numpy as hnp
 from constraints import BEDSPACE_RULES
 from fixtures import STRESS_VARIANTS, generate
 from matcher.model import Problem
-from matcher.ranking import _bed_rule_counts, _bit_counts, build_context
+from matcher.ranking import build_context
+from matcher.ranking.exclusions import bed_rule_counts, bit_counts
 from tests.matcher.test_ranking_cost import costs_match_making_the_placements
 from tests.strategies import problems
 
@@ -28,7 +29,7 @@ from tests.strategies import problems
 def test_bit_counts_count_each_bit_over_the_words(words: np.ndarray, n_bits: int) -> None:
     n_bits = min(n_bits, 8 * words.dtype.itemsize)
     expected = [sum(1 for w in words.tolist() if w >> j & 1) for j in range(n_bits)]
-    assert _bit_counts(words, n_bits).tolist() == expected
+    assert bit_counts(words, n_bits).tolist() == expected
 
 
 @settings(max_examples=30)
@@ -37,7 +38,7 @@ def test_bed_rule_counts_count_each_units_failing_bed_spaces(problem: Problem) -
     context = build_context(problem)
     bed_unit = context.tables.beds.unit
     for r in range(len(problem.referrals)):
-        counts = _bed_rule_counts(context, r)
+        counts = bed_rule_counts(context, r)
         for j, _rule in enumerate(BEDSPACE_RULES):
             for u in range(len(problem.units)):
                 failing = [

@@ -12,6 +12,7 @@ the security headers; and every form post without this sign-in's CSRF token chan
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sqlite3
@@ -28,7 +29,7 @@ from sqlalchemy import func, select
 from api.app import create_app, route_table
 from api.config import Settings
 from api.demo import DEMO_LOGINS
-from api.orm import AllocationRunRow, AuditEventRow, UnitRow
+from api.orm import AllocationRunRow, AuditEventRow, ScenarioRow, UnitRow
 from api.security import ALGORITHM, Principal, Role, create_token
 from tests.api.conftest import SECRET, Service, settings_for, start_service
 from tests.api.helpers import counts
@@ -274,6 +275,12 @@ def run_count(client: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(AllocationRunRow)) or 0)
 
 
+def scenario_state(client: Any) -> list[tuple[int, str, str]]:
+    with client.app.state.sessionmaker() as session:
+        rows = session.scalars(select(ScenarioRow).order_by(ScenarioRow.id))
+        return [(r.id, r.status, json.dumps(r.plan, sort_keys=True)) for r in rows]
+
+
 PAGE_GETS = [p for m, p in all_routes() if m == "GET" and not p.startswith("/api")]
 FORM_POSTS = [p for m, p in all_routes() if m == "POST" and not p.startswith("/api")]
 
@@ -309,16 +316,21 @@ def test_every_form_post_needs_this_sign_ins_csrf_token(sqlite_url: str, path: s
             resident_id="R00001",
             placement_id=1,
             offer_id=1,
+            scenario_id=1,
         )
-        who = Role.admin if path.startswith("/admin/") else Role.coordinator
+        who = Role.coordinator
+        if path.startswith("/admin/"):
+            who = Role.admin
+        elif path.startswith("/scenarios"):
+            who = Role.commissioner
         cookies = page_cookie(service, who)
         forms: dict[str, Any] = {"bedspace": "B00001", "reason": "x", "backend": "greedy"}
-        before = (counts(client), run_count(client))
+        before = (counts(client), run_count(client), scenario_state(client))
         for token in (None, "0" * 40):
             data = forms if token is None else {**forms, "csrf_token": token}
             response = client.post(url, data=data, headers=cookies, follow_redirects=False)
             assert response.status_code == 400, (url, response.status_code)
-        assert (counts(client), run_count(client)) == before
+        assert (counts(client), run_count(client), scenario_state(client)) == before
 
 
 def test_the_form_posts_are_the_ones_expected() -> None:
@@ -336,6 +348,9 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/offers/{offer_id}/decline",
         "/offers/{offer_id}/withdraw",
         "/admin/settings/offer-days",
+        "/scenarios",
+        "/scenarios/{scenario_id}/plan",
+        "/scenarios/{scenario_id}/run",
         "/admin/users",
         "/admin/users/{username}/close",
         "/import",

@@ -6,7 +6,7 @@ another bed-space, or a placement undone within a day, with who undid it and why
 column is nullable: stays and placements recorded before keep reading as they did.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-07 06:40:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
