@@ -43,8 +43,8 @@ from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
-from api.routers import admin, auth, board, inventory, people, runs, scenarios, stays
-from api.services import departures, users
+from api.routers import admin, auth, board, inventory, offers, people, runs, scenarios, stays
+from api.services import departures, offer_expiry, users
 from api.services import runs as run_service
 from api.services import scenarios as scenario_service
 from api.services.assemble import ProblemCache
@@ -73,7 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # 4 threads 190, 8 threads 149; 2 rather than 1, so one slow request (a write waiting
         # for the database) does not hold up every other.
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
-        async with departures.nightly_task(app.state.sessionmaker, settings.placement_date):
+        async with (
+            departures.nightly_task(app.state.sessionmaker, settings.placement_date),
+            offer_expiry.expiry_task(
+                app.state.sessionmaker, settings.placement_date, app.state.problem_cache
+            ),
+        ):
             yield
         app.state.executor.shutdown(wait=True, cancel_futures=True)
         app.state.scenario_stopping.set()
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth.router,
         inventory.router,
         people.router,
+        offers.router,
         runs.router,
         scenarios.router,
         board.router,
@@ -122,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_pages,
         import_pages,
         imports,
+        offer_pages,
         pages,
         returns,
         scenario_pages,
@@ -135,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stay_pages.router)
     app.include_router(returns.router)
     app.include_router(scenario_pages.router)
+    app.include_router(offer_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -48,6 +48,33 @@ DEMO_LOGINS: dict[str, tuple[str, Role]] = {
 
 _STREETS = ("Station Road", "Church Street", "Victoria Road", "Park Lane", "Mill Street")
 
+# Made-up names for the demo's made-up people, paired by gender, so a coordinator trying the
+# demo reads people, not rows. Never real people.
+_GIVEN = {
+    "woman": ("Aisha", "Bethany", "Chloe", "Danielle", "Emma", "Fatima", "Grace", "Hannah"),
+    "man": ("Adam", "Ben", "Callum", "Daniel", "Ethan", "Farhan", "George", "Harry"),
+    "non_binary": ("Alex", "Robin", "Sam", "Jordan"),
+}
+_FAMILY = (
+    "Ahmed", "Bennett", "Clarke", "Dawson", "Evans", "Fletcher", "Green", "Hussain",
+    "Irving", "Jones", "Khan", "Lawson", "Murphy", "Nowak", "Okafor", "Patel",
+    "Quinn", "Robinson", "Singh", "Taylor", "Walsh", "Young",
+)  # fmt: skip
+
+
+def with_demo_names(problem: Problem) -> Problem:
+    """The problem with a made-up name and a case reference (SPA-2026-nnnn) for each referral."""
+    named = []
+    for index, referral in enumerate(problem.referrals):
+        given = _GIVEN[referral.gender.value]
+        name = f"{given[index % len(given)]} {_FAMILY[(index * 7) % len(_FAMILY)]}"
+        named.append(
+            referral.model_copy(
+                update={"name": name, "case_reference": f"SPA-2026-{1000 + index:04d}"}
+            )
+        )
+    return problem.model_copy(update={"referrals": named})
+
 
 # Who the service itself acts as, in the audit trail, at start (not a valid username).
 SERVICE = Principal("(bedmatch)", Role.admin)
@@ -150,7 +177,7 @@ def seed(session: Session, seed: int = 8, referrals: int = 60, beds: int = 120) 
     if kind is DatabaseKind.empty:
         lock_for_write(session)  # the mark and the data are stored together, or neither
         service_settings.put(session, service_settings.CREATED_AS_DEMO, "on", SERVICE.username)
-        store_problem(session, generate(seed, referrals, beds))
+        store_problem(session, with_demo_names(generate(seed, referrals, beds)))
     for username, (password, role) in DEMO_LOGINS.items():
         taken = select(UserRow.id).where(func.lower(UserRow.username) == username)
         if session.scalar(taken) is None:

@@ -166,6 +166,9 @@ class ReferralRow(Base):
     keep_together: Mapped[list[str]] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="waiting", index=True)
+    referred_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    case_reference: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class AllocationRunRow(Base):
@@ -222,6 +225,50 @@ class PlacementRow(Base):
     undone_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     undone_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     undo_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OfferRow(Base):
+    """A bed-space held for one waiting person until they accept, decline, the coordinator
+    withdraws it, or it expires (`api.services.offers`). Open offers are in the problem the
+    service builds as people in the bed-space, so nobody else is offered or placed there."""
+
+    __tablename__ = "offers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    referral: Mapped[str] = mapped_column(Id, ForeignKey("referrals.id"), index=True)
+    bedspace: Mapped[str] = mapped_column(Id, ForeignKey("bedspaces.id"), index=True)
+    support_team: Mapped[str | None] = mapped_column(
+        Id, ForeignKey("support_teams.id"), nullable=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    made_by: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why, if not ranked first
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_runs.id"), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reason_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    closing_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    arrival_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    # One open offer per bed-space and per person: the database refuses a second hold,
+    # whatever the application layer believed.
+    __table_args__ = (
+        Index(
+            "one_open_offer_per_bedspace",
+            "bedspace",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        Index(
+            "one_open_offer_per_referral",
+            "referral",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
 
 
 class OverrideRow(Base):

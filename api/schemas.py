@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from api.security import Role
 from api.services.changes import complete, partial
 from api.services.departure_reasons import DepartureReason, Destination
+from api.services.offers import DeclineReason
 from matcher.equity import CohortEquity
 from matcher.limits import (
     ID_MAX_LENGTH,
@@ -314,6 +315,72 @@ class ImportResult(BaseModel):
     # A preview stores nothing: it shows what committing the same file would do.
     preview: bool = False
     records: list[ImportedRecord] = Field(default_factory=list)
+
+
+class OfferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referral: Id
+    bedspace: Id
+    support_team: Id | None = None
+    reason: str | None = Field(
+        default=None,
+        max_length=REASON_MAX_LENGTH,
+        pattern=TEXT_PATTERN,
+        description="required unless the bed-space is the top-ranked placement (an override)",
+    )
+    ask_again: bool = Field(
+        default=False, description="offer a bed-space this person declined before"
+    )
+
+
+class OfferView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    referral: str
+    bedspace: str
+    support_team: str | None
+    state: str
+    made_by: str
+    made_at: UtcDateTime
+    expires_at: UtcDateTime
+    reason: str | None
+    run_id: int | None
+    closed_by: str | None
+    closed_at: UtcDateTime | None
+    reason_code: str | None
+    closing_note: str | None
+    arrival_on: date | None
+
+
+class AcceptOffer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    arrival_on: date
+
+
+class DeclineOffer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: DeclineReason
+    text: str | None = Field(
+        default=None, max_length=REASON_MAX_LENGTH, pattern=TEXT_PATTERN, description="why"
+    )
+
+
+class WithdrawOffer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH, pattern=TEXT_PATTERN)
+
+
+class OfferDays(BaseModel):
+    """How many days an offer holds its bed-space before it expires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(ge=1, le=60)
 
 
 class NightlyMoveOuts(BaseModel):

@@ -66,6 +66,7 @@ class VacancyCounts(_Out):
     due_to_leave: int = Field(
         default=0, description="resident past the expected leaving date, no move-out recorded"
     )
+    held: int = Field(default=0, description="held by an open offer, waiting for its answer")
 
 
 class VacancyGroup(VacancyCounts):
@@ -150,12 +151,14 @@ def _count(
     as_of: date,
     within_days: int,
     due_to_leave: Collection[str],
+    held: Collection[str] = (),
 ) -> dict[str, int]:
     counts = dict.fromkeys(VacancyCounts.model_fields, 0)
     for bed in beds:
         day = free_from[bed.id]
         counts["bedspaces"] += 1
         counts["due_to_leave"] += int(bed.id in due_to_leave)
+        counts["held"] += int(bed.id in held)
         if day is None:
             continue
         if day <= as_of:
@@ -178,13 +181,15 @@ def vacancies(
     within_days: int = 28,
     show_confidential: bool = False,
     due_to_leave: Collection[str] = (),
+    held: Collection[str] = (),
 ) -> VacancyBoard:
     """The vacancy board of `problem`, per unit and grouped, filtered by `filters`.
 
     `show_confidential` is for roles allowed to know where refuges are; without it a unit
     with a confidential address shows neither its name, its area nor its address.
     `due_to_leave`: the bed-spaces whose resident is past their expected leaving date with
-    no move-out recorded (the service's; none in a problem document).
+    no move-out recorded (the service's; none in a problem document). `held`: the bed-spaces
+    an open offer holds (the service's; counted, never who they are held for).
     """
     if within_days < 0:
         raise ValueError("within_days must not be negative")
@@ -201,7 +206,7 @@ def vacancies(
         if not _matches(unit, filters, show_confidential):
             continue
         beds = beds_by_unit.get(unit.id, [])
-        counts = _count(beds, free_from, problem.as_of, within_days, due_to_leave)
+        counts = _count(beds, free_from, problem.as_of, within_days, due_to_leave, held)
         hidden = unit.confidential_address and not show_confidential
         later = [d for b in beds if (d := free_from[b.id]) is not None and d > problem.as_of]
         rows.append(

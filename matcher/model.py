@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -208,6 +208,43 @@ class Resident(_Doc):
     expected_leave: date | None = None
 
 
+def split_referred(cls: Any, data: Any) -> Any:
+    """`referred` may be given as a timestamp: its date stays in `referred` (what the solver
+    and every document read) and the moment goes to `referred_at`, in UTC. A date alone reads
+    as midnight: it drops a `referred_at` of another day."""
+    if not isinstance(data, dict) or data.get("referred") is None:
+        return data
+    moment = _timestamp(data["referred"])
+    if moment is not None:
+        return {**data, "referred": moment.date(), "referred_at": moment}
+    at = _timestamp(data.get("referred_at"))
+    day = data["referred"]
+    if at is not None and isinstance(day, date | str) and str(day)[:10] != at.date().isoformat():
+        return {**data, "referred_at": None}
+    return data
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A date and time (naive UTC), or None for a date alone or anything unreadable (which the
+    field's own validation then names)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and len(value.strip()) > 10:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class Referral(_Doc):
     id: Id
     referred: date
@@ -228,6 +265,16 @@ class Referral(_Doc):
     keep_apart: list[Id] = Field(default_factory=list, max_length=PEOPLE_MAX)
     keep_together: list[Id] = Field(default_factory=list, max_length=PEOPLE_MAX)
     priority: int = Field(default=1, ge=1, le=5)
+    # Personal data, read only by roles that may see people (coordinators and admins); the
+    # solver never reads them. Optional: documents from before them still load.
+    name: Name | None = Field(default=None, exclude_if=_absent)  # the name they want used
+    case_reference: Label | None = Field(default=None, exclude_if=_absent)
+    # The moment of referral where it is known (UTC); `referred` alone reads as midnight.
+    referred_at: datetime | None = Field(default=None, exclude_if=_absent)
+
+    reads_referred_timestamp = model_validator(mode="before")(split_referred)
+    patch_before: ClassVar[Any] = staticmethod(split_referred)  # for PATCH bodies and imports
+    added_later: ClassVar[frozenset[str]] = frozenset({"name", "case_reference", "referred_at"})
 
 
 class Policy(_Doc):

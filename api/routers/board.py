@@ -43,6 +43,7 @@ VACANCY_COLUMNS = (
     "freeing_28_days",
     "freeing_within_days",
     "due_to_leave",
+    "held",
     "next_free",
 )
 MOVE_OUT_COLUMNS = ("bedspace", "unit", "expected_leave", "due_to_leave")

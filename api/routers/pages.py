@@ -30,9 +30,12 @@ from api.services import (
     audit,
     board,
     changes,
+    clocks,
     commissioner_home,
     departures,
     inventory,
+    offer_view,
+    offers,
     person_view,
     placements,
     referral_form,
@@ -165,18 +168,23 @@ def logout(
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, user: Everyone) -> Response:
-    """Links for everyone; for commissioners (and admins) the portfolio's headline figures
-    and the last scenarios too."""
+    """Links for everyone; for coordinators (and admins) first the 8-hour responses still
+    owed; for commissioners (and admins) the portfolio's headline figures and the last
+    scenarios too."""
     from api.security import Role
 
+    owed = clocks.waiting_clocks(session, audit.now()) if user.sees_personal_data else []
+    if owed:
+        audit.record_read(session, user, "referral", [c.referral for c in owed])
     if user.role not in (Role.commissioner, Role.admin):
-        return render(request, "home.html", user)
+        return render(request, "home.html", user, owed=owed)
     problem = request.app.state.problem_cache.problem(session, as_of(request))
     last = scenario_service.list_scenarios(session, limit=commissioner_home.LAST_SCENARIOS)
     return render(
         request,
         "home.html",
         user,
+        owed=owed,
         portfolio=commissioner_home.portfolio(problem),
         scenarios=last,
         headline={row.id: commissioner_home.headline(row) for row in last},
@@ -192,7 +200,7 @@ def referrals_page(
     request: Request,
     session: SessionDep,
     user: Coordinator,
-    q: Annotated[str, Query(max_length=64)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
     status_is: Annotated[str, Query(alias="status", max_length=16)] = "waiting",
     priority: Annotated[int, Query(ge=1, le=5)] = 1,
     flag: Annotated[str, Query(max_length=32)] = "",
@@ -200,7 +208,8 @@ def referrals_page(
     waited: Annotated[int, Query(ge=0, le=36_500)] = 0,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    """Find people: by id, status, priority, flag, pathway and time waiting."""
+    """Find people: by name, case reference or id, status, priority, flag, pathway and time
+    waiting."""
     filters = {
         "q": q,
         "status": status_is,
@@ -212,7 +221,7 @@ def referrals_page(
     problems = [
         f"{name}: {value!r} is not one of the choices"
         for name, value, allowed in (
-            ("status", status_is, {"waiting", "placed", "withdrawn", "any"}),
+            ("status", status_is, {"waiting", "offered", "placed", "withdrawn", "any"}),
             ("flag", flag, {"", *(f.value for f in Flag)}),
             ("pathway", pathway, {"", *(p.value for p in Pathway)}),
         )
@@ -239,6 +248,7 @@ def referrals_page(
         user,
         code=422 if problems else 200,
         found=found,
+        owed=clocks.owed_on_page(found, audit.now()),
         total=total,
         page=page,
         pages=max(1, -(-total // REFERRALS_PAGE)),
@@ -385,6 +395,8 @@ def _referral_page(
         ctx, ranking = rank_waiting(
             session, referral_id, cache=cache, as_of=day, top=PAGE_PLACEMENTS, reader=user
         )
+        # What they declined is not proposed to them again.
+        ranking = offers.without_declined(ranking, offers.declined_bedspaces(session, referral_id))
     else:
         ctx = cached_context(session, cache, day)
         audit.record_read(session, user, "referral", [referral_id])
@@ -404,6 +416,8 @@ def _referral_page(
         exclusions=(
             person_view.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
         ),
+        **offer_view.page_context(session, row, as_of(request)),
+        **clocks.page_context(referral, audit.now(), row.status),
         **context,
     )
 
@@ -423,6 +437,7 @@ def referral_page(
         message = "Saved."
     if request.query_params.get("undone"):
         message = "Placement undone: the person waits again."
+    message = offer_view.step_message(request.query_params) or message
     return _referral_page(request, session, user, referral_id, message=message)
 
 
@@ -492,6 +507,8 @@ def stats_page(request: Request, session: SessionDep, user: Everyone) -> Respons
         user,
         stats=board.stats(session, problem),
         figures=portfolio_figures.figures(problem, user.sees_personal_data),
+        da=portfolio_figures.da_responses(session, audit.now()),
+        steps=portfolio_figures.step_times(session, user.sees_personal_data),
     )
 
 
@@ -565,7 +582,7 @@ def _run_page(
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: RunId, session: SessionDep, user: Coordinator) -> Response:
     accepted = request.query_params.get("accepted")
-    message = f"Placed {accepted} people from this run." if accepted else None
+    message = f"Offered places to {accepted} people from this run." if accepted else None
     return _run_page(request, session, user, run_id, message=message)
 
 
@@ -627,6 +644,11 @@ AUDIT_ACTIONS = {
     "move_out": "recorded a move-out of",
     "arrival": "recorded an arrival of",
     "deactivate": "closed the account of",
+    "offer": "offered a bed-space to",
+    "offer_accept": "recorded an offer accepted by",
+    "offer_decline": "recorded an offer declined for",
+    "offer_withdraw": "withdrew an offer to",
+    "offer_expire": "closed an expired offer to",
 }
 
 
@@ -668,7 +690,14 @@ def settings_page(request: Request, session: SessionDep, user: Admin) -> Respons
     changed = request.query_params.get("changed")
     message = "Setting saved." if changed else None
     on = departures.is_on(session)
-    return render(request, "settings.html", user, nightly_move_outs=on, message=message)
+    return render(
+        request,
+        "settings.html",
+        user,
+        nightly_move_outs=on,
+        offer_days=offers.offer_days(session),
+        message=message,
+    )
 
 
 @router.post("/admin/settings/nightly-move-outs")

@@ -27,12 +27,13 @@ from api.schemas import (
     ReferralView,
     ResidentView,
 )
-from api.services import audit, inventory, placements
+from api.services import audit, inventory, placements, referral_search
 from api.services.inventory import REFERRALS
 from api.services.ranking import CONTEXT, cached_context, ensure_waiting, rank_waiting
+from api.services.referral_search import ReferralQuery
 from matcher.explain_referral import ExplainContext, ReferralExplanation, explain_referral
 from matcher.free_dates import FreeDates
-from matcher.model import Referral
+from matcher.model import Flag, Pathway, Referral
 from matcher.ranking import RankResult
 
 router = APIRouter(prefix="/api", tags=["people"])
@@ -52,17 +53,41 @@ def resident_view(row: ResidentRow) -> ResidentView:
 
 @router.get("/referrals", response_model=list[ReferralView])
 def list_referrals(
+    request: Request,
+    response: Response,
     session: SessionDep,
     user: Coordinator,
     status_is: Annotated[
-        Literal["waiting", "placed", "withdrawn"] | None, Query(alias="status")
+        Literal["waiting", "offered", "placed", "withdrawn"] | None, Query(alias="status")
     ] = None,
+    q: Annotated[
+        str, Query(max_length=200, description="part of a name, case reference or id")
+    ] = "",
+    min_priority: Annotated[int, Query(ge=1, le=5)] = 1,
+    flag: Flag | None = None,
+    pathway: Pathway | None = None,
+    waited_days: Annotated[int, Query(ge=0, le=36_500)] = 0,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[ReferralView]:
-    where = ReferralRow.status == status_is if status_is else None
-    rows = inventory.list_rows(session, REFERRALS, limit=limit, offset=offset, where=where)
-    views = [referral_view(r) for r in rows]
+    """Find referrals by name, case reference or id, status, priority, flag, pathway and
+    days waited, in id order, a page at a time (`X-Total-Count`: how many match in all)."""
+    query = ReferralQuery(
+        text=q.strip(),
+        status=status_is,
+        min_priority=min_priority,
+        flag=flag,
+        pathway=pathway,
+        waited_days=waited_days,
+        limit=limit,
+        offset=offset,
+        by_id=True,
+    )
+    found, total = referral_search.search(session, query, as_of(request))
+    response.headers["X-Total-Count"] = str(total)
+    views = [
+        ReferralView.model_validate({**f.referral.model_dump(), "status": f.status}) for f in found
+    ]
     audit.record_read(session, user, "referral", [v.id for v in views])
     return views
 

@@ -57,7 +57,8 @@ def get_run(run_id: RunId, session: SessionDep, user: Coordinator) -> RunDetail:
 def accept_run(
     request: Request, run_id: RunId, body: AcceptRequest, session: SessionDep, user: Coordinator
 ) -> AcceptResult:
-    """Place the chosen proposals (all when `referrals` is omitted) in one transaction:
-    all of them or, with 409 and every reason, none."""
+    """Offer the chosen proposals (all when `referrals` is omitted) in one transaction: all
+    of them or, with 409 and every reason, none. A run proposes; accepting it offers, and
+    each person then accepts or declines their offer (`/api/offers`)."""
     accepted = runs.accept(session, user, as_of(request), run_id, body.referrals)
     return AcceptResult(accepted=accepted)

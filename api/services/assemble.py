@@ -10,6 +10,12 @@ no move-out recorded is still here, and their bed-space is "due to leave", not f
 problem document's own rule (DESIGN.md, `Problem.resident_is_present`) would count them as
 gone on `as_of`, so in the service's problem such a resident has no expected leaving date,
 and the passed date is kept beside it (`ServiceProblem.due_to_leave`) for the board.
+
+An open offer holds its bed-space the same way (LIFECYCLE.md: "held", not free): the person
+offered it is in the problem as if already in the bed-space, so nobody else is ranked or
+proposed into it, and the rules that count a unit's people (gender of a cluster, high-risk
+room, support hours, a team's caseload) count them too. The held bed-spaces are kept beside
+(`ServiceProblem.held`: bed-space -> offer id) for the board and the offers.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from api.orm import (
     AreaRow,
     BedSpaceRow,
     LinkRow,
+    OfferRow,
     ReferralRow,
     ResidentRow,
     SupportTeamRow,
@@ -77,12 +84,46 @@ class ServiceProblem(Problem):
 
     # Not part of the problem document: never written out, never read from one.
     due_to_leave: dict[str, date] = Field(default_factory=dict, exclude=True)
+    held: dict[str, int] = Field(default_factory=dict, exclude=True)  # bed-space -> offer
 
 
 def due_to_leave(problem: Problem) -> dict[str, date]:
     """Bed-space -> the passed expected leaving date of its resident, who has no move-out
     recorded; empty for a problem document not built by the service."""
     return problem.due_to_leave if isinstance(problem, ServiceProblem) else {}
+
+
+def held(problem: Problem) -> dict[str, int]:
+    """Bed-space -> the open offer holding it; empty for a problem document not built by the
+    service."""
+    return problem.held if isinstance(problem, ServiceProblem) else {}
+
+
+def offered_resident(offer: OfferRow, referral: ReferralRow) -> Resident:
+    """The person an open offer is made to, as the problem holds them: in the bed-space."""
+    return Resident.model_validate(
+        {
+            "id": referral.id,
+            "bedspace": offer.bedspace,
+            "gender": referral.gender,
+            "age": referral.age,
+            "risk": referral.risk,
+            "flags": list(referral.flags),
+            "support_hours": referral.support_hours,
+        }
+    )
+
+
+def _offered(session: Session) -> tuple[list[Resident], dict[str, int]]:
+    rows = session.execute(
+        select(OfferRow, ReferralRow)
+        .join(ReferralRow, ReferralRow.id == OfferRow.referral)
+        .where(OfferRow.state == "open")
+    ).all()
+    return (
+        [offered_resident(offer, referral) for offer, referral in rows],
+        {offer.bedspace: offer.id for offer, _ in rows},
+    )
 
 
 def keep_staying(residents: list[Resident], as_of: date) -> tuple[list[Resident], dict[str, date]]:
@@ -105,10 +146,14 @@ def build_problem(session: Session, as_of: date) -> Problem:
     residents, due = keep_staying(
         _all(session, ResidentRow, Resident, ResidentRow.left_on.is_(None)), as_of
     )
+    offered, holds = _offered(session)
+    if offered:
+        residents = sorted(residents + offered, key=lambda r: r.id)
     referrals = _all(session, ReferralRow, Referral, ReferralRow.status == "waiting")
     referrals = _present_only(referrals, {r.id for r in residents})
     return ServiceProblem(
         due_to_leave=due,
+        held=holds,
         as_of=as_of,
         areas=_all(session, AreaRow, Area),
         links=[
@@ -136,6 +181,11 @@ class StayChange:
     teams: tuple[SupportTeam, ...] = ()
     gone: frozenset[str] = frozenset()
     due: dict[str, date] = field(default_factory=dict)
+    # Offers: referrals waiting again (an offer declined, withdrawn or expired), bed-spaces
+    # newly held (-> offer) and bed-spaces no longer held.
+    returned: tuple[Referral, ...] = ()
+    held: dict[str, int] = field(default_factory=dict)
+    released: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -165,9 +215,15 @@ class StayChange:
         if added:
             residents = sorted(residents + added, key=lambda r: r.id)
         still_waiting = [r for r in problem.referrals if r.id not in changed]
+        if self.returned:
+            back = {r.id for r in self.returned}
+            still_waiting = sorted(
+                [r for r in still_waiting if r.id not in back] + list(self.returned),
+                key=lambda r: r.id,
+            )
         referrals = (
             _present_only(still_waiting, {r.id for r in residents})
-            if len(still_waiting) != len(problem.referrals) or self.gone
+            if len(still_waiting) != len(problem.referrals) or self.gone or self.returned
             else problem.referrals
         )
         teams = {t.id: t for t in self.teams}
@@ -183,6 +239,9 @@ class StayChange:
         if isinstance(problem, ServiceProblem) and (touched & due.keys() or self.due):
             kept = {b: d for b, d in due.items() if b not in touched}
             update["due_to_leave"] = {**kept, **self.due}
+        if isinstance(problem, ServiceProblem) and (self.held or self.released):
+            holds = {b: o for b, o in problem.held.items() if b not in self.released}
+            update["held"] = {**holds, **self.held}
         return problem.model_copy(update=update)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.orm import AllocationRunRow, OverrideRow, PlacementRow, ReferralRow
 from api.schemas import MoveOut, Stats
-from api.services.assemble import due_to_leave
+from api.services.assemble import due_to_leave, held
 from capacity.vacancies import VacancyBoard, VacancyFilters, bedspace_free_from, vacancies
 from matcher.model import Problem
 
@@ -22,13 +22,15 @@ def vacancy_board(
     within_days: int = 28,
     show_confidential: bool = False,
 ) -> VacancyBoard:
-    """The vacancy board of the service's problem, bed-spaces due to leave counted apart."""
+    """The vacancy board of the service's problem, bed-spaces due to leave and held by an
+    open offer counted apart."""
     return vacancies(
         problem,
         filters,
         within_days=within_days,
         show_confidential=show_confidential,
         due_to_leave=due_to_leave(problem).keys(),
+        held=held(problem).keys(),
     )
 
 

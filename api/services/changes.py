@@ -16,7 +16,7 @@ from enum import Enum
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import RISK_ORDER, GenderPolicy, Risk, Staffing
@@ -189,9 +189,16 @@ def partial(model: type[BaseModel]) -> type[BaseModel]:
             Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
         )
         fields[name] = (annotation | None, Field(default=None, description=info.description))
+    # A model that reads one field into others (a referral's timestamp `referred`) does so
+    # for the fields given, too.
+    before = getattr(model, "patch_before", None)
+    validators: dict[str, Any] | None = (
+        {"_before": model_validator(mode="before")(before)} if before is not None else None
+    )
     return create_model(  # type: ignore[no-any-return, call-overload]
         f"{model.__name__}Patch",
         __config__=ConfigDict(extra="forbid"),
+        __validators__=validators,
         __doc__=f"The fields of a {model.__name__.lower()} to change; the rest keep their values.",
         **fields,
     )
@@ -202,11 +209,17 @@ def complete(model: type[BaseModel]) -> type[BaseModel]:
     """`model` with no defaults: a PUT body, which replaces a record whole and so must give
     every field (`null` where a field may be empty). The model's own rules still apply."""
     fields: dict[str, Any] = {}
+    # Fields added to a model later keep their default (None), so a client written before
+    # them still replaces a record whole: contract, add, never rename.
+    added: frozenset[str] = getattr(model, "added_later", frozenset())
     for name, info in model.model_fields.items():
         annotation: Any = info.annotation
         if info.metadata:
             annotation = Annotated[annotation, *info.metadata]
-        fields[name] = (annotation, Field(description=info.description))
+        if name in added:
+            fields[name] = (annotation, Field(default=info.default, description=info.description))
+        else:
+            fields[name] = (annotation, Field(description=info.description))
     return create_model(  # type: ignore[no-any-return, call-overload]
         f"{model.__name__}Replacement",
         __base__=model,

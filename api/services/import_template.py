@@ -55,7 +55,8 @@ NOTES: dict[str, dict[str, str]] = {
     },
     "referrals": {
         "id": "The referral's code, unique across the service.",
-        "referred": "The date the referral was made.",
+        "referred": "When the referral was made: the date, with the time if known (a date "
+        "alone reads as midnight).",
         "age": "The person's age in years.",
         "gender": "The person's gender.",
         "needs_women_only": "Yes if she needs a women-only space.",
@@ -75,6 +76,7 @@ NOTES: dict[str, dict[str, str]] = {
         "priority": "Priority band, 1 (lowest) to 5 (most urgent).",
         "name": "The name the person wants used (coordinators and admins see it).",
         "case_reference": "The council's case reference (coordinators and admins see it).",
+        "referred_at": "Filled in from a referred cell with a time; leave it empty.",
     },
 }
 

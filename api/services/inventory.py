@@ -138,7 +138,10 @@ def replace(
 ) -> Any:
     """Replace a record whole (HTTP PUT): every field must be given, so nothing is reset to a
     default by being left out."""
-    missing = sorted(set(kind.model.model_fields) - item.model_fields_set)
+    # Fields added to the model later may be left out (they then read as not recorded), so
+    # a client written before them still works: contract, add, never rename.
+    added: frozenset[str] = getattr(kind.model, "added_later", frozenset())
+    missing = sorted(set(kind.model.model_fields) - item.model_fields_set - added)
     if missing:
         raise ProblemInvalid(
             [

@@ -53,7 +53,7 @@ def needs(referral: Referral, problem: Problem) -> list[Need]:
     waited = (problem.as_of - referral.referred).days
     facts = [
         Need("Priority", f"{referral.priority} of 5"),
-        Need("Referred", f"{referral.referred:%d %B %Y} ({waited} days ago)"),
+        Need("Referred", _referred(referral, waited)),
         Need("Age and gender", f"{referral.age}, {_words(referral.gender.value)}"),
         Need("Risk", _words(referral.risk.value)),
         Need("Pathway", _words(referral.pathway.value)),
@@ -117,6 +117,12 @@ def exclusion_groups(ranking: RankResult, problem: Problem) -> list[ExclusionGro
         group.units.append((names.get(excluded["unit"], excluded["unit"]), part))
     # Most units first: the reasons that shut most of the portfolio lead.
     return sorted(groups.values(), key=lambda g: (-len(g.units), g.reasons))
+
+
+def _referred(referral: Referral, waited: int) -> str:
+    if referral.referred_at is not None:  # the moment is known: say it (UTC)
+        return f"{referral.referred_at:%d %B %Y, %H:%M} UTC ({waited} days ago)"
+    return f"{referral.referred:%d %B %Y} ({waited} days ago)"
 
 
 def _words(value: str) -> str:

@@ -17,6 +17,7 @@ from matcher.model import Flag, Gender, Pathway, Risk
 LIST_OF_IDS = ("keep_apart", "keep_together")
 AREA_LISTS = ("preferred_areas", "excluded_areas")
 SWITCHES = ("needs_women_only", "wants_female_worker", "needs_24_7", "needs_accessible")
+PERSONAL = ("name", "case_reference")
 NUMBERS = ("age", "household_size", "support_hours", "priority")
 CHOICES = {
     "gender": [g.value for g in Gender],
@@ -29,7 +30,10 @@ FLAGS = [f.value for f in Flag]
 # In the order a coordinator fills them in, with the words they read.
 LABELS = {
     "id": "Referral id",
+    "name": "Name (the name the person wants used)",
+    "case_reference": "Case reference",
     "referred": "Referred on",
+    "referred_time": "at (time, UTC; blank reads as midnight)",
     "age": "Age",
     "gender": "Gender",
     "risk": "Risk",
@@ -57,6 +61,11 @@ def from_form(form: Mapping[str, Any], multi: Mapping[str, list[str]]) -> dict[s
         value = str(form.get(name, "")).strip()
         if value:
             data[name] = value
+    moment = str(form.get("referred_time", "")).strip()
+    if moment and data.get("referred"):  # the time of referral, where it is known
+        data["referred"] = f"{data['referred']}T{moment}"
+    for name in PERSONAL:  # blank: not recorded
+        data[name] = str(form.get(name, "")).strip() or None
     for name in SWITCHES:
         data[name] = form.get(name) == "on"
     data["flags"] = list(multi.get("flags", []))

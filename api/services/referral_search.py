@@ -1,25 +1,25 @@
-"""Finding people on the list: by id, status, priority, flag, pathway and how long they have
-waited, most urgent first, a page at a time. Placed and withdrawn people stay findable, and
-where a person is placed the answer says where and since when."""
+"""Finding people on the list: by name, case reference or id, status, priority, flag, pathway
+and how long they have waited, most urgent first, a page at a time. Offered, placed, departed
+and withdrawn people stay findable, and the answer says where a person is and since when."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from api.orm import BedSpaceRow, PlacementRow, ReferralRow, ResidentRow, UnitRow
+from api.orm import BedSpaceRow, OfferRow, PlacementRow, ReferralRow, ResidentRow, UnitRow
 from matcher.model import Flag, Pathway, Referral
 
-Status = Literal["waiting", "placed", "withdrawn"]
+Status = Literal["waiting", "offered", "placed", "withdrawn"]
 
 
 @dataclass(frozen=True)
 class ReferralQuery:
-    text: str = ""  # part of an id
+    text: str = ""  # part of a name, case reference or id
     status: Status | None = "waiting"
     min_priority: int = 1
     flag: Flag | None = None
@@ -27,6 +27,7 @@ class ReferralQuery:
     waited_days: int = 0  # at least this long since referral
     limit: int = 100
     offset: int = 0
+    by_id: bool = False  # in id order (the API's list) rather than most urgent first
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,23 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class Held:
+    """An open offer: the bed-space held for the person, where, since when, until when."""
+
+    offer_id: int
+    unit: str  # by name
+    bedspace: str
+    made_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Found:
     referral: Referral
     status: str
     waited_days: int
     placement: Placement | None
+    offer: Held | None = None
 
 
 def search(session: Session, query: ReferralQuery, as_of: date) -> tuple[list[Found], int]:
@@ -53,7 +66,14 @@ def search(session: Session, query: ReferralQuery, as_of: date) -> tuple[list[Fo
     if query.status is not None:
         statement = statement.where(ReferralRow.status == query.status)
     if query.text:
-        statement = statement.where(ReferralRow.id.contains(query.text, autoescape=True))
+        folded = query.text.lower()
+        statement = statement.where(
+            or_(
+                ReferralRow.id.contains(query.text, autoescape=True),
+                func.lower(ReferralRow.name).contains(folded, autoescape=True),
+                func.lower(ReferralRow.case_reference).contains(folded, autoescape=True),
+            )
+        )
     if query.pathway is not None:
         statement = statement.where(ReferralRow.pathway == query.pathway.value)
     if query.waited_days:
@@ -61,19 +81,25 @@ def search(session: Session, query: ReferralQuery, as_of: date) -> tuple[list[Fo
             ReferralRow.referred <= as_of - timedelta(days=query.waited_days)
         )
     statement = statement.order_by(
-        ReferralRow.priority.desc(), ReferralRow.referred, ReferralRow.id
+        *(
+            (ReferralRow.id,)
+            if query.by_id
+            else (ReferralRow.priority.desc(), ReferralRow.referred, ReferralRow.id)
+        )
     )
     rows = list(session.scalars(statement))
     if query.flag is not None:  # flags are a JSON list: matched here, alike on every database
         rows = [r for r in rows if query.flag.value in r.flags]
     page = rows[query.offset : query.offset + query.limit]
     where = _placements(session, [r.id for r in page if r.status == "placed"])
+    held = _offers(session, [r.id for r in page if r.status == "offered"])
     found = [
         Found(
             referral=Referral.model_validate(row, from_attributes=True),
             status=row.status,
             waited_days=(as_of - row.referred).days,
             placement=where.get(row.id),
+            offer=held.get(row.id),
         )
         for row in page
     ]
@@ -82,6 +108,28 @@ def search(session: Session, query: ReferralQuery, as_of: date) -> tuple[list[Fo
 
 def placement_of(session: Session, referral_id: str) -> Placement | None:
     return _placements(session, [referral_id]).get(referral_id)
+
+
+def offer_of(session: Session, referral_id: str) -> Held | None:
+    return _offers(session, [referral_id]).get(referral_id)
+
+
+def _offers(session: Session, ids: list[str]) -> dict[str, Held]:
+    """Each offered person's open offer: the unit by name, the bed-space, made and expiring."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(OfferRow, UnitRow.id, UnitRow.name)
+        .join(BedSpaceRow, BedSpaceRow.id == OfferRow.bedspace)
+        .join(UnitRow, UnitRow.id == BedSpaceRow.unit)
+        .where(OfferRow.referral.in_(ids), OfferRow.state == "open")
+    )
+    return {
+        offer.referral: Held(
+            offer.id, unit_name or unit_id, offer.bedspace, offer.made_at, offer.expires_at
+        )
+        for offer, unit_id, unit_name in rows
+    }
 
 
 def _placements(session: Session, ids: list[str]) -> dict[str, Placement]:

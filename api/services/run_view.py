@@ -16,6 +16,7 @@ from api.orm import (
     AllocationResultRow,
     AllocationRunRow,
     BedSpaceRow,
+    OfferRow,
     PlacementRow,
     ReferralRow,
     UnitRow,
@@ -86,6 +87,15 @@ def proposals(
             )
         )
     }
+    # A bed-space the person declined is not proposed to them again (LIFECYCLE.md).
+    declined = {
+        (referral, bed)
+        for referral, bed in session.execute(
+            select(OfferRow.referral, OfferRow.bedspace).where(
+                OfferRow.referral.in_(ids), OfferRow.state == "declined"
+            )
+        )
+    }
     answer = []
     for row in proposed:
         bed = row.bedspace or ""
@@ -99,7 +109,13 @@ def proposals(
                 support_team=row.support_team,
                 why=_why(context, row.referral, bed),
                 accepted=row.accepted,
-                stale=None if row.accepted else _stale(person, taken.get(bed), row.referral),
+                stale=None
+                if row.accepted
+                else (
+                    "no longer proposed: this person declined this bed-space"
+                    if (row.referral, bed) in declined
+                    else _stale(person, taken.get(bed), row.referral)
+                ),
             )
         )
     return answer

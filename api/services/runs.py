@@ -2,9 +2,10 @@
 
 A run solves every waiting referral against the stored state with `matcher.solve.solve`.
 The solver's result is re-checked by the checker before it is stored, so a proposal that
-breaks a hard rule never reaches a coordinator. Accepting places the chosen proposals in one
-transaction (`placements.place_many`): all of them, or, if anything changed since the run
-made one of them unsafe, none of them, with every reason.
+breaks a hard rule never reaches a coordinator. A run proposes; accepting it offers (it does
+not place): the chosen proposals become offers holding their bed-spaces, in one transaction
+(`offers.offer_many`): all of them, or, if anything changed since the run made one of them
+unsafe, none of them, with every reason. Each person then accepts or declines their offer.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from api.security import Principal
 from api.services import audit
 from api.services.assemble import build_problem
 from api.services.errors import Conflict, NotFound
-from api.services.placements import place_many
+from api.services.offers import offer_many
 from constraints.checker import check
 from matcher.equity import CohortEquity, equity
 from matcher.errors import BedmatchError, Issue, ProblemInvalid
@@ -234,7 +235,7 @@ def accept(
     run_id: int,
     referrals: Sequence[str] | None,
 ) -> list[str]:
-    """Place the run's proposals for `referrals` (all proposals when None) in one go."""
+    """Offer the run's proposals for `referrals` (all proposals when None) in one go."""
     run = get(session, run_id)
     if run.status not in ("done", "partly_accepted"):
         raise Conflict(f"allocation run {run_id} is {run.status}; only a finished run is accepted")
@@ -263,7 +264,7 @@ def accept(
         )
         for ref in chosen
     ]
-    place_many(session, user, as_of, assignments, run_id=run_id)
+    offer_many(session, user, as_of, assignments, run_id, now=audit.now())
     try:
         for ref in chosen:
             row = session.get(AllocationResultRow, proposals[ref].id)

@@ -20,7 +20,11 @@ HAD_REAL_ADMIN = "had_real_admin"
 # leaving date ("on"); otherwise only a coordinator records move-outs (`api.services.departures`).
 NIGHTLY_MOVE_OUTS = "nightly_move_outs"
 
-KNOWN_KEYS = frozenset({CREATED_AS_DEMO, HAD_REAL_ADMIN, NIGHTLY_MOVE_OUTS})
+# How many days an offer holds its bed-space before it expires (a whole number; unset: the
+# default in `api.services.offers`).
+OFFER_DAYS = "offer_days"
+
+KNOWN_KEYS = frozenset({CREATED_AS_DEMO, HAD_REAL_ADMIN, NIGHTLY_MOVE_OUTS, OFFER_DAYS})
 
 
 def get(session: Session, key: str) -> str | None:

@@ -241,7 +241,9 @@ def test_admin_runs_a_batch_watches_progress_and_accepts_it(browser: Any, server
     screenshot(browser, "run-fairness", "equity")
     screenshot(browser, "run-proposals")
     browser.find_element(By.ID, "accept-all").click()
-    assert f"Placed {proposals} people from this run" in wait_for(browser, "message").text
+    assert (
+        f"Offered places to {proposals} people from this run" in wait_for(browser, "message").text
+    )
 
 
 def test_coordinator_creates_and_edits_a_referral_on_its_form(browser: Any, server: str) -> None:

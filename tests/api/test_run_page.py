@@ -1,6 +1,6 @@
 """A batch run's page in plain words: proposals overtaken since the run (the person placed
 by hand, or no longer fitting beside the rest as the data stands) are marked and left out,
-and everyone who still can be is placed in one go."""
+and everyone who still can be is offered a place in one go."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_a_proposal_overtaken_since_the_run_is_marked_and_the_rest_placed(
     assert outcome is not None
     assert not re.search(r"objective|bound|gap", outcome.group(1)), outcome.group(1)
     # Everyone else the run proposed who still fits beside the others, checked as they are now.
-    button = re.search(r"Place everyone who still can be \((\d+)\)", page.text)
+    button = re.search(r"Offer to everyone who still can be \((\d+)\)", page.text)
     assert button is not None
     still = int(button.group(1))
     assert 0 < still < len(proposed)

@@ -315,6 +315,7 @@ def test_every_form_post_needs_this_sign_ins_csrf_token(sqlite_url: str, path: s
             username="coordinator",
             resident_id="R00001",
             placement_id=1,
+            offer_id=1,
             scenario_id=1,
         )
         who = Role.coordinator
@@ -342,6 +343,11 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/runs",
         "/runs/{run_id}/accept",
         "/admin/settings/nightly-move-outs",
+        "/referrals/{referral_id}/offer",
+        "/offers/{offer_id}/accept",
+        "/offers/{offer_id}/decline",
+        "/offers/{offer_id}/withdraw",
+        "/admin/settings/offer-days",
         "/scenarios",
         "/scenarios/{scenario_id}/plan",
         "/scenarios/{scenario_id}/run",

@@ -53,8 +53,8 @@ def test_a_connection_dropped_half_way_through_a_batch_accept_stores_nothing(
     chosen = proposals(run)
     before = snapshot(postgres_url)
     engine = pg.client.app.state.engine  # type: ignore[attr-defined]
-    # Residents are written and referrals marked placed by the time placements go in.
-    with fault_at(engine, "INSERT INTO placements", kill_connection(postgres_url)) as fault:
+    # Referrals are marked offered by the time the offers go in.
+    with fault_at(engine, "INSERT INTO offers", kill_connection(postgres_url)) as fault:
         response = pg.client.post(f"/api/runs/{run['id']}/accept", json={}, headers=pg.as_role(C))
     assert fault.fired
     assert response.status_code == 503, response.text
@@ -89,7 +89,7 @@ def test_a_constraint_failing_half_way_through_a_batch_accept_stores_nothing(
 
     engine = pg.client.app.state.engine  # type: ignore[attr-defined]
     with fault_at(
-        engine, "INSERT INTO residents", another_writer_takes_the_last_bed, last["bedspace"]
+        engine, "INSERT INTO offers", another_writer_takes_the_last_bed, last["bedspace"]
     ) as fault:
         response = pg.client.post(f"/api/runs/{run['id']}/accept", json={}, headers=pg.as_role(C))
     assert fault.fired
