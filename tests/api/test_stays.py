@@ -237,3 +237,33 @@ def test_the_stay_page_moves_a_person_and_undoes_a_placement(sqlite_service: Ser
     assert undone.status_code == 303 and undone.headers["location"].endswith("undone=1")
     with factory(sqlite_service.client)() as session:
         assert session.get(ReferralRow, other).status == "waiting"  # type: ignore[union-attr]
+
+
+def test_a_transfer_into_a_bed_space_held_by_an_offer_is_refused(service: Service) -> None:
+    """A held bed-space is nobody else's: not by a placement, not by a move."""
+    client, headers = service.client, service.as_role(C)
+    person, _, second, _ = _placed_with_a_second_choice(service)
+    waiting = client.get("/api/referrals?status=waiting", headers=headers).json()
+    held = None
+    for referral in waiting:
+        ranked = client.get(f"/api/referrals/{referral['id']}/rank", headers=headers).json()
+        mine = [p for p in ranked["ranked"] if p["bedspace"] == second and not p["partners"]]
+        if mine:
+            offer = client.post(
+                "/api/offers",
+                json={"referral": referral["id"], "bedspace": second, "reason": "closest"},
+                headers=headers,
+            )
+            if offer.status_code == 201:
+                held = offer.json()
+                break
+    if held is None:
+        pytest.skip("nobody waiting may be offered that bed-space")
+    before = counts(client)
+    refused = client.post(
+        f"/api/residents/{person}/transfer",
+        json={"bedspace": second, "reason": "try"},
+        headers=headers,
+    )
+    assert refused.status_code == 409, refused.text
+    assert counts(client) == before
