@@ -9,6 +9,7 @@ from typing import Any
 from api.security import Role
 from tests.api.test_pages import (
     browser,
+    click_for_new_page,
     is_forbidden,
     screenshot,
     server,
@@ -17,29 +18,26 @@ from tests.api.test_pages import (
     wait_for,
 )
 
-__all__ = ["browser", "server"]  # the fixtures, shared with the other page tests
-
-
-def click_for_new_page(browser: Any, element_id: str) -> None:
-    """Click, and wait until the page the click loads has replaced the one clicked on."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ready
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    old = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, element_id).click()
-    WebDriverWait(browser, 15).until(ready.staleness_of(old))
+__all__ = [
+    "browser",
+    "click_for_new_page",
+    "server",
+]  # the fixtures, shared with the other page tests
 
 
 def message_saying(browser: Any, words: str) -> str:
     """The page's message once it says `words`: a click loads a new page, and the old one
-    may still show a message of the same id for a moment."""
+    may still show a message of the same id for a moment (or be swapped out as it is read)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     def said(b: Any) -> str | bool:
-        found = b.find_elements(By.ID, "message")
-        return found[0].text if found and words in found[0].text else False
+        try:
+            found = b.find_elements(By.ID, "message")
+            return found[0].text if found and words in found[0].text else False
+        except WebDriverException:  # the page changed under the read: look again
+            return False
 
     return str(WebDriverWait(browser, 15).until(said))
 

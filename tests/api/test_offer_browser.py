@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from api.security import Role
-from tests.api.test_pages import browser, screenshot, server, sign_in, text_of, wait_for
+from tests.api.test_import_and_accounts_browser import message_saying
+from tests.api.test_pages import browser, screenshot, server, sign_in, text_of
 
 __all__ = ["browser", "server"]  # the fixtures, shared with the other page tests
 
@@ -36,7 +37,7 @@ def offer_the_top_place(browser: Any) -> None:
     confirm = browser.find_element(By.CSS_SELECTOR, "button.offer-top")
     assert confirm.is_displayed() and "Confirm: hold" in confirm.text
     confirm.click()
-    assert "held for this person" in wait_for(browser, "message").text
+    assert "held for this person" in message_saying(browser, "held for this person")
 
 
 def test_a_coordinator_offers_records_a_refusal_and_an_acceptance(
@@ -63,7 +64,7 @@ def test_a_coordinator_offers_records_a_refusal_and_an_acceptance(
     browser.find_element(By.CSS_SELECTOR, "summary.offer-top-open").click()
     screenshot(browser, "day-2-offer-confirmation", "ranked")
     browser.find_element(By.CSS_SELECTOR, "button.offer-top").click()
-    assert "held for this person" in wait_for(browser, "message").text
+    assert "held for this person" in message_saying(browser, "held for this person")
     assert "(offered)" in browser.find_element(By.TAG_NAME, "h1").text
     assert "held until" in text_of(browser, "where-now")
     screenshot(browser, "day-3-offer-open")
@@ -71,7 +72,7 @@ def test_a_coordinator_offers_records_a_refusal_and_an_acceptance(
     browser.find_element(By.ID, "decline-offer-open").click()
     Select(browser.find_element(By.ID, "decline-reason")).select_by_value("person_refused")
     browser.find_element(By.ID, "decline-offer").click()
-    assert "declined" in wait_for(browser, "message").text
+    assert "declined" in message_saying(browser, "declined")
     assert "declined: the person refused" in text_of(browser, "offer-history")
     assert "(waiting)" in browser.find_element(By.TAG_NAME, "h1").text
     screenshot(browser, "day-4-refusal-recorded")
@@ -79,7 +80,7 @@ def test_a_coordinator_offers_records_a_refusal_and_an_acceptance(
     offer_the_top_place(browser)
     browser.find_element(By.ID, "accept-offer-open").click()
     browser.find_element(By.ID, "accept-offer").click()
-    assert "accepted" in wait_for(browser, "message").text
+    assert "accepted" in message_saying(browser, "accepted")
     assert "(placed)" in browser.find_element(By.TAG_NAME, "h1").text
     history = text_of(browser, "offer-history")
     assert "accepted, arriving" in history and "declined: the person refused" in history

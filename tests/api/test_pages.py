@@ -120,6 +120,27 @@ def screenshot(browser: Any, name: str, element_id: str | None = None) -> None:
         browser.find_element(By.ID, element_id).screenshot(path)
 
 
+def click_for_new_page(browser: Any, element_id: str, timeout_s: float = 30) -> None:
+    """Click a button or link that loads a page, and wait until the page it was on is gone:
+    the new page may carry an element of the same id (a "Saved." message), so waiting for
+    that id alone can read the old page."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, element_id).click()
+
+    def gone(_: Any) -> bool:
+        try:
+            old.is_enabled()
+        except WebDriverException:  # stale, or (chromedriver) "node not in the document"
+            return True
+        return False
+
+    WebDriverWait(browser, timeout_s).until(gone)
+
+
 def is_forbidden(browser: Any, server: str, path: str) -> bool:
     from selenium.webdriver.common.by import By
 

@@ -10,6 +10,7 @@ from typing import Any
 from api.security import Role
 from tests.api.test_pages import (  # noqa: F401 - fixtures
     browser,
+    click_for_new_page,
     is_forbidden,
     screenshot,
     server,
@@ -49,13 +50,7 @@ def submit(browser: Any, button_id: str) -> None:
     """Click a button that loads a page, and wait until the page it was on is gone: the new
     page may carry an element of the same id (a "Saved." message), so waiting for that id
     alone can read the old page."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ready
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    old = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, button_id).click()
-    WebDriverWait(browser, 30).until(ready.staleness_of(old))
+    click_for_new_page(browser, button_id)
 
 
 def women_only_unit(browser: Any) -> str:
