@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from statistics import median
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.orm import BedSpaceRow, PlacementRow, ReferralRow, ResidentRow, UnitRow
+from api.orm import BedSpaceRow, OfferRow, PlacementRow, ReferralRow, ResidentRow, UnitRow
+from api.services.clocks import DA_RESPONSE, owes_da_response, referred_moment
 from api.services.departure_reasons import DESTINATION_WORDS, REASON_WORDS
 from capacity.length_of_stay import STAY_TARGETS
 from capacity.quotas import WomenOnlyShare, women_only_share
@@ -86,6 +87,13 @@ class ReturnsPack:
     women: WomenOnlyShare
     waiting_by_week: list[tuple[date, dict[int, int]]]
     cohort_waits: list[CohortWait]
+    offers: int = 0
+    offers_by_outcome: dict[str, int] = field(default_factory=dict)
+    decline_reasons: dict[str, int] = field(default_factory=dict)
+    da_responses_owed: int = 0  # priority-5 DA referrals referred in the range
+    da_responses_met: int = 0  # offered or placed within 8 hours
+    da_responses_late: int = 0  # offered or placed, after 8 hours
+    da_responses_missing: int = 0  # neither yet, and the 8 hours have passed
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -251,6 +259,20 @@ def returns_pack(
         day += timedelta(days=7)
 
     cohort_waits = _cohort_waits(counted, first_placed, start, end)
+    offers = [o for o in session.scalars(select(OfferRow)) if start <= o.made_at.date() <= end]
+    first_step = _first_steps(session)
+    owed = [r for r in referrals if start <= r.referred <= end and owes_da_response(r)]
+    met = late = missing = 0
+    horizon = datetime.combine(end + timedelta(days=1), time())
+    for r in owed:
+        due = referred_moment(r) + DA_RESPONSE
+        step = first_step.get(r.id)
+        if step is not None and step <= due:
+            met += 1
+        elif step is not None:
+            late += 1
+        elif due < horizon:
+            missing += 1
     return ReturnsPack(
         start=start,
         end=end,
@@ -265,8 +287,31 @@ def returns_pack(
         women=women_only_share(problem),
         waiting_by_week=weeks,
         cohort_waits=cohort_waits,
+        offers=len(offers),
+        offers_by_outcome=dict(Counter(o.state for o in offers).most_common()),
+        decline_reasons=dict(
+            Counter(
+                o.reason_code or NOT_RECORDED for o in offers if o.state == "declined"
+            ).most_common()
+        ),
+        da_responses_owed=len(owed),
+        da_responses_met=met,
+        da_responses_late=late,
+        da_responses_missing=missing,
         notes=notes,
     )
+
+
+def _first_steps(session: Session) -> dict[str, datetime]:
+    """Each referral's first response: its first offer made, or its first placement."""
+    first: dict[str, datetime] = {}
+    for referral, at in [
+        *((o.referral, o.made_at) for o in session.scalars(select(OfferRow))),
+        *((p.referral, p.placed_at) for p in session.scalars(select(PlacementRow))),
+    ]:
+        if referral not in first or at < first[referral]:
+            first[referral] = at
+    return first
 
 
 def _cohort_waits(

@@ -40,6 +40,12 @@ def tables(pack: ReturnsPack, sees_personal_data: bool) -> dict[str, list[list[A
         ["transfers", pack.transfers],
         ["placements undone", pack.undone],
         ["departures", pack.departures],
+        ["offers made", pack.offers],
+        *[[f"offers {state}", n] for state, n in pack.offers_by_outcome.items()],
+        ["8-hour responses owed (priority-5 domestic abuse referrals)", pack.da_responses_owed],
+        ["8-hour responses met", pack.da_responses_met],
+        ["8-hour responses late", pack.da_responses_late],
+        ["8-hour responses still missing, overdue", pack.da_responses_missing],
         ["bed-spaces", pack.women.bedspaces],
         ["women-safe bed-spaces", pack.women.women_safe_bedspaces],
         ["women-safe share of bed-spaces", round(pack.women.women_safe_share, 3)],
@@ -84,6 +90,9 @@ def tables(pack: ReturnsPack, sees_personal_data: bool) -> dict[str, list[list[A
     destinations = [["where people went", "departures"]] + [
         [k, count(v)] for k, v in pack.departures_by_destination.items()
     ]
+    declines = [["why offers were declined", "offers"]] + [
+        [k, count(v)] for k, v in pack.decline_reasons.items()
+    ]
     waiting = [["week from", *[f"priority {p}" for p in range(1, 6)], "all"]] + [
         [day.isoformat(), *[n for _, n in sorted(by.items())], sum(by.values())]
         for day, by in pack.waiting_by_week
@@ -115,6 +124,7 @@ def tables(pack: ReturnsPack, sees_personal_data: bool) -> dict[str, list[list[A
         "units": units,
         "departure reasons": reasons,
         "destinations": destinations,
+        "declined offers": declines,
         "waiting list": waiting,
         "waits by group": cohorts,
     }

@@ -5,12 +5,12 @@ not see them, and a bad range is refused naming the field."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from api.orm import BedSpaceRow, PlacementRow, ResidentRow, UnitRow
+from api.orm import BedSpaceRow, OfferRow, PlacementRow, ReferralRow, ResidentRow, UnitRow
 from api.security import Role
 from api.services.assemble import build_problem
 from api.services.returns import returns_pack, stays
@@ -152,3 +152,48 @@ def test_the_page_says_what_is_wrong_with_a_range(sqlite_service: Service) -> No
     for query in ("from=2026-12-07&to=2026-11-01", "to=2026-11-01"):
         page = sqlite_service.client.get(f"/returns?{query}", cookies=cookies)
         assert page.status_code == 422 and 'id="message"' in page.text, query
+
+
+def test_offers_and_eight_hour_responses_are_recounted(sqlite_service: Service) -> None:
+    """Offers by outcome and the 8-hour responses owed to priority-5 DA referrals, each as
+    a plain count over the stored offers, placements and referrals."""
+    client, headers = sqlite_service.client, sqlite_service.as_role(C)
+    end = sqlite_service.settings.placement_date()
+    waiting = client.get("/api/referrals?status=waiting", headers=headers).json()
+    for referral in waiting[:6]:
+        ranked = client.get(f"/api/referrals/{referral['id']}/rank", headers=headers).json()
+        alone = [p for p in ranked["ranked"] if not p["partners"]]
+        if alone:
+            client.post(
+                "/api/offers",
+                json={"referral": referral["id"], "bedspace": alone[0]["bedspace"]},
+                headers=headers,
+            )
+    start = end - timedelta(days=200)
+    with factory(client)() as session:
+        problem = build_problem(session, end)
+        pack = returns_pack(session, problem, start, end, sees_personal_data=True)
+        offers = session.scalars(select(OfferRow)).all()
+        referrals = session.scalars(select(ReferralRow)).all()
+        placements = session.scalars(select(PlacementRow)).all()
+    made = [o for o in offers if start <= o.made_at.date() <= end]
+    assert pack.offers == len(made) > 0
+    assert sum(pack.offers_by_outcome.values()) == len(made)
+    owed = [
+        r
+        for r in referrals
+        if start <= r.referred <= end and r.priority == 5 and "da_victim" in r.flags
+    ]
+    assert pack.da_responses_owed == len(owed)
+    steps: dict[str, list[Any]] = {}
+    for o in offers:
+        steps.setdefault(o.referral, []).append(o.made_at)
+    for p in placements:
+        steps.setdefault(p.referral, []).append(p.placed_at)
+    met = 0
+    for r in owed:
+        moment = r.referred_at or datetime.combine(r.referred, datetime.min.time())
+        if r.id in steps and min(steps[r.id]) <= moment + timedelta(hours=8):
+            met += 1
+    assert pack.da_responses_met == met
+    assert met + pack.da_responses_late + pack.da_responses_missing <= len(owed)
