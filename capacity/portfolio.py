@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -141,41 +142,61 @@ def _raise_women_only_share(problem: Problem, share: float) -> Problem:
     return problem.model_copy(update={"units": units, "residents": residents})
 
 
-def add_housing_first(problem: Problem, flats: int) -> Problem:
-    """Add Housing First flats across the areas, with intensive support to serve them."""
+def add_flats(
+    problem: Problem,
+    flats: int,
+    *,
+    code: str,
+    name: str,
+    unit: dict[str, Any],
+    team_kind: TeamKind,
+    team_caseload: int,
+) -> Problem:
+    """Add self-contained flats (units of one bed-space, `unit` their fields) across the
+    areas in turn, with teams of `team_caseload` cases each in every area to serve them.
+    Ids: U{code}0001, B{code}0001, T{code}-{area}-1."""
     areas = [a.id for a in problem.areas]
     units, beds, teams = list(problem.units), list(problem.bedspaces), list(problem.support_teams)
     per_area = dict.fromkeys(areas, 0)
     for n in range(1, flats + 1):
         area = areas[(n - 1) % len(areas)]
         per_area[area] += 1
-        unit_id = f"UHF{n:04d}"
+        unit_id = f"U{code}{n:04d}"
         units.append(
-            Unit(
-                id=unit_id,
-                name=f"Housing First flat {unit_id}",
-                area=area,
-                kind=UnitKind.housing_first,
-                self_contained=True,
-                min_age=18,
-                staffing=Staffing.visiting,
-                max_risk=Risk.very_high,
-                max_high_risk_residents=1,
-                support_hours_capacity=15,
-                pathway=Pathway.housing_first,
-            )
+            Unit(id=unit_id, name=f"{name} {unit_id}", area=area, self_contained=True, **unit)
         )
-        beds.append(BedSpace(id=f"BHF{n:04d}", unit=unit_id, cluster="C1"))
-    # Intensive workers hold 5-7 cases (DESIGN.md facts list): one team of 6 per 6 new flats.
+        beds.append(BedSpace(id=f"B{code}{n:04d}", unit=unit_id, cluster="C1"))
     for area, count in per_area.items():
-        for k in range(math.ceil(count / 6)):
+        for k in range(math.ceil(count / team_caseload)):
             teams.append(
                 SupportTeam(
-                    id=f"THF-{area}-{k + 1}",
-                    kind=TeamKind.intensive,
+                    id=f"T{code}-{area}-{k + 1}",
+                    kind=team_kind,
                     area=area,
-                    caseload_capacity=6,
+                    caseload_capacity=team_caseload,
                     female_workers=1,
                 )
             )
     return problem.model_copy(update={"units": units, "bedspaces": beds, "support_teams": teams})
+
+
+def add_housing_first(problem: Problem, flats: int) -> Problem:
+    """Add Housing First flats across the areas, with intensive support to serve them:
+    intensive workers hold 5-7 cases (DESIGN.md facts list), so one team of 6 per 6 flats."""
+    return add_flats(
+        problem,
+        flats,
+        code="HF",
+        name="Housing First flat",
+        unit={
+            "kind": UnitKind.housing_first,
+            "min_age": 18,
+            "staffing": Staffing.visiting,
+            "max_risk": Risk.very_high,
+            "max_high_risk_residents": 1,
+            "support_hours_capacity": 15,
+            "pathway": Pathway.housing_first,
+        },
+        team_kind=TeamKind.intensive,
+        team_caseload=6,
+    )

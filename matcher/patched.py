@@ -30,29 +30,15 @@ def _patch_limit(n: int) -> int:
     return max(MOST_PATCHED_FLOOR, n // MOST_PATCHED_SHARE)
 
 
-class PatchedColumns:
-    """An (R, N) array: `base` with the columns in `slot` (slot[c] >= 0) taken from
-    `values[:, slot[c]]`."""
+class _Patched:
+    """What both kinds share: an array's shape and type, and the dense copy made once."""
 
-    __slots__ = ("_base", "_slot", "_cols", "_values", "_dense", "_lock")
+    __slots__ = ("_base", "_dense", "_lock")
 
-    def __init__(
-        self,
-        base: np.ndarray,
-        slot: np.ndarray | None = None,
-        cols: np.ndarray | None = None,
-        values: np.ndarray | None = None,
-    ) -> None:
+    def __init__(self, base: np.ndarray, patched: bool) -> None:
         self._base = base
-        self._slot = slot  # (N,) position of each patched column in `values`, -1 if not
-        self._cols = cols  # patched columns, in the order of `values`' columns
-        self._values = values  # (R, k)
-        self._dense: np.ndarray | None = base if values is None else None
+        self._dense: np.ndarray | None = None if patched else base
         self._lock = threading.Lock()
-
-    @classmethod
-    def of(cls, array: np.ndarray | PatchedColumns) -> PatchedColumns:
-        return array if isinstance(array, PatchedColumns) else cls(array)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -65,6 +51,49 @@ class PatchedColumns:
     @property
     def ndim(self) -> int:
         return 2
+
+    def _patch(self, dense: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def dense(self) -> np.ndarray:
+        """The whole array (made once, then shared: do not write to it)."""
+        if self._dense is None:
+            with self._lock:
+                if self._dense is None:
+                    dense = self._base.copy()
+                    self._patch(dense)
+                    self._dense = dense
+        return self._dense
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        dense = self.dense()
+        return dense if dtype is None else dense.astype(dtype)
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+
+class PatchedColumns(_Patched):
+    """An (R, N) array: `base` with the columns in `slot` (slot[c] >= 0) taken from
+    `values[:, slot[c]]`."""
+
+    __slots__ = ("_slot", "_cols", "_values")
+
+    def __init__(
+        self,
+        base: np.ndarray,
+        slot: np.ndarray | None = None,
+        cols: np.ndarray | None = None,
+        values: np.ndarray | None = None,
+    ) -> None:
+        super().__init__(base, patched=values is not None)
+        self._slot = slot  # (N,) position of each patched column in `values`, -1 if not
+        self._cols = cols  # patched columns, in the order of `values`' columns
+        self._values = values  # (R, k)
+
+    @classmethod
+    def of(cls, array: np.ndarray | PatchedColumns) -> PatchedColumns:
+        return array if isinstance(array, PatchedColumns) else cls(array)
 
     def with_columns(self, cols: np.ndarray, values: np.ndarray) -> PatchedColumns:
         """A new array: this one with `cols` replaced by the columns of `values` (R, len(cols))."""
@@ -121,23 +150,9 @@ class PatchedColumns:
                 out[hit] = self._values[rows[hit], at[hit]]
         return out
 
-    def dense(self) -> np.ndarray:
-        """The whole array (made once, then shared: do not write to it)."""
-        if self._dense is None:
-            with self._lock:
-                if self._dense is None:
-                    dense = self._base.copy()
-                    if self._values is not None:
-                        dense[:, self._cols] = self._values
-                    self._dense = dense
-        return self._dense
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        dense = self.dense()
-        return dense if dtype is None else dense.astype(dtype)
-
-    def __len__(self) -> int:
-        return int(self.shape[0])
+    def _patch(self, dense: np.ndarray) -> None:
+        if self._values is not None:
+            dense[:, self._cols] = self._values
 
     def __getitem__(self, key: Any) -> Any:
         if self._values is None:
@@ -160,32 +175,18 @@ class PatchedColumns:
         return self.dense()[key]
 
 
-class PatchedRows:
+class PatchedRows(_Patched):
     """An (N, R) array: `base` with some rows replaced (`rows[i]` for row i)."""
 
-    __slots__ = ("_base", "_rows", "_dense", "_lock")
+    __slots__ = ("_rows",)
 
     def __init__(self, base: np.ndarray, rows: dict[int, np.ndarray] | None = None) -> None:
-        self._base = base
+        super().__init__(base, patched=bool(rows))
         self._rows = rows or {}
-        self._dense: np.ndarray | None = base if not self._rows else None
-        self._lock = threading.Lock()
 
     @classmethod
     def of(cls, array: np.ndarray | PatchedRows) -> PatchedRows:
         return array if isinstance(array, PatchedRows) else cls(array)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._base.shape  # type: ignore[no-any-return]
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return self._base.dtype
-
-    @property
-    def ndim(self) -> int:
-        return 2
 
     def with_rows(self, rows: np.ndarray, values: np.ndarray) -> PatchedRows:
         """A new array: this one with `rows` replaced by the rows of `values`."""
@@ -201,23 +202,9 @@ class PatchedRows:
             return PatchedRows(dense)
         return PatchedRows(self._base, patched)
 
-    def dense(self) -> np.ndarray:
-        """The whole array (made once, then shared: do not write to it)."""
-        if self._dense is None:
-            with self._lock:
-                if self._dense is None:
-                    dense = self._base.copy()
-                    for i, row in self._rows.items():
-                        dense[i] = row
-                    self._dense = dense
-        return self._dense
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        dense = self.dense()
-        return dense if dtype is None else dense.astype(dtype)
-
-    def __len__(self) -> int:
-        return int(self.shape[0])
+    def _patch(self, dense: np.ndarray) -> None:
+        for i, row in self._rows.items():
+            dense[i] = row
 
     def __getitem__(self, key: Any) -> Any:
         if not self._rows:

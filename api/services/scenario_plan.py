@@ -13,13 +13,12 @@ answers 422.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.services import changes
-from capacity.portfolio import GivenPortfolio, add_housing_first
+from capacity.portfolio import GivenPortfolio, add_flats, add_housing_first
 from capacity.scenario import MAX_COHORT_SCALE, Allocation, Demand, Scenario
 from constraints.checker import resident_violations
 from matcher.cohorts import Cohort
@@ -273,41 +272,23 @@ def _refuse_new_breaches(before: Problem, after: Problem, loc: tuple[str | int, 
 def add_step_down(problem: Problem, places: int) -> Problem:
     """Add step-down flats (self-contained, recovery pathway, visiting support) across the
     areas, with navigator teams to support them (15-20 cases each: DESIGN.md facts list)."""
-    areas = [a.id for a in problem.areas]
-    units, beds, teams = list(problem.units), list(problem.bedspaces), list(problem.support_teams)
-    per_area = dict.fromkeys(areas, 0)
-    for n in range(1, places + 1):
-        area = areas[(n - 1) % len(areas)]
-        per_area[area] += 1
-        unit_id = f"USD{n:04d}"
-        units.append(
-            Unit(
-                id=unit_id,
-                name=f"Step-down flat {unit_id}",
-                area=area,
-                kind=UnitKind.adult_mixed,
-                self_contained=True,
-                min_age=18,
-                staffing=Staffing.visiting,
-                max_risk=Risk.medium,
-                max_high_risk_residents=0,
-                support_hours_capacity=10,
-                pathway=Pathway.recovery,
-            )
-        )
-        beds.append(BedSpace(id=f"BSD{n:04d}", unit=unit_id, cluster="C1"))
-    for area, count in per_area.items():
-        for k in range(math.ceil(count / 15)):
-            teams.append(
-                SupportTeam(
-                    id=f"TSD-{area}-{k + 1}",
-                    kind=TeamKind.navigator,
-                    area=area,
-                    caseload_capacity=15,
-                    female_workers=1,
-                )
-            )
-    return problem.model_copy(update={"units": units, "bedspaces": beds, "support_teams": teams})
+    return add_flats(
+        problem,
+        places,
+        code="SD",
+        name="Step-down flat",
+        unit={
+            "kind": UnitKind.adult_mixed,
+            "min_age": 18,
+            "staffing": Staffing.visiting,
+            "max_risk": Risk.medium,
+            "max_high_risk_residents": 0,
+            "support_hours_capacity": 10,
+            "pathway": Pathway.recovery,
+        },
+        team_kind=TeamKind.navigator,
+        team_caseload=15,
+    )
 
 
 def scenario_of(name: str, plan: ScenarioPlan, live: LivePortfolio) -> Scenario:
