@@ -33,14 +33,13 @@ from api.orm import (
     OfferRow,
     PlacementRow,
     ReferralRow,
-    ResidentRow,
     SupportTeamRow,
 )
 from api.security import Principal, Role
 from api.services import audit, service_settings
 from api.services.assemble import ProblemCache, StayChange, build_problem, offered_resident
 from api.services.errors import Conflict, NotFound, not_waiting
-from api.services.placements import _bedspaces_free, _commit, _top_choice
+from api.services.placements import _bedspaces_free, _commit, _top_choice, resident_from
 from constraints.checker import check
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import Assignment, Problem, Referral, Solution, SupportTeam
@@ -467,18 +466,7 @@ def accept(
         offer.state = OfferState.accepted.value
         offer.closed_by, offer.closed_at, offer.arrival_on = user.username, now, arrival_on
         referral.status = "placed"
-        resident = ResidentRow(
-            id=referral.id,
-            bedspace=offer.bedspace,
-            gender=referral.gender,
-            age=referral.age,
-            risk=referral.risk,
-            flags=list(referral.flags),
-            support_hours=referral.support_hours,
-            arrived=arrival_on,
-            expected_leave=None,
-            support_team=offer.support_team,
-        )
+        resident = resident_from(referral, offer.bedspace, offer.support_team, arrival_on)
         session.add(resident)
         placement = PlacementRow(
             referral=referral.id,

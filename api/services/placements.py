@@ -208,6 +208,24 @@ def _bedspaces_free(session: Session, bedspace_ids: Sequence[str], as_of: date) 
     )
 
 
+def resident_from(
+    referral: ReferralRow, bedspace: str, support_team: str | None, arrived: date | None
+) -> ResidentRow:
+    """The resident a placed referral becomes: their facts as the referral holds them."""
+    return ResidentRow(
+        id=referral.id,
+        bedspace=bedspace,
+        gender=referral.gender,
+        age=referral.age,
+        risk=referral.risk,
+        flags=list(referral.flags),
+        support_hours=referral.support_hours,
+        arrived=arrived,
+        expected_leave=None,
+        support_team=support_team,
+    )
+
+
 def _store(
     session: Session,
     user: Principal,
@@ -230,18 +248,7 @@ def _store(
         if referral is None or referral.status != "waiting":
             raise Conflict(f"referral {a.referral!r} is not waiting")
         referral.status = "placed"
-        resident = ResidentRow(
-            id=referral.id,
-            bedspace=a.bedspace,
-            gender=referral.gender,
-            age=referral.age,
-            risk=referral.risk,
-            flags=list(referral.flags),
-            support_hours=referral.support_hours,
-            arrived=None,
-            expected_leave=None,
-            support_team=a.support_team,
-        )
+        resident = resident_from(referral, a.bedspace, a.support_team, arrived=None)
         session.add(resident)
         residents.append(resident)
         if a.support_team is not None:
