@@ -183,9 +183,81 @@ def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> Ran
         waiting = changes.kept_rows
         absent = np.ones(n_rows, dtype=bool)
         absent[waiting] = False
+    newly_gone = np.flatnonzero(absent & ~old_absent)
     tables = _tables(old_tables, problem, changes, waiting)
-    bed_unit = tables.beds.unit
+    rules = _rule_columns(ctx, old_tables, tables, changes)
+    score_units, scores, total = _soft_columns(ctx, old_tables, tables)
+    counted = _count_columns(ctx, tables, rules, absent, bool(newly_gone.size))
+    best_unit = _best_units(
+        ctx.best_unit,
+        counted.counts,
+        total,
+        np.union1d(counted.units, score_units),
+        absent,
+        counted.eligible_total,
+    )
+    best_in_units, best_in_unit_start, best_in_unit_end = best_in_unit_index(
+        best_unit, tables.referrals.priority, len(tables.units)
+    )
+    groups, keep_apart, da_apart = _links(ctx, tables, newly_gone, absent)
+    return dataclasses.replace(
+        ctx,
+        problem=problem,
+        tables=tables,
+        # Typed for dense arrays; a ranking context's readers read it by row and cell, which
+        # patched arrays answer alike (the property tests rank and explain on both).
+        eligibility=Eligibility(
+            tables,
+            rules.unit_allowed,  # type: ignore[arg-type]
+            rules.allowed,  # type: ignore[arg-type]
+            rules.unit_failures,  # type: ignore[arg-type]
+            rules.bed_failures,  # type: ignore[arg-type]
+        ),
+        scores=scores,
+        # Travel between areas and their names are the inventory's: kept.
+        explainer=TermExplainer(
+            tables, scores, ctx.explainer.area_minutes, ctx.explainer.area_names
+        ),
+        total=total,
+        unit_failures=rules.unit_failures,
+        bed_failures=rules.bed_failures,
+        counts=counted.counts,
+        eligible_total=counted.eligible_total,
+        best_unit=best_unit,
+        eligible_women_only=counted.eligible_women_only,
+        reserve_room=int(tables.units.free_women_only_beds.sum())
+        - problem.policy.women_only_reserve,
+        groups=groups,
+        keep_apart=keep_apart,
+        da_apart=da_apart,
+        allowed_by_bed=rules.allowed_by_bed,
+        counts_by_unit=counted.counts_by_unit,
+        bed_cost_case=_bed_cost_case(ctx, tables, changes),
+        best_in_units=best_in_units,
+        best_in_unit_start=best_in_unit_start,
+        best_in_unit_end=best_in_unit_end,
+        absent=absent if absent.any() else None,
+        _waiting_memo={},
+        # The wording memos are keyed by rule bits and counts alone: shared, still right.
+    )
 
+
+@dataclass(frozen=True)
+class _RuleColumns:
+    bed_cols: np.ndarray  # bed-spaces whose bed-space rule bits were worked out again
+    changed_units: np.ndarray  # units whose unit rule bits changed
+    bed_failures: PatchedColumns
+    unit_failures: PatchedColumns
+    unit_allowed: PatchedColumns
+    allowed: PatchedColumns
+    allowed_by_bed: PatchedRows
+
+
+def _rule_columns(
+    ctx: RankingContext, old_tables: Tables, tables: Tables, changes: StayChanges
+) -> _RuleColumns:
+    """The hard rules' columns that the change can move, worked out again."""
+    bed_unit = tables.beds.unit
     # Bed-space rules: the changed bed-spaces and everything sharing their clusters.
     clusters = np.unique(tables.beds.cluster[changes.beds])
     bed_cols = (
@@ -222,9 +294,16 @@ def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> Ran
         fresh_allowed = unit_allowed.columns(bed_unit[cols]) & (bed_failures.columns(cols) == 0)
         allowed = allowed.with_columns(cols, fresh_allowed)
         allowed_by_bed = allowed_by_bed.with_rows(cols, fresh_allowed.T)
+    return _RuleColumns(
+        bed_cols, changed_units, bed_failures, unit_failures, unit_allowed, allowed, allowed_by_bed
+    )
 
-    # Soft terms: the occupancy terms of units whose residents or teams changed are worked
-    # out again.
+
+def _soft_columns(
+    ctx: RankingContext, old_tables: Tables, tables: Tables
+) -> tuple[np.ndarray, Scores, PatchedColumns]:
+    """(units whose points changed, the soft terms, the total points): the occupancy terms
+    of units whose residents or teams changed are worked out again."""
     old_staff, old_calm = occupancy_unit_values(old_tables)
     new_staff, new_calm = occupancy_unit_values(tables)
     score_units = np.flatnonzero((old_staff != new_staff) | (old_calm != new_calm))
@@ -234,106 +313,78 @@ def _carried(ctx: RankingContext, problem: Problem, changes: StayChanges) -> Ran
         fresh = occupancy_terms(tables, score_units)
         for name in OCCUPANCY_TERMS:
             terms[name] = PatchedColumns.of(terms[name]).with_columns(score_units, fresh[name])
-        column_total = np.zeros((n_rows, score_units.size), dtype=np.int64)
+        column_total = np.zeros((len(tables.referrals), score_units.size), dtype=np.int64)
         for values in terms.values():
-            if values.shape[1] > 1:
-                block = (
-                    values.columns(score_units)
-                    if isinstance(values, PatchedColumns)
-                    else (values[:, score_units])
-                )
-            else:
+            if values.shape[1] == 1:  # one column broadcast to every unit
                 block = values
+            elif isinstance(values, PatchedColumns):
+                block = values.columns(score_units)
+            else:
+                block = values[:, score_units]
             column_total = column_total + np.broadcast_to(block, column_total.shape)
         total = total.with_columns(score_units, column_total)
-    scores = Scores(terms=terms, travel_minutes=ctx.scores.travel_minutes)
+    return score_units, Scores(terms=terms, travel_minutes=ctx.scores.travel_minutes), total
 
-    count_units = np.union1d(changed_units, np.unique(bed_unit[bed_cols]))
+
+@dataclass(frozen=True)
+class _CountColumns:
+    units: np.ndarray  # units whose counts were worked out again
+    counts: PatchedColumns
+    counts_by_unit: PatchedRows
+    eligible_total: np.ndarray
+    eligible_women_only: np.ndarray
+
+
+def _count_columns(
+    ctx: RankingContext,
+    tables: Tables,
+    rules: _RuleColumns,
+    absent: np.ndarray,
+    someone_left: bool,
+) -> _CountColumns:
+    """Eligible bed-spaces per unit for the units whose bed-spaces' eligibility changed, and
+    the totals they add up to, moved by the difference only."""
+    units = np.union1d(rules.changed_units, np.unique(tables.beds.unit[rules.bed_cols]))
     counts = PatchedColumns.of(ctx.counts)
     counts_by_unit = PatchedRows.of(ctx.counts_by_unit)
     eligible_total = ctx.eligible_total
     eligible_women_only = ctx.eligible_women_only
-    if count_units.size:
-        before_counts = counts.columns(count_units)
-        fresh_counts = np.zeros((n_rows, count_units.size), dtype=before_counts.dtype)
-        for k, u in enumerate(count_units.tolist()):
+    if units.size:
+        before = counts.columns(units)
+        fresh = np.zeros((len(tables.referrals), units.size), dtype=before.dtype)
+        for k, u in enumerate(units.tolist()):
             beds = ctx.unit_beds[u]
             if beds.size:
-                fresh_counts[:, k] = allowed.columns(beds).sum(axis=1, dtype=np.int32)
-        counts = counts.with_columns(count_units, fresh_counts)
-        counts_by_unit = counts_by_unit.with_rows(count_units, fresh_counts.T)
-        delta = fresh_counts.astype(np.int64) - before_counts
+                fresh[:, k] = rules.allowed.columns(beds).sum(axis=1, dtype=np.int32)
+        counts = counts.with_columns(units, fresh)
+        counts_by_unit = counts_by_unit.with_rows(units, fresh.T)
+        delta = fresh.astype(np.int64) - before
         eligible_total = eligible_total + delta.sum(axis=1).astype(eligible_total.dtype)
-        women = tables.units.women_only[count_units]
+        women = tables.units.women_only[units]
         eligible_women_only = eligible_women_only + delta[:, women].sum(axis=1).astype(
             eligible_women_only.dtype
         )
-    newly_gone = np.flatnonzero(absent & ~old_absent)
-    if absent.any() and (newly_gone.size or count_units.size):
+    if absent.any() and (someone_left or units.size):
         # Rows of those no longer waiting count no bed-space (they are nobody's competition).
         eligible_total = eligible_total.copy()
         eligible_total[absent] = 0
         eligible_women_only = eligible_women_only.copy()
         eligible_women_only[absent] = 0
+    return _CountColumns(units, counts, counts_by_unit, eligible_total, eligible_women_only)
 
-    best_unit = _best_units(
-        ctx.best_unit, counts, total, np.union1d(count_units, score_units), absent, eligible_total
-    )
-    n_units = len(tables.units)
-    best_in_units, best_in_unit_start, best_in_unit_end = best_in_unit_index(
-        best_unit, tables.referrals.priority, n_units
-    )
 
-    groups, keep_apart, da_apart = _links(ctx, tables, newly_gone, absent)
-
-    bed_cost_case = ctx.bed_cost_case
-    if changes.beds.size:
-        bed_cost_case = list(bed_cost_case)
-        free = tables.beds.free
-        for b in changes.beds.tolist():
-            cluster, accessible, _ = bed_cost_case[b]
-            bed_cost_case[b] = (cluster, accessible, int(free[b]))
-
-    return dataclasses.replace(
-        ctx,
-        problem=problem,
-        tables=tables,
-        # Typed for dense arrays; a ranking context's readers read it by row and cell, which
-        # patched arrays answer alike (the property tests rank and explain on both).
-        eligibility=Eligibility(
-            tables,
-            unit_allowed,  # type: ignore[arg-type]
-            allowed,  # type: ignore[arg-type]
-            unit_failures,  # type: ignore[arg-type]
-            bed_failures,  # type: ignore[arg-type]
-        ),
-        scores=scores,
-        # Travel between areas and their names are the inventory's: kept.
-        explainer=TermExplainer(
-            tables, scores, ctx.explainer.area_minutes, ctx.explainer.area_names
-        ),
-        total=total,
-        unit_failures=unit_failures,
-        bed_failures=bed_failures,
-        counts=counts,
-        eligible_total=eligible_total,
-        best_unit=best_unit,
-        eligible_women_only=eligible_women_only,
-        reserve_room=int(tables.units.free_women_only_beds.sum())
-        - problem.policy.women_only_reserve,
-        groups=groups,
-        keep_apart=keep_apart,
-        da_apart=da_apart,
-        allowed_by_bed=allowed_by_bed,
-        counts_by_unit=counts_by_unit,
-        bed_cost_case=bed_cost_case,
-        best_in_units=best_in_units,
-        best_in_unit_start=best_in_unit_start,
-        best_in_unit_end=best_in_unit_end,
-        absent=absent if absent.any() else None,
-        _waiting_memo={},
-        # The wording memos are keyed by rule bits and counts alone: shared, still right.
-    )
+def _bed_cost_case(
+    ctx: RankingContext, tables: Tables, changes: StayChanges
+) -> list[tuple[int, int, int]]:
+    """`RankingContext.bed_cost_case` with the changed bed-spaces' freedom read again."""
+    if not changes.beds.size:
+        return ctx.bed_cost_case
+    cases = list(ctx.bed_cost_case)
+    free = tables.beds.free
+    for b in changes.beds.tolist():
+        cluster, accessible, _ = cases[b]
+        cases[b] = (cluster, accessible, int(free[b]))
+    return cases
 
 
 def _best_units(
