@@ -173,46 +173,7 @@ def returns_pack(
     or longer than `MAX_DAYS`)."""
     start, end = check_range(first, last)
     all_stays = stays(session)
-    units = {u.id: u for u in session.scalars(select(UnitRow).order_by(UnitRow.id))}
-    beds = list(session.scalars(select(BedSpaceRow).order_by(BedSpaceRow.id)))
-    beds_of: dict[str, list[BedSpaceRow]] = defaultdict(list)
-    for b in beds:
-        beds_of[b.unit].append(b)
-
-    unit_rows: list[UnitReturn] = []
-    by_bed: dict[str, list[Stay]] = defaultdict(list)
-    for s in all_stays:
-        by_bed[s.bedspace].append(s)
-    for unit in units.values():
-        mine = beds_of[unit.id]
-        bed_days = occupied = 0
-        for b in mine:
-            opens = max(start, b.available_from) if b.available_from else start
-            bed_days += max(0, (end - opens).days + 1)
-            occupied += sum(_overlap(s.start, s.end, opens, end) for s in by_bed[b.id])
-        ended = [
-            s
-            for b in mine
-            for s in by_bed[b.id]
-            if s.end is not None and start <= s.end <= end and not s.ended_by_move
-        ]
-        lengths = [(s.end - s.start).days for s in ended if s.start is not None and s.end]
-        limit = STAY_TARGETS[Pathway(unit.pathway)].max_days
-        confidential = unit.confidential_address and not sees_personal_data
-        unit_rows.append(
-            UnitReturn(
-                unit="" if confidential else unit.id,
-                name=CONFIDENTIAL_NAME if confidential else (unit.name or unit.id),
-                pathway=unit.pathway,
-                bedspaces=len(mine),
-                bed_days=bed_days,
-                occupied_days=min(occupied, bed_days),
-                void_days=max(0, bed_days - occupied),
-                stays_ended=len(ended),
-                median_stay_days=float(median(lengths)) if lengths else None,
-                past_target=sum(1 for n in lengths if limit is not None and n > limit),
-            )
-        )
+    unit_rows = _unit_returns(session, all_stays, start, end, sees_personal_data)
 
     placements = list(
         session.scalars(
@@ -247,32 +208,11 @@ def returns_pack(
             f"{withdrawn} withdrawn referrals are left out of the waiting figures: the date "
             "they were withdrawn is not recorded."
         )
-    weeks: list[tuple[date, dict[int, int]]] = []
-    day = start
-    while day <= end:
-        waiting = Counter(
-            r.priority
-            for r in counted
-            if r.referred <= day and (r.id not in first_placed or first_placed[r.id] > day)
-        )
-        weeks.append((day, {p: waiting.get(p, 0) for p in range(1, 6)}))
-        day += timedelta(days=7)
-
+    weeks = _waiting_by_week(counted, first_placed, start, end)
     cohort_waits = _cohort_waits(counted, first_placed, start, end)
     offers = [o for o in session.scalars(select(OfferRow)) if start <= o.made_at.date() <= end]
-    first_step = _first_steps(session)
     owed = [r for r in referrals if start <= r.referred <= end and owes_da_response(r)]
-    met = late = missing = 0
-    horizon = datetime.combine(end + timedelta(days=1), time())
-    for r in owed:
-        due = referred_moment(r) + DA_RESPONSE
-        step = first_step.get(r.id)
-        if step is not None and step <= due:
-            met += 1
-        elif step is not None:
-            late += 1
-        elif due < horizon:
-            missing += 1
+    met, late, missing = _da_responses(session, owed, end)
     return ReturnsPack(
         start=start,
         end=end,
@@ -300,6 +240,85 @@ def returns_pack(
         da_responses_missing=missing,
         notes=notes,
     )
+
+
+def _unit_returns(
+    session: Session, all_stays: list[Stay], start: date, end: date, sees_personal_data: bool
+) -> list[UnitReturn]:
+    """Per unit: bed-days it could let, occupied and void, and the stays that ended."""
+    beds_of: dict[str, list[BedSpaceRow]] = defaultdict(list)
+    for b in session.scalars(select(BedSpaceRow).order_by(BedSpaceRow.id)):
+        beds_of[b.unit].append(b)
+    by_bed: dict[str, list[Stay]] = defaultdict(list)
+    for s in all_stays:
+        by_bed[s.bedspace].append(s)
+    rows = []
+    for unit in session.scalars(select(UnitRow).order_by(UnitRow.id)):
+        mine = beds_of[unit.id]
+        bed_days = occupied = 0
+        for b in mine:
+            opens = max(start, b.available_from) if b.available_from else start
+            bed_days += max(0, (end - opens).days + 1)
+            occupied += sum(_overlap(s.start, s.end, opens, end) for s in by_bed[b.id])
+        ended = [
+            s
+            for b in mine
+            for s in by_bed[b.id]
+            if s.end is not None and start <= s.end <= end and not s.ended_by_move
+        ]
+        lengths = [(s.end - s.start).days for s in ended if s.start is not None and s.end]
+        limit = STAY_TARGETS[Pathway(unit.pathway)].max_days
+        confidential = unit.confidential_address and not sees_personal_data
+        rows.append(
+            UnitReturn(
+                unit="" if confidential else unit.id,
+                name=CONFIDENTIAL_NAME if confidential else (unit.name or unit.id),
+                pathway=unit.pathway,
+                bedspaces=len(mine),
+                bed_days=bed_days,
+                occupied_days=min(occupied, bed_days),
+                void_days=max(0, bed_days - occupied),
+                stays_ended=len(ended),
+                median_stay_days=float(median(lengths)) if lengths else None,
+                past_target=sum(1 for n in lengths if limit is not None and n > limit),
+            )
+        )
+    return rows
+
+
+def _waiting_by_week(
+    referrals: list[ReferralRow], first_placed: dict[str, date], start: date, end: date
+) -> list[tuple[date, dict[int, int]]]:
+    """The people waiting on the first day of each week of the range, by priority."""
+    weeks: list[tuple[date, dict[int, int]]] = []
+    day = start
+    while day <= end:
+        waiting = Counter(
+            r.priority
+            for r in referrals
+            if r.referred <= day and (r.id not in first_placed or first_placed[r.id] > day)
+        )
+        weeks.append((day, {p: waiting.get(p, 0) for p in range(1, 6)}))
+        day += timedelta(days=7)
+    return weeks
+
+
+def _da_responses(session: Session, owed: list[ReferralRow], end: date) -> tuple[int, int, int]:
+    """Of the 8-hour responses owed: (met, late, still missing though overdue by the range's
+    end). A response is the first offer made or the first placement."""
+    first_step = _first_steps(session)
+    met = late = missing = 0
+    horizon = datetime.combine(end + timedelta(days=1), time())
+    for r in owed:
+        due = referred_moment(r) + DA_RESPONSE
+        step = first_step.get(r.id)
+        if step is not None and step <= due:
+            met += 1
+        elif step is not None:
+            late += 1
+        elif due < horizon:
+            missing += 1
+    return met, late, missing
 
 
 def _first_steps(session: Session) -> dict[str, datetime]:
