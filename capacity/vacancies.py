@@ -50,7 +50,7 @@ class VacancyFilters(_Out):
     age_band: str | None = Field(default=None, description="exact band label, e.g. '16-25'")
     risk: Risk | None = Field(default=None, description="units whose max_risk is at least this")
     staffing: Staffing | None = None
-    area: str | None = None
+    area: str | None = Field(default=None, description="an area's id or its name")
     kind: UnitKind | None = None
 
 
@@ -128,6 +128,18 @@ def bedspace_free_from(problem: Problem) -> dict[str, date | None]:
     return free_from
 
 
+def area_id(problem: Problem, area: str | None) -> str | None:
+    """The id of the area an officer named, by its id or its name (any case); a name that
+    matches no area stays as given, so it matches no unit."""
+    if area is None:
+        return None
+    wanted = area.strip().casefold()
+    for known in problem.areas:
+        if known.id == area or (known.name and known.name.strip().casefold() == wanted):
+            return known.id
+    return area
+
+
 def _matches(unit: Unit, filters: VacancyFilters, show_confidential: bool) -> bool:
     hidden = unit.confidential_address and not show_confidential
     age_ok = filters.age is None or (
@@ -194,6 +206,7 @@ def vacancies(
     if within_days < 0:
         raise ValueError("within_days must not be negative")
     filters = filters or VacancyFilters()
+    by_id = filters.model_copy(update={"area": area_id(problem, filters.area)})
     free_from = bedspace_free_from(problem)
     beds_by_unit: dict[str, list[BedSpace]] = {}
     for bed in problem.bedspaces:
@@ -203,7 +216,7 @@ def vacancies(
     groups: dict[tuple[object, ...], dict[str, int]] = {}
     totals = dict.fromkeys(VacancyCounts.model_fields, 0)
     for unit in problem.units:
-        if not _matches(unit, filters, show_confidential):
+        if not _matches(unit, by_id, show_confidential):
             continue
         beds = beds_by_unit.get(unit.id, [])
         counts = _count(beds, free_from, problem.as_of, within_days, due_to_leave, held)

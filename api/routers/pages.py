@@ -20,6 +20,7 @@ from api.routers.runs import RunId
 from api.schemas import REASON_MAX_LENGTH, PathId
 from api.security import (
     Principal,
+    Role,
     create_token,
     csrf_ok,
     csrf_token,
@@ -43,6 +44,7 @@ from api.services import (
     run_view,
     runs,
     sessions,
+    vacancy_view,
 )
 from api.services import (
     figures as portfolio_figures,
@@ -54,7 +56,6 @@ from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
 from api.services.ranking import cached_context, rank_waiting
 from api.sign_in import client_address
-from capacity.vacancies import VacancyFilters
 from matcher.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
 from matcher.limits import ID_MAX_LENGTH, ID_PATTERN, TEXT_PATTERN
@@ -171,8 +172,6 @@ def home(request: Request, session: SessionDep, user: Everyone) -> Response:
     """Links for everyone; for coordinators (and admins) first the 8-hour responses still
     owed; for commissioners (and admins) the portfolio's headline figures and the last
     scenarios too."""
-    from api.security import Role
-
     owed = clocks.waiting_clocks(session, audit.now()) if user.sees_personal_data else []
     if owed:
         audit.record_read(session, user, "referral", [c.referral for c in owed])
@@ -488,14 +487,29 @@ def place_from_page(
 
 @router.get("/vacancies", response_class=HTMLResponse)
 def vacancies_page(request: Request, session: SessionDep, user: Everyone) -> Response:
+    """The board filtered as the form asks (areas by name), its downloads filtered alike."""
     problem = request.app.state.problem_cache.problem(session, as_of(request))
-    board_now = board.vacancy_board(
-        problem, VacancyFilters(), within_days=28, show_confidential=user.sees_personal_data
-    )
-    from api.security import Role
-
+    form = vacancy_view.read_filters(request.query_params, problem)
+    shown = user.sees_personal_data
+    board_now = board.vacancy_board(problem, form.filters, within_days=28, show_confidential=shown)
     move_outs = board.move_outs(problem, 28) if user.role != Role.commissioner else None
-    return render(request, "vacancies.html", user, board=board_now, move_outs=move_outs)
+    return render(
+        request,
+        "vacancies.html",
+        user,
+        code=422 if form.errors else 200,
+        board=board_now,
+        move_outs=move_outs,
+        form=form,
+        labels=vacancy_view.FILTER_LABELS,
+        choices=vacancy_view.choices(problem),
+        areas=vacancy_view.area_names(problem),
+        unit_names=vacancy_view.unit_names(problem, shown),
+        kinds=vacancy_view.KIND_WORDS,
+        policies=vacancy_view.POLICY_WORDS,
+        staffing=vacancy_view.STAFFING_WORDS,
+        risks=vacancy_view.RISK_WORDS,
+    )
 
 
 @router.get("/stats", response_class=HTMLResponse)

@@ -27,7 +27,7 @@ from api.schemas import (
     ReferralView,
     ResidentView,
 )
-from api.services import audit, inventory, placements, referral_search
+from api.services import audit, inventory, offers, placements, referral_search
 from api.services.inventory import REFERRALS
 from api.services.ranking import CONTEXT, cached_context, ensure_waiting, rank_waiting
 from api.services.referral_search import ReferralQuery
@@ -158,25 +158,44 @@ async def rank_referral(
         Literal["full", "summary"],
         Query(description="summary: excluded units counted per rule instead of listed"),
     ] = "full",
+    ask_again: Annotated[
+        bool, Query(description="also propose the bed-spaces this person declined before")
+    ] = False,
 ) -> Response:
     """Every safe placement for a waiting referral, best first, with reasons, cost to
-    others, and every excluded unit with every reason (`detail=summary`: counted per rule)."""
+    others, and every excluded unit with every reason (`detail=summary`: counted per rule).
+    The bed-spaces the person declined are left out, as on their page, unless `ask_again`."""
 
     reads: QuickReads = request.app.state.quick_reads
+    cache = request.app.state.problem_cache
     version = reads.data_version() if reads.on_loop else None  # else read in the session
+
+    def leave_out_declined(result: RankResult, declined: frozenset[str]) -> RankResult:
+        kept = offers.without_declined(result, declined)
+        return kept.model_copy(update={"ranked": kept.ranked[:top]})
 
     def answer() -> tuple[str, list[str]]:
         # A session only on this path: the answer on the loop reads nothing.
         with request.app.state.sessionmaker() as session:
+            declined: frozenset[str] = frozenset()
+            if not ask_again:
+                every = cache.derived(
+                    session,
+                    as_of(request),
+                    offers.DECLINED,
+                    lambda _problem: offers.declined_by_referral(session),
+                )
+                declined = every.get(referral_id, frozenset())
             _, result = rank_waiting(
                 session,
                 referral_id,
-                cache=request.app.state.problem_cache,
+                cache=cache,
                 as_of=as_of(request),
                 version=version,
-                top=top,
+                top=top + len(declined),
                 detail=detail,
             )
+            result = leave_out_declined(result, declined)
             # Serialised once by pydantic-core: on a large portfolio the full answer lists
             # every excluded unit's bed-spaces (hundreds of KB), and FastAPI's re-validation
             # and dict round trip would cost more than ranking did.
@@ -186,13 +205,21 @@ async def rank_referral(
     # millisecond of CPU and reads nothing, so it is worked out right here on the event loop:
     # sent to the thread pool it would take the same interpreter lock after a hand-over that
     # costs more than the answer (one process at 20 clients: p50 85 -> 52 ms). Anything that
-    # reads the database (a context to build, a referral not waiting) or runs long (the full
-    # answer, a long list) goes to the pool.
-    ready = None
+    # reads the database (a context to build, a referral not waiting, declined bed-spaces
+    # not yet gathered for this version) or runs long (the full answer, a long list) goes to
+    # the pool.
+    ready = declined_now = None
     if version is not None and detail == "summary" and top <= ON_LOOP_MAX_TOP:
-        ready = request.app.state.problem_cache.derived_now(version, as_of(request), CONTEXT)
-    if ready is not None and ready.is_waiting(referral_id):
-        _, result = rank_waiting(None, referral_id, context=ready, top=top, detail=detail)
+        ready = cache.derived_now(version, as_of(request), CONTEXT)
+        declined_now = (
+            {} if ask_again else cache.derived_now(version, as_of(request), offers.DECLINED)
+        )
+    if ready is not None and declined_now is not None and ready.is_waiting(referral_id):
+        declined = declined_now.get(referral_id, frozenset())
+        _, result = rank_waiting(
+            None, referral_id, context=ready, top=top + len(declined), detail=detail
+        )
+        result = leave_out_declined(result, declined)
         body, named = result.model_dump_json(), result.people_named()
     else:
         body, named = await run_in_threadpool(answer)

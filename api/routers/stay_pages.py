@@ -20,7 +20,7 @@ from api.routers.inventory import as_of
 from api.routers.pages import CsrfField, render, require_csrf
 from api.schemas import REASON_MAX_LENGTH, PathId
 from api.security import Principal
-from api.services import audit, placements, stays
+from api.services import audit, placements, stays, stays_due
 from api.services.departure_reasons import (
     DESTINATION_WORDS,
     REASON_WORDS,
@@ -110,6 +110,21 @@ def _choice(codes: type[E], value: str, field: str, what: str) -> E:
         return codes(value)
     except ValueError:
         raise ProblemInvalid([Issue((field,), f"choose {what}")]) from None
+
+
+@router.get("/arrivals-and-move-outs", response_class=HTMLResponse)
+def stays_due_page(request: Request, session: SessionDep, user: Coordinator) -> Response:
+    """People placed and not arrived, oldest first; residents due to leave within two
+    weeks or past their date; each naming the person and linking to their stay."""
+    due = stays_due.stays_due(session, as_of(request))
+    audit.record_read(session, user, "resident", due.people)
+    return render(
+        request,
+        "stays_due.html",
+        user,
+        due=due,
+        within_days=stays_due.LEAVING_WITHIN_DAYS,
+    )
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)

@@ -125,6 +125,24 @@ def declined_bedspaces(session: Session, referral_id: str) -> dict[str, OfferRow
     return {row.bedspace: row for row in rows}
 
 
+# The name of the per-data-version map of what each person declined, in the problem cache.
+DECLINED = "declined_bedspaces"
+
+
+def declined_by_referral(session: Session) -> dict[str, frozenset[str]]:
+    """Referral -> every bed-space they declined (kept per data version, since every offer
+    step bumps it, so an answer on the event loop can leave them out without a read)."""
+    found: dict[str, set[str]] = {}
+    rows = session.execute(
+        select(OfferRow.referral, OfferRow.bedspace).where(
+            OfferRow.state == OfferState.declined.value
+        )
+    )
+    for referral, bedspace in rows:
+        found.setdefault(referral, set()).add(bedspace)
+    return {referral: frozenset(beds) for referral, beds in found.items()}
+
+
 def without_declined(ranking: RankResult, declined: Collection[str]) -> RankResult:
     """The ranking with the bed-spaces the person declined taken out: they are not proposed
     to them again (a coordinator may still offer one again, asking on purpose). A unit left

@@ -141,6 +141,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/admin/users"): frozenset({A}),
     ("POST", "/admin/users/{username}/close"): frozenset({A}),
     ("GET", "/residents/{resident_id}"): STAFF,
+    ("GET", "/arrivals-and-move-outs"): STAFF,
     ("POST", "/residents/{resident_id}/arrival"): STAFF,
     ("POST", "/residents/{resident_id}/move-out"): STAFF,
     ("POST", "/residents/{resident_id}/transfer"): STAFF,

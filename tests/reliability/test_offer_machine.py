@@ -1,5 +1,6 @@
 """A stateful property test of the offer lifecycle: random sequences of offer, accept,
-decline, withdraw, expire (the clock moving on) and move-out, on a fresh copy of a small
+decline, withdraw, expire (the clock moving on), move-out, transfer to another bed-space
+(free, or held by an offer: refused) and undo of a placement, on a fresh copy of a small
 seeded database per sequence, through the service functions the API calls, with the cache.
 
 After every step: no bed-space is held by two open offers, nor held and occupied, nor holds
@@ -32,11 +33,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import prepare_database
 from api.db import data_version, make_engine
-from api.orm import AuditEventRow, OfferRow, ReferralRow, ResidentRow
+from api.orm import AuditEventRow, OfferRow, PlacementRow, ReferralRow, ResidentRow
 from api.security import Principal, Role
-from api.services import offers, placements
+from api.services import offers, placements, stays
 from api.services.assemble import ProblemCache, build_problem
 from api.services.errors import Conflict
+from capacity.vacancies import bedspace_free_from
 from constraints.checker import resident_violations
 from matcher.errors import PlacementRefused, ProblemInvalid
 from matcher.ranking import build_context, rank
@@ -44,9 +46,27 @@ from tests.api.conftest import settings_for
 
 SMALL = {"demo_seed": 5, "demo_referrals": 20, "demo_beds": 30}
 USER = Principal("coordinator", Role.coordinator)
-ACTIONS = ("offer", "accept", "decline", "withdraw", "expire", "move_out", "refused")
+ACTIONS = (
+    "offer",
+    "accept",
+    "decline",
+    "withdraw",
+    "expire",
+    "move_out",
+    "transfer",
+    "undo",
+    "refused",
+)
 STEPS: Counter[str] = Counter()
-STEP_ACTIONS = {"offer", "offer_accept", "offer_decline", "offer_withdraw", "offer_expire"}
+STEP_ACTIONS = {
+    "offer",
+    "offer_accept",
+    "offer_decline",
+    "offer_withdraw",
+    "offer_expire",
+    "transfer",
+    "undo_placement",
+}
 REFUSED = (Conflict, PlacementRefused, ProblemInvalid)
 
 
@@ -172,8 +192,10 @@ class OfferMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10_000), days=st.integers(0, 3))
     def accept(self, pick: int, days: int) -> None:
         offer = self._an_open_offer(pick)
-        if offer is None:
-            return
+        if offer is not None:
+            self.accept_offer(offer, days)
+
+    def accept_offer(self, offer: OfferRow, days: int) -> None:
         with self.session() as session:
             try:
                 offers.accept(
@@ -236,6 +258,90 @@ class OfferMachine(RuleBasedStateMachine):
             on = max(self.as_of, resident.arrived or self.as_of)
             placements.move_out(session, USER, self.as_of, resident.id, on, self.cache)
         STEPS["move_out"] += 1
+
+    @rule(pick=st.integers(0, 10_000), choice=st.integers(0, 3))
+    def offer_then_accept(self, pick: int, choice: int) -> None:
+        """An offer accepted at once: the placements that transfers and undos act on."""
+        before = self.audited["offer"]
+        self.offer(pick, choice)
+        if self.audited["offer"] == before:
+            return
+        with self.session() as session:
+            newest = self.open_offers(session)[-1:]
+        if newest:
+            self.accept_offer(newest[0], 0)
+
+    @rule(pick=st.integers(0, 10_000), into_held=st.booleans())
+    def transfer(self, pick: int, into_held: bool) -> None:
+        """A resident placed from a referral moves to a free bed-space (checked as a
+        placement), or is refused a bed-space an open offer holds."""
+        with self.session() as session:
+            movers = list(
+                session.scalars(
+                    select(ResidentRow)
+                    .join(ReferralRow, ReferralRow.id == ResidentRow.id)
+                    .where(ResidentRow.left_on.is_(None))
+                    .order_by(ResidentRow.id)
+                )
+            )
+            if not movers:
+                return
+            resident = movers[pick % len(movers)]
+            held = [o.bedspace for o in self.open_offers(session)]
+            problem = build_problem(session, self.as_of)
+            free = sorted(
+                bed
+                for bed, day in bedspace_free_from(problem).items()
+                if day is not None and day <= self.as_of and bed not in held
+            )
+            # A free bed-space of the same unit passes the rules the person's place passed,
+            # so most moves are made rather than refused.
+            unit_of = {b.id: b.unit for b in problem.bedspaces}
+            nearby = [b for b in free if unit_of[b] == unit_of[resident.bedspace]]
+            targets = held if into_held else nearby or free
+            if not targets:
+                return
+            bedspace = targets[pick % len(targets)]
+            try:
+                stays.transfer(
+                    session, USER, self.as_of, resident.id, bedspace, "a step down to recovery",
+                    cache=self.cache,
+                )  # fmt: skip
+            except REFUSED:
+                STEPS["refused"] += 1
+                return
+        assert not into_held, f"a transfer into {bedspace}, held by an open offer"
+        self.audited["transfer"] += 1
+        STEPS["transfer"] += 1
+
+    @rule(pick=st.integers(0, 10_000))
+    def undo(self, pick: int) -> None:
+        """A placement made in error is undone within a day (the person waits again); a
+        transfer, or a placement older than a day, is refused."""
+        with self.session() as session:
+            made = list(
+                session.scalars(
+                    select(PlacementRow)
+                    .where(PlacementRow.undone_at.is_(None))
+                    .order_by(PlacementRow.id)
+                )
+            )
+            if not made:
+                return
+            placement = made[pick % len(made)]
+            try:
+                stays.undo_placement(session, USER, placement.id, "placed in error", self.now)
+            except REFUSED:
+                STEPS["refused"] += 1
+                return
+        assert placement.transfer_from is None, "a transfer undone (not checked as a move)"
+        assert self.now - placement.placed_at <= stays.UNDO_WITHIN
+        with self.session() as session:
+            referral = session.get(ReferralRow, placement.referral)
+            assert referral is not None and referral.status == "waiting"
+            assert session.get(ResidentRow, placement.referral) is None
+        self.audited["undo_placement"] += 1
+        STEPS["undo"] += 1
 
     # --- what must always hold ---------------------------------------------------------
 
@@ -316,7 +422,7 @@ def test_random_offer_sequences_keep_every_rule(small_template: Path, tmp_path: 
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    for _ in range(3):  # more sequences until every kind of step has happened
+    for _ in range(5):  # more sequences until every kind of step has happened
         run_state_machine_as_test(OfferMachine, settings=bounded)
         if min(STEPS[name] for name in ACTIONS) > 0:
             break
