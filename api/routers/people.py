@@ -184,6 +184,7 @@ async def rank_referral(
                     as_of(request),
                     offers.DECLINED,
                     lambda _problem: offers.declined_by_referral(session),
+                    large=False,
                 )
                 declined = every.get(referral_id, frozenset())
             _, result = rank_waiting(

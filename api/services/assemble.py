@@ -513,9 +513,13 @@ class ProblemCache:
         name: str,
         make: Callable[[Problem], T],
         version: int | None = None,
+        large: bool = True,
     ) -> T:
-        """`make(problem)`, computed once per data version (e.g. a ranking context)."""
-        return self._once(self._derived, name, self.problem(session, as_of, version), make)
+        """`make(problem)`, computed once per data version (e.g. a ranking context).
+        `large=False` for something small (a few ids per person): the heap is not settled
+        after building it, which would cost a full collection at every data version."""
+        problem = self.problem(session, as_of, version)
+        return self._once(self._derived, name, problem, make, settle=large)
 
     def answer(
         self, session: Session, as_of: date, key: Hashable, make: Callable[[Problem], T]
@@ -534,6 +538,7 @@ class ProblemCache:
         problem: Problem,
         make: Callable[[Problem], T],
         limit: int | None = None,
+        settle: bool = False,
     ) -> T:
         """`make(problem)` kept in `store` (emptied when the problem is replaced) under `key`;
         made by one thread while others asking wait, so a burst makes it once."""
@@ -561,6 +566,6 @@ class ProblemCache:
                     store[key] = made
                     if limit is not None and len(store) > limit:
                         store.popitem(last=False)
-            if kept_now and store is self._derived:  # answers are small and come and go
+            if kept_now and settle:  # answers are small and come and go
                 _settle_if_large(problem)
         return made

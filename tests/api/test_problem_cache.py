@@ -283,3 +283,42 @@ def test_stays_carry_the_ranking_context_over_without_reading_or_building_again(
     assert carried is not None
     assert_same_context(carried, fresh)
     assert_ranks_alike(carried, fresh)
+
+
+def test_only_large_derived_values_settle_the_heap(
+    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settling the heap is a full collection: worth it after building a ranking context,
+    not after a small per-version map (it made every placement under load collect the whole
+    heap). Ranking through the API after placements settles nothing."""
+    import api.services.assemble as assemble
+
+    settled: list[int] = []
+    monkeypatch.setattr(assemble, "SETTLE_FROM_BEDSPACES", 0)
+    monkeypatch.setattr(assemble, "settle_long_lived", lambda: settled.append(1))
+    cache = ProblemCache()
+    with factory(sqlite_service.client)() as session:
+        on = sqlite_service.settings.placement_date()
+        cache.problem(session, on)  # a whole read settles: after it, only what is derived
+        settled.clear()
+        cache.derived(session, on, "small", lambda _p: {"a": 1}, large=False)
+        assert settled == []
+        cache.derived(session, on, "large", lambda p: len(p.bedspaces))
+        assert len(settled) == 1
+
+    client, headers = sqlite_service.client, sqlite_service.as_role(Role.coordinator)
+    options = placeable(client)
+    bed, [(referral, _), *_] = next(
+        (b, o) for b, o in options.items() if any(rank == 1 for _, rank in o)
+    )
+    referral = next(r for r, rank in options[bed] if rank == 1)
+    client.get(f"/api/referrals/{referral}/rank?detail=summary", headers=headers)
+    placed = client.post(
+        "/api/placements", json={"referral": referral, "bedspace": bed}, headers=headers
+    )
+    assert placed.status_code == 201, placed.text
+    settled.clear()
+    others = [r for r in client.get("/api/referrals?status=waiting", headers=headers).json()]
+    for other in others[:3]:
+        client.get(f"/api/referrals/{other['id']}/rank?detail=summary", headers=headers)
+    assert settled == []
