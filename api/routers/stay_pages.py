@@ -64,18 +64,17 @@ def _stay_page(
     for bed, unit in sorted(unit_of.items(), key=lambda item: (units.get(item[1], ""), item[0])):
         if bed not in occupied:
             free_by_unit.setdefault(units.get(unit, unit), []).append(bed)
-    now = audit.now()
-    undoable = next(
-        (
-            p
-            for p in reversed(history)
-            if p.undone_at is None
-            and p.transfer_from is None
-            and now - p.placed_at <= stays.UNDO_WITHIN
-            and resident.left_on is None
-            and p is history[-1]
-        ),
-        None,
+    # Only the latest placement, a first one (a transfer is moved back by a transfer), made
+    # less than a day ago, of a stay still going.
+    last = history[-1] if history else None
+    undoable = (
+        last
+        if last is not None
+        and last.undone_at is None
+        and last.transfer_from is None
+        and resident.left_on is None
+        and audit.now() - last.placed_at <= stays.UNDO_WITHIN
+        else None
     )
     return render(
         request,
