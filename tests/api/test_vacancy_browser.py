@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from api.security import Role
-from tests.api.test_pages import browser, screenshot, server, sign_in, text_of, wait_for
+from tests.api.test_pages import (
+    browser,
+    click_for_new_page,
+    screenshot,
+    server,
+    sign_in,
+    text_of,
+    wait_for,
+)
 
 __all__ = ["browser", "server"]  # the fixtures, shared with the other page tests
 
@@ -23,14 +31,8 @@ def choose(browser: Any, name: str, words: str) -> None:
 
 
 def apply(browser: Any) -> None:
-    """Submit the filters and wait for the new board (the old one going stale)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ready
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    old = browser.find_element(By.ID, "vacancies")
-    browser.find_element(By.ID, "apply-filters").click()
-    WebDriverWait(browser, 15).until(ready.staleness_of(old))
+    """Submit the filters and wait for the new board (the old page gone)."""
+    click_for_new_page(browser, "apply-filters")
     wait_for(browser, "vacancies")
 
 
