@@ -3,7 +3,9 @@
 Written from the rules, not from any backend: pair rules are evaluated one assignment at a
 time on `Place`s, and each rule that couples newcomers (`constraints.coupled`) counts them
 afresh over the solution. Only the rules in force (`constraints.registry`) are checked.
-Tests use it as the oracle for every backend, and `bedmatch check` exposes it.
+Tests use it as the oracle for every backend, and `bedmatch check` exposes it. The cohort
+floors of `policy.floors` are checked too (`constraints.floors`): policy, not safety, but a
+solution that ignores them is not the one asked for.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable
 
 from constraints import PAIR_RULES, bedspace, coupled, registry, staffing
 from constraints.coupled_rule import Placed, Violation
+from constraints.floors import floor_violations
 from constraints.rule import build_places
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import Assignment, Problem, Referral, Resident, Solution
@@ -22,7 +25,7 @@ __all__ = ["Violation", "check", "resident_violations"]
 def check(problem: Problem, solution: Solution) -> list[Violation]:
     """Every hard rule the solution's assignments break (empty if none)."""
     _reject_unknown_ids(problem, solution.assignments)
-    return list(_violations(problem, solution.assignments))
+    return [*_violations(problem, solution.assignments), *floor_violations(problem, solution)]
 
 
 def resident_violations(problem: Problem) -> list[Violation]:

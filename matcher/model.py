@@ -15,7 +15,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from matcher.errors import Issue, ProblemInvalid
 from matcher.limits import (
@@ -277,11 +284,66 @@ class Referral(_Doc):
     added_later: ClassVar[frozenset[str]] = frozenset({"name", "case_reference", "referred_at"})
 
 
+# The cohorts a floor may name: `matcher.cohorts.Cohort`'s values (that module reads this one).
+FLOOR_COHORTS = (
+    "young_people",
+    "under_18s",
+    "women",
+    "da_victims",
+    "high_risk",
+    "care_leavers",
+    "households",
+    "housing_first",
+)
+LIST_RATE = "list_rate"
+
+
+class CohortFloor(_Doc):
+    """A cohort's placement rate at least the whole list's (`list_rate`) or a given share
+    (0 to 1): the fairness floor a commissioner may set on a batch run (issue 28)."""
+
+    cohort: str
+    at_least: Literal["list_rate"] | float
+
+    @field_validator("cohort")
+    @classmethod
+    def _known_cohort(cls, value: str) -> str:
+        if value not in FLOOR_COHORTS:
+            raise ValueError(f"unknown cohort {value!r}; choose one of {', '.join(FLOOR_COHORTS)}")
+        return value
+
+    @field_validator("at_least", mode="before")
+    @classmethod
+    def _share_or_list_rate(cls, value: Any) -> Any:
+        if value == LIST_RATE:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"must be {LIST_RATE!r} or a share from 0 to 1, not {value!r}")
+        if not 0 <= value <= 1:
+            raise ValueError(f"a share must be from 0 to 1 (0.3 is 30%), not {value!r}")
+        return float(value)
+
+
+def _no_floors(value: list[CohortFloor]) -> bool:
+    return not value
+
+
 class Policy(_Doc):
     weights: dict[Label, Annotated[float, Field(ge=-WEIGHT_MAX, le=WEIGHT_MAX)]] = Field(
         default_factory=dict, max_length=WEIGHTS_MAX
     )
     women_only_reserve: int = Field(default=0, ge=0, le=COUNT_MAX)
+    # Left out of a document without floors, so documents written before them read the same.
+    floors: list[CohortFloor] = Field(
+        default_factory=list, max_length=len(FLOOR_COHORTS), exclude_if=_no_floors
+    )
+
+    @model_validator(mode="after")
+    def _one_floor_per_cohort(self) -> Self:
+        named = [floor.cohort for floor in self.floors]
+        for cohort in sorted({c for c in named if named.count(c) > 1}):
+            raise ValueError(f"floors: cohort {cohort!r} has more than one floor")
+        return self
 
 
 class Problem(_Doc):

@@ -17,6 +17,13 @@ from constraints.checker import check
 from matcher.backends.base import BANDS_PROVEN_S, Backend, BackendResult
 from matcher.backends.classes import Assignment3, Instance, build_instance
 from matcher.backends.cpsat import CpSatBackend, trivial_stage_bounds
+from matcher.backends.floors import (
+    SETTLE_SHARE,
+    floor_report,
+    has_floors,
+    settled,
+    within_floors,
+)
 from matcher.backends.greedy import GreedyBackend, greedy_placements
 from matcher.backends.pulp_backend import PulpBackend
 from matcher.backends.relaxation import FlowRelaxation, guided_placements
@@ -55,13 +62,17 @@ def solve(
     if not solver.available():
         raise BackendUnavailable(f"backend {backend!r} cannot run here")
     inst = build_instance(problem)
-    greedy = greedy_placements(inst)
+    floored = has_floors(inst)
+    if floored:
+        # Settled first: whether each share floor is within reach decides every start.
+        settled(inst, SETTLE_SHARE * time_limit_s)
+    greedy = _within(inst, greedy_placements(inst), floored)
     status = "feasible"
     if backend == "greedy":
         result = BackendResult(greedy)
     else:
         # The search starts from the better of greedy and the flow-guided greedy.
-        guided = guided_placements(inst, FlowRelaxation(inst).guide())
+        guided = _within(inst, guided_placements(inst, FlowRelaxation(inst).guide()), floored)
         start = max(greedy, guided, key=lambda placements: lexicographic_value(inst, placements))
         # Checking the result and naming reasons for the unplaced come after the search and
         # count against the limit too (`FINISH_SECONDS_PER_REFERRAL`).
@@ -75,7 +86,9 @@ def solve(
             result.detail[BANDS_PROVEN_S] = round(before_backend + proven_s, 3)
         if result.timed_out and not result.no_solution:
             # Stopped mid-way: fill what the search left open, moving nobody.
-            result.placements = greedy_placements(inst, start=result.placements)
+            result.placements = _within(
+                inst, greedy_placements(inst, start=result.placements), floored
+            )
         if result.no_solution or not _valid(problem, inst, result.placements):
             # The backend's answer is not the one returned: nothing it proved is claimed.
             detail = {k: v for k, v in result.detail.items() if k != BANDS_PROVEN_S}
@@ -106,6 +119,7 @@ def solve(
             "equity": [
                 row.model_dump() for row in equity(problem.referrals, placed, problem.as_of)
             ],
+            **({"floors": floor_report(inst, result.placements)} if floored else {}),
         }
     )
 
@@ -139,8 +153,15 @@ def _assignments(inst: Instance, placements: list[Assignment3]) -> list[Assignme
     return out
 
 
+def _within(inst: Instance, placements: list[Assignment3], floored: bool) -> list[Assignment3]:
+    return within_floors(inst, placements) if floored else placements
+
+
 def _valid(problem: Problem, inst: Instance, placements: list[Assignment3]) -> bool:
-    return not check(problem, Solution(assignments=_assignments(inst, placements)))
+    solution = Solution.model_validate(
+        {"assignments": _assignments(inst, placements), "floors": floor_report(inst, placements)}
+    )
+    return not check(problem, solution)
 
 
 def _solution(inst: Instance, result: BackendResult, backend: str, status: str) -> Solution:

@@ -242,11 +242,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from matcher.backends import cbc_command, mip_prover
+from matcher.backends import cbc_command, floors, mip_prover
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.block_bound import block_bound, unit_of_variable
 from matcher.backends.classes import (
@@ -531,6 +532,9 @@ class CpSatBackend:
         time_limit_s: float,
         hint: list[Assignment3] | None = None,
     ) -> BackendResult:
+        if floors.has_floors(instance):
+            maximise = partial(floors.cpsat_maximise, num_workers=self.num_workers)
+            return floors.staged_solve(instance, time_limit_s, hint, maximise, self.soft_gap)
         began = time.perf_counter()
         deadline = began + time_limit_s
         layout = build_model(instance)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.backends import highs_worker
+from matcher.backends import floors, highs_worker
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.classes import Assignment3, Instance, build_model, decode, encode
 from matcher.backends.cpsat import stage_hint, trivial_stage_bounds
@@ -92,6 +92,8 @@ class PulpBackend:
         if solver_name is None:
             return BackendResult([], no_solution=True)
         maximise = _highs_maximise if solver_name == HIGHSPY else _pulp_maximiser(solver_name)
+        if floors.has_floors(instance):
+            return floors.staged_solve(instance, time_limit_s, hint, maximise, self.soft_gap)
         return self._stages(instance, deadline, hint, maximise, solver_name)
 
     def _stages(
