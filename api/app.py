@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     from api.routers import (
         admin_pages,
+        floor_pages,
         import_pages,
         imports,
         offer_pages,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(returns.router)
     app.include_router(scenario_pages.router)
     app.include_router(offer_pages.router)
+    app.include_router(floor_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

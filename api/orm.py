@@ -188,6 +188,11 @@ class AllocationRunRow(Base):
     bound: Mapped[float | None] = mapped_column(Float, nullable=True)
     gap: Mapped[float | None] = mapped_column(Float, nullable=True)
     solve_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # A re-solve of `base_run_id` with a cohort floor (`matcher.model.CohortFloor`), and its
+    # price: the same data solved without and with the floor (`api.services.floor_price`).
+    base_run_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_runs.id"), nullable=True)
+    floor: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    price: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class AllocationResultRow(Base):

@@ -21,7 +21,7 @@ from matcher.limits import (
     TEXT_PATTERN,
     Id,
 )
-from matcher.model import BedSpace, Referral, Resident, SupportTeam, Unit
+from matcher.model import BedSpace, CohortFloor, Referral, Resident, SupportTeam, Unit
 
 RunBackend = Literal["cpsat", "pulp", "greedy"]
 # An id in a URL is held to the model's id rules, so an odd one is a 422 and never reaches
@@ -190,6 +190,15 @@ class RunRequest(BaseModel):
     time_limit_s: float = Field(default=10.0, gt=0, le=300)
 
 
+class FloorRunRequest(CohortFloor):
+    """Re-solve a run with this cohort floor (`at_least`: "list_rate" or a share 0 to 1)."""
+
+    time_limit_s: float | None = Field(default=None, gt=0, le=300)
+
+    def floor(self) -> CohortFloor:
+        return CohortFloor(cohort=self.cohort, at_least=self.at_least)
+
+
 class RunResultView(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -219,12 +228,18 @@ class RunView(BaseModel):
     bound: float | None
     gap: float | None
     solve_seconds: float | None
+    # Set on a re-solve with a cohort floor: the run it re-solves and the floor.
+    base_run_id: int | None = None
+    floor: dict[str, Any] | None = None
 
 
 class RunDetail(RunView):
     results: list[RunResultView] = Field(default_factory=list)
     # Per cohort: waiting, proposed for a place, waits and the gap to the whole list.
     equity: list[CohortEquity] = Field(default_factory=list)
+    # A floored run's price: the same data solved without and with the floor, and the
+    # floor's report (`api.services.floor_price`).
+    price: dict[str, Any] | None = None
 
 
 class AcceptRequest(BaseModel):

@@ -34,6 +34,7 @@ from api.services import (
     clocks,
     commissioner_home,
     departures,
+    floor_price,
     inventory,
     offer_view,
     offers,
@@ -589,6 +590,7 @@ def _run_page(
         unplaced=[r for r in results if r.bedspace is None],
         equity=runs.run_equity(session, run, results) if results else [],
         cohort_names=COHORT_NAMES,
+        price=floor_price.view(run.price),
         **context,
     )
 

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Path, Request, status
 
 from api.deps import Coordinator, SessionDep
 from api.routers.inventory import as_of
-from api.schemas import AcceptRequest, AcceptResult, RunDetail, RunRequest, RunResultView, RunView
+from api.schemas import (
+    AcceptRequest,
+    AcceptResult,
+    FloorRunRequest,
+    RunDetail,
+    RunRequest,
+    RunResultView,
+    RunView,
+)
 from api.services import audit, runs
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -35,6 +43,28 @@ def start_run(
     return RunView.model_validate(run)
 
 
+@router.post("/{run_id}/floor", response_model=RunView, status_code=status.HTTP_202_ACCEPTED)
+def start_floor_run(
+    request: Request, run_id: RunId, body: FloorRunRequest, session: SessionDep, user: Coordinator
+) -> RunView:
+    """Re-solve this run with a cohort floor: a new run (poll it like any) whose proposals
+    meet the floor, with the same data solved without it, so `price` shows what the floor
+    costs in placements per band and points of fit. A floor no allocation can meet is
+    reported with the best the cohort can have, not refused."""
+    state = request.app.state
+    run = runs.start_floor(
+        session,
+        state.sessionmaker,
+        state.executor,
+        user,
+        as_of(request),
+        run_id,
+        body.floor(),
+        body.time_limit_s,
+    )
+    return RunView.model_validate(run)
+
+
 @router.get("", response_model=list[RunView])
 def list_runs(session: SessionDep, user: Coordinator) -> list[RunView]:
     return [RunView.model_validate(r) for r in runs.list_runs(session)]
@@ -49,7 +79,12 @@ def get_run(run_id: RunId, session: SessionDep, user: Coordinator) -> RunDetail:
     if results:
         audit.record_read(session, user, "referral", [r.referral for r in results])
     return RunDetail.model_validate(
-        {**RunView.model_validate(run).model_dump(), "results": results, "equity": equity}
+        {
+            **RunView.model_validate(run).model_dump(),
+            "results": results,
+            "equity": equity,
+            "price": run.price,
+        }
     )
 
 

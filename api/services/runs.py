@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import data_version
 from api.orm import AllocationResultRow, AllocationRunRow, ReferralRow
 from api.security import Principal
-from api.services import audit
+from api.services import audit, floor_price
 from api.services.assemble import build_problem
 from api.services.errors import Conflict, NotFound
 from api.services.offers import offer_many
 from constraints.checker import check
 from matcher.equity import CohortEquity, equity
 from matcher.errors import BedmatchError, Issue, ProblemInvalid
-from matcher.model import Assignment, Referral
+from matcher.model import Assignment, CohortFloor, Referral
 
 BACKENDS = ("cpsat", "pulp", "greedy")
 PROGRESS_EVERY_S = 0.25
@@ -65,6 +65,40 @@ def start(
     return run
 
 
+def start_floor(
+    session: Session,
+    factory: sessionmaker[Session],
+    executor: Executor,
+    user: Principal,
+    as_of: date,
+    base_run_id: int,
+    floor: CohortFloor,
+    time_limit_s: float | None = None,
+) -> AllocationRunRow:
+    """Re-solve a run with a cohort floor: a new run whose proposals meet the floor, with the
+    same data solved without it beside them, so the floor's price can be read off."""
+    base = get(session, base_run_id)
+    run = AllocationRunRow(
+        status="queued",
+        backend=base.backend,
+        time_limit_s=time_limit_s or base.time_limit_s,
+        progress=0.0,
+        message="waiting to start",
+        created_by=user.username,
+        created_at=audit.now(),
+        data_version=data_version(session),
+        base_run_id=base.id,
+        floor=floor.model_dump(mode="json"),
+    )
+    session.add(run)
+    audit.record(
+        session, user, "start_run", "allocation_run", "new", f"{base.backend} floor {floor.cohort}"
+    )
+    session.commit()
+    executor.submit(execute, factory, run.id, as_of)
+    return run
+
+
 def _set(factory: sessionmaker[Session], run_id: int, **values: object) -> None:
     with factory() as session:
         session.execute(
@@ -84,7 +118,11 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
                 return
             backend, limit = run.backend, run.time_limit_s
             version = data_version(session)
-            problem = build_problem(session, as_of)
+            free_problem = build_problem(session, as_of)
+            floor = CohortFloor.model_validate(run.floor) if run.floor else None
+        problem = floor_price.with_floor(free_problem, floor)
+        # A floored run solves the same data twice, without the floor and with it.
+        solves = 2 if floor is not None else 1
         _set(
             factory,
             run_id,
@@ -98,18 +136,21 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
 
         def solve_now() -> None:
             try:
+                if floor is not None:
+                    outcome["free"] = solve(free_problem, backend=backend, time_limit_s=limit)
                 outcome["solution"] = solve(problem, backend=backend, time_limit_s=limit)
             except BaseException as error:  # reported through the run row below
                 outcome["error"] = error
 
         worker = threading.Thread(target=solve_now, daemon=True)
         started = time.monotonic()
-        give_up_s = limit + max(HANG_GRACE_MIN_S, HANG_GRACE_SHARE * limit)
+        give_up_s = solves * limit + max(HANG_GRACE_MIN_S, HANG_GRACE_SHARE * limit)
         worker.start()
         while worker.is_alive() and time.monotonic() - started < give_up_s:
             worker.join(PROGRESS_EVERY_S)
             elapsed = time.monotonic() - started
-            _set(factory, run_id, progress=round(0.05 + 0.85 * min(1.0, elapsed / limit), 3))
+            done = min(1.0, elapsed / (solves * limit))
+            _set(factory, run_id, progress=round(0.05 + 0.85 * done, 3))
         failure = outcome.get("error")
         if worker.is_alive():
             failure = TimeoutError(f"no answer {give_up_s:.0f} s after the time limit")
@@ -125,6 +166,7 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
         from matcher.model import Solution
 
         assert isinstance(solution, Solution)
+        free = outcome.get("free")
         if note:
             solution = solution.model_copy(update={"status": "fallback"})
         _set(factory, run_id, progress=0.95, message="checking every proposal")
@@ -164,6 +206,9 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
                     bound=solution.bound,
                     gap=solution.gap,
                     solve_seconds=solution.solve_seconds,
+                    price=floor_price.price(
+                        problem, free if isinstance(free, Solution) else None, solution
+                    ),
                 )
             )
             session.commit()

@@ -359,4 +359,5 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/residents/{resident_id}/move-out",
         "/residents/{resident_id}/transfer",
         "/placements/{placement_id}/undo",
+        "/runs/{run_id}/floor",
     }
