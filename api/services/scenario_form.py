@@ -107,6 +107,9 @@ def updated_plan(plan: dict[str, Any], form: Mapping[str, Any]) -> dict[str, Any
             value = _given(form, name)
             if value is not None:
                 plan[name] = value
+        percent = _given(form, "women_only_percent")
+        if percent is not None:
+            plan["women_only_share"] = _share_of(percent)
     elif section == "team":
         team = _given(form, "team")
         if team is not None and _given(form, "remove_team") == "yes":
@@ -141,7 +144,16 @@ def updated_plan(plan: dict[str, Any], form: Mapping[str, Any]) -> dict[str, Any
     return plan
 
 
+def _share_of(percent: str) -> float | str:
+    """A percentage typed on the page as the plan's share; anything else is passed on as
+    typed, for the plan's model to name the field and say why."""
+    try:
+        return float(percent) / 100
+    except ValueError:
+        return percent
+
+
 def readable(issue: Issue) -> str:
     """An issue as the page says it: the plan's field, then why."""
-    loc = [str(part) for part in issue.loc if part not in ("body", "plan")]
+    loc = [str(part).replace("_", " ") for part in issue.loc if part not in ("body", "plan")]
     return f"{' › '.join(loc)}: {issue.msg}" if loc else issue.msg

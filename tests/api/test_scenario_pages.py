@@ -120,6 +120,13 @@ def test_commissioner_makes_changes_runs_and_compares_scenarios(browser: Any, se
     assert re.search(shares, effect), effect
     screenshot(browser, "scenario-changed")
     assert not browser.find_elements(By.ID, "scenario-figures")  # they described the old plan
+
+    # A women-only share out of reach: the page says the most a plan can reach.
+    fill(browser, "women-only-percent", "100")
+    submit(browser, "save-beds")
+    refusal = wait_for(browser, "message").text
+    assert "Not changed" in refusal and "without moving anyone" in refusal, refusal
+    screenshot(browser, "scenario-women-only-share-refused", "message")
     submit(browser, "run-scenario")
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.ID, "scenario-figures"))
     assert "150" in text_of(browser, "scenario-portfolio")
