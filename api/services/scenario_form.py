@@ -41,10 +41,12 @@ def choices(problem: Problem, sees_personal_data: bool) -> Choices:
     areas = {a.id: a.name or a.id for a in problem.areas}
     units = []
     for unit in problem.units:
+        kind = unit.kind.value.replace("_", " ")
         if unit.confidential_address and not sees_personal_data:
-            shown = f"{unit.id} · confidential address ({unit.kind.value})"
+            shown = f"{unit.id} · confidential address ({kind})"
         else:
-            shown = f"{unit.id} · {unit.name or unit.kind.value} ({unit.gender_policy.value})"
+            policy = unit.gender_policy.value.replace("_", " ")
+            shown = f"{unit.id} · {unit.name or kind} ({policy})"
         units.append((unit.id, shown))
     teams = [
         (t.id, f"{t.id} · {t.kind.value}, {areas.get(t.area, t.area)}, {t.caseload_capacity}")

@@ -57,7 +57,7 @@ def women_only_unit(browser: Any) -> str:
     from selenium.webdriver.common.by import By
 
     options = browser.find_elements(By.CSS_SELECTOR, "#add-unit option")
-    return str(next(o.get_attribute("value") for o in options if "(women_only)" in o.text))
+    return str(next(o.get_attribute("value") for o in options if "(women only)" in o.text))
 
 
 def make_and_run(browser: Any, server: str, name: str, women: str = "1") -> str:
