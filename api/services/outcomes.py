@@ -191,9 +191,9 @@ def history(session: Session) -> tuple[list[OutcomeStay], list[Presentation]]:
     the day its person was seen."""
     referrals = {r.id: r for r in session.scalars(select(ReferralRow))}
     residents = {r.id: r for r in session.scalars(select(ResidentRow))}
-    unit_of_bed = dict(session.execute(select(BedSpaceRow.id, BedSpaceRow.unit)).tuples())
+    unit_of_bed = {b: u for b, u in session.execute(select(BedSpaceRow.id, BedSpaceRow.unit))}
     pathway_of_unit = {
-        u: Pathway(p) for u, p in session.execute(select(UnitRow.id, UnitRow.pathway)).tuples()
+        u: Pathway(p) for u, p in session.execute(select(UnitRow.id, UnitRow.pathway))
     }
 
     def person_of(referral_id: str) -> str:
@@ -231,7 +231,7 @@ def history(session: Session) -> tuple[list[OutcomeStay], list[Presentation]]:
             select(PlacementRow.referral, PlacementRow.placed_on).where(
                 PlacementRow.undone_at.is_(None), PlacementRow.transfer_from.is_(None)
             )
-        ).tuples()
+        )
     ]
     return out, seen
 
