@@ -4,10 +4,11 @@ bed-space, and a placement made in error undone within a day (LIFECYCLE.md, Stay
 A transfer is checked like a placement: the person's referral, as if waiting, in the new
 bed-space on the state where they have left the old one, by the checker, under the write
 lock; their support team goes with them where the team's rules allow, and where they do not
-the answer says why, plainly, and which team (if any) takes the person on. A move into a unit
-of another pathway (emergency to recovery, recovery to step-down, ...) moves the person's
-referral onto that pathway, so the rules that depend on it (an intensive team for Housing
-First) are checked for the pathway they are now on. The placement rows are the history of a
+the answer says why, plainly, and which team (if any) takes the person on. A step along
+the pathways (emergency to recovery, recovery to step-down, ...: from a unit of the person's
+pathway into a unit of another) moves their referral onto the new pathway, so the rules that
+depend on it (an intensive team for Housing First) are checked for the pathway they are now
+on. The placement rows are the history of a
 person's stays: a transfer adds one (`transfer_from` the old bed-space), an undo marks one
 undone, and nothing is deleted but the stay the undo takes back.
 """
@@ -83,11 +84,13 @@ def transfer(
             else t
             for t in problem.support_teams
         ]
-        unit_id = next(b.unit for b in problem.bedspaces if b.id == bedspace_id)
-        unit = next(u for u in problem.units if u.id == unit_id)
         pathway_from = Pathway(referral_row.pathway)
         person = Referral.model_validate(referral_row, from_attributes=True).model_copy(
-            update={"pathway": unit.pathway}
+            update={
+                "pathway": _pathway_after_move(
+                    problem, pathway_from, resident.bedspace, bedspace_id
+                )
+            }
         )
         moving = problem.model_copy(
             update={
@@ -134,6 +137,17 @@ def transfer(
         session.rollback()
         raise
     return Transferred(placement, pathway_from, person.pathway, team_note)
+
+
+def _pathway_after_move(problem: Problem, person_on: Pathway, here: str, there: str) -> Pathway:
+    """The pathway a person is on after a move: the new unit's, where they were on the
+    pathway of the unit they leave and the new unit is on another (a step along the
+    pathways); otherwise theirs, so that someone referred for Housing First and waiting in a
+    crisis bed does not lose it by a move between two crisis units."""
+    unit_of = {b.id: b.unit for b in problem.bedspaces}
+    pathway_of = {u.id: u.pathway for u in problem.units}
+    leaving, arriving = pathway_of[unit_of[here]], pathway_of[unit_of[there]]
+    return arriving if person_on is leaving and arriving is not leaving else person_on
 
 
 def _first_team_that_passes(

@@ -34,13 +34,15 @@ def _new_unit(service: Service, like: str, unit_id: str, **changes: Any) -> str:
     return f"B-{unit_id}"
 
 
-def _placed_in_crisis_with_a_floating_team(service: Service) -> tuple[str, str]:
-    """A waiting adult placed in the A01 crisis unit with the A01 floating team: (person,
-    bed-space)."""
+def _placed_in_crisis_with_a_floating_team(
+    service: Service, referred_for: str = "emergency"
+) -> tuple[str, str]:
+    """A waiting adult referred for `referred_for`, placed in the A01 crisis unit with the
+    A01 floating team: (person, bed-space)."""
     client, headers = service.client, service.as_role(C)
     waiting = client.get("/api/referrals?status=waiting", headers=headers).json()
     for referral in waiting:
-        if referral["keep_together"] or referral["pathway"] == "housing_first":
+        if referral["keep_together"] or referral["pathway"] != referred_for:
             continue
         ranked = client.get(f"/api/referrals/{referral['id']}/rank", headers=headers).json()
         here = [p for p in ranked["ranked"] if p["unit"] == CRISIS_A01 and not p["partners"]]
@@ -89,6 +91,21 @@ def test_a_move_onto_another_pathway_keeps_the_history_and_the_team(
         (crisis_bed, None, FLOATING_A01),
         (step_down, crisis_bed, FLOATING_A01),
     ]
+
+
+def test_someone_on_another_pathway_than_their_bed_keeps_theirs(
+    sqlite_service: Service,
+) -> None:
+    """Referred for recovery and waiting in a crisis bed: a move into step-down is not a
+    step along their pathway, so they stay referred for recovery."""
+    step_down = _new_unit(sqlite_service, CRISIS_A01, "USD-A01", pathway="step_down")
+    person, _ = _placed_in_crisis_with_a_floating_team(sqlite_service, "recovery")
+    moved = _move(sqlite_service, person, step_down)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["pathway_before"], moved.json()["pathway"]) == ("recovery", "recovery")
+    with factory(sqlite_service.client)() as session:
+        referral = session.get(ReferralRow, person)
+        assert referral is not None and referral.pathway == "recovery"
 
 
 def test_a_team_that_may_not_follow_is_replaced_and_the_answer_says_why(
@@ -185,3 +202,13 @@ def _caseload(session: Any, team: str) -> int:
     row = session.get(SupportTeamRow, team)
     assert row is not None
     return int(row.current_caseload)
+
+
+def test_the_demo_has_a_step_down_house_and_people_referred_for_it(
+    sqlite_service: Service,
+) -> None:
+    headers = sqlite_service.as_role(C)
+    units = sqlite_service.client.get("/api/units", headers=headers).json()
+    assert [u["id"] for u in units if u["pathway"] == "step_down"] == [STEP_DOWN_A02]
+    waiting = sqlite_service.client.get("/api/referrals?pathway=step_down", headers=headers)
+    assert waiting.status_code == 200 and waiting.json()
