@@ -298,7 +298,7 @@ def _refuse_new_breaches(before: Problem, after: Problem, loc: tuple[str | int, 
 
 
 def add_step_down(problem: Problem, places: int) -> Problem:
-    """Add step-down flats (self-contained, recovery pathway, visiting support) across the
+    """Add step-down flats (self-contained, step-down pathway, visiting support) across the
     areas, with navigator teams to support them (15-20 cases each: DESIGN.md facts list)."""
     return add_flats(
         problem,
@@ -312,7 +312,7 @@ def add_step_down(problem: Problem, places: int) -> Problem:
             "max_risk": Risk.medium,
             "max_high_risk_residents": 0,
             "support_hours_capacity": 10,
-            "pathway": Pathway.recovery,
+            "pathway": Pathway.step_down,
         },
         team_kind=TeamKind.navigator,
         team_caseload=15,
