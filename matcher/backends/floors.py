@@ -34,6 +34,7 @@ from matcher.backends.submodel import UNBOUNDED, SparseModel
 from matcher.cohorts import cohorts_of_referral
 from matcher.model import LIST_RATE, CohortFloor
 from matcher.objective import SOFT, stages
+from matcher.progress import stage_entry
 
 # The part of the solve's time limit the reach of the share floors may take.
 SETTLE_SHARE = 0.2
@@ -341,7 +342,7 @@ def staged_solve(
         coefs[: layout.n_pairs] = stage.coefficients
         value = int(coefs @ best)
         ceiling = ceilings.of(stage.name)
-        entry: dict[str, object] = {"stage": stage.name}
+        entry = stage_entry(stage.name, began)
         log.append(entry)
         nz = np.flatnonzero(coefs)
         if stage.name != SOFT and value >= ceiling:
