@@ -109,6 +109,13 @@ class Flag(StrEnum):
     care_leaver = "care_leaver"
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+Wants = Literal["bed", "support_only", "either"]
+
+
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False, frozen=True)
 
@@ -146,6 +153,9 @@ class Unit(_Doc):
     pathway: Pathway = Pathway.recovery
     confidential_address: bool = False
     address: Address | None = None
+    # Set only on the places the matcher makes for a batch run: support in this referral's own
+    # home, a place nobody else may take (`matcher.support_places`). Never stored.
+    support_only_for: Id | None = Field(default=None, exclude_if=_absent)
 
     @model_validator(mode="after")
     def _age_band(self) -> Self:
@@ -185,6 +195,11 @@ class SupportTeam(_Doc):
     caseload_capacity: int = Field(ge=0, le=COUNT_MAX)
     current_caseload: int = Field(default=0, ge=0, le=COUNT_MAX)
     female_workers: int = Field(default=0, ge=0, le=COUNT_MAX)
+    # Weekly hours the team gives people it supports in their own homes (community support
+    # and support-only placements); None: not limited. A bed-space's hours are its unit's.
+    support_hours_capacity: float | None = Field(
+        default=None, ge=0, le=HOURS_CAPACITY_MAX, exclude_if=_absent
+    )
 
     @model_validator(mode="after")
     def _caseload(self) -> Self:
@@ -241,10 +256,6 @@ def _timestamp(value: Any) -> datetime | None:
     return moment
 
 
-def _absent(value: Any) -> bool:
-    return value is None
-
-
 class Referral(_Doc):
     id: Id
     referred: date
@@ -271,10 +282,36 @@ class Referral(_Doc):
     case_reference: Label | None = Field(default=None, exclude_if=_absent)
     # The moment of referral where it is known (UTC); `referred` alone reads as midnight.
     referred_at: datetime | None = Field(default=None, exclude_if=_absent)
+    # What the person asks for: a bed-space (with a team where the unit needs one), a support
+    # team alone in their own home (`support_only`), or either. Support follows the person,
+    # not the building (002_dcd69be417dc9cc0.txt), so support needs `home_area`.
+    wants: Wants = Field(default="bed", exclude_if=lambda value: value == "bed")
+    home_area: Id | None = Field(default=None, exclude_if=_absent)  # where they live now
 
     reads_referred_timestamp = model_validator(mode="before")(split_referred)
     patch_before: ClassVar[Any] = staticmethod(split_referred)  # for PATCH bodies and imports
-    added_later: ClassVar[frozenset[str]] = frozenset({"name", "case_reference", "referred_at"})
+    added_later: ClassVar[frozenset[str]] = frozenset(
+        {"name", "case_reference", "referred_at", "wants", "home_area"}
+    )
+
+    @property
+    def may_take_support_only(self) -> bool:
+        return self.wants != "bed"
+
+    @property
+    def may_take_bed(self) -> bool:
+        return self.wants != "support_only"
+
+
+class CommunitySupport(_Doc):
+    """Someone a team already supports in their own, a family member's or a non-commissioned
+    tenancy: counted in the team's caseload (its `current_caseload` includes them) and in the
+    hours it gives in people's homes."""
+
+    id: Id
+    support_team: Id
+    area: Id
+    support_hours: float = Field(default=0, ge=0, le=WEEKLY_HOURS_MAX)
 
 
 class Policy(_Doc):
@@ -294,6 +331,9 @@ class Problem(_Doc):
     residents: list[Resident] = Field(default_factory=list)
     referrals: list[Referral] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
+    community_support: list[CommunitySupport] = Field(
+        default_factory=list, exclude_if=lambda value: not value
+    )
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -317,7 +357,15 @@ def _duplicates(collection: str, ids: Iterable[str]) -> Iterable[Issue]:
 
 
 def _reference_issues(problem: Problem) -> Iterable[Issue]:
-    for name in ("areas", "units", "bedspaces", "support_teams", "residents", "referrals"):
+    for name in (
+        "areas",
+        "units",
+        "bedspaces",
+        "support_teams",
+        "residents",
+        "referrals",
+        "community_support",
+    ):
         yield from _duplicates(name, (item.id for item in getattr(problem, name)))
 
     area_ids = {a.id for a in problem.areas}
@@ -341,6 +389,7 @@ def _reference_issues(problem: Problem) -> Iterable[Issue]:
         yield from unknown(("bedspaces", i, "unit"), bed.unit, unit_ids, "unit")
     for i, team in enumerate(problem.support_teams):
         yield from unknown(("support_teams", i, "area"), team.area, area_ids, "area")
+    yield from _community_support_issues(problem, area_ids, person_ids)
 
     occupant: dict[str, str] = {}
     for i, resident in enumerate(problem.residents):
@@ -372,9 +421,65 @@ def _reference_issues(problem: Problem) -> Iterable[Issue]:
             for value, count in Counter(getattr(referral, field)).items():
                 if count > 1:
                     yield Issue(("referrals", i, field), f"{value!r} is listed {count} times")
+        if referral.may_take_support_only and referral.home_area is None:
+            yield Issue(
+                ("referrals", i, "home_area"),
+                f"needed when wants is {referral.wants!r}: support is given where the person lives",
+            )
+        if referral.home_area is not None:
+            yield from unknown(("referrals", i, "home_area"), referral.home_area, area_ids, "area")
         both = set(referral.keep_apart) & set(referral.keep_together)
         for value in sorted(both):
             yield Issue(("referrals", i, "keep_apart"), f"{value!r} is also in keep_together")
+
+
+def _community_support_issues(
+    problem: Problem, area_ids: set[str], person_ids: set[str]
+) -> Iterable[Issue]:
+    teams = {t.id: t for t in problem.support_teams}
+    supported: Counter[str] = Counter()
+    for i, person in enumerate(problem.community_support):
+        if person.id in person_ids:
+            yield Issue(
+                ("community_support", i, "id"), f"id {person.id!r} is also a referral or resident"
+            )
+        if person.area not in area_ids:
+            yield Issue(("community_support", i, "area"), f"unknown area id {person.area!r}")
+        if person.support_team not in teams:
+            yield Issue(
+                ("community_support", i, "support_team"),
+                f"unknown support team id {person.support_team!r}",
+            )
+        else:
+            supported[person.support_team] += 1
+    for team_id, count in supported.items():
+        if count > teams[team_id].current_caseload:
+            index = next(i for i, t in enumerate(problem.support_teams) if t.id == team_id)
+            yield Issue(
+                ("support_teams", index, "current_caseload"),
+                f"{teams[team_id].current_caseload} is below the {count} people the team "
+                "supports in the community, whom it counts",
+            )
+    for i, unit in enumerate(problem.units):
+        if unit.support_only_for is None:
+            continue
+        referral = next((r for r in problem.referrals if r.id == unit.support_only_for), None)
+        if referral is None or not referral.may_take_support_only:
+            yield Issue(
+                ("units", i, "support_only_for"),
+                f"{unit.support_only_for!r} is not a referral that may take support only",
+            )
+        elif unit.area != referral.home_area:
+            yield Issue(("units", i, "area"), "must be the home area of the person it stands for")
+
+
+class SupportPlacement(_Doc):
+    """A support team alone for a referral, in the person's own home (no bed-space)."""
+
+    referral: str
+    support_team: str
+    score: float = 0.0
+    terms: dict[str, float] = Field(default_factory=dict)
 
 
 class Assignment(_Doc):
@@ -405,6 +510,9 @@ class Solution(_Doc):
     placed_by_priority: dict[str, int] = Field(default_factory=dict)
     assignments: list[Assignment] = Field(default_factory=list)
     unplaced: list[Unplaced] = Field(default_factory=list)
+    support_placements: list[SupportPlacement] = Field(
+        default_factory=list, exclude_if=lambda value: not value
+    )
 
 
 def _parse(model: type[BaseModel], data: Any) -> Any:
