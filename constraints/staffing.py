@@ -67,8 +67,9 @@ def placed_as_they_asked(referral: Referral, place: Place) -> bool:
     """A person is placed as they asked: in a bed-space if they asked for one, with a team
     alone at home if they asked for support only; a place standing for one person's home is
     theirs alone (002_dcd69be417dc9cc0.txt: floating support that follows the person)."""
-    if place.unit.support_only_for is not None:
-        return place.unit.support_only_for == referral.id
+    home_of = place.problem.home_places.get(place.unit.id)
+    if home_of is not None:
+        return home_of == referral.id
     return referral.may_take_bed
 
 

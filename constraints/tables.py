@@ -260,10 +260,7 @@ def build_tables(problem: Problem) -> Tables:
         free_beds=free_beds,
         free_women_only_beds=np.where(women_only, free_beds, 0),
         support_only_for=np.array(
-            [
-                -1 if u.support_only_for is None else referral_index[u.support_only_for]
-                for u in units
-            ],
+            [referral_index.get(problem.home_places.get(u.id, ""), -1) for u in units],
             dtype=np.int64,
         ),
     )

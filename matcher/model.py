@@ -153,9 +153,6 @@ class Unit(_Doc):
     pathway: Pathway = Pathway.recovery
     confidential_address: bool = False
     address: Address | None = None
-    # Set only on the places the matcher makes for a batch run: support in this referral's own
-    # home, a place nobody else may take (`matcher.support_places`). Never stored.
-    support_only_for: Id | None = Field(default=None, exclude_if=_absent)
 
     @model_validator(mode="after")
     def _age_band(self) -> Self:
@@ -200,6 +197,7 @@ class SupportTeam(_Doc):
     support_hours_capacity: float | None = Field(
         default=None, ge=0, le=HOURS_CAPACITY_MAX, exclude_if=_absent
     )
+    added_later: ClassVar[frozenset[str]] = frozenset({"support_hours_capacity"})
 
     @model_validator(mode="after")
     def _caseload(self) -> Self:
@@ -334,6 +332,10 @@ class Problem(_Doc):
     community_support: list[CommunitySupport] = Field(
         default_factory=list, exclude_if=lambda value: not value
     )
+    # Units that stand for one referral's own home, unit id -> referral id: made by the
+    # matcher for a batch run (`matcher.support_places`), so a support-only placement is
+    # placed as any visiting unit is; nobody else may take one.
+    home_places: dict[Id, Id] = Field(default_factory=dict, exclude_if=lambda value: not value)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -460,17 +462,19 @@ def _community_support_issues(
                 f"{teams[team_id].current_caseload} is below the {count} people the team "
                 "supports in the community, whom it counts",
             )
-    for i, unit in enumerate(problem.units):
-        if unit.support_only_for is None:
-            continue
-        referral = next((r for r in problem.referrals if r.id == unit.support_only_for), None)
-        if referral is None or not referral.may_take_support_only:
+    units = {u.id: u for u in problem.units}
+    referrals = {r.id: r for r in problem.referrals}
+    for unit_id, referral_id in problem.home_places.items():
+        referral = referrals.get(referral_id)
+        if unit_id not in units:
+            yield Issue(("home_places", unit_id), f"unknown unit id {unit_id!r}")
+        elif referral is None or not referral.may_take_support_only:
             yield Issue(
-                ("units", i, "support_only_for"),
-                f"{unit.support_only_for!r} is not a referral that may take support only",
+                ("home_places", unit_id),
+                f"{referral_id!r} is not a referral that may take support only",
             )
-        elif unit.area != referral.home_area:
-            yield Issue(("units", i, "area"), "must be the home area of the person it stands for")
+        elif units[unit_id].area != referral.home_area:
+            yield Issue(("home_places", unit_id), "the unit must be in the person's home area")
 
 
 class SupportPlacement(_Doc):

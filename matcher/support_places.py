@@ -2,12 +2,13 @@
 
 A referral who may take a support team alone (`Referral.wants`) is given, for the run, a place
 standing for their own home: a unit of one bed-space in their home area, staffed by visiting
-support and marked `support_only_for` them, so nobody else may take it (the rule that people
-are placed as they asked). The backends then place it as any visiting unit: a team that may
-serve the person there (area, Housing First, female worker) within its caseload, shared with
-the bed-spaces' teams. What the backends have no row for, a team's hours for support at home,
-is kept afterwards by taking back the lowest-priority support-only placements that overrun
-it. The places are the run's own: never stored, never shown.
+support and listed in `Problem.home_places` as theirs, so nobody else may take it (the rule
+that people are placed as they asked). The backends then place it as any visiting unit: a
+team that may serve the person there (area, Housing First, female worker) within its
+caseload, shared with the bed-spaces' teams. What the backends have no row for, a team's
+hours for support at home, is kept afterwards by taking back the lowest-priority
+support-only placements that overrun it. The places are the run's own: never stored, never
+shown.
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def with_homes(problem: Problem) -> Problem:
         for r in homes
     ]
     return problem.model_copy(
-        update={"units": [*problem.units, *units], "bedspaces": [*problem.bedspaces, *beds]}
+        update={
+            "units": [*problem.units, *units],
+            "bedspaces": [*problem.bedspaces, *beds],
+            "home_places": {home_id(r.id): r.id for r in homes},
+        }
     )
 
 
@@ -87,7 +92,6 @@ def _home_unit(referral: Referral) -> Unit:
         pathway=Pathway.recovery,
         confidential_address=False,
         address=None,
-        support_only_for=referral.id,
     )
 
 

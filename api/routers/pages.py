@@ -44,6 +44,7 @@ from api.services import (
     run_view,
     runs,
     sessions,
+    support_placements,
     vacancy_view,
 )
 from api.services import (
@@ -415,6 +416,7 @@ def _referral_page(
         exclusions=(
             person_view.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
         ),
+        support_placements=support_placements.listed(session, referral=referral_id),
         **offer_view.page_context(session, row, as_of(request)),
         **clocks.page_context(referral, audit.now(), row.status),
         **context,
@@ -436,6 +438,8 @@ def referral_page(
         message = "Saved."
     if request.query_params.get("undone"):
         message = "Placement undone: the person waits again."
+    if request.query_params.get("supported"):
+        message = f"Support at home from team {request.query_params['supported']} has started."
     message = offer_view.step_message(request.query_params) or message
     return _referral_page(request, session, user, referral_id, message=message)
 

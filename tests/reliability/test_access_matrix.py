@@ -359,4 +359,6 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/residents/{resident_id}/move-out",
         "/residents/{resident_id}/transfer",
         "/placements/{placement_id}/undo",
+        "/referrals/{referral_id}/support",
+        "/support-placements/{placement_id}/end",
     }
