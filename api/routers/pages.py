@@ -417,6 +417,7 @@ def _referral_page(
             person_view.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
         ),
         support_placements=support_placements.listed(session, referral=referral_id),
+        support_areas=support_placements.area_names(session),
         **offer_view.page_context(session, row, as_of(request)),
         **clocks.page_context(referral, audit.now(), row.status),
         **context,

@@ -89,4 +89,7 @@ def team_caseload_page(
     audit.record_read(
         session, user, "referral", [r.id for r in in_beds] + [s.referral for s in at_home]
     )
-    return render(request, "team.html", user, team=team, in_beds=in_beds, at_home=at_home)
+    areas = support_placements.area_names(session)
+    return render(
+        request, "team.html", user, team=team, in_beds=in_beds, at_home=at_home, areas=areas
+    )

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db import lock_for_write
-from api.orm import ReferralRow, SupportPlacementRow, SupportTeamRow
+from api.orm import AreaRow, ReferralRow, SupportPlacementRow, SupportTeamRow
 from api.security import Principal
 from api.services import audit
 from api.services.assemble import build_problem
@@ -137,3 +137,8 @@ def listed(
     if open_only:
         query = query.where(SupportPlacementRow.ended.is_(None))
     return session.scalars(query).all()
+
+
+def area_names(session: Session) -> dict[str, str]:
+    """Each area's name by id, for pages that show where people are supported."""
+    return {a.id: a.name or a.id for a in session.scalars(select(AreaRow))}
