@@ -13,6 +13,7 @@ from api.orm import ReferralRow, SupportPlacementRow, SupportTeamRow
 from api.security import Role
 from tests.api.conftest import Service
 from tests.api.helpers import factory
+from tests.api.test_service import wait_for_run
 
 C = Role.coordinator
 
@@ -148,3 +149,20 @@ def test_support_at_home_needs_the_persons_area(service: Service) -> None:
         headers=headers,
     )
     assert answer.status_code == 422 and "home_area" in answer.text
+
+
+def test_a_batch_run_proposes_support_at_home_and_offers_only_bed_spaces(
+    service: Service,
+) -> None:
+    client, headers = service.client, service.as_role(C)
+    person, team, _ = _asks_for_support(service)
+    started = client.post(
+        "/api/runs", json={"backend": "greedy", "time_limit_s": 5}, headers=headers
+    )
+    run = wait_for_run(service, started.json()["id"])
+    assert run["status"] == "done", run["message"]
+    mine = [r for r in run["results"] if r["referral"] == person]
+    assert len(mine) == 1 and mine[0]["bedspace"] is None
+    assert mine[0]["support_team"] is not None
+    assert "Support at home with team" in mine[0]["reasons"][0]
+    assert "support at home" in run["message"]
