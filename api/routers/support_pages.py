@@ -5,7 +5,7 @@ supports and people it supports at home). Posts go to `api.services.support_plac
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Form, Path, Request, status
 from fastapi.responses import RedirectResponse, Response
@@ -52,8 +52,8 @@ def end_support_from_page(
     placement_id: PlacementId,
     session: SessionDep,
     user: Coordinator,
-    ended: Annotated[date | None, Form()] = None,
-    reason: Annotated[SupportEndReason | None, Form()] = None,
+    ended: Annotated[str, Form(max_length=10)] = "",
+    reason: Annotated[str, Form(max_length=32)] = "",
     csrf_token: CsrfField = "",
 ) -> Response:
     require_csrf(request, csrf_token)
@@ -62,14 +62,22 @@ def end_support_from_page(
         raise NotFound("support placement", placement_id)
     referral_id = row.referral
     try:
-        if ended is None or reason is None:
-            raise ProblemInvalid(
-                [Issue(("form", "ended" if ended is None else "reason"), "is required")]
-            )
-        support_placements.end(session, user, placement_id, ended, reason)
+        why = _one_of(SupportEndReason, "reason", reason)
+        try:
+            on = date.fromisoformat(ended)
+        except ValueError:
+            raise ProblemInvalid([Issue(("form", "ended"), "must be a date")]) from None
+        support_placements.end(session, user, placement_id, on, why)
     except REFUSALS as error:
         return _refused(request, session, user, referral_id, "Support not ended", error)
     return RedirectResponse(f"/referrals/{referral_id}", status.HTTP_303_SEE_OTHER)
+
+
+def _one_of(allowed: object, field: str, value: str) -> str:
+    choices = get_args(allowed)
+    if value not in choices:
+        raise ProblemInvalid([Issue(("form", field), f"must be one of {', '.join(choices)}")])
+    return value
 
 
 @router.get("/support-teams/{team_id}")
