@@ -74,6 +74,12 @@ class Placed:
             key = (place.unit.id, place.bed.cluster or f"#{place.bed.id}")
             in_cluster[key].append(referrals[a.referral])
             area_of[a.referral] = place.unit.area
+        # Support at home keeps the person in their home area: the rules on who may be
+        # placed in one area together count them there.
+        for s in support_placements or ():
+            home = referrals[s.referral].home_area
+            if home is not None:
+                area_of.setdefault(s.referral, home)
         return cls(
             problem=problem,
             assignments=assignments,

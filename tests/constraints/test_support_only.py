@@ -126,3 +126,36 @@ def test_an_unknown_team_is_named() -> None:
 def test_support_at_home_needs_a_home_area() -> None:
     with pytest.raises(ProblemInvalid, match="home_area"):
         case(referral={"wants": "either"})
+
+
+def test_a_da_victim_supported_at_home_counts_in_her_area() -> None:
+    problem = case(
+        referral={
+            **AT_HOME,
+            "gender": "woman",
+            "flags": ["da_victim"],
+            "keep_apart": ["R2"],
+        },
+        extra_referrals=[
+            {
+                "id": "R2",
+                "referred": "2026-10-01",
+                "age": 30,
+                "gender": "man",
+                "flags": ["da_perpetrator"],
+            }
+        ],
+        teams=[NAVIGATOR],
+    )
+    both = Solution(
+        assignments=[Assignment(referral="R2", bedspace="B1")],
+        support_placements=[SupportPlacement(referral="R1", support_team="T1")],
+    )
+    assert {v.rule for v in check(problem, both)} == {
+        "da_victim_and_perpetrator_never_in_same_area"
+    }
+    elsewhere = Solution(
+        assignments=[Assignment(referral="R2", bedspace="S1")],
+        support_placements=[SupportPlacement(referral="R1", support_team="T1")],
+    )
+    assert check(problem, elsewhere) == []
