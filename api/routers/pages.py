@@ -286,6 +286,7 @@ def _form_page(
         errors=errors or {},
         labels=referral_form.LABELS,
         choices=referral_form.CHOICES,
+        wants_words=referral_form.WANTS_WORDS,
         flags=referral_form.FLAGS,
         areas=areas,
     )

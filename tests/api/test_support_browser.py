@@ -33,9 +33,9 @@ def _coordinator(server: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _asks_for_support_only(server: str, headers: dict[str, str]) -> tuple[str, str]:
-    """Through the API: a waiting person now asks for support at home in the area of a
-    navigator or floating team with room; (referral, team)."""
+def _support_team_and_person(server: str, headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """Through the API: a waiting person who could be supported at home by a navigator or
+    floating team with room; (referral, team)."""
     with httpx.Client(base_url=server) as client:
         teams = client.get("/api/support-teams", headers=headers).json()
         team = next(
@@ -52,13 +52,7 @@ def _asks_for_support_only(server: str, headers: dict[str, str]) -> tuple[str, s
             and r["pathway"] != "housing_first"
             and team["area"] not in r["excluded_areas"]
         )
-        changed = client.patch(
-            f"/api/referrals/{person['id']}",
-            json={"wants": "support_only", "home_area": team["area"]},
-            headers=headers,
-        )
-        assert changed.status_code == 200, changed.text
-    return person["id"], team["id"]
+    return person["id"], team
 
 
 def test_a_coordinator_gives_support_at_home_and_ends_it(browser: Any, server: str) -> None:
@@ -66,8 +60,14 @@ def test_a_coordinator_gives_support_at_home_and_ends_it(browser: Any, server: s
     from selenium.webdriver.support.ui import Select
 
     headers = _coordinator(server)
-    person, team = _asks_for_support_only(server, headers)
+    person, found = _support_team_and_person(server, headers)
+    team = found["id"]
     sign_in(browser, server, Role.coordinator)
+    # On the referral's form: they ask for support at home only, where they live.
+    browser.get(f"{server}/referrals/{person}/edit")
+    Select(wait_for(browser, "f-wants")).select_by_value("support_only")
+    Select(browser.find_element(By.ID, "f-home-area")).select_by_value(found["area"])
+    click_for_new_page(browser, "save-referral")
     browser.get(f"{server}/referrals/{person}")
     options = wait_for(browser, "support-options")
     assert "where the person lives" in options.text
