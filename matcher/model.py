@@ -336,6 +336,8 @@ class Problem(_Doc):
     # matcher for a batch run (`matcher.support_places`), so a support-only placement is
     # placed as any visiting unit is; nobody else may take one.
     home_places: dict[Id, Id] = Field(default_factory=dict, exclude_if=lambda value: not value)
+    # Documents written before these fields may leave them out (empty).
+    added_later: ClassVar[frozenset[str]] = frozenset({"community_support", "home_places"})
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
