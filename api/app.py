@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         import_pages,
         imports,
         offer_pages,
+        outcomes,
         pages,
         returns,
         scenario_pages,
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_pages.router)
     app.include_router(stay_pages.router)
     app.include_router(returns.router)
+    app.include_router(outcomes.router)
     app.include_router(scenario_pages.router)
     app.include_router(offer_pages.router)
     app.include_router(support_pages.router)

@@ -16,6 +16,7 @@ older version) is closed at every start, and the closing audited.
 
 from __future__ import annotations
 
+from collections import Counter
 from enum import StrEnum
 
 from sqlalchemy import func, or_, select
@@ -37,7 +38,7 @@ from api.security import Principal, Role, hash_password, verify_password
 from api.services import audit, service_settings
 from api.services.inventory import columns
 from fixtures.generator import generate
-from matcher.model import Problem
+from matcher.model import Pathway, Problem, UnitKind
 
 DEMO_LOGINS: dict[str, tuple[str, Role]] = {
     "coordinator": ("coordinator-demo", Role.coordinator),
@@ -74,6 +75,39 @@ def with_demo_names(problem: Problem) -> Problem:
             )
         )
     return problem.model_copy(update={"referrals": named})
+
+
+# Every how-many-th adult referral in the demo is for step-down.
+DEMO_STEP_DOWN_EVERY = 7
+
+
+def with_step_down(problem: Problem) -> Problem:
+    """The problem with a step-down house (Oxfordshire's short stays after hospital or a
+    crisis: the smallest mixed adult crisis unit, redesignated, so no bed-space is added) and
+    some adults referred for it, so the demo shows the pathway."""
+    size = Counter(b.unit for b in problem.bedspaces)
+    crisis = [
+        u
+        for u in problem.units
+        if u.kind is UnitKind.adult_mixed and u.pathway is Pathway.emergency
+    ]
+    house = min(crisis, key=lambda u: (size[u.id], u.id), default=None)
+    units = [
+        u.model_copy(update={"pathway": Pathway.step_down, "name": f"{u.name} (step-down)"})
+        if house is not None and u.id == house.id
+        else u
+        for u in problem.units
+    ]
+    referrals = [
+        r.model_copy(update={"pathway": Pathway.step_down})
+        if index % DEMO_STEP_DOWN_EVERY == 0
+        and r.age >= 18
+        and r.household_size == 1
+        and r.pathway is not Pathway.housing_first
+        else r
+        for index, r in enumerate(problem.referrals)
+    ]
+    return problem.model_copy(update={"units": units, "referrals": referrals})
 
 
 # Who the service itself acts as, in the audit trail, at start (not a valid username).
@@ -177,7 +211,7 @@ def seed(session: Session, seed: int = 8, referrals: int = 60, beds: int = 120) 
     if kind is DatabaseKind.empty:
         lock_for_write(session)  # the mark and the data are stored together, or neither
         service_settings.put(session, service_settings.CREATED_AS_DEMO, "on", SERVICE.username)
-        store_problem(session, with_demo_names(generate(seed, referrals, beds)))
+        store_problem(session, with_step_down(with_demo_names(generate(seed, referrals, beds))))
     for username, (password, role) in DEMO_LOGINS.items():
         taken = select(UserRow.id).where(func.lower(UserRow.username) == username)
         if session.scalar(taken) is None:

@@ -21,7 +21,7 @@ from matcher.limits import (
     TEXT_PATTERN,
     Id,
 )
-from matcher.model import BedSpace, Referral, Resident, SupportTeam, Unit
+from matcher.model import BedSpace, Pathway, Referral, Resident, SupportTeam, Unit
 
 RunBackend = Literal["cpsat", "pulp", "greedy"]
 # An id in a URL is held to the model's id rules, so an odd one is a 422 and never reaches
@@ -92,6 +92,15 @@ class ResidentView(Resident):
     left_on: date | None = None
     left_reason: DepartureReason | None = None
     destination: Destination | None = None
+
+
+class TransferView(ResidentView):
+    """The resident after a move: the pathway they are on now, and, where their support team
+    could not follow them, why and who supports them now."""
+
+    pathway: Pathway
+    pathway_before: Pathway
+    team_note: str | None = None
 
 
 class PlacementRequest(BaseModel):

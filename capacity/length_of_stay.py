@@ -2,8 +2,13 @@
 
 Emergency / crisis accommodation: at most 3 months, an average stay of up to 6 weeks desired.
 Recovery services: 3-9 months, 6 months on average. Housing First: no time limit (DESIGN.md
-facts list, from the commissioning papers). Reports give counts per unit and in total, never
-who: a long stay is a fact about a person, so no id, date or exact length leaves here.
+facts list, from the commissioning papers). Step-down (Oxfordshire, 003_a67c211e5b94c3ff.txt:
+"stepdown houses ... to support discharge from hospitals", supported accommodation "time
+limited with a focus on moving people into settled accommodation as quickly as possible")
+names no length: we assume at most 8 weeks and 4 weeks on average, shorter than a crisis stay
+(Derby's at most 3 months), for a commissioner to confirm. Reports give counts per unit and
+in total, never who: a long stay is a fact about a person, so no id, date or exact length
+leaves here.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ STAY_TARGETS: dict[Pathway, StayTarget] = {
     ),
     Pathway.housing_first: StayTarget(
         pathway=Pathway.housing_first, min_days=None, max_days=None, average_days=None
+    ),
+    # An assumption, not a figure from the papers (see the module docstring).
+    Pathway.step_down: StayTarget(
+        pathway=Pathway.step_down, min_days=None, max_days=56, average_days=28
     ),
 }
 

@@ -103,9 +103,42 @@ def _raise_women_only_share(problem: Problem, share: float) -> Problem:
     Men and non-binary residents of a redesignated unit are moved elsewhere first, so the
     simulation starts from a portfolio where every hard rule holds.
     """
+    return redesignate_women_only(problem, share, move_others=True).problem
+
+
+class WomenOnlyRedesignation(BaseModel):
+    """Units turned women-only to reach a share of bed-spaces, and the share reached."""
+
+    model_config = ConfigDict(frozen=True)
+
+    problem: Problem
+    units: tuple[str, ...]
+    women_only_bedspaces: int
+    bedspaces: int
+
+    @property
+    def share(self) -> float:
+        return self.women_only_bedspaces / self.bedspaces if self.bedspaces else 0.0
+
+
+def redesignate_women_only(
+    problem: Problem, share: float, *, move_others: bool
+) -> WomenOnlyRedesignation:
+    """Turn mixed adult units women-only, closest to `share` of bed-spaces first: the
+    smallest unit that reaches the share, else the largest, mixed units before men-only ones.
+
+    With `move_others` the men and non-binary residents of a converted unit leave the
+    snapshot (a generated portfolio); without it a unit where any of them lives is left as
+    it is (a live portfolio: nobody is moved by a plan), so the share reached may fall short.
+    """
     size = {u.id: 0 for u in problem.units}
     for bed in problem.bedspaces:
         size[bed.unit] += 1
+    unit_of_bed = {b.id: b.unit for b in problem.bedspaces}
+    # Everyone the snapshot holds counts, whether living there now or due to arrive.
+    housing_others = {
+        unit_of_bed[r.bedspace] for r in problem.residents if r.gender is not Gender.woman
+    }
     women_only = sum(
         size[u.id] for u in problem.units if u.gender_policy is GenderPolicy.women_only
     )
@@ -114,32 +147,39 @@ def _raise_women_only_share(problem: Problem, share: float) -> Problem:
         (
             u
             for u in problem.units
-            if u.kind is UnitKind.adult_mixed and u.gender_policy is not GenderPolicy.women_only
+            if u.kind is UnitKind.adult_mixed
+            and u.gender_policy is not GenderPolicy.women_only
+            and size[u.id] > 0
+            and (move_others or u.id not in housing_others)
         ),
         key=lambda u: (u.gender_policy is GenderPolicy.men_only, size[u.id], u.id),
     )
-    # Closest to the share wanted: the smallest unit that reaches it, else the largest one.
-    converted: set[str] = set()
+    converted: list[str] = []
     while women_only < wanted and candidates:
         missing = wanted - women_only
         reaching = [u for u in candidates if size[u.id] >= missing]
         unit = reaching[0] if reaching else max(candidates, key=lambda u: size[u.id])
         candidates.remove(unit)
-        converted.add(unit.id)
+        converted.append(unit.id)
         women_only += size[unit.id]
+    chosen = set(converted)
     units = [
         u.model_copy(update={"gender_policy": GenderPolicy.women_only, "kind": UnitKind.women_only})
-        if u.id in converted
+        if u.id in chosen
         else u
         for u in problem.units
     ]
-    unit_of_bed = {b.id: b.unit for b in problem.bedspaces}
     residents = [
         r
         for r in problem.residents
-        if unit_of_bed[r.bedspace] not in converted or r.gender is Gender.woman
+        if unit_of_bed[r.bedspace] not in chosen or r.gender is Gender.woman
     ]
-    return problem.model_copy(update={"units": units, "residents": residents})
+    return WomenOnlyRedesignation(
+        problem=problem.model_copy(update={"units": units, "residents": residents}),
+        units=tuple(converted),
+        women_only_bedspaces=women_only,
+        bedspaces=len(problem.bedspaces),
+    )
 
 
 def add_flats(

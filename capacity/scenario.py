@@ -112,6 +112,8 @@ DEFAULT_STAYS = {
     Pathway.emergency: StayDistribution(mean_days=49, sd_days=35),
     Pathway.recovery: StayDistribution(mean_days=190, sd_days=70),
     Pathway.housing_first: StayDistribution(mean_days=900, sd_days=400),
+    # Step-down aims at 4 weeks; a few wait longer for a settled home.
+    Pathway.step_down: StayDistribution(mean_days=32, sd_days=18),
 }
 
 

@@ -77,3 +77,25 @@ def wait_quantiles(
         hit = next((float(t) for t, p in zip(times, reached, strict=True) if p >= q - 1e-12), None)
         answer.append(hit)
     return answer
+
+
+# The normal quantile of the two-sided 95% interval, computed once.
+_Z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+
+
+def share_interval(k: int, n: int) -> tuple[float, float] | None:
+    """The Wilson score 95% interval of the share `k` of `n` (None when n is 0). Unlike the
+    normal approximation it stays within [0, 1] and keeps its coverage at small counts, such
+    as 0 of 4 or 4 of 4, where a unit's or a cohort's figures often are."""
+    if n <= 0:
+        return None
+    if not 0 <= k <= n:
+        raise ValueError(f"a share of {k} out of {n}")
+    p = k / n
+    z2 = _Z * _Z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    # At 0 of n and n of n the bounds are 0 and 1 exactly; rounding must not lose them.
+    low = 0.0 if k == 0 else max(0.0, min(p, centre - half))
+    high = 1.0 if k == n else min(1.0, max(p, centre + half))
+    return low, high

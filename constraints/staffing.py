@@ -85,6 +85,22 @@ def _(referral: Referral, place: SupportPlace) -> bool:
     return referral.may_take_support_only
 
 
+def why_team_may_not_serve(referral: Referral, unit: Unit, team: SupportTeam) -> list[str]:
+    """Each part of `team_may_serve` the team fails, in a coordinator's words (empty if it
+    may serve): said when a person moves and their team cannot follow."""
+    needs_intensive = (
+        referral.pathway is Pathway.housing_first or unit.pathway is Pathway.housing_first
+    )
+    reasons = []
+    if team.area != unit.area:
+        reasons.append(f"the team works in area {team.area}; the unit is in area {unit.area}")
+    if needs_intensive and team.kind is not TeamKind.intensive:
+        reasons.append(f"Housing First needs an intensive team; this is a {team.kind} team")
+    if referral.wants_female_worker and team.female_workers == 0:
+        reasons.append("the person wants a female worker; the team has none")
+    return reasons
+
+
 @pair_rule(
     "Unit needs a visiting support team; none in its area can take this person.", family_number=5
 )

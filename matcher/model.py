@@ -62,6 +62,7 @@ class Pathway(StrEnum):
     emergency = "emergency"
     recovery = "recovery"
     housing_first = "housing_first"
+    step_down = "step_down"  # short stays after hospital or a crisis (Oxfordshire)
 
 
 class TeamKind(StrEnum):

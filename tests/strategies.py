@@ -16,7 +16,7 @@ POLICIES = ["mixed"] * 3 + ["women_only", "men_only"]
 # The policies a unit's kind allows (`Unit._kind_keeps_its_safety`); other kinds take any.
 KIND_POLICIES = {"women_only": ["women_only"], "refuge": ["women_only", "men_only"]}
 STAFFING = ["24_7"] * 2 + ["daytime", "visiting"]
-PATHWAYS = ["emergency", "recovery", "housing_first"]
+PATHWAYS = ["emergency", "recovery", "housing_first", "step_down"]
 RISKS = ["low", "medium", "high", "very_high"]
 UNIT_RISKS = ["very_high"] * 3 + ["medium", "high"]
 REFERRAL_RISKS = ["low"] * 3 + ["medium"] * 2 + ["high", "very_high"]

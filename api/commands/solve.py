@@ -1,11 +1,14 @@
-"""`bedmatch solve PROBLEM.json [--backend cpsat|pulp|greedy] [--time-limit S]`: a Solution."""
+"""`bedmatch solve PROBLEM.json [--backend cpsat|pulp|greedy] [--time-limit S] [--quiet]`: a
+Solution on stdout (or `-o`), each stage's progress on stderr."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from api.cli import EXIT_OK, UsageError, add_output_option, at_least, write_output
+from api.commands.stage_progress import stage_progress
 from matcher.model import load_problem
 from matcher.solve import BACKENDS, solve
 
@@ -27,6 +30,11 @@ def register(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--num-workers", type=at_least(1), default=None, metavar="N", help="CP-SAT search workers"
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (each stage's best value, bound and time as it runs)",
+    )
     add_output_option(parser)
     return parser
 
@@ -44,5 +52,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--num-workers: a positive number, for the cpsat backend only")
         options["num_workers"] = args.num_workers
     problem = load_problem(args.problem)
-    write_output(solve(problem, args.backend, args.time_limit, **options), args.output)
+    with stage_progress(sys.stderr, shown=not args.quiet):
+        solution = solve(problem, args.backend, args.time_limit, **options)
+    write_output(solution, args.output)
     return EXIT_OK

@@ -15,7 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import Coordinator, SessionDep
-from api.orm import BedSpaceRow, PlacementRow, ReferralRow, ResidentRow, UnitRow
+from api.orm import (
+    AuditEventRow,
+    BedSpaceRow,
+    PlacementRow,
+    ReferralRow,
+    ResidentRow,
+    UnitRow,
+)
 from api.routers.inventory import as_of
 from api.routers.pages import CsrfField, render, require_csrf
 from api.schemas import REASON_MAX_LENGTH, PathId
@@ -136,7 +143,34 @@ def stay_page(
         "move-out": "Move-out recorded.",
         "transfer": "Moved.",
     }.get(done or "")
+    if done == "transfer":
+        said = " ".join(["Moved.", *_what_the_move_changed(session, resident_id)])
     return _stay_page(request, session, user, resident_id, message=said)
+
+
+def _what_the_move_changed(session: Session, resident_id: str) -> list[str]:
+    """The latest transfer's change of pathway and of support team, as its audit event
+    recorded them (`api.services.stays.transfer`), in sentences."""
+    detail = session.scalar(
+        select(AuditEventRow.detail)
+        .where(
+            AuditEventRow.action == "transfer",
+            AuditEventRow.subject_type == "resident",
+            AuditEventRow.subject_id == resident_id,
+        )
+        .order_by(AuditEventRow.id.desc())
+        .limit(1)
+    )
+    sentences = []
+    for part in (detail or "").split("; ")[1:]:
+        if part.startswith("pathway "):
+            before, _, after = part.removeprefix("pathway ").partition(" -> ")
+            sentences.append(
+                f"From the {before.replace('_', ' ')} pathway to {after.replace('_', ' ')}."
+            )
+        else:
+            sentences.append(part[:1].upper() + part[1:])
+    return sentences
 
 
 def _refused(

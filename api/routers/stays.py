@@ -12,7 +12,7 @@ from api.deps import Coordinator, SessionDep
 from api.orm import ResidentRow
 from api.routers.inventory import as_of
 from api.routers.people import resident_view
-from api.schemas import PathId, ResidentView, TransferRequest, UndoneView, UndoRequest
+from api.schemas import PathId, TransferRequest, TransferView, UndoneView, UndoRequest
 from api.services import audit, stays
 
 router = APIRouter(prefix="/api", tags=["people"])
@@ -20,17 +20,19 @@ router = APIRouter(prefix="/api", tags=["people"])
 PlacementId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-@router.post("/residents/{resident_id}/transfer", response_model=ResidentView)
+@router.post("/residents/{resident_id}/transfer", response_model=TransferView)
 def transfer_resident(
     request: Request,
     resident_id: PathId,
     body: TransferRequest,
     session: SessionDep,
     user: Coordinator,
-) -> ResidentView:
-    """Move a resident to another bed-space (a step up or down included), checked as a
-    placement is: 409 with every rule it would break, nothing changed."""
-    stays.transfer(
+) -> TransferView:
+    """Move a resident to another bed-space (a step up or down, or onto another pathway,
+    included), checked as a placement is: 409 with every rule it would break, nothing
+    changed. Their support team follows where its rules allow; where not, `team_note` says
+    why and who supports them now. A unit of another pathway moves them onto it."""
+    moved = stays.transfer(
         session,
         user,
         as_of(request),
@@ -42,7 +44,12 @@ def transfer_resident(
     )
     row = session.get(ResidentRow, resident_id)
     assert row is not None
-    return resident_view(row)
+    return TransferView(
+        **resident_view(row).model_dump(),
+        pathway=moved.pathway_to,
+        pathway_before=moved.pathway_from,
+        team_note=moved.team_note,
+    )
 
 
 @router.post("/placements/{placement_id}/undo", response_model=UndoneView)

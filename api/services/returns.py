@@ -41,6 +41,8 @@ class Stay:
     left_reason: str | None = None
     destination: str | None = None
     ended_by_move: bool = False  # ended by a transfer, not a move-out
+    resident: str = ""  # the resident's id, which is their referral's
+    support_team: str | None = None
 
 
 @dataclass
@@ -144,6 +146,8 @@ def stays(session: Session) -> list[Stay]:
                     resident.left_on,
                     resident.left_reason,
                     resident.destination,
+                    resident=person,
+                    support_team=resident.support_team,
                 )
             )
             continue
@@ -157,6 +161,8 @@ def stays(session: Session) -> list[Stay]:
                     resident.left_reason if last else None,
                     resident.destination if last else None,
                     ended_by_move=not last,
+                    resident=person,
+                    support_team=placement.support_team,
                 )
             )
     return out

@@ -41,10 +41,12 @@ def choices(problem: Problem, sees_personal_data: bool) -> Choices:
     areas = {a.id: a.name or a.id for a in problem.areas}
     units = []
     for unit in problem.units:
+        kind = unit.kind.value.replace("_", " ")
         if unit.confidential_address and not sees_personal_data:
-            shown = f"{unit.id} · confidential address ({unit.kind.value})"
+            shown = f"{unit.id} · confidential address ({kind})"
         else:
-            shown = f"{unit.id} · {unit.name or unit.kind.value} ({unit.gender_policy.value})"
+            policy = unit.gender_policy.value.replace("_", " ")
+            shown = f"{unit.id} · {unit.name or kind} ({policy})"
         units.append((unit.id, shown))
     teams = [
         (t.id, f"{t.id} · {t.kind.value}, {areas.get(t.area, t.area)}, {t.caseload_capacity}")
@@ -107,6 +109,9 @@ def updated_plan(plan: dict[str, Any], form: Mapping[str, Any]) -> dict[str, Any
             value = _given(form, name)
             if value is not None:
                 plan[name] = value
+        percent = _given(form, "women_only_percent")
+        if percent is not None:
+            plan["women_only_share"] = _share_of(percent)
     elif section == "team":
         team = _given(form, "team")
         if team is not None and _given(form, "remove_team") == "yes":
@@ -141,7 +146,16 @@ def updated_plan(plan: dict[str, Any], form: Mapping[str, Any]) -> dict[str, Any
     return plan
 
 
+def _share_of(percent: str) -> float | str:
+    """A percentage typed on the page as the plan's share; anything else is passed on as
+    typed, for the plan's model to name the field and say why."""
+    try:
+        return float(percent) / 100
+    except ValueError:
+        return percent
+
+
 def readable(issue: Issue) -> str:
     """An issue as the page says it: the plan's field, then why."""
-    loc = [str(part) for part in issue.loc if part not in ("body", "plan")]
+    loc = [str(part).replace("_", " ") for part in issue.loc if part not in ("body", "plan")]
     return f"{' › '.join(loc)}: {issue.msg}" if loc else issue.msg

@@ -18,7 +18,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.services import changes
-from capacity.portfolio import GivenPortfolio, add_flats, add_housing_first
+from capacity.portfolio import (
+    GivenPortfolio,
+    add_flats,
+    add_housing_first,
+    redesignate_women_only,
+)
 from capacity.scenario import MAX_COHORT_SCALE, Allocation, Demand, Scenario
 from constraints.checker import resident_violations
 from matcher.cohorts import Cohort
@@ -94,6 +99,9 @@ class ScenarioPlan(_Plan):
     # Shares of referrals per pathway (adding up to 1); None: the live mix.
     pathway_mix: dict[Pathway, float] | None = None
     women_only_reserve: int | None = Field(default=None, ge=0, le=COUNT_MAX)
+    # Mixed adult units turned women-only until this share of bed-spaces is (units where a
+    # man or non-binary person lives are left alone: a plan moves nobody).
+    women_only_share: float | None = Field(default=None, ge=0, le=1)
 
 
 def parse_plan(data: Any, loc: tuple[str | int, ...] = ("body", "plan")) -> ScenarioPlan:
@@ -247,8 +255,28 @@ def apply_plan(live: LivePortfolio, plan: ScenarioPlan) -> Problem:
         changed = add_housing_first(changed, plan.housing_first_places)
     if plan.step_down_places:
         changed = add_step_down(changed, plan.step_down_places)
+    if plan.women_only_share is not None:
+        changed = _with_women_only_share(changed, plan.women_only_share, loc)
     _refuse_new_breaches(problem, changed, loc)
     return changed
+
+
+def _with_women_only_share(problem: Problem, share: float, loc: tuple[str | int, ...]) -> Problem:
+    """The portfolio with mixed units turned women-only to reach `share`, or `ProblemInvalid`
+    saying the most that can be reached without moving anyone."""
+    turned = redesignate_women_only(problem, share, move_others=False)
+    if turned.women_only_bedspaces < share * turned.bedspaces:
+        raise ProblemInvalid(
+            [
+                Issue(
+                    (*loc, "women_only_share"),
+                    f"at most {turned.women_only_bedspaces} of {turned.bedspaces} bed-spaces "
+                    f"({turned.share:.0%}) can be women-only without moving anyone: the other "
+                    "mixed units have men or non-binary people living in them",
+                )
+            ]
+        )
+    return turned.problem
 
 
 def _refuse_new_breaches(before: Problem, after: Problem, loc: tuple[str | int, ...]) -> None:
@@ -270,7 +298,7 @@ def _refuse_new_breaches(before: Problem, after: Problem, loc: tuple[str | int, 
 
 
 def add_step_down(problem: Problem, places: int) -> Problem:
-    """Add step-down flats (self-contained, recovery pathway, visiting support) across the
+    """Add step-down flats (self-contained, step-down pathway, visiting support) across the
     areas, with navigator teams to support them (15-20 cases each: DESIGN.md facts list)."""
     return add_flats(
         problem,
@@ -284,7 +312,7 @@ def add_step_down(problem: Problem, places: int) -> Problem:
             "max_risk": Risk.medium,
             "max_high_risk_residents": 0,
             "support_hours_capacity": 10,
-            "pathway": Pathway.recovery,
+            "pathway": Pathway.step_down,
         },
         team_kind=TeamKind.navigator,
         team_caseload=15,
@@ -348,4 +376,8 @@ def describe(plan: ScenarioPlan) -> list[str]:
         lines.append(f"{plan.referrals_per_day:g} referrals a day before scaling")
     if plan.women_only_reserve is not None:
         lines.append(f"Women-only reserve: {plan.women_only_reserve} bed-spaces")
+    if plan.women_only_share is not None:
+        lines.append(
+            f"Mixed units turned women-only until {plan.women_only_share:.0%} of bed-spaces are"
+        )
     return lines

@@ -3,13 +3,19 @@ bed-space, and a placement made in error undone within a day (LIFECYCLE.md, Stay
 
 A transfer is checked like a placement: the person's referral, as if waiting, in the new
 bed-space on the state where they have left the old one, by the checker, under the write
-lock; their support team goes with them where the team's rules allow. The placement rows are
-the history of a person's stays: a transfer adds one (`transfer_from` the old bed-space), an
-undo marks one undone, and nothing is deleted but the stay the undo takes back.
+lock; their support team goes with them where the team's rules allow, and where they do not
+the answer says why, plainly, and which team (if any) takes the person on. A step along
+the pathways (emergency to recovery, recovery to step-down, ...: from a unit of the person's
+pathway into a unit of another) moves their referral onto the new pathway, so the rules that
+depend on it (an intensive team for Housing First) are checked for the pathway they are now
+on. The placement rows are the history of a
+person's stays: a transfer adds one (`transfer_from` the old bed-space), an undo marks one
+undone, and nothing is deleted but the stay the undo takes back.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -23,12 +29,22 @@ from api.services.assemble import ProblemCache, StayChange, build_problem
 from api.services.errors import Conflict, NotFound
 from api.services.placements import _bedspaces_free, _commit, _present_resident
 from constraints.checker import check
-from constraints.staffing import team_may_serve
+from constraints.staffing import team_may_serve, why_team_may_not_serve
 from matcher.errors import Issue, ProblemInvalid
-from matcher.model import Assignment, Problem, Referral, Solution
+from matcher.model import Assignment, Pathway, Problem, Referral, Solution
 
 # A placement made in error may be undone this long after it was made.
 UNDO_WITHIN = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Transferred:
+    placement: PlacementRow
+    pathway_from: Pathway
+    pathway_to: Pathway
+    # Why the person's team did not follow them, and who supports them now; None where the
+    # team followed or the coordinator chose the team.
+    team_note: str | None = None
 
 
 def transfer(
@@ -40,7 +56,7 @@ def transfer(
     reason: str,
     support_team: str | None = None,
     cache: ProblemCache | None = None,
-) -> PlacementRow:
+) -> Transferred:
     """Move a resident to another bed-space (a step up or down between pathways included):
     409 naming every rule the move would break, or the bed-space's occupant; nothing
     changes then."""
@@ -68,7 +84,14 @@ def transfer(
             else t
             for t in problem.support_teams
         ]
-        person = Referral.model_validate(referral_row, from_attributes=True)
+        pathway_from = Pathway(referral_row.pathway)
+        person = Referral.model_validate(referral_row, from_attributes=True).model_copy(
+            update={
+                "pathway": _pathway_after_move(
+                    problem, pathway_from, resident.bedspace, bedspace_id
+                )
+            }
+        )
         moving = problem.model_copy(
             update={
                 "residents": [r for r in problem.residents if r.id != resident_id],
@@ -76,8 +99,12 @@ def transfer(
                 "support_teams": teams,
             }
         )
-        team = _first_team_that_passes(moving, person, bedspace_id, team, support_team is None)
+        team, team_note = _first_team_that_passes(
+            moving, person, bedspace_id, team, support_team is None
+        )
         old_bed, old_team = resident.bedspace, resident.support_team
+        if person.pathway is not pathway_from:
+            referral_row.pathway = person.pathway.value
         resident.bedspace = bedspace_id
         resident.support_team = team
         changed_teams: list[SupportTeamRow] = []
@@ -97,28 +124,43 @@ def transfer(
             transfer_from=old_bed,
         )
         session.add(placement)
-        audit.record(
-            session, user, "transfer", "resident", resident_id, f"{old_bed} -> {bedspace_id}"
-        )
+        detail = f"{old_bed} -> {bedspace_id}"
+        if person.pathway is not pathway_from:
+            detail += f"; pathway {pathway_from.value} -> {person.pathway.value}"
+        if team_note:
+            detail += f"; {team_note}"
+        audit.record(session, user, "transfer", "resident", resident_id, detail)
         session.flush()
         change = StayChange.of([resident], as_of, changed_teams)
         _commit(session, cache, locked, as_of, change)
     except BaseException:
         session.rollback()
         raise
-    return placement
+    return Transferred(placement, pathway_from, person.pathway, team_note)
+
+
+def _pathway_after_move(problem: Problem, person_on: Pathway, here: str, there: str) -> Pathway:
+    """The pathway a person is on after a move: the new unit's, where they were on the
+    pathway of the unit they leave and the new unit is on another (a step along the
+    pathways); otherwise theirs, so that someone referred for Housing First and waiting in a
+    crisis bed does not lose it by a move between two crisis units."""
+    unit_of = {b.id: b.unit for b in problem.bedspaces}
+    pathway_of = {u.id: u.pathway for u in problem.units}
+    leaving, arriving = pathway_of[unit_of[here]], pathway_of[unit_of[there]]
+    return arriving if person_on is leaving and arriving is not leaving else person_on
 
 
 def _first_team_that_passes(
     problem: Problem, person: Referral, bedspace_id: str, team: str | None, may_change: bool
-) -> str | None:
+) -> tuple[str | None, str | None]:
     """The team the moved person has in the new bed-space: theirs if the checker lets it
-    serve there, else (unless the coordinator named one) the team with most room that may;
-    `Conflict` with every rule broken by the first try if none passes."""
+    serve there, else (unless the coordinator named one) the team with most room that may,
+    with a sentence saying why their team could not follow; `Conflict` with every rule
+    broken by the first try if none passes."""
+    unit_id = next(b.unit for b in problem.bedspaces if b.id == bedspace_id)
+    unit = next(u for u in problem.units if u.id == unit_id)
     tries = [team]
     if may_change:
-        unit_id = next(b.unit for b in problem.bedspaces if b.id == bedspace_id)
-        unit = next(u for u in problem.units if u.id == unit_id)
         others = sorted(
             (
                 t
@@ -135,7 +177,16 @@ def _first_team_that_passes(
         move = Assignment(referral=person.id, bedspace=bedspace_id, support_team=candidate)
         violations = check(problem, Solution(assignments=[move]))
         if not violations:
-            return candidate
+            if candidate == team or team is None:
+                return candidate, None
+            own = next((t for t in problem.support_teams if t.id == team), None)
+            said = why_team_may_not_serve(person, unit, own) if own is not None else []
+            why = "; ".join(said or [m.rstrip(".") for m in first])
+            now = f"team {candidate} supports them now" if candidate else "they have no team now"
+            return (
+                candidate,
+                f"support team {team} cannot follow: {why}. {now[:1].upper()}{now[1:]}.",
+            )
         first = first or sorted({v.message for v in violations})
     raise Conflict("the move breaks hard rules", first)
 
@@ -199,4 +250,4 @@ def undo_placement(
     return placement
 
 
-__all__ = ["UNDO_WITHIN", "transfer", "undo_placement"]
+__all__ = ["UNDO_WITHIN", "Transferred", "transfer", "undo_placement"]

@@ -270,6 +270,7 @@ from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.relaxation import StageCeilings
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import SOFT, Stage, stages
+from matcher.progress import stage_entry
 
 INT_MAX = 2**62
 
@@ -418,6 +419,7 @@ class _Run:
     # When the run first had every band stage proven (perf_counter), if it has.
     bands_proven_at: float | None = None
     soft_lp: _SoftLpAhead | None = None
+    began: float = field(default_factory=time.perf_counter)
 
     @property
     def proving(self) -> int:
@@ -584,7 +586,7 @@ class CpSatBackend:
             nz = np.flatnonzero(coefs)
             value = int(coefs[nz] @ run.best[nz])
             ceiling = run.ceilings.of(stage.name)
-            entry: dict[str, object] = {"stage": stage.name}
+            entry = stage_entry(stage.name, run.began)
             run.stage_log.append(entry)
             free = np.ones(run.full.n_vars, dtype=bool)
             free[:n_pairs] = stage.active

@@ -32,6 +32,7 @@ from matcher.backends.linear import Row
 from matcher.backends.relaxation import StageCeilings
 from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
 from matcher.objective import SOFT, stages
+from matcher.progress import stage_entry
 
 
 def _solver(name: str, **options: Any) -> Any:
@@ -123,7 +124,7 @@ class PulpBackend:
             nz = np.flatnonzero(coefs)
             value = int(coefs[nz] @ best[nz])
             ceiling = ceilings.of(stage.name)
-            entry: dict[str, object] = {"stage": stage.name}
+            entry = stage_entry(stage.name, began)
             stage_log.append(entry)
             if stage.name != SOFT and value >= ceiling:
                 entry.update(value=value, skipped=True)  # the start meets a proven ceiling

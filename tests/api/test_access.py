@@ -24,6 +24,9 @@ STAFF = frozenset({C, A})
 # Scenarios are the commissioner's (DESIGN.md's users): Housing Options checks what is free
 # now, and coordinators place people; neither plans the portfolio. Admins can do everything.
 PLANNERS = frozenset({M, A})
+# Outcomes are aggregates for those who commission and coordinate (LIFECYCLE.md): Housing
+# Options sees no list and no outcomes.
+AGGREGATES = frozenset({C, M, A})
 PUBLIC = None  # no sign-in needed
 
 RULES: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -156,6 +159,10 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/returns.{extension}"): EVERYONE,
     ("GET", "/returns"): EVERYONE,
     ("GET", "/returns/{figure}.png"): EVERYONE,
+    ("GET", "/api/outcomes"): AGGREGATES,
+    ("GET", "/api/outcomes.{extension}"): AGGREGATES,
+    ("GET", "/outcomes"): AGGREGATES,
+    ("GET", "/outcomes/{figure}.png"): AGGREGATES,
     ("GET", "/import"): STAFF,
     ("POST", "/import"): STAFF,
     ("POST", "/import/confirm"): STAFF,

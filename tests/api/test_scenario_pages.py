@@ -57,7 +57,7 @@ def women_only_unit(browser: Any) -> str:
     from selenium.webdriver.common.by import By
 
     options = browser.find_elements(By.CSS_SELECTOR, "#add-unit option")
-    return str(next(o.get_attribute("value") for o in options if "(women_only)" in o.text))
+    return str(next(o.get_attribute("value") for o in options if "(women only)" in o.text))
 
 
 def make_and_run(browser: Any, server: str, name: str, women: str = "1") -> str:
@@ -120,6 +120,13 @@ def test_commissioner_makes_changes_runs_and_compares_scenarios(browser: Any, se
     assert re.search(shares, effect), effect
     screenshot(browser, "scenario-changed")
     assert not browser.find_elements(By.ID, "scenario-figures")  # they described the old plan
+
+    # A women-only share out of reach: the page says the most a plan can reach.
+    fill(browser, "women-only-percent", "100")
+    submit(browser, "save-beds")
+    refusal = wait_for(browser, "message").text
+    assert "Not changed" in refusal and "without moving anyone" in refusal, refusal
+    screenshot(browser, "scenario-women-only-share-refused", "message")
     submit(browser, "run-scenario")
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.ID, "scenario-figures"))
     assert "150" in text_of(browser, "scenario-portfolio")

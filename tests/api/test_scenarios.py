@@ -4,6 +4,7 @@ days, 2 replications) so the tests stay fast."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -154,6 +155,7 @@ def test_a_unit_turned_women_only_around_a_man_is_refused_with_the_rule(
         ({"units": {"NOPE": {"pathway": "recovery"}}}, ["body", "plan", "units", "NOPE"]),
         ({"add_bedspaces": {"U0001": 0}}, ["body", "plan", "add_bedspaces", "U0001"]),
         ({"women_only_reserve": -2}, ["body", "plan", "women_only_reserve"]),
+        ({"women_only_share": 1.2}, ["body", "plan", "women_only_share"]),
         (
             {"new_teams": [{"kind": "navigator", "area": "Atlantis", "caseload_capacity": 5}]},
             ["body", "plan", "new_teams", 0, "area"],
@@ -303,3 +305,31 @@ def test_bed_spaces_added_to_a_unit_with_the_longest_id_are_stored_safely(
     scenario = make(service, plan={"add_bedspaces": {long_id: 3}})
     view = run(service, scenario)
     assert view["figures"]["bedspaces"] == 123
+
+
+def test_a_women_only_share_turns_mixed_units_up_to_what_moves_nobody(
+    sqlite_service: Service,
+) -> None:
+    """The issue's "what if 35% of beds were women-only?" on the live portfolio: mixed units
+    are turned women-only, none where a man or non-binary person lives (a plan moves nobody).
+    A share out of reach is refused saying the most that can be reached, and that share runs."""
+    service = sqlite_service
+    refused = service.client.post(
+        "/api/scenarios",
+        json={"name": "all women", "plan": {**TINY, "women_only_share": 1.0}},
+        headers=service.as_role(Role.commissioner),
+    )
+    assert refused.status_code == 422, refused.text
+    (issue,) = refused.json()["detail"]
+    assert issue["loc"] == ["body", "plan", "women_only_share"]
+    assert "without moving anyone" in issue["msg"]
+    found = re.search(r"at most (\d+) of (\d+) bed-spaces", issue["msg"])
+    assert found is not None, issue["msg"]
+    reachable = int(found[1]) / int(found[2])
+    listed = service.client.get("/api/scenarios", headers=service.as_role(Role.commissioner))
+    assert listed.json() == []
+    scenario = make(service, "most women-only", {"women_only_share": reachable})
+    view = run(service, scenario)
+    assert view["figures"]["women_only_share"] >= reachable - 1e-9
+    page = service.client.get(f"/scenarios/{scenario}", headers=service.as_role(Role.commissioner))
+    assert f"until {reachable:.0%} of bed-spaces are" in page.text

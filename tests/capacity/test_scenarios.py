@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.cli import main
-from capacity.portfolio import GivenPortfolio, build_portfolio
+from capacity.portfolio import GivenPortfolio, build_portfolio, redesignate_women_only
 from capacity.quotas import women_only_share
 from capacity.replications import run_replications
 from capacity.report import write_report
@@ -149,3 +151,35 @@ def test_a_given_portfolio_is_simulated_with_its_own_people_waiting() -> None:
     result = Simulation(scenario, 0, solver=solver, given=given).run()
     assert result.bedspaces == len(problem.bedspaces)
     assert result.cohorts["all"].arrivals == len(problem.referrals)
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    beds=st.integers(20, 150),
+    share=st.floats(0, 1),
+)
+@settings(max_examples=25, deadline=None)
+def test_a_live_redesignation_moves_nobody_and_reaches_what_it_says(
+    seed: int, beds: int, share: float
+) -> None:
+    """Without moving anyone, no unit where a man or non-binary person lives is turned
+    women-only, nobody leaves, no rule is newly broken, and the share it says it reached is
+    the share of the portfolio it returns; it stops short only when no unit is left to turn."""
+    problem = generate(seed, 0, beds)
+    turned = redesignate_women_only(problem, share, move_others=False)
+    assert turned.problem.residents == problem.residents
+    unit_of = {b.id: b.unit for b in problem.bedspaces}
+    housing_others = {unit_of[r.bedspace] for r in problem.residents if r.gender.value != "woman"}
+    assert not set(turned.units) & housing_others
+    before = {(v.rule, v.bedspace) for v in resident_violations(problem)}
+    assert {(v.rule, v.bedspace) for v in resident_violations(turned.problem)} <= before
+    assert turned.share == women_only_share(turned.problem).women_only_share
+    if turned.women_only_bedspaces < share * turned.bedspaces:
+        assert not [
+            u
+            for u in turned.problem.units
+            if u.kind.value == "adult_mixed"
+            and u.gender_policy.value != "women_only"
+            and u.id not in housing_others
+            and any(unit_of[b.id] == u.id for b in problem.bedspaces)
+        ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from api.commands.stage_progress import stage_progress
 from constraints.checker import check
 from fixtures.generator import generate
 from matcher.model import load_problem, parse_solution
+from matcher.progress import stage_entry
 
 
 @pytest.fixture
@@ -95,3 +98,44 @@ def test_the_console_script_writes_exactly_one_json_document(
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)  # fails on anything beside the one document
     assert document["backend"] == backend
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "pulp"])
+def test_each_stage_is_shown_on_stderr_and_stdout_holds_only_the_json(
+    problem_file: Path, backend: str
+) -> None:
+    """Piped (not a terminal): one line per stage, bands 5 to 1 then the soft points, each
+    with its value and state; `--quiet` shows none; stdout is the JSON document alone."""
+    command = [sys.executable, "-m", "api.cli", "solve", str(problem_file), "--backend", backend]
+    shown = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    document = json.loads(shown.stdout)
+    lines = [line for line in shown.stderr.splitlines() if line.startswith(("band", "soft"))]
+    stages = [line.split(":")[0] for line in lines]
+    assert stages == list(dict.fromkeys(stages)), lines  # one line per stage
+    assert stages[-1] == "soft points", lines
+    for band, placed in document["placed_by_priority"].items():
+        if placed:
+            line = next(x for x in lines if x.startswith(f"band {band}:"))
+            assert f"{placed} placed" in line and "proven" in line, line
+    quiet = subprocess.run(
+        [*command, "--quiet"], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert not [line for line in quiet.stderr.splitlines() if line.startswith(("band", "soft"))]
+    assert json.loads(quiet.stdout)["placed_by_priority"] == document["placed_by_priority"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_stage_line_is_rewritten_as_it_improves() -> None:
+    screen = Terminal()
+    with stage_progress(screen, shown=True):
+        entry = stage_entry("band_3", began=0.0)
+        entry.update(search_value=10)
+        entry.update(value=12, bound=14, status="OPEN")
+        stage_entry("soft", began=0.0).update(value=300, bound=300)
+    rows = screen.getvalue().split("\n")
+    assert rows[0].split("\r")[-1].startswith("band 3: 12 placed (at most 14) · left open")
+    assert rows[1].split("\r")[-1].startswith("soft points: 300 · proven")

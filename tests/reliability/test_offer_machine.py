@@ -24,7 +24,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -116,7 +118,35 @@ class OfferMachine(RuleBasedStateMachine):
         declined = offers.declined_bedspaces(session, referral)
         return [p.bedspace for p in offers.without_declined(ranking, declined.keys()).ranked]
 
+    def has_open_offer(self) -> bool:
+        with self.session() as session:
+            return bool(self.open_offers(session))
+
+    def has_resident_from_a_referral(self) -> bool:
+        with self.session() as session:
+            found = session.scalar(
+                select(ResidentRow.id)
+                .join(ReferralRow, ReferralRow.id == ResidentRow.id)
+                .where(ResidentRow.left_on.is_(None))
+                .limit(1)
+            )
+        return found is not None
+
+    def has_placement(self) -> bool:
+        with self.session() as session:
+            found = session.scalar(
+                select(PlacementRow.id).where(PlacementRow.undone_at.is_(None)).limit(1)
+            )
+        return found is not None
+
     # --- steps -------------------------------------------------------------------------
+
+    @initialize(pick=st.integers(0, 10_000), choice=st.integers(0, 3))
+    def a_placement_and_an_open_offer(self, pick: int, choice: int) -> None:
+        """A sequence starts with a placement and an open offer, so the steps that act on
+        one (and are drawn only when there is one) have something to act on from the start."""
+        self.offer_then_accept(pick, choice)
+        self.offer(pick + 1, choice)
 
     @rule(pick=st.integers(0, 10_000), choice=st.integers(0, 3))
     def offer(self, pick: int, choice: int) -> None:
@@ -162,6 +192,9 @@ class OfferMachine(RuleBasedStateMachine):
             if not candidates:
                 return
             referral, bedspace, why = candidates[pick % len(candidates)]
+            taken = {b for _, b in held} | set(
+                session.scalars(select(ResidentRow.bedspace).where(ResidentRow.left_on.is_(None)))
+            )
             if why == "held":
                 others = sorted(waiting)
                 if not others:
@@ -175,7 +208,8 @@ class OfferMachine(RuleBasedStateMachine):
             except REFUSED as refused:
                 if why == "held":
                     assert "held by offer" in str(refused) or isinstance(refused, PlacementRefused)
-                elif not again:
+                elif not again and bedspace not in taken:
+                    # A declined bed-space since held or occupied is refused for that first.
                     assert "declined" in str(refused)
                 STEPS["refused"] += 1
                 return
@@ -189,6 +223,7 @@ class OfferMachine(RuleBasedStateMachine):
             open_now = self.open_offers(session)
         return open_now[pick % len(open_now)] if open_now else None
 
+    @precondition(lambda machine: machine.has_open_offer())
     @rule(pick=st.integers(0, 10_000), days=st.integers(0, 3))
     def accept(self, pick: int, days: int) -> None:
         offer = self._an_open_offer(pick)
@@ -208,6 +243,7 @@ class OfferMachine(RuleBasedStateMachine):
         self.audited["offer_accept"] += 1
         STEPS["accept"] += 1
 
+    @precondition(lambda machine: machine.has_open_offer())
     @rule(pick=st.integers(0, 10_000), code=st.sampled_from(list(offers.DeclineReason)))
     def decline(self, pick: int, code: offers.DeclineReason) -> None:
         offer = self._an_open_offer(pick)
@@ -221,6 +257,7 @@ class OfferMachine(RuleBasedStateMachine):
         self.audited["offer_decline"] += 1
         STEPS["decline"] += 1
 
+    @precondition(lambda machine: machine.has_open_offer())
     @rule(pick=st.integers(0, 10_000))
     def withdraw(self, pick: int) -> None:
         offer = self._an_open_offer(pick)
@@ -271,6 +308,7 @@ class OfferMachine(RuleBasedStateMachine):
         if newest:
             self.accept_offer(newest[0], 0)
 
+    @precondition(lambda machine: machine.has_resident_from_a_referral())
     @rule(pick=st.integers(0, 10_000), into_held=st.booleans())
     def transfer(self, pick: int, into_held: bool) -> None:
         """A resident placed from a referral moves to a free bed-space (checked as a
@@ -314,6 +352,7 @@ class OfferMachine(RuleBasedStateMachine):
         self.audited["transfer"] += 1
         STEPS["transfer"] += 1
 
+    @precondition(lambda machine: machine.has_placement())
     @rule(pick=st.integers(0, 10_000))
     def undo(self, pick: int) -> None:
         """A placement made in error is undone within a day (the person waits again); a
