@@ -338,9 +338,7 @@ def support_team_required(placed: Placed) -> Iterable[Violation]:
         "wanted.",
         "override": "Team {team} cannot serve this person here: it must work in the unit's "
         "area, be intensive for Housing First, and have a female worker where one is wanted.",
-        "at_home": "Team {team} cannot support {referral} at home: it must work in the "
-        "person's area, be intensive for Housing First, and have a female worker where one is "
-        "wanted.",
+        "at_home": "Team {team} cannot support {referral} at home: {why}.",
     },
 )
 def support_team_fits(placed: Placed) -> Iterable[Violation]:
@@ -366,7 +364,12 @@ def support_team_fits(placed: Placed) -> Iterable[Violation]:
         if not staffing.team_may_serve_in(referral, referral.home_area, team):
             yield Violation(
                 rule=support_team_fits.name,
-                message=support_team_fits.say("at_home", team=team.id, referral=referral.id),
+                message=support_team_fits.say(
+                    "at_home",
+                    team=team.id,
+                    referral=referral.id,
+                    why="; ".join(staffing.why_team_may_not_support_at_home(referral, team)),
+                ),
                 referrals=[referral.id],
             )
 

@@ -85,6 +85,23 @@ def _(referral: Referral, place: SupportPlace) -> bool:
     return referral.may_take_support_only
 
 
+def why_team_may_not_support_at_home(referral: Referral, team: SupportTeam) -> list[str]:
+    """Each part of `team_may_serve_in` the team fails for support in the person's home, in a
+    coordinator's words (empty if it may serve)."""
+    reasons = []
+    if referral.home_area is None:
+        reasons.append("the person's home area is not recorded")
+    elif team.area != referral.home_area:
+        reasons.append(
+            f"the team works in area {team.area}; the person lives in area {referral.home_area}"
+        )
+    if referral.pathway is Pathway.housing_first and team.kind is not TeamKind.intensive:
+        reasons.append(f"Housing First needs an intensive team; this is a {team.kind} team")
+    if referral.wants_female_worker and team.female_workers == 0:
+        reasons.append("the person wants a female worker; the team has none")
+    return reasons
+
+
 def why_team_may_not_serve(referral: Referral, unit: Unit, team: SupportTeam) -> list[str]:
     """Each part of `team_may_serve` the team fails, in a coordinator's words (empty if it
     may serve): said when a person moves and their team cannot follow."""

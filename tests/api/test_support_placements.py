@@ -122,7 +122,8 @@ def test_a_team_outside_the_area_over_caseload_or_unknown_is_refused(service: Se
             headers=headers,
         )
         assert outside.status_code == 409
-        assert "must work in the person's area" in outside.text
+        assert f"the team works in area {elsewhere['area']}" in outside.text
+        assert f"the person lives in area {team['area']}" in outside.text
 
     full = client.patch(
         f"/api/support-teams/{team['id']}",

@@ -159,3 +159,16 @@ def test_a_da_victim_supported_at_home_counts_in_her_area() -> None:
         support_placements=[SupportPlacement(referral="R1", support_team="T1")],
     )
     assert check(problem, elsewhere) == []
+
+
+def test_a_team_that_may_not_support_at_home_says_each_part_it_fails() -> None:
+    problem = _problem(
+        {"home_area": "south", "pathway": "housing_first", "wants_female_worker": True}
+    )
+    placement = SupportPlacement(referral="R1", support_team="T1")
+    [message] = [v.message for v in support_placement_violations(problem, [placement])]
+    assert message == (
+        "Team T1 cannot support R1 at home: the team works in area north; the person lives in "
+        "area south; Housing First needs an intensive team; this is a navigator team; the "
+        "person wants a female worker; the team has none."
+    )
