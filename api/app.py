@@ -43,7 +43,18 @@ from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
-from api.routers import admin, auth, board, inventory, offers, people, runs, scenarios, stays
+from api.routers import (
+    admin,
+    auth,
+    board,
+    inventory,
+    offers,
+    people,
+    runs,
+    scenarios,
+    stays,
+    support_placements,
+)
 from api.services import departures, offer_expiry, users
 from api.services import runs as run_service
 from api.services import scenarios as scenario_service
@@ -122,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         board.router,
         admin.router,
         stays.router,
+        support_placements.router,
     ):
         app.include_router(router)
     from api.routers import (
@@ -135,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         returns,
         scenario_pages,
         stay_pages,
+        support_pages,
     )
 
     app.include_router(imports.router)
@@ -147,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scenario_pages.router)
     app.include_router(offer_pages.router)
     app.include_router(floor_pages.router)
+    app.include_router(support_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

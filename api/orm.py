@@ -106,6 +106,7 @@ class SupportTeamRow(Base):
     caseload_capacity: Mapped[int] = mapped_column(Integer)
     current_caseload: Mapped[int] = mapped_column(Integer, default=0)
     female_workers: Mapped[int] = mapped_column(Integer, default=0)
+    support_hours_capacity: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class ResidentRow(Base):
@@ -169,6 +170,8 @@ class ReferralRow(Base):
     referred_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     case_reference: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    wants: Mapped[str] = mapped_column(String(16), default="bed", server_default="bed")
+    home_area: Mapped[str | None] = mapped_column(Id, nullable=True)
 
 
 class AllocationRunRow(Base):
@@ -230,6 +233,25 @@ class PlacementRow(Base):
     undone_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     undone_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     undo_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SupportPlacementRow(Base):
+    """A support team alone for a person in their own, a family member's or a
+    non-commissioned tenancy. `ended` is set when the support ends; the row stays."""
+
+    __tablename__ = "support_placements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    referral: Mapped[str] = mapped_column(Id, ForeignKey("referrals.id"), index=True)
+    support_team: Mapped[str] = mapped_column(Id, ForeignKey("support_teams.id"), index=True)
+    area: Mapped[str] = mapped_column(Id)  # where the person lives
+    lives_in: Mapped[str] = mapped_column(String(32))
+    support_hours: Mapped[float] = mapped_column(Float, default=0)
+    started: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    started_by: Mapped[str] = mapped_column(String(64))
+    ended: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OfferRow(Base):

@@ -452,3 +452,47 @@ class ScenarioView(BaseModel):
     seed: int | None
     run_seconds: float | None
     figures: dict[str, Any] | None
+
+
+# --- support placements: a team alone, at home -------------------------------------------
+
+LivesIn = Literal["own", "family", "non_commissioned"]
+SupportEndReason = Literal[
+    "support_completed", "moved_into_accommodation", "moved_away", "disengaged", "died", "other"
+]
+
+
+class SupportPlacementRequest(BaseModel):
+    """Give a waiting referral a support team alone, where they live now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    referral: Id
+    support_team: Id
+    lives_in: LivesIn = Field(
+        description="own tenancy, a family member's, or a non-commissioned tenancy"
+    )
+
+
+class SupportEndBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ended: date
+    reason: SupportEndReason
+
+
+class SupportPlacementView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    referral: str
+    support_team: str
+    area: str
+    lives_in: str
+    support_hours: float
+    started: date
+    started_at: UtcDateTime
+    started_by: str
+    ended: date | None
+    end_reason: str | None
+    ended_by: str | None

@@ -26,6 +26,7 @@ PAIR_RULES: tuple[PairRule, ...] = (
     staffing.needs_24_7_only_where_staffed,
     staffing.support_hours_room_left,
     staffing.support_team_available,
+    staffing.placed_as_they_asked,
     location.never_in_excluded_area,
     location.da_kept_apart_from_resident_area,
     relationships.kept_apart_from_residents,

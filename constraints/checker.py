@@ -15,17 +15,38 @@ from collections.abc import Iterable
 from constraints import PAIR_RULES, bedspace, coupled, registry, staffing
 from constraints.coupled_rule import Placed, Violation
 from constraints.floors import floor_violations
-from constraints.rule import build_places
+from constraints.rule import PairRule, SupportPlace, build_places
 from matcher.errors import Issue, ProblemInvalid
-from matcher.model import Assignment, Problem, Referral, Resident, Solution
+from matcher.model import (
+    Assignment,
+    Problem,
+    Referral,
+    Resident,
+    Solution,
+    SupportPlacement,
+)
 
-__all__ = ["Violation", "check", "resident_violations"]
+__all__ = ["Violation", "check", "resident_violations", "support_placement_violations"]
 
 
 def check(problem: Problem, solution: Solution) -> list[Violation]:
     """Every hard rule the solution's assignments break (empty if none)."""
-    _reject_unknown_ids(problem, solution.assignments)
-    return [*_violations(problem, solution.assignments), *floor_violations(problem, solution)]
+    _reject_unknown_ids(problem, solution.assignments, solution.support_placements)
+    return [
+        *_violations(
+            problem, solution.assignments, support_placements=solution.support_placements
+        ),
+        *floor_violations(problem, solution),
+    ]
+
+
+def support_placement_violations(
+    problem: Problem, placements: list[SupportPlacement]
+) -> list[Violation]:
+    """Every hard rule these support-only placements break, nobody else newly placed: the
+    ranking's and the service's question before a team is offered alone."""
+    _reject_unknown_ids(problem, [], placements)
+    return list(_violations(problem, [], support_placements=placements))
 
 
 def resident_violations(problem: Problem) -> list[Violation]:
@@ -64,11 +85,27 @@ def _as_referral(problem: Problem, resident: Resident) -> Referral:
     )
 
 
-def _reject_unknown_ids(problem: Problem, assignments: list[Assignment]) -> None:
+def _reject_unknown_ids(
+    problem: Problem,
+    assignments: list[Assignment],
+    support_placements: list[SupportPlacement] | None = None,
+) -> None:
     referrals = {r.id for r in problem.referrals}
     beds = {b.id for b in problem.bedspaces}
     teams = {t.id for t in problem.support_teams}
     issues = []
+    for i, s in enumerate(support_placements or ()):
+        if s.referral not in referrals:
+            issues.append(
+                Issue(("support_placements", i, "referral"), f"unknown referral id {s.referral!r}")
+            )
+        if s.support_team not in teams:
+            issues.append(
+                Issue(
+                    ("support_placements", i, "support_team"),
+                    f"unknown support team id {s.support_team!r}",
+                )
+            )
     for i, a in enumerate(assignments):
         if a.referral not in referrals:
             issues.append(
@@ -90,13 +127,24 @@ def _reject_unknown_ids(problem: Problem, assignments: list[Assignment]) -> None
 
 
 def _violations(
-    problem: Problem, assignments: list[Assignment], free_beds: bool = True
+    problem: Problem,
+    assignments: list[Assignment],
+    free_beds: bool = True,
+    support_placements: list[SupportPlacement] | None = None,
 ) -> Iterable[Violation]:
     # Places only for the bed-spaces assigned: building one for every bed-space cost more
     # than the rules did when one person is placed among 10,000 bed-spaces.
     assigned = {a.bedspace for a in assignments}
-    places = {place.bed.id: place for place in build_places(problem, only=assigned)}
-    placed = Placed.of(problem, assignments, places, reserve_applies=free_beds)
+    places = (
+        {place.bed.id: place for place in build_places(problem, only=assigned)} if assigned else {}
+    )
+    placed = Placed.of(
+        problem,
+        assignments,
+        places,
+        reserve_applies=free_beds,
+        support_placements=support_placements,
+    )
     coupled_in_force = registry.coupled_rules()
     # Rules on shared capacity are checked on the totals of all newcomers by their coupled
     # rule, which is stricter than each newcomer's pair check against the residents alone.
@@ -118,7 +166,24 @@ def _violations(
                     referrals=[referral.id],
                     bedspace=place.bed.id,
                 )
+    # Each support-only placement against the rules that also govern support at home.
+    yield from _support_pair_violations(placed, pair_rules)
     # Then the newcomers together.
     for rule in coupled_in_force:
         if rule not in structural:
             yield from rule.violations(placed)
+
+
+def _support_pair_violations(placed: Placed, pair_rules: list[PairRule]) -> Iterable[Violation]:
+    teams = placed.teams
+    for s in placed.support_placements:
+        referral = placed.referrals[s.referral]
+        home = SupportPlace(placed.problem, referral.home_area, teams[s.support_team])
+        for pair_rule in pair_rules:
+            if pair_rule.support_form is not None and not pair_rule.support_form(referral, home):
+                yield Violation(
+                    rule=pair_rule.name,
+                    message=f"{referral.id} with team {s.support_team} at home: "
+                    f"{pair_rule.support_reason}",
+                    referrals=[referral.id],
+                )

@@ -45,6 +45,7 @@ from matcher.model import (
     Flag,
     Gender,
     GenderPolicy,
+    Problem,
     Referral,
     Staffing,
 )
@@ -70,6 +71,8 @@ def each_referral_placed_once(placed: Placed) -> Iterable[Violation]:
     count: dict[str, int] = defaultdict(int)
     for a in placed.assignments:
         count[a.referral] += 1
+    for s in placed.support_placements:
+        count[s.referral] += 1
     for referral_id, n in count.items():
         if n > 1:
             yield Violation(
@@ -335,6 +338,7 @@ def support_team_required(placed: Placed) -> Iterable[Violation]:
         "wanted.",
         "override": "Team {team} cannot serve this person here: it must work in the unit's "
         "area, be intensive for Housing First, and have a female worker where one is wanted.",
+        "at_home": "Team {team} cannot support {referral} at home: {why}.",
     },
 )
 def support_team_fits(placed: Placed) -> Iterable[Violation]:
@@ -354,6 +358,20 @@ def support_team_fits(placed: Placed) -> Iterable[Violation]:
                 referrals=[referral.id],
                 bedspace=a.bedspace,
             )
+    for s in placed.support_placements:
+        referral = placed.referrals[s.referral]
+        team = placed.teams[s.support_team]
+        if not staffing.team_may_serve_in(referral, referral.home_area, team):
+            yield Violation(
+                rule=support_team_fits.name,
+                message=support_team_fits.say(
+                    "at_home",
+                    team=team.id,
+                    referral=referral.id,
+                    why="; ".join(staffing.why_team_may_not_support_at_home(referral, team)),
+                ),
+                referrals=[referral.id],
+            )
 
 
 @coupled_rule(
@@ -364,11 +382,7 @@ def support_team_fits(placed: Placed) -> Iterable[Violation]:
 def team_caseload_within_capacity(placed: Placed) -> Iterable[Violation]:
     """A team's caseload stays within capacity, current cases and newcomers counted
     (000_6536288ccc9992c8.txt and 004_a7a7d18c3a44ee66.txt: caseloads of 5-7 and 15-20)."""
-    team_load: dict[str, list[str]] = defaultdict(list)
-    for a in placed.assignments:
-        if a.support_team is not None:
-            team_load[a.support_team].append(a.referral)
-    for team_id, cases in team_load.items():
+    for team_id, cases in placed.team_cases().items():
         team = placed.teams[team_id]
         if team.current_caseload + len(cases) > team.caseload_capacity:
             yield Violation(
@@ -382,6 +396,40 @@ def team_caseload_within_capacity(placed: Placed) -> Iterable[Violation]:
 @team_caseload_within_capacity.backend_rows
 def _(t: Tables) -> Rows:
     return {"team_room": t.teams.room}
+
+
+@coupled_rule(
+    "the support team has too few hours left for support at home",
+    family_number=5,
+    phrases={"hours_left": "{left:g} hours a week left for support at home."},
+)
+def team_support_hours_within_capacity(placed: Placed) -> Iterable[Violation]:
+    """The hours a team gives people in their own homes, those it already supports and those
+    newly given support alone, stay within its capacity for that (002_dcd69be417dc9cc0.txt:
+    floating support that follows the person, not the building)."""
+    newcomers: dict[str, list[Referral]] = defaultdict(list)
+    for s in placed.support_placements:
+        newcomers[s.support_team].append(placed.referrals[s.referral])
+    for team_id, people in newcomers.items():
+        left = team_hours_left(placed.problem, team_id)
+        hours = sum(p.support_hours for p in people)
+        if hours > left + staffing.HOURS_TOLERANCE:
+            yield Violation(
+                rule=team_support_hours_within_capacity.name,
+                message=f"Support at home from team {team_id} would need {hours:g} hours a "
+                f"week; {left:g} are left.",
+                referrals=[p.id for p in people if p.support_hours > 0],
+            )
+
+
+def team_hours_left(problem: Problem, team_id: str) -> float:
+    """Weekly hours a team has left for support at home (never below 0; unlimited where the
+    team states no capacity)."""
+    team = next(t for t in problem.support_teams if t.id == team_id)
+    if team.support_hours_capacity is None:
+        return float("inf")
+    used = sum(p.support_hours for p in problem.community_support if p.support_team == team_id)
+    return max(0.0, team.support_hours_capacity - used)
 
 
 # --- families 6 and 7: location and relationships -------------------------------------

@@ -22,6 +22,7 @@ from matcher.model import (
     Assignment,
     Problem,
     Referral,
+    SupportPlacement,
     SupportTeam,
     Unit,
 )
@@ -51,6 +52,8 @@ class Placed:
     in_cluster: dict[tuple[str, str], list[Referral]] = field(default_factory=dict)
     area_of: dict[str, str] = field(default_factory=dict)  # referral -> area
     place_in_unit: dict[str, Place] = field(default_factory=dict)  # one place per unit
+    # Support teams alone, in people's own homes: the team rules count these too.
+    support_placements: list[SupportPlacement] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -59,6 +62,7 @@ class Placed:
         assignments: list[Assignment],
         places: dict[str, Place],
         reserve_applies: bool,
+        support_placements: list[SupportPlacement] | None = None,
     ) -> Placed:
         referrals = {r.id: r for r in problem.referrals}
         in_unit: dict[str, list[Referral]] = defaultdict(list)
@@ -70,6 +74,12 @@ class Placed:
             key = (place.unit.id, place.bed.cluster or f"#{place.bed.id}")
             in_cluster[key].append(referrals[a.referral])
             area_of[a.referral] = place.unit.area
+        # Support at home keeps the person in their home area: the rules on who may be
+        # placed in one area together count them there.
+        for s in support_placements or ():
+            home = referrals[s.referral].home_area
+            if home is not None:
+                area_of.setdefault(s.referral, home)
         return cls(
             problem=problem,
             assignments=assignments,
@@ -82,7 +92,18 @@ class Placed:
             in_cluster=in_cluster,
             area_of=area_of,
             place_in_unit={place.unit.id: place for place in places.values()},
+            support_placements=list(support_placements or ()),
         )
+
+    def team_cases(self) -> dict[str, list[str]]:
+        """The newcomers each team takes on: placements in bed-spaces and support alone."""
+        cases: dict[str, list[str]] = defaultdict(list)
+        for a in self.assignments:
+            if a.support_team is not None:
+                cases[a.support_team].append(a.referral)
+        for s in self.support_placements:
+            cases[s.support_team].append(s.referral)
+        return cases
 
 
 @dataclass(frozen=True)

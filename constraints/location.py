@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from constraints.rule import Place, pair_rule
+from constraints.rule import Place, SupportPlace, pair_rule
 from constraints.tables import Tables
 from matcher.model import Flag, Referral
 
@@ -20,6 +20,13 @@ def never_in_excluded_area(referral: Referral, place: Place) -> bool:
 @never_in_excluded_area.vectorised
 def _(t: Tables) -> np.ndarray:
     return ~t.referrals.excluded_area[:, t.units.area]
+
+
+@never_in_excluded_area.for_support_only(
+    "Support at home would keep the person in an area they must never be placed in."
+)
+def _(referral: Referral, place: SupportPlace) -> bool:
+    return place.area not in referral.excluded_areas
 
 
 def da_opposed(a_flags: list[Flag], b_flags: list[Flag]) -> bool:

@@ -46,6 +46,8 @@ HARD_RULES: tuple[HardRule, ...] = (
     c.support_team_required,
     c.support_team_fits,
     c.team_caseload_within_capacity,
+    c.team_support_hours_within_capacity,
+    staffing.placed_as_they_asked,
     # 6. Location.
     location.never_in_excluded_area,
     c.da_victim_and_perpetrator_never_in_same_area,

@@ -40,7 +40,18 @@ class Place:
     women_only_reserve_room: int  # free women-only bed-spaces open to anyone after the reserve
 
 
+@dataclass(frozen=True)
+class SupportPlace:
+    """A support team alone, in the person's own home: what a rule that also governs
+    support-only placements looks at."""
+
+    problem: Problem
+    area: str | None  # the person's home area
+    team: SupportTeam
+
+
 MaskFn = Callable[[Tables], np.ndarray]
+SupportFn = Callable[[Referral, SupportPlace], bool]
 
 
 @dataclass(eq=False)  # a rule is itself: compared and hashed by identity
@@ -54,6 +65,20 @@ class PairRule:
     # {k} of {n} do.
     every_bedspace: str = ""
     some_bedspaces: str = ""
+    # The rule's form for a support-only placement, and the reason it gives there; None
+    # where the rule is about a bed-space or a building only.
+    support_form: SupportFn | None = None
+    support_reason: str = ""
+
+    def for_support_only(self, reason: str) -> Callable[[SupportFn], SupportFn]:
+        """Register the rule's form for a support team alone in the person's home."""
+
+        def wrap(fn: SupportFn) -> SupportFn:
+            self.support_form = fn
+            self.support_reason = reason
+            return fn
+
+        return wrap
 
     def over_bedspaces(self, failing: int, of: int) -> str:
         """The reason for a unit where `failing` of its `of` bed-spaces fail this rule."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from constraints.rule import Place, pair_rule
+from constraints.rule import Place, SupportPlace, pair_rule
 from constraints.tables import Tables
 from matcher.model import Pathway, Referral, Staffing, SupportTeam, TeamKind, Unit
 
@@ -43,14 +43,63 @@ def _(t: Tables) -> np.ndarray:
 def team_may_serve(referral: Referral, unit: Unit, team: SupportTeam) -> bool:
     """A team may take this placement: it works in the unit's area, is intensive where Housing
     First is involved, and has a female worker where one is wanted (capacity aside)."""
-    needs_intensive = (
-        referral.pathway is Pathway.housing_first or unit.pathway is Pathway.housing_first
+    return team_may_serve_in(
+        referral, unit.area, team, housing_first_place=unit.pathway is Pathway.housing_first
     )
+
+
+def team_may_serve_in(
+    referral: Referral, area: str | None, team: SupportTeam, housing_first_place: bool = False
+) -> bool:
+    """A team may support this person in this area: it works there, is intensive where Housing
+    First is involved, and has a female worker where one is wanted (capacity aside). A
+    support-only placement is in the person's home area, with no unit's pathway."""
+    needs_intensive = referral.pathway is Pathway.housing_first or housing_first_place
     return (
-        team.area == unit.area
+        team.area == area
         and (team.kind is TeamKind.intensive or not needs_intensive)
         and (team.female_workers > 0 or not referral.wants_female_worker)
     )
+
+
+@pair_rule("Person asked for support in their own home, not a bed-space.", family_number=5)
+def placed_as_they_asked(referral: Referral, place: Place) -> bool:
+    """A person is placed as they asked: in a bed-space if they asked for one, with a team
+    alone at home if they asked for support only; a place standing for one person's home is
+    theirs alone (002_dcd69be417dc9cc0.txt: floating support that follows the person)."""
+    home_of = place.problem.home_places.get(place.unit.id)
+    if home_of is not None:
+        return home_of == referral.id
+    return referral.may_take_bed
+
+
+@placed_as_they_asked.vectorised
+def _(t: Tables) -> np.ndarray:
+    owner = t.units.support_only_for
+    own_home = owner[None, :] == np.arange(len(t.referrals))[:, None]
+    return np.where(owner[None, :] >= 0, own_home, t.referrals.may_take_bed[:, None])
+
+
+@placed_as_they_asked.for_support_only("Person asked for a bed-space, not support alone.")
+def _(referral: Referral, place: SupportPlace) -> bool:
+    return referral.may_take_support_only
+
+
+def why_team_may_not_support_at_home(referral: Referral, team: SupportTeam) -> list[str]:
+    """Each part of `team_may_serve_in` the team fails for support in the person's home, in a
+    coordinator's words (empty if it may serve)."""
+    reasons = []
+    if referral.home_area is None:
+        reasons.append("the person's home area is not recorded")
+    elif team.area != referral.home_area:
+        reasons.append(
+            f"the team works in area {team.area}; the person lives in area {referral.home_area}"
+        )
+    if referral.pathway is Pathway.housing_first and team.kind is not TeamKind.intensive:
+        reasons.append(f"Housing First needs an intensive team; this is a {team.kind} team")
+    if referral.wants_female_worker and team.female_workers == 0:
+        reasons.append("the person wants a female worker; the team has none")
+    return reasons
 
 
 def why_team_may_not_serve(referral: Referral, unit: Unit, team: SupportTeam) -> list[str]:

@@ -57,6 +57,7 @@ class ReferralColumns:
     waiting_days: Ints
     excluded_area: Bool  # (R, A)
     preferred_area: Bool  # (R, A)
+    may_take_bed: Bool  # did not ask for support only
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -92,6 +93,7 @@ class UnitColumns:
     high_need_share: Floats  # share of the unit's present residents who are high-need
     free_beds: Ints
     free_women_only_beds: Ints
+    support_only_for: Ints  # the referral a place standing for a home is for; -1 for a unit
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -221,6 +223,7 @@ def build_tables(problem: Problem) -> Tables:
     free = available & ~occupied
 
     units = problem.units
+    referral_index = {r.id: i for i, r in enumerate(problem.referrals)}
     women_only = np.array([u.gender_policy is GenderPolicy.women_only for u in units], dtype=bool)
     free_beds = np.bincount(bed_unit[free], minlength=n_units)
     unit_columns = UnitColumns(
@@ -256,6 +259,10 @@ def build_tables(problem: Problem) -> Tables:
         high_need_share=high_need_residents / np.maximum(present_residents, 1),
         free_beds=free_beds,
         free_women_only_beds=np.where(women_only, free_beds, 0),
+        support_only_for=np.array(
+            [referral_index.get(problem.home_places.get(u.id, ""), -1) for u in units],
+            dtype=np.int64,
+        ),
     )
 
     bed_columns = BedColumns(
@@ -318,6 +325,7 @@ def build_tables(problem: Problem) -> Tables:
         waiting_days=np.array([(problem.as_of - r.referred).days for r in refs], dtype=np.int64),
         excluded_area=excluded_area,
         preferred_area=preferred_area,
+        may_take_bed=np.array([r.may_take_bed for r in refs], dtype=bool),
     )
     return Tables(
         problem=problem,

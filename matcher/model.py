@@ -117,6 +117,13 @@ class Flag(StrEnum):
     care_leaver = "care_leaver"
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+Wants = Literal["bed", "support_only", "either"]
+
+
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False, frozen=True)
 
@@ -193,6 +200,12 @@ class SupportTeam(_Doc):
     caseload_capacity: int = Field(ge=0, le=COUNT_MAX)
     current_caseload: int = Field(default=0, ge=0, le=COUNT_MAX)
     female_workers: int = Field(default=0, ge=0, le=COUNT_MAX)
+    # Weekly hours the team gives people it supports in their own homes (community support
+    # and support-only placements); None: not limited. A bed-space's hours are its unit's.
+    support_hours_capacity: float | None = Field(
+        default=None, ge=0, le=HOURS_CAPACITY_MAX, exclude_if=_absent
+    )
+    added_later: ClassVar[frozenset[str]] = frozenset({"support_hours_capacity"})
 
     @model_validator(mode="after")
     def _caseload(self) -> Self:
@@ -249,10 +262,6 @@ def _timestamp(value: Any) -> datetime | None:
     return moment
 
 
-def _absent(value: Any) -> bool:
-    return value is None
-
-
 class Referral(_Doc):
     id: Id
     referred: date
@@ -279,10 +288,36 @@ class Referral(_Doc):
     case_reference: Label | None = Field(default=None, exclude_if=_absent)
     # The moment of referral where it is known (UTC); `referred` alone reads as midnight.
     referred_at: datetime | None = Field(default=None, exclude_if=_absent)
+    # What the person asks for: a bed-space (with a team where the unit needs one), a support
+    # team alone in their own home (`support_only`), or either. Support follows the person,
+    # not the building (002_dcd69be417dc9cc0.txt), so support needs `home_area`.
+    wants: Wants = Field(default="bed", exclude_if=lambda value: value == "bed")
+    home_area: Id | None = Field(default=None, exclude_if=_absent)  # where they live now
 
     reads_referred_timestamp = model_validator(mode="before")(split_referred)
     patch_before: ClassVar[Any] = staticmethod(split_referred)  # for PATCH bodies and imports
-    added_later: ClassVar[frozenset[str]] = frozenset({"name", "case_reference", "referred_at"})
+    added_later: ClassVar[frozenset[str]] = frozenset(
+        {"name", "case_reference", "referred_at", "wants", "home_area"}
+    )
+
+    @property
+    def may_take_support_only(self) -> bool:
+        return self.wants != "bed"
+
+    @property
+    def may_take_bed(self) -> bool:
+        return self.wants != "support_only"
+
+
+class CommunitySupport(_Doc):
+    """Someone a team already supports in their own, a family member's or a non-commissioned
+    tenancy: counted in the team's caseload (its `current_caseload` includes them) and in the
+    hours it gives in people's homes."""
+
+    id: Id
+    support_team: Id
+    area: Id
+    support_hours: float = Field(default=0, ge=0, le=WEEKLY_HOURS_MAX)
 
 
 # The cohorts a floor may name: `matcher.cohorts.Cohort`'s values (that module reads this one).
@@ -357,6 +392,15 @@ class Problem(_Doc):
     residents: list[Resident] = Field(default_factory=list)
     referrals: list[Referral] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
+    community_support: list[CommunitySupport] = Field(
+        default_factory=list, exclude_if=lambda value: not value
+    )
+    # Units that stand for one referral's own home, unit id -> referral id: made by the
+    # matcher for a batch run (`matcher.support_places`), so a support-only placement is
+    # placed as any visiting unit is; nobody else may take one.
+    home_places: dict[Id, Id] = Field(default_factory=dict, exclude_if=lambda value: not value)
+    # Documents written before these fields may leave them out (empty).
+    added_later: ClassVar[frozenset[str]] = frozenset({"community_support", "home_places"})
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -380,7 +424,15 @@ def _duplicates(collection: str, ids: Iterable[str]) -> Iterable[Issue]:
 
 
 def _reference_issues(problem: Problem) -> Iterable[Issue]:
-    for name in ("areas", "units", "bedspaces", "support_teams", "residents", "referrals"):
+    for name in (
+        "areas",
+        "units",
+        "bedspaces",
+        "support_teams",
+        "residents",
+        "referrals",
+        "community_support",
+    ):
         yield from _duplicates(name, (item.id for item in getattr(problem, name)))
 
     area_ids = {a.id for a in problem.areas}
@@ -404,6 +456,7 @@ def _reference_issues(problem: Problem) -> Iterable[Issue]:
         yield from unknown(("bedspaces", i, "unit"), bed.unit, unit_ids, "unit")
     for i, team in enumerate(problem.support_teams):
         yield from unknown(("support_teams", i, "area"), team.area, area_ids, "area")
+    yield from _community_support_issues(problem, area_ids, person_ids)
 
     occupant: dict[str, str] = {}
     for i, resident in enumerate(problem.residents):
@@ -435,9 +488,67 @@ def _reference_issues(problem: Problem) -> Iterable[Issue]:
             for value, count in Counter(getattr(referral, field)).items():
                 if count > 1:
                     yield Issue(("referrals", i, field), f"{value!r} is listed {count} times")
+        if referral.may_take_support_only and referral.home_area is None:
+            yield Issue(
+                ("referrals", i, "home_area"),
+                f"needed when wants is {referral.wants!r}: support is given where the person lives",
+            )
+        if referral.home_area is not None:
+            yield from unknown(("referrals", i, "home_area"), referral.home_area, area_ids, "area")
         both = set(referral.keep_apart) & set(referral.keep_together)
         for value in sorted(both):
             yield Issue(("referrals", i, "keep_apart"), f"{value!r} is also in keep_together")
+
+
+def _community_support_issues(
+    problem: Problem, area_ids: set[str], person_ids: set[str]
+) -> Iterable[Issue]:
+    teams = {t.id: t for t in problem.support_teams}
+    supported: Counter[str] = Counter()
+    for i, person in enumerate(problem.community_support):
+        if person.id in person_ids:
+            yield Issue(
+                ("community_support", i, "id"), f"id {person.id!r} is also a referral or resident"
+            )
+        if person.area not in area_ids:
+            yield Issue(("community_support", i, "area"), f"unknown area id {person.area!r}")
+        if person.support_team not in teams:
+            yield Issue(
+                ("community_support", i, "support_team"),
+                f"unknown support team id {person.support_team!r}",
+            )
+        else:
+            supported[person.support_team] += 1
+    for team_id, count in supported.items():
+        if count > teams[team_id].current_caseload:
+            index = next(i for i, t in enumerate(problem.support_teams) if t.id == team_id)
+            yield Issue(
+                ("support_teams", index, "current_caseload"),
+                f"{teams[team_id].current_caseload} is below the {count} people the team "
+                "supports in the community, whom it counts",
+            )
+    units = {u.id: u for u in problem.units}
+    referrals = {r.id: r for r in problem.referrals}
+    for unit_id, referral_id in problem.home_places.items():
+        referral = referrals.get(referral_id)
+        if unit_id not in units:
+            yield Issue(("home_places", unit_id), f"unknown unit id {unit_id!r}")
+        elif referral is None or not referral.may_take_support_only:
+            yield Issue(
+                ("home_places", unit_id),
+                f"{referral_id!r} is not a referral that may take support only",
+            )
+        elif units[unit_id].area != referral.home_area:
+            yield Issue(("home_places", unit_id), "the unit must be in the person's home area")
+
+
+class SupportPlacement(_Doc):
+    """A support team alone for a referral, in the person's own home (no bed-space)."""
+
+    referral: str
+    support_team: str
+    score: float = 0.0
+    terms: dict[str, float] = Field(default_factory=dict)
 
 
 class Assignment(_Doc):
@@ -468,6 +579,9 @@ class Solution(_Doc):
     placed_by_priority: dict[str, int] = Field(default_factory=dict)
     assignments: list[Assignment] = Field(default_factory=list)
     unplaced: list[Unplaced] = Field(default_factory=list)
+    support_placements: list[SupportPlacement] = Field(
+        default_factory=list, exclude_if=lambda value: not value
+    )
 
 
 def _parse(model: type[BaseModel], data: Any) -> Any:

@@ -31,6 +31,7 @@ from matcher.equity import equity
 from matcher.errors import BackendUnavailable
 from matcher.model import Assignment, Problem, Solution, Unplaced
 from matcher.objective import BANDS, SOFT, report
+from matcher.support_places import from_homes, wants_support, with_homes
 from matcher.unplaced import unplaced_reasons
 
 BACKENDS = ("cpsat", "pulp", "greedy")
@@ -54,7 +55,49 @@ def make_backend(name: str, **options: Any) -> Backend:
 def solve(
     problem: Problem, backend: str = "cpsat", time_limit_s: float = 30.0, **options: Any
 ) -> Solution:
-    """Allocate referrals to bed-spaces and support teams, optimally where time allows."""
+    """Allocate referrals to bed-spaces and support teams, optimally where time allows; a
+    referral who asked for support only is given a team alone (`matcher.support_places`)."""
+    if not wants_support(problem):
+        return _solve_places(problem, backend, time_limit_s, **options)
+    started = time.perf_counter()
+    run = _solve_places(with_homes(problem), backend, time_limit_s, **options)
+    solution = from_homes(problem, run)
+    if check(problem, solution):
+        # A bug, never an answer: the bed-spaces alone, or nobody, as for any backend.
+        solution = _without(solution, support_placements=True)
+        if check(problem, solution):
+            solution = _without(solution, support_placements=False)
+    placed = {a.referral for a in solution.assignments} | {
+        s.referral for s in solution.support_placements
+    }
+    return solution.model_copy(
+        update={
+            "solve_seconds": round(time.perf_counter() - started, 3),
+            "equity": [
+                row.model_dump() for row in equity(problem.referrals, placed, problem.as_of)
+            ],
+        }
+    )
+
+
+def _without(solution: Solution, support_placements: bool) -> Solution:
+    """The solution with its support placements (or every placement) taken back."""
+    taken = [s.referral for s in solution.support_placements]
+    update: dict[str, Any] = {"support_placements": []}
+    if not support_placements:
+        taken += [a.referral for a in solution.assignments]
+        update["assignments"] = []
+    unplaced = [
+        *solution.unplaced,
+        *(Unplaced(referral=r, reasons=["not placed in this run"]) for r in taken),
+    ]
+    update["unplaced"] = sorted(unplaced, key=lambda u: u.referral)
+    return solution.model_copy(update=update)
+
+
+def _solve_places(
+    problem: Problem, backend: str = "cpsat", time_limit_s: float = 30.0, **options: Any
+) -> Solution:
     if time_limit_s < 0:
         raise ValueError("time_limit_s must not be negative")
     started = time.perf_counter()

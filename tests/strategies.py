@@ -33,8 +33,11 @@ def problems(
     max_beds: int = 10,
     max_units: int = 5,
     min_referrals: int = 1,
+    support_only: bool = False,
 ) -> Problem:
-    """A valid random problem: every field varied, every cross-reference consistent."""
+    """A valid random problem: every field varied, every cross-reference consistent. With
+    `support_only`, some referrals ask for support at home (alone or as well as a bed-space),
+    teams have hours for it, and some people are already supported in the community."""
     n_areas = draw(st.integers(1, 3))
     areas = [{"id": f"A{i}", "name": f"Area {i}"} for i in range(n_areas)]
     links = [
@@ -93,6 +96,19 @@ def problems(
                 "female_workers": draw(st.integers(0, 1)),
             }
         )
+    community: list[dict[str, Any]] = []
+    if support_only:
+        for team in teams:
+            team["support_hours_capacity"] = draw(st.sampled_from([None, 0, 4, 10]))
+            for k in range(draw(st.integers(0, team["current_caseload"]))):
+                community.append(
+                    {
+                        "id": f"C{team['id']}{k}",
+                        "support_team": team["id"],
+                        "area": team["area"],
+                        "support_hours": draw(st.sampled_from([0, 2, 3])),
+                    }
+                )
     residents = []
     beds_taken = draw(st.lists(st.integers(0, n_beds - 1), unique=True, max_size=n_beds // 2 + 1))
     for k, b in enumerate(beds_taken):
@@ -153,6 +169,9 @@ def problems(
                 "priority": draw(st.integers(1, 5)),
             }
         )
+        if support_only:
+            referrals[-1]["wants"] = draw(st.sampled_from(["bed", "support_only", "either"]))
+            referrals[-1]["home_area"] = draw(st.sampled_from([a["id"] for a in areas]))
     return parse_problem(
         {
             "as_of": str(AS_OF),
@@ -164,5 +183,6 @@ def problems(
             "residents": residents,
             "referrals": referrals,
             "policy": {"women_only_reserve": draw(st.integers(0, 2))},
+            "community_support": community,
         }
     )

@@ -45,6 +45,7 @@ from api.services import (
     run_view,
     runs,
     sessions,
+    support_placements,
     vacancy_view,
 )
 from api.services import (
@@ -286,6 +287,7 @@ def _form_page(
         errors=errors or {},
         labels=referral_form.LABELS,
         choices=referral_form.CHOICES,
+        wants_words=referral_form.WANTS_WORDS,
         flags=referral_form.FLAGS,
         areas=areas,
     )
@@ -416,6 +418,8 @@ def _referral_page(
         exclusions=(
             person_view.exclusion_groups(ranking, ctx.problem) if ranking is not None else []
         ),
+        support_placements=support_placements.listed(session, referral=referral_id),
+        support_areas=support_placements.area_names(session),
         **offer_view.page_context(session, row, as_of(request)),
         **clocks.page_context(referral, audit.now(), row.status),
         **context,
@@ -437,6 +441,8 @@ def referral_page(
         message = "Saved."
     if request.query_params.get("undone"):
         message = "Placement undone: the person waits again."
+    if request.query_params.get("supported"):
+        message = f"Support at home from team {request.query_params['supported']} has started."
     message = offer_view.step_message(request.query_params) or message
     return _referral_page(request, session, user, referral_id, message=message)
 

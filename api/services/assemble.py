@@ -40,12 +40,14 @@ from api.orm import (
     OfferRow,
     ReferralRow,
     ResidentRow,
+    SupportPlacementRow,
     SupportTeamRow,
     UnitRow,
 )
 from matcher.model import (
     Area,
     BedSpace,
+    CommunitySupport,
     Link,
     Problem,
     Referral,
@@ -165,7 +167,26 @@ def build_problem(session: Session, as_of: date) -> Problem:
         support_teams=_all(session, SupportTeamRow, SupportTeam),
         residents=residents,
         referrals=referrals,
+        community_support=_community_support(session),
     )
+
+
+def _community_support(session: Session) -> list[CommunitySupport]:
+    """People teams support at home now (open support placements): in their caseloads."""
+    rows = session.scalars(
+        select(SupportPlacementRow)
+        .where(SupportPlacementRow.ended.is_(None))
+        .order_by(SupportPlacementRow.id)
+    )
+    return [
+        CommunitySupport(
+            id=row.referral,
+            support_team=row.support_team,
+            area=row.area,
+            support_hours=row.support_hours,
+        )
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ NOTES: dict[str, dict[str, str]] = {
         "name": "The name the person wants used (coordinators and admins see it).",
         "case_reference": "The council's case reference (coordinators and admins see it).",
         "referred_at": "Filled in from a referred cell with a time; leave it empty.",
+        "wants": "What the person asks for: a bed-space, support at home only, or either.",
+        "home_area": "Code of the area the person lives in now, where support at home is given.",
     },
 }
 
@@ -134,6 +136,8 @@ def _takes(info: FieldInfo) -> str:
         annotation = typing.get_args(annotation)[0]
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         one = "one of " + ", ".join(str(member.value) for member in annotation)
+    elif typing.get_origin(annotation) is typing.Literal:
+        one = "one of " + ", ".join(str(value) for value in typing.get_args(annotation))
     elif annotation is bool:
         one = "yes or no"
     elif annotation is int:

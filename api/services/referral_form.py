@@ -9,10 +9,10 @@ any other update.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from matcher.errors import Issue
-from matcher.model import Flag, Gender, Pathway, Risk
+from matcher.model import Flag, Gender, Pathway, Risk, Wants
 
 LIST_OF_IDS = ("keep_apart", "keep_together")
 AREA_LISTS = ("preferred_areas", "excluded_areas")
@@ -23,6 +23,7 @@ CHOICES = {
     "gender": [g.value for g in Gender],
     "risk": [r.value for r in Risk],
     "pathway": [p.value for p in Pathway],
+    "wants": list(get_args(Wants)),
 }
 FLAGS = [f.value for f in Flag]
 
@@ -51,20 +52,27 @@ LABELS = {
     "strengths": "Strengths and interests (comma-separated)",
     "keep_apart": "Keep apart from (referral or resident ids, comma-separated)",
     "keep_together": "Moves in with (referral ids, comma-separated)",
+    "wants": "Asks for",
+    "home_area": "Lives in area (where support at home is given)",
+}
+WANTS_WORDS = {
+    "bed": "a bed-space",
+    "support_only": "support at home only",
+    "either": "a bed-space or support at home",
 }
 
 
 def from_form(form: Mapping[str, Any], multi: Mapping[str, list[str]]) -> dict[str, Any]:
     """The posted form as the model's fields (unvalidated: the model judges them)."""
     data: dict[str, Any] = {}
-    for name in ("id", "referred", "gender", "risk", "pathway", *NUMBERS):
+    for name in ("id", "referred", "gender", "risk", "pathway", "wants", *NUMBERS):
         value = str(form.get(name, "")).strip()
         if value:
             data[name] = value
     moment = str(form.get("referred_time", "")).strip()
     if moment and data.get("referred"):  # the time of referral, where it is known
         data["referred"] = f"{data['referred']}T{moment}"
-    for name in PERSONAL:  # blank: not recorded
+    for name in (*PERSONAL, "home_area"):  # blank: not recorded
         data[name] = str(form.get(name, "")).strip() or None
     for name in SWITCHES:
         data[name] = form.get(name) == "on"

@@ -29,7 +29,7 @@ from api.services.offers import offer_many
 from constraints.checker import check
 from matcher.equity import CohortEquity, equity
 from matcher.errors import BedmatchError, Issue, ProblemInvalid
-from matcher.model import Assignment, CohortFloor, Referral
+from matcher.model import Assignment, CohortFloor, Referral, Solution
 
 BACKENDS = ("cpsat", "pulp", "greedy")
 PROGRESS_EVERY_S = 0.25
@@ -192,6 +192,21 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
                 session.add(
                     AllocationResultRow(run_id=run_id, referral=u.referral, reasons=list(u.reasons))
                 )
+            # Support at home is started from the person's page, not offered with the run.
+            for s in solution.support_placements:
+                session.add(
+                    AllocationResultRow(
+                        run_id=run_id,
+                        referral=s.referral,
+                        support_team=s.support_team,
+                        score=s.score,
+                        terms=dict(s.terms),
+                        reasons=[
+                            f"Support at home with team {s.support_team} proposed: start it "
+                            "from the person's page."
+                        ],
+                    )
+                )
             session.execute(
                 update(AllocationRunRow)
                 .where(AllocationRunRow.id == run_id)
@@ -199,7 +214,8 @@ def execute(factory: sessionmaker[Session], run_id: int, as_of: date) -> None:
                     status="done",
                     progress=1.0,
                     message=f"{len(solution.assignments)} placements proposed, "
-                    f"{len(solution.unplaced)} unplaced{note}",
+                    + _support_proposed(solution)
+                    + f"{len(solution.unplaced)} unplaced{note}",
                     finished_at=audit.now(),
                     solve_status=solution.status,
                     objective=solution.objective,
@@ -271,6 +287,11 @@ def list_runs(session: Session, limit: int = 50) -> list[AllocationRunRow]:
     return list(
         session.scalars(select(AllocationRunRow).order_by(AllocationRunRow.id.desc()).limit(limit))
     )
+
+
+def _support_proposed(solution: Solution) -> str:
+    count = len(solution.support_placements)
+    return f"{count} support at home, " if count else ""
 
 
 def accept(

@@ -45,6 +45,7 @@ from matcher.ranking.results import (
     RankResult,
     UnitSummary,
 )
+from matcher.ranking.support_only import support_only_options
 from matcher.ranking.teams import choose_team
 
 # How many of the top placements get a "cost to others" when the caller does not say.
@@ -145,6 +146,7 @@ def rank(
         by_rule = most_first(Counter(rule for unit in excluded for rule in unit["rules"]))
     else:
         by_rule = exclusion_counts(ctx, r, shut, group_failures, bed_counts)
+    support, support_excluded = support_only_options(ctx.problem, referral_id)
     # Built here from checked parts, so the whole is not validated a second time.
     return RankResult.model_construct(
         referral=referral_id,
@@ -161,6 +163,8 @@ def rank(
         detail=detail,
         excluded_units=len(shut),
         excluded_by_rule=by_rule,
+        support_only=support,
+        support_only_excluded=support_excluded,
     )
 
 

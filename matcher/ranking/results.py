@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from matcher.model import Assignment
+from matcher.ranking.support_only import ExcludedTeam, SupportOption
 
 
 class AffectedReferral(BaseModel):
@@ -97,6 +98,10 @@ class RankResult(BaseModel):
     # counts under both): in a summary these stand for the `excluded` list left out.
     excluded_units: int = 0
     excluded_by_rule: dict[str, int] = Field(default_factory=dict)
+    # A support team alone at home, for a person who may take it (`Referral.wants`): the
+    # teams that may give it, and those that may not with why.
+    support_only: list[SupportOption] = Field(default_factory=list)
+    support_only_excluded: list[ExcludedTeam] = Field(default_factory=list)
 
     def people_named(self) -> list[str]:
         """Every person the answer names: the referral, their partners, partners placed with

@@ -17,7 +17,7 @@ from constraints import PAIR_RULES, coupled
 from constraints.coupled_rule import CoupledRule
 from constraints.registry import ALL_RULES, HardRule
 from constraints.rule import PairRule
-from matcher.model import Assignment, Problem
+from matcher.model import Assignment, Problem, Solution, SupportPlacement
 from matcher.ranking import RankingContext, cost_to_others, override, rank
 from tests.constraints.rule_cases import case
 from tests.constraints.test_rules_bite import CASES
@@ -38,6 +38,17 @@ class Scenario:
     # breach.
     solver: bool = True
     label: str = ""
+    # Support teams alone at home, beside `forbidden` and `closest`.
+    forbidden_support: tuple[SupportPlacement, ...] = ()
+    closest_support: tuple[SupportPlacement, ...] = ()
+
+    @property
+    def forbidden_solution(self) -> Solution:
+        return Solution(assignments=self.forbidden, support_placements=list(self.forbidden_support))
+
+    @property
+    def closest_solution(self) -> Solution:
+        return Solution(assignments=self.closest, support_placements=list(self.closest_support))
 
     @property
     def id(self) -> str:
@@ -84,6 +95,20 @@ def costs_nobody(referral: str, bed: str, other: str) -> RankingProbe:
         r, b = ctx.referral_index(referral), ctx.tables.beds.index[bed]
         affected = cost_to_others(ctx, [(r, b, None)]).affected
         return other not in {a.referral for a in affected}
+
+    return probe
+
+
+def at_home(*pairs: tuple[str, str]) -> tuple[SupportPlacement, ...]:
+    """Support placements from (referral, support team)."""
+    return tuple(SupportPlacement(referral=r, support_team=t) for r, t in pairs)
+
+
+def offers_support(referral: str, team: str) -> RankingProbe:
+    """The ranking offers this team alone, at home, to this referral."""
+
+    def probe(ctx: RankingContext) -> bool:
+        return team in [o.support_team for o in rank(ctx, referral).support_only]
 
     return probe
 
@@ -238,6 +263,22 @@ def coupled_scenarios() -> list[Scenario]:
             closest_problem=_pair(couple, {}, unit=visiting, teams=[navigator, female]),
             closest=placed(("R1", "B1", "T1"), ("R2", "B3", "T2")),
             ranking_allows=ranks("R1", "B1"),
+        ),
+        Scenario(
+            rule=c.team_support_hours_within_capacity,
+            problem=case(
+                referral={"wants": "support_only", "home_area": "north", "support_hours": 5},
+                teams=[{**navigator, "caseload_capacity": 3, "support_hours_capacity": 4}],
+            ),
+            forbidden=[],
+            forbidden_support=at_home(("R1", "T1")),
+            closest_problem=case(
+                referral={"wants": "support_only", "home_area": "north", "support_hours": 5},
+                teams=[{**navigator, "caseload_capacity": 3, "support_hours_capacity": 5}],
+            ),
+            closest=[],
+            closest_support=at_home(("R1", "T1")),
+            ranking_allows=offers_support("R1", "T1"),
         ),
         Scenario(
             rule=c.da_victim_and_perpetrator_never_in_same_area,

@@ -13,7 +13,6 @@ from constraints import PAIR_RULES
 from constraints.checker import check
 from constraints.coupled_rule import CoupledRule
 from constraints.registry import ALL_RULES, HARD_RULES, every_rule, pair_rules_in_force
-from matcher.model import Solution
 from tests.constraints.rule_scenarios import Scenario, coupled_scenarios, names_of, scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,10 +76,10 @@ def test_every_coupled_rule_has_a_scenario() -> None:
 
 @pytest.mark.parametrize("scenario", scenarios(), ids=lambda s: s.id)
 def test_rule_bites_in_the_checker(scenario: Scenario) -> None:
-    broken = {v.rule for v in check(scenario.problem, Solution(assignments=scenario.forbidden))}
+    broken = {v.rule for v in check(scenario.problem, scenario.forbidden_solution)}
     assert broken and broken <= names_of(scenario.rule)
 
 
 @pytest.mark.parametrize("scenario", coupled_scenarios(), ids=lambda s: s.id)
 def test_closest_placement_that_keeps_a_coupled_rule_is_allowed(scenario: Scenario) -> None:
-    assert check(scenario.closest_problem, Solution(assignments=scenario.closest)) == []
+    assert check(scenario.closest_problem, scenario.closest_solution) == []

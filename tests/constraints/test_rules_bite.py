@@ -121,6 +121,10 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"unit": {"staffing": "visiting", "pathway": "housing_first"}, "teams": [NAV_TEAM]},
         {"unit": {"staffing": "visiting", "pathway": "housing_first"}, "teams": [HF_TEAM]},
     ),
+    "placed_as_they_asked": (
+        {"referral": {"wants": "support_only", "home_area": "north"}},
+        {"referral": {"wants": "either", "home_area": "north"}},
+    ),
     "never_in_excluded_area": (
         {"referral": {"excluded_areas": ["north"]}},
         {"referral": {"excluded_areas": ["south"]}},

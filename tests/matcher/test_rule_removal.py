@@ -7,7 +7,7 @@ import pytest
 
 from constraints import registry
 from constraints.checker import check
-from matcher.model import Problem, Solution
+from matcher.model import Problem
 from matcher.ranking import build_context
 from matcher.solve import solve
 from tests.constraints.rule_scenarios import Scenario, scenarios
@@ -18,14 +18,15 @@ BACKENDS = ("cpsat", "pulp", "greedy")
 def _places_everyone(problem: Problem, backend: str) -> bool:
     solution = solve(problem, backend, 10)
     assert check(problem, solution) == []
-    return len(solution.assignments) == len(problem.referrals)
+    placed = len(solution.assignments) + len(solution.support_placements)
+    return placed == len(problem.referrals)
 
 
 @pytest.mark.parametrize("scenario", scenarios(), ids=lambda s: s.id)
 def test_without_the_rule_every_consumer_allows_what_it_forbade(
     scenario: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    problem, forbidden = scenario.problem, Solution(assignments=scenario.forbidden)
+    problem, forbidden = scenario.problem, scenario.forbidden_solution
     probe = scenario.ranking_allows
 
     assert check(problem, forbidden) != []

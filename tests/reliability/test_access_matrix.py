@@ -360,4 +360,6 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/residents/{resident_id}/transfer",
         "/placements/{placement_id}/undo",
         "/runs/{run_id}/floor",
+        "/referrals/{referral_id}/support",
+        "/support-placements/{placement_id}/end",
     }
