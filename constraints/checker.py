@@ -33,9 +33,7 @@ def check(problem: Problem, solution: Solution) -> list[Violation]:
     """Every hard rule the solution's assignments break (empty if none)."""
     _reject_unknown_ids(problem, solution.assignments, solution.support_placements)
     return [
-        *_violations(
-            problem, solution.assignments, support_placements=solution.support_placements
-        ),
+        *_violations(problem, solution.assignments, support_placements=solution.support_placements),
         *floor_violations(problem, solution),
     ]
 
