@@ -15,9 +15,9 @@ free loopback port, a commissioner account added by its admin, then `POST /api/s
   commissioner waits), and `service_run_seconds`, the replications as the service timed
   them itself (the rest is the queue, the snapshot read and storing the figures);
 - `single_process_seconds`: the very same replications (the scenario's stored snapshot and
-  plan, read from the database) run one after another in this process
-  (`capacity.replications.run_replications(workers=1)`), and `engine_seconds` with the
-  service's worker processes (all cores), both without the service;
+  plan, read from the database) run one after another in one process (`bedmatch simulate
+  --stored ID --workers 1`), and `engine_seconds` on worker processes (all cores), both
+  without the service;
 - whether the service's figures equal the in-process ones (same seed, same figures).
 
 Writes `scenario_speed.json` and `scenario_speed.md` (drawn from the JSON).
@@ -38,11 +38,7 @@ from typing import Any
 
 import httpx
 
-from api.db import make_engine, make_sessionmaker
-from api.services.scenario_plan import given_portfolio, scenario_of
-from api.services.scenarios import live_of, plan_of, stored_figures
-from benchmarks.serving import add_account, seed_database, serving, sign_in
-from capacity.replications import run_replications
+from benchmarks.serving import add_account, bedmatch_command, seed_database, serving, sign_in
 
 TARGET_S = 60.0
 ADMIN = ("bench-admin", "bench-admin-password-1")
@@ -88,23 +84,29 @@ def _through_service(
 
 
 def _in_process(database_url: str, scenario_id: int, workers: int) -> tuple[float, Any]:
-    """The stored scenario's replications without the service, on `workers` processes."""
-    engine = make_engine(database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            from api.services.scenarios import get
-
-            row = get(session, scenario_id)
-            name, plan, live = row.name, plan_of(row), live_of(row)
-    finally:
-        engine.dispose()
-    given = given_portfolio(live, plan)
-    scenario = scenario_of(name, plan, live)
-    started = time.perf_counter()
-    (summary,) = run_replications(
-        [scenario], plan.replications, workers=workers, progress=False, given=[given]
+    """The stored scenario's replications without the service, on `workers` processes:
+    `bedmatch simulate --stored`, which times the replications themselves (not the start of
+    the command)."""
+    done = subprocess.run(
+        [
+            *bedmatch_command(),
+            "simulate",
+            "--stored",
+            str(scenario_id),
+            "--database-url",
+            database_url,
+            "--workers",
+            str(workers),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return time.perf_counter() - started, summary
+    if done.returncode != 0:
+        raise RuntimeError(f"bedmatch simulate --stored failed ({done.returncode}): {done.stderr}")
+    answer = json.loads(done.stdout)
+    return float(answer["replication_seconds"]), answer["figures"]
 
 
 def _git_sha() -> str:
@@ -170,7 +172,7 @@ def run(
         engine_s, _ = _in_process(database_url, service["scenario_id"], workers=cores)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    same = service["figures"] == json.loads(json.dumps(stored_figures(summary), default=str))
+    same = service["figures"] == summary
     record = {
         "benchmark": "scenario_speed",
         "git_sha": _git_sha(),

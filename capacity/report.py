@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from capacity.replications import ScenarioSummary  # noqa: E402
 from capacity.statistics import Estimate  # noqa: E402
-from matcher.cohorts import COHORT_NAMES, Cohort  # noqa: E402
+from constraints.cohorts import COHORT_NAMES, Cohort  # noqa: E402
 
 COHORT_ORDER = ("all", *(c.value for c in Cohort))
 # Waits count everyone referred, people still waiting at the end too (`capacity.statistics`).

@@ -17,8 +17,8 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from constraints.cohorts import Cohort
 from fixtures.generator import STRESS_VARIANTS
-from matcher.cohorts import Cohort
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import Pathway
 

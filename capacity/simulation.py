@@ -36,8 +36,8 @@ from capacity.quotas import women_only_share
 from capacity.scenario import Scenario, StayDistribution
 from capacity.statistics import wait_quantiles
 from constraints.checker import Violation, check
+from constraints.cohorts import Cohort, cohorts_of, cohorts_of_referral
 from constraints.eligibility import eligibility
-from matcher.cohorts import Cohort, cohorts_of, cohorts_of_referral
 from matcher.model import (
     Assignment,
     GenderPolicy,

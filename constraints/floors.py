@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from constraints.cohorts import COHORT_NAMES, cohorts_of_referral
 from constraints.coupled_rule import Violation
-from matcher.cohorts import COHORT_NAMES, cohorts_of_referral
 from matcher.model import LIST_RATE, CohortFloor, Problem, Solution
 
 RULE = "cohort_floor"

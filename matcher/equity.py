@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from matcher.cohorts import Cohort, cohorts_of_referral
+from constraints.cohorts import Cohort, cohorts_of_referral
 from matcher.model import Referral
 
 EVERYONE = "all"

@@ -320,7 +320,7 @@ class CommunitySupport(_Doc):
     support_hours: float = Field(default=0, ge=0, le=WEEKLY_HOURS_MAX)
 
 
-# The cohorts a floor may name: `matcher.cohorts.Cohort`'s values (that module reads this one).
+# The cohorts a floor may name: `constraints.cohorts.Cohort`'s values (that module reads this one).
 FLOOR_COHORTS = (
     "young_people",
     "under_18s",

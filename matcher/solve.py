@@ -15,8 +15,8 @@ import numpy as np
 
 from constraints.checker import check
 from matcher.backends.base import BANDS_PROVEN_S, Backend, BackendResult
-from matcher.backends.classes import Assignment3, Instance, build_instance
-from matcher.backends.cpsat import CpSatBackend, trivial_stage_bounds
+from matcher.backends.classes import Assignment3, Instance, build_instance, lexicographic_value
+from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.floors import (
     SETTLE_SHARE,
     floor_report,
@@ -26,7 +26,11 @@ from matcher.backends.floors import (
 )
 from matcher.backends.greedy import GreedyBackend, greedy_placements
 from matcher.backends.pulp_backend import PulpBackend
-from matcher.backends.relaxation import FlowRelaxation, guided_placements
+from matcher.backends.relaxation import (
+    FlowRelaxation,
+    guided_placements,
+    trivial_stage_bounds,
+)
 from matcher.equity import equity
 from matcher.errors import BackendUnavailable
 from matcher.model import Assignment, Problem, Solution, Unplaced
@@ -165,17 +169,6 @@ def _solve_places(
             **({"floors": floor_report(inst, result.placements)} if floored else {}),
         }
     )
-
-
-def lexicographic_value(inst: Instance, placements: list[Assignment3]) -> tuple[int, ...]:
-    """(placed in band 5, …, placed in band 1, soft points): compare allocations with `>`."""
-    refs, bed_unit = inst.tables.referrals, inst.tables.beds.unit
-    counts = dict.fromkeys(BANDS, 0)
-    soft = 0
-    for r, bed, _ in placements:
-        counts[int(refs.priority[r])] += 1
-        soft += int(inst.points[r, int(bed_unit[bed])])
-    return (*(counts[b] for b in BANDS), soft)
 
 
 def _assignments(inst: Instance, placements: list[Assignment3]) -> list[Assignment]:

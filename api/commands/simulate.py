@@ -1,4 +1,5 @@
-"""`bedmatch simulate SCENARIO.yaml [...] [-o DIR]`: stress-test a portfolio, scenarios compared."""
+"""`bedmatch simulate SCENARIO.yaml [...] [-o DIR]`: stress-test a portfolio, scenarios compared;
+`bedmatch simulate --stored ID [--database-url URL]`: a scenario stored by the service, run here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from typing import Any
 
 from api.cli import EXIT_OK, UsageError, at_least, write_output
+from api.commands.stored_scenario import run_stored, stored_output
 from capacity.replications import run_replications
 from capacity.report import figures, write_report
 from capacity.scenario import load_scenario
@@ -22,7 +24,19 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "confidence intervals. Writes the figures as JSON to stdout, or with -o a directory "
         "with figures.json, report.md and plots.",
     )
-    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO.yaml")
+    parser.add_argument(
+        "--stored",
+        type=at_least(1),
+        metavar="ID",
+        help="run the scenario stored in the service's database under this number, as the "
+        "service would (its snapshot, plan and seed); prints its figures and the seconds "
+        "its replications took",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="the service's database, for --stored (default BEDMATCH_DATABASE_URL/DATABASE_URL)",
+    )
     parser.add_argument("-o", "--output", metavar="DIR", help="write the report here")
     parser.add_argument(
         "--replications", type=at_least(1), default=5, metavar="N", help="replications (5)"
@@ -46,6 +60,21 @@ def register(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.stored is not None:
+        if args.scenarios:
+            raise UsageError("--stored: runs one stored scenario; leave out SCENARIO.yaml")
+        summary, seconds = run_stored(
+            args.database_url,
+            args.stored,
+            args.workers,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+        if args.output:
+            write_report([summary], args.output)
+        write_output(stored_output(args.stored, summary, seconds), None)
+        return EXIT_OK
+    if not args.scenarios:
+        raise UsageError("SCENARIO.yaml: name one or more scenario files, or --stored ID")
     if args.replications < 1:
         raise UsageError("--replications: must be at least 1")
     if args.workers is not None and args.workers < 1:

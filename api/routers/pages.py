@@ -58,7 +58,7 @@ from api.services.errors import Conflict, NotFound
 from api.services.inventory import REFERRALS
 from api.services.ranking import cached_context, rank_waiting
 from api.sign_in import client_address
-from matcher.cohorts import COHORT_NAMES
+from constraints.cohorts import COHORT_NAMES
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
 from matcher.limits import ID_MAX_LENGTH, ID_PATTERN, TEXT_PATTERN
 from matcher.model import Flag, Pathway, Referral

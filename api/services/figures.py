@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from api.orm import OfferRow, PlacementRow, ReferralRow  # noqa: E402
 from api.services.clocks import DA_RESPONSE, owes_da_response, referred_moment  # noqa: E402
 from capacity.quotas import WomenOnlyShare, women_only_share  # noqa: E402
-from matcher.cohorts import COHORT_NAMES, cohorts_of_referral  # noqa: E402
+from constraints.cohorts import COHORT_NAMES, cohorts_of_referral  # noqa: E402
 from matcher.equity import equity  # noqa: E402
 from matcher.model import Problem, Referral  # noqa: E402
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from constraints.cohorts import COHORT_NAMES
 from constraints.floors import floor_outcome
-from matcher.cohorts import COHORT_NAMES
 from matcher.model import LIST_RATE, CohortFloor, Problem, Solution
 from matcher.objective import BANDS
 

@@ -41,7 +41,7 @@ from api.services.returns import check_range, stays
 from capacity.length_of_stay import STAY_TARGETS
 from capacity.statistics import share_interval
 from capacity.vacancies import CONFIDENTIAL_NAME
-from matcher.cohorts import COHORT_NAMES, cohorts_of
+from constraints.cohorts import COHORT_NAMES, cohorts_of
 from matcher.model import Flag, Gender, Pathway, Risk
 
 # Six months and a year after leaving, in days.
@@ -172,7 +172,7 @@ def by_support_team(session: Session, sees_personal_data: bool) -> GroupKeys:
 
 
 def by_cohort(session: Session, sees_personal_data: bool) -> GroupKeys:
-    """Everyone, and each cohort of `matcher.cohorts` the person belongs to."""
+    """Everyone, and each cohort of `constraints.cohorts` the person belongs to."""
     return lambda stay: (
         [("all", COHORT_NAMES["all"])] + [(c, COHORT_NAMES[c]) for c in sorted(stay.cohorts)]
     )

@@ -25,7 +25,7 @@ from capacity.length_of_stay import STAY_TARGETS
 from capacity.quotas import WomenOnlyShare, women_only_share
 from capacity.statistics import wait_quantiles
 from capacity.vacancies import CONFIDENTIAL_NAME
-from matcher.cohorts import COHORT_NAMES, cohorts_of_referral
+from constraints.cohorts import COHORT_NAMES, cohorts_of_referral
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import Pathway, Problem, Referral
 

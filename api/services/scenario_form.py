@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from matcher.cohorts import COHORT_NAMES, Cohort
+from constraints.cohorts import COHORT_NAMES, Cohort
 from matcher.errors import Issue
 from matcher.model import GenderPolicy, Pathway, Problem, Staffing, TeamKind, UnitKind
 

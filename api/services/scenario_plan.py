@@ -26,7 +26,7 @@ from capacity.portfolio import (
 )
 from capacity.scenario import MAX_COHORT_SCALE, Allocation, Demand, Scenario
 from constraints.checker import resident_violations
-from matcher.cohorts import Cohort
+from constraints.cohorts import Cohort
 from matcher.errors import Issue, ProblemInvalid
 from matcher.limits import AGE_MAX, COUNT_MAX, Id
 from matcher.model import (

@@ -25,7 +25,7 @@ from capacity.report import (
     portfolio_rows,
 )
 from capacity.statistics import Estimate
-from matcher.cohorts import COHORT_NAMES
+from constraints.cohorts import COHORT_NAMES
 
 PLOT_NAMES = (*PLOTS, OVER_TIME)
 PLOT_TITLES = {

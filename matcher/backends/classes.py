@@ -72,6 +72,7 @@ from matcher.backends.group_fit import unfit_group_pairs
 from matcher.backends.linear import LinearModel
 from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
+from matcher.objective import BANDS
 
 GENDER_OTHER, GENDER_MAN, GENDER_WOMAN = 0, 1, 2
 
@@ -617,3 +618,14 @@ def encode(inst: Instance, layout: ModelLayout, placed: list[Assignment3]) -> np
         if tq >= 0 and team is not None and (tq, team) in layout.w_index:
             values[layout.w_index[(tq, team)]] += 1
     return values
+
+
+def lexicographic_value(inst: Instance, placements: list[Assignment3]) -> tuple[int, ...]:
+    """(placed in band 5, …, placed in band 1, soft points): compare allocations with `>`."""
+    refs, bed_unit = inst.tables.referrals, inst.tables.beds.unit
+    counts = dict.fromkeys(BANDS, 0)
+    soft = 0
+    for r, bed, _ in placements:
+        counts[int(refs.priority[r])] += 1
+        soft += int(inst.points[r, int(bed_unit[bed])])
+    return (*(counts[b] for b in BANDS), soft)

@@ -268,30 +268,12 @@ from matcher.backends.priced_lp import (
     starting_columns,
 )
 from matcher.backends.proof_worker import BackgroundProof
-from matcher.backends.relaxation import StageCeilings
+from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import SOFT, Stage, stages
 from matcher.progress import stage_entry
 
 INT_MAX = 2**62
-
-
-def trivial_stage_bounds(inst: Instance) -> dict[str, int]:
-    """Bounds that need no solve: placeable referrals per band, best unit per referral."""
-    from matcher.objective import BANDS, band_stage
-
-    refs = inst.tables.referrals
-    placeable = np.zeros(len(refs), dtype=bool)
-    placeable[inst.pair_ref] = True
-    best = np.zeros(len(refs), dtype=np.int64)
-    if inst.n_pairs:
-        np.maximum.at(best, inst.pair_ref, inst.pair_points)
-    free_beds = sum(cls.size for cls in inst.classes)
-    out = {
-        band_stage(b): int(min(free_beds, (placeable & (refs.priority == b)).sum())) for b in BANDS
-    }
-    out[SOFT] = int(best[placeable].sum())
-    return out
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from constraints.cohorts import cohorts_of_referral
 from constraints.floors import floor_outcome, required_placements
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
-from matcher.backends.classes import Assignment3, Instance, build_model, decode, encode
+from matcher.backends.classes import (
+    Assignment3,
+    Instance,
+    build_model,
+    decode,
+    encode,
+    lexicographic_value,
+)
 from matcher.backends.linear import Row
-from matcher.backends.relaxation import StageCeilings
+from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
 from matcher.backends.submodel import UNBOUNDED, SparseModel
-from matcher.cohorts import cohorts_of_referral
 from matcher.model import LIST_RATE, CohortFloor
 from matcher.objective import SOFT, stages
 from matcher.progress import stage_entry
@@ -182,8 +189,6 @@ def within_floors(inst: Instance, placements: list[Assignment3]) -> list[Assignm
 
 
 def _value(inst: Instance, placements: list[Assignment3]) -> tuple[int, ...]:
-    from matcher.solve import lexicographic_value
-
     return lexicographic_value(inst, placements)
 
 
@@ -317,8 +322,6 @@ def staged_solve(
 ) -> BackendResult:
     """The lexicographic stages with the floors' rows, each over the whole model, each
     started from the best allocation so far (which meets the floors)."""
-    from matcher.backends.cpsat import trivial_stage_bounds
-
     began = time.perf_counter()
     deadline = began + time_limit_s
     floors = settled(inst, SETTLE_SHARE * time_limit_s)

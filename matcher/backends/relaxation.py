@@ -291,3 +291,19 @@ class StageCeilings:
     def hold(self, stage: str, value: int) -> None:
         """Record a band stage's proven optimum; later ceilings subtract it."""
         self.held[stage] = value
+
+
+def trivial_stage_bounds(inst: Instance) -> dict[str, int]:
+    """Bounds that need no solve: placeable referrals per band, best unit per referral."""
+    refs = inst.tables.referrals
+    placeable = np.zeros(len(refs), dtype=bool)
+    placeable[inst.pair_ref] = True
+    best = np.zeros(len(refs), dtype=np.int64)
+    if inst.n_pairs:
+        np.maximum.at(best, inst.pair_ref, inst.pair_points)
+    free_beds = sum(cls.size for cls in inst.classes)
+    out = {
+        band_stage(b): int(min(free_beds, (placeable & (refs.priority == b)).sum())) for b in BANDS
+    }
+    out[SOFT] = int(best[placeable].sum())
+    return out

@@ -4,6 +4,7 @@ days, 2 replications) so the tests stay fast."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.cli import main
+from api.commands.serve import URL_VARIABLES
 from api.db import make_engine
 from api.orm import BedSpaceRow, ResidentRow, ScenarioRow, UnitRow
 from api.security import Role
@@ -333,3 +336,25 @@ def test_a_women_only_share_turns_mixed_units_up_to_what_moves_nobody(
     assert view["figures"]["women_only_share"] >= reachable - 1e-9
     page = service.client.get(f"/scenarios/{scenario}", headers=service.as_role(Role.commissioner))
     assert f"until {reachable:.0%} of bed-spaces are" in page.text
+
+
+def test_a_stored_scenario_run_from_the_command_line_gives_the_services_figures(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bedmatch simulate --stored ID`: the same snapshot, plan and seed, the same figures,
+    and the database left as it was; an unknown number or a missing database is exit 2."""
+    for service in start_service(sqlite_url):
+        scenario = make(service, "base")
+        served = run(service, scenario)["figures"]
+    capsys.readouterr()
+    args = ["simulate", "--stored", str(scenario), "--database-url", sqlite_url]
+    assert main([*args, "--workers", "1", "--no-progress"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["scenario"] == scenario and printed["replication_seconds"] > 0
+    assert printed["figures"] == served
+    assert main(["simulate", "--stored", "999", "--database-url", sqlite_url]) == 2
+    assert "no scenario 999" in capsys.readouterr().err
+    for variable in URL_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["simulate", "--stored", "1"]) == 2
+    assert "--database-url" in capsys.readouterr().err

@@ -8,11 +8,16 @@ import pytest
 from ortools.sat.python import cp_model
 
 from fixtures.generator import generate
-from matcher.backends.classes import build_instance, build_model, decode, encode
+from matcher.backends.classes import (
+    build_instance,
+    build_model,
+    decode,
+    encode,
+    lexicographic_value,
+)
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
-from matcher.solve import lexicographic_value
 
 
 def _solve_sub(model: SparseModel, objective: np.ndarray) -> np.ndarray:

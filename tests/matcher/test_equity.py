@@ -6,7 +6,7 @@ import statistics
 
 from hypothesis import given, settings
 
-from matcher.cohorts import Cohort
+from constraints.cohorts import Cohort
 from matcher.equity import equity
 from matcher.model import Flag, Gender, Pathway, Problem, Referral, Risk
 from matcher.solve import solve
@@ -16,7 +16,7 @@ MAPPA = {Flag.mappa_1, Flag.mappa_2, Flag.mappa_3}
 
 
 def in_cohort(r: Referral, cohort: str) -> bool:
-    """Cohort membership written out plainly, apart from `matcher.cohorts`."""
+    """Cohort membership written out plainly, apart from `constraints.cohorts`."""
     return {
         "all": True,
         Cohort.young_people: r.age <= 25,

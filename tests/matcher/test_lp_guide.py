@@ -73,7 +73,7 @@ def test_the_soft_stage_reports_its_lp_bound_and_meets_the_exact_optimum(priced:
     whether the soft LP is solved whole or priced (`max_soft_lp_variables`)."""
     from constraints.checker import check
     from fixtures import generate
-    from matcher.backends.cpsat import trivial_stage_bounds
+    from matcher.backends.relaxation import trivial_stage_bounds
     from matcher.objective import SOFT
 
     problem = generate(7, 100, 200, stress="women_heavy")

@@ -9,11 +9,10 @@ import pytest
 
 from fixtures.generator import generate
 from matcher.backends.base import BANDS_PROVEN_S
-from matcher.backends.classes import build_instance
+from matcher.backends.classes import build_instance, lexicographic_value
 from matcher.backends.cpsat import OPEN_BAND_SHARE, CpSatBackend
 from matcher.backends.greedy import greedy_placements
 from matcher.objective import report
-from matcher.solve import lexicographic_value
 
 
 def test_the_stages_after_an_open_band_are_still_searched() -> None:

@@ -6,12 +6,12 @@ from hypothesis import given, settings
 
 from constraints.checker import check
 from fixtures import generate
-from matcher.backends.classes import build_instance
+from matcher.backends.classes import build_instance, lexicographic_value
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.relaxation import FlowRelaxation, guided_placements
 from matcher.model import Problem, Solution
 from matcher.objective import BANDS
-from matcher.solve import lexicographic_value, solve
+from matcher.solve import solve
 from tests.strategies import problems
 
 
