@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from constraints.rule import Place, SupportPlace, pair_rule
@@ -85,15 +87,21 @@ def _(referral: Referral, place: SupportPlace) -> bool:
     return referral.may_take_support_only
 
 
-def why_team_may_not_support_at_home(referral: Referral, team: SupportTeam) -> list[str]:
+def why_team_may_not_support_at_home(
+    referral: Referral, team: SupportTeam, area_names: Mapping[str, str] | None = None
+) -> list[str]:
     """Each part of `team_may_serve_in` the team fails for support in the person's home, in a
-    coordinator's words (empty if it may serve)."""
+    coordinator's words (empty if it may serve); areas by name where `area_names` has them."""
+
+    def area(area_id: str) -> str:
+        return area_names.get(area_id, area_id) if area_names else f"area {area_id}"
+
     reasons = []
     if referral.home_area is None:
         reasons.append("the person's home area is not recorded")
     elif team.area != referral.home_area:
         reasons.append(
-            f"the team works in area {team.area}; the person lives in area {referral.home_area}"
+            f"the team works in {area(team.area)}; the person lives in {area(referral.home_area)}"
         )
     if referral.pathway is Pathway.housing_first and team.kind is not TeamKind.intensive:
         reasons.append(f"Housing First needs an intensive team; this is a {team.kind} team")

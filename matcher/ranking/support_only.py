@@ -11,7 +11,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from constraints.checker import support_placement_violations
-from constraints.coupled import team_hours_left, team_support_hours_within_capacity
+from constraints.coupled import (
+    support_team_fits,
+    team_hours_left,
+    team_support_hours_within_capacity,
+)
+from constraints.coupled_rule import Violation
+from constraints.staffing import why_team_may_not_support_at_home
 from matcher.model import Pathway, Problem, Referral, SupportPlacement, SupportTeam
 
 
@@ -48,7 +54,7 @@ def support_only_options(
             excluded.append(
                 ExcludedTeam(
                     support_team=team.id,
-                    reasons=list(dict.fromkeys(v.message for v in broken)),
+                    reasons=_why_not(referral, team, areas, broken),
                     rules=list(dict.fromkeys(v.rule for v in broken)),
                 )
             )
@@ -66,6 +72,23 @@ def support_only_options(
         )
     options.sort(key=lambda o: (-o.caseload_left, o.support_team))
     return options, excluded
+
+
+def _why_not(
+    referral: Referral, team: SupportTeam, areas: dict[str, str], broken: list[Violation]
+) -> list[str]:
+    """What rules the team out, once each: the team's fit in the coordinator's words with
+    the areas by name, any other rule as the checker says it."""
+    said: list[str] = []
+    for violation in broken:
+        if violation.rule == support_team_fits.name:
+            said += [
+                f"{reason[0].upper()}{reason[1:]}."
+                for reason in why_team_may_not_support_at_home(referral, team, areas)
+            ]
+        else:
+            said.append(violation.message)
+    return list(dict.fromkeys(said))
 
 
 def _why(referral: Referral, team: SupportTeam, areas: dict[str, str], hours: float) -> list[str]:
