@@ -6,14 +6,15 @@ sees no outcomes: LIFECYCLE.md). Aggregates only; small counts suppressed for co
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import Aggregates, SessionDep
 from api.routers.inventory import as_of
 from api.routers.pages import render
+from api.routers.range_downloads import DOWNLOAD, PNG, Extension, From, To, attachment
 from api.security import Principal
 from api.services import outcomes_output
 from api.services.figures import SMALL_COUNT
@@ -22,12 +23,6 @@ from matcher.errors import ProblemInvalid
 
 router = APIRouter(tags=["outcomes"])
 
-From = Annotated[date | None, Query(alias="from", description="first day, included")]
-To = Annotated[date | None, Query(alias="to", description="last day, included")]
-KINDS = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 # Outcomes need time to show: by default the year to today.
 DEFAULT_DAYS = 365
 
@@ -67,21 +62,12 @@ def outcomes_api(
     return _figures(_report(request, session, user, start, end), user.sees_personal_data)
 
 
-DOWNLOAD: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "Every table of the range, in one CSV file or one sheet each in Excel",
-        "content": {media_type.split(";")[0]: {} for media_type in KINDS.values()},
-    }
-}
-PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
-
-
 @router.get("/api/outcomes.{extension}", response_class=Response, responses=DOWNLOAD)
 def outcomes_download(
     request: Request,
     session: SessionDep,
     user: Aggregates,
-    extension: Literal["csv", "xlsx"],
+    extension: Extension,
     start: From = None,
     end: To = None,
 ) -> Response:
@@ -91,12 +77,7 @@ def outcomes_download(
         if extension == "csv"
         else outcomes_output.as_xlsx(report, user.sees_personal_data)
     )
-    name = f"bedmatch-outcomes-{report.start.isoformat()}-{report.end.isoformat()}.{extension}"
-    return Response(
-        body,
-        media_type=KINDS[extension],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return attachment(body, extension, "outcomes", report.start, report.end)
 
 
 @router.get(

@@ -6,27 +6,21 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import Everyone, SessionDep
 from api.routers.inventory import as_of
 from api.routers.pages import render
+from api.routers.range_downloads import DOWNLOAD, PNG, Extension, From, To, attachment
 from api.security import Principal
 from api.services import returns_output
 from api.services.returns import ReturnsPack, returns_pack
 from matcher.errors import ProblemInvalid
 
 router = APIRouter(tags=["returns"])
-
-From = Annotated[date | None, Query(alias="from", description="first day, included")]
-To = Annotated[date | None, Query(alias="to", description="last day, included")]
-KINDS = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 def _pack(
@@ -56,21 +50,12 @@ def returns_api(
     }
 
 
-DOWNLOAD: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "Every table of the range, in one CSV file or one sheet each in Excel",
-        "content": {media_type.split(";")[0]: {} for media_type in KINDS.values()},
-    }
-}
-PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
-
-
 @router.get("/api/returns.{extension}", response_class=Response, responses=DOWNLOAD)
 def returns_download(
     request: Request,
     session: SessionDep,
     user: Everyone,
-    extension: Literal["csv", "xlsx"],
+    extension: Extension,
     start: From = None,
     end: To = None,
 ) -> Response:
@@ -80,12 +65,7 @@ def returns_download(
         if extension == "csv"
         else returns_output.as_xlsx(pack, user.sees_personal_data)
     )
-    name = f"bedmatch-returns-{pack.start.isoformat()}-{pack.end.isoformat()}.{extension}"
-    return Response(
-        body,
-        media_type=KINDS[extension],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return attachment(body, extension, "returns", pack.start, pack.end)
 
 
 @router.get(
