@@ -1,14 +1,9 @@
 """Outcome figures for a year of a 1,000 bed-space service, through the service.
 
 `python -m benchmarks.outcomes_speed [-o DIR] [--seed N] [--beds 1000] [--referrals 1200]
-[--move-outs 400] [--placements 300] [--returns 100] [--repeats 9]` stores the same service
-as `benchmarks.returns_speed` (residents arriving over the year before the service's date,
-`bedmatch load`), starts `bedmatch serve` on a free loopback port, and gives it a year of
-events as a coordinator would: move-outs on past dates, each with a reason and a destination;
-some of the people who left referred again weeks or months later (their case reference the
-resident's id); then placements in the bed-spaces the move-outs freed. Then it asks for the
-year's outcomes (`GET /api/outcomes`) `repeats` times, after one answer not measured, and for
-the Excel download once.
+[--move-outs 400] [--placements 300] [--returns 100] [--repeats 9]` records a year of a
+service through the service (`benchmarks.year_of_service`, people referred again among the
+events) and times the year's outcomes (`GET /api/outcomes`) and their Excel download.
 
 Reported: the median and slowest answer against the 2 s target (issue 27), the download, and
 the events the figures summed. Writes `outcomes_speed.json` and `.md`.
@@ -17,91 +12,15 @@ the events the figures summed. Writes `outcomes_speed.json` and `.md`.
 from __future__ import annotations
 
 import argparse
-import random
-import shutil
 import statistics
-import tempfile
-import time
 from collections.abc import Sequence
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
-
-import httpx
 
 from benchmarks.machine import git_sha, machine_info
 from benchmarks.output import write_figures
-
-# The same stored service as the returns pack's, with its first admin.
-from benchmarks.returns_speed import ADMIN, _store
-from benchmarks.serving import add_account, serving, sign_in
+from benchmarks.year_of_service import measure_year
 
 TARGET_S = 2.0
-SECRET = "outcomes-speed-benchmark-secret-key"
-COORDINATOR = ("outcomes-coordinator", "outcomes-coordinator-password")
-REASONS = ["planned_move_on", "planned_move_on", "eviction", "abandonment", "hospital", "other"]
-DESTINATIONS = ["own_tenancy", "social_housing", "private_rented", "family_friends", "unknown"]
-
-
-def _year_of_events(
-    client: httpx.Client,
-    problem: Any,
-    rng: random.Random,
-    move_outs: int,
-    placements: int,
-    returns: int,
-) -> dict[str, int]:
-    """Move-outs on past dates, people referred again, then placements: what was recorded."""
-    leaving = rng.sample(
-        [r for r in problem.residents if r.arrived is not None],
-        min(move_outs, len(problem.residents)),
-    )
-    departed = []
-    for resident in leaving:
-        stay = rng.randint(1, (problem.as_of - resident.arrived).days)
-        left_on = resident.arrived + timedelta(days=stay)
-        answer = client.post(
-            f"/api/residents/{resident.id}/move-out",
-            json={
-                "on": left_on.isoformat(),
-                "reason": rng.choice(REASONS),
-                "destination": rng.choice(DESTINATIONS),
-            },
-        )
-        if answer.status_code == 200:
-            departed.append((resident, left_on))
-    referred_again = 0
-    for n, (resident, left_on) in enumerate(rng.sample(departed, min(returns, len(departed)))):
-        referred = min(problem.as_of, left_on + timedelta(days=rng.randint(7, 300)))
-        answer = client.post(
-            "/api/referrals",
-            json={
-                "id": f"AGAIN{n:05d}",
-                "referred": referred.isoformat(),
-                "age": resident.age,
-                "gender": resident.gender,
-                "risk": resident.risk,
-                "case_reference": resident.id,
-            },
-        )
-        referred_again += answer.status_code == 201
-    placed = 0
-    for referral in rng.sample(problem.referrals, len(problem.referrals)):
-        if placed >= placements:
-            break
-        ranking = client.get(
-            f"/api/referrals/{referral.id}/rank", params={"top": 1, "detail": "summary"}
-        )
-        if ranking.status_code != 200 or not ranking.json()["ranked"]:
-            continue
-        top = ranking.json()["ranked"][0]
-        if top["partners"]:
-            continue
-        answer = client.post(
-            "/api/placements", json={"referral": referral.id, "bedspace": top["bedspace"]}
-        )
-        placed += answer.status_code == 201
-    return {"move_outs": len(departed), "referred_again": referred_again, "placements": placed}
 
 
 def run(
@@ -113,53 +32,29 @@ def run(
     returns: int = 100,
     repeats: int = 9,
 ) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="bedmatch-outcomes-"))
-    database_url = f"sqlite:///{workdir / 'outcomes.db'}"
-    try:
-        problem = _store(database_url, seed, referrals, beds)
-        rng = random.Random(seed + 1)
-        with serving(database_url, SECRET) as base:
-            admin = sign_in(base, *ADMIN)
-            add_account(base, admin, *COORDINATOR, "coordinator")
-            headers = {"Authorization": f"Bearer {sign_in(base, *COORDINATOR)}"}
-            with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-                events = _year_of_events(client, problem, rng, move_outs, placements, returns)
-                span = {
-                    "from": (problem.as_of - timedelta(days=364)).isoformat(),
-                    "to": problem.as_of.isoformat(),
-                }
-                first = client.get("/api/outcomes", params=span)
-                first.raise_for_status()
-                times = []
-                for _ in range(repeats):
-                    started = time.perf_counter()
-                    client.get("/api/outcomes", params=span).raise_for_status()
-                    times.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                client.get("/api/outcomes.xlsx", params=span).raise_for_status()
-                xlsx_s = time.perf_counter() - started
-                tables = first.json()["tables"]
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    year = measure_year(
+        "/api/outcomes", seed, beds, referrals, move_outs, placements, returns, repeats
+    )
+    tables = year.first["tables"]
     head, everyone_row = tables["by group of people"][:2]
     everyone = dict(zip(head, everyone_row, strict=True))
-    median_s = statistics.median(times)
+    median_s = statistics.median(year.times)
     return {
         "machine": machine_info(),
         "commit": git_sha(),
         "instance": {"seed": seed, "beds": beds, "referrals": referrals},
         "history": {
-            "residents": len(problem.residents),
-            **events,
+            "residents": len(year.problem.residents),
+            **year.events,
             "stays_ended_in_year": everyone.get("stays ended"),
             "groups": sum(len(rows) - 1 for rows in tables.values()),
         },
         "outcomes_s": {
             "median": round(median_s, 3),
-            "max": round(max(times), 3),
-            "runs": len(times),
+            "max": round(max(year.times), 3),
+            "runs": len(year.times),
         },
-        "xlsx_s": round(xlsx_s, 3),
+        "xlsx_s": round(year.xlsx_s, 3),
         "target_s": TARGET_S,
         "met": median_s <= TARGET_S,
     }

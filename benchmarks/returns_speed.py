@@ -1,13 +1,9 @@
 """The returns pack for a year of a 1,000 bed-space service, through the service.
 
 `python -m benchmarks.returns_speed [-o DIR] [--seed N] [--beds 1000] [--referrals 1200]
-[--move-outs 400] [--placements 300] [--repeats 9]` stores
-`fixtures.generator.generate(seed, referrals, beds)` with its residents' arrivals spread over
-the year before the service's date (`bedmatch load`), starts `bedmatch serve` on a free
-loopback port, and gives it a year of history as a coordinator would: move-outs on past dates,
-each with a reason and a destination, then placements in the bed-spaces they freed, each the
-ranking's first choice. Then it asks for the year's returns (`GET /api/returns`) `repeats`
-times, after one answer not measured, and the Excel download once.
+[--move-outs 400] [--placements 300] [--repeats 9]` records a year of a service through the
+service (`benchmarks.year_of_service`) and times the year's returns (`GET /api/returns`) and
+their Excel download.
 
 Reported: the median and slowest answer against the 2 s target, the Excel download, and the
 history it summed (stays, departures, placements). Writes `returns_speed.json` and `.md`.
@@ -16,64 +12,15 @@ history it summed (stays, departures, placements). Writes `returns_speed.json` a
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import random
-import shutil
 import statistics
-import subprocess
-import tempfile
-import time
 from collections.abc import Sequence
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
-
-import httpx
 
 from benchmarks.machine import git_sha, machine_info
 from benchmarks.output import write_figures
-from benchmarks.serving import add_account, bedmatch_command, serving, sign_in
-from fixtures.generator import generate
+from benchmarks.year_of_service import measure_year
 
 TARGET_S = 2.0
-SECRET = "returns-speed-benchmark-secret-key"
-ADMIN = ("returns-admin", "returns-admin-password")
-COORDINATOR = ("returns-coordinator", "returns-coordinator-password")
-REASONS = ["planned_move_on", "planned_move_on", "eviction", "abandonment", "hospital", "other"]
-DESTINATIONS = ["own_tenancy", "social_housing", "private_rented", "family_friends", "unknown"]
-
-
-def _store(database_url: str, seed: int, referrals: int, beds: int) -> Any:
-    """The problem, its residents arriving over the year before its date, stored."""
-    problem = generate(seed, referrals, beds)
-    rng = random.Random(seed)
-    residents = [
-        r.model_copy(
-            update={
-                "arrived": problem.as_of - timedelta(days=rng.randint(20, 365)),
-                "expected_leave": None,
-            }
-        )
-        for r in problem.residents
-    ]
-    problem = problem.model_copy(update={"residents": residents})
-    loaded = subprocess.run(
-        [*bedmatch_command(), "load", "-", "--database-url", database_url],
-        input=problem.model_dump_json(),
-        capture_output=True,
-        text=True,
-        check=False,
-        env={
-            **os.environ,
-            "BEDMATCH_ADMIN_USERNAME": ADMIN[0],
-            "BEDMATCH_ADMIN_PASSWORD": ADMIN[1],
-        },
-    )
-    if loaded.returncode != 0:
-        raise RuntimeError(f"bedmatch load failed: {loaded.stderr}")
-    json.loads(loaded.stdout)
-    return problem
 
 
 def run(
@@ -84,85 +31,26 @@ def run(
     placements: int = 300,
     repeats: int = 9,
 ) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="bedmatch-returns-"))
-    database_url = f"sqlite:///{workdir / 'returns.db'}"
-    try:
-        problem = _store(database_url, seed, referrals, beds)
-        rng = random.Random(seed + 1)
-        with serving(database_url, SECRET) as base:
-            admin = sign_in(base, *ADMIN)
-            add_account(base, admin, *COORDINATOR, "coordinator")
-            headers = {"Authorization": f"Bearer {sign_in(base, *COORDINATOR)}"}
-            with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-                leaving = rng.sample(
-                    [r for r in problem.residents if r.arrived is not None],
-                    min(move_outs, len(problem.residents)),
-                )
-                departed = 0
-                for resident in leaving:
-                    assert resident.arrived is not None
-                    stay = rng.randint(1, (problem.as_of - resident.arrived).days)
-                    answer = client.post(
-                        f"/api/residents/{resident.id}/move-out",
-                        json={
-                            "on": (resident.arrived + timedelta(days=stay)).isoformat(),
-                            "reason": rng.choice(REASONS),
-                            "destination": rng.choice(DESTINATIONS),
-                        },
-                    )
-                    departed += answer.status_code == 200
-                placed = 0
-                for referral in rng.sample(problem.referrals, len(problem.referrals)):
-                    if placed >= placements:
-                        break
-                    ranking = client.get(
-                        f"/api/referrals/{referral.id}/rank", params={"top": 1, "detail": "summary"}
-                    )
-                    if ranking.status_code != 200 or not ranking.json()["ranked"]:
-                        continue
-                    top = ranking.json()["ranked"][0]
-                    if top["partners"]:
-                        continue
-                    answer = client.post(
-                        "/api/placements",
-                        json={"referral": referral.id, "bedspace": top["bedspace"]},
-                    )
-                    placed += answer.status_code == 201
-                span = {
-                    "from": (problem.as_of - timedelta(days=364)).isoformat(),
-                    "to": problem.as_of.isoformat(),
-                }
-                first = client.get("/api/returns", params=span)
-                first.raise_for_status()
-                times = []
-                for _ in range(repeats):
-                    started = time.perf_counter()
-                    client.get("/api/returns", params=span).raise_for_status()
-                    times.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                client.get("/api/returns.xlsx", params=span).raise_for_status()
-                xlsx_s = time.perf_counter() - started
-                summary = dict(first.json()["tables"]["summary"][1:])
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    median_s = statistics.median(times)
+    year = measure_year("/api/returns", seed, beds, referrals, move_outs, placements, 0, repeats)
+    summary = dict(year.first["tables"]["summary"][1:])
+    median_s = statistics.median(year.times)
     return {
         "machine": machine_info(),
         "commit": git_sha(),
         "instance": {"seed": seed, "beds": beds, "referrals": referrals},
         "history": {
-            "residents": len(problem.residents),
-            "move_outs": departed,
-            "placements": placed,
+            "residents": len(year.problem.residents),
+            "move_outs": year.events["move_outs"],
+            "placements": year.events["placements"],
             "departures_in_year": summary.get("departures"),
             "placements_in_year": summary.get("placements"),
         },
         "returns_s": {
             "median": round(median_s, 3),
-            "max": round(max(times), 3),
-            "runs": len(times),
+            "max": round(max(year.times), 3),
+            "runs": len(year.times),
         },
-        "xlsx_s": round(xlsx_s, 3),
+        "xlsx_s": round(year.xlsx_s, 3),
         "target_s": TARGET_S,
         "met": median_s <= TARGET_S,
     }
