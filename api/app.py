@@ -43,7 +43,18 @@ from api.data_errors import data_error_detail, raised_by_database
 from api.db import make_engine, make_sessionmaker
 from api.error_docs import document_errors
 from api.quick_reads import QuickReads
-from api.routers import admin, auth, board, inventory, offers, people, runs, scenarios, stays
+from api.routers import (
+    admin,
+    auth,
+    board,
+    by_name_list,
+    inventory,
+    offers,
+    people,
+    runs,
+    scenarios,
+    stays,
+)
 from api.services import departures, offer_expiry, users
 from api.services import runs as run_service
 from api.services import scenarios as scenario_service
@@ -122,12 +133,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         board.router,
         admin.router,
         stays.router,
+        by_name_list.router,
     ):
         app.include_router(router)
     from api.routers import (
         admin_pages,
         import_pages,
         imports,
+        list_pages,
         offer_pages,
         pages,
         returns,
@@ -143,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(returns.router)
     app.include_router(scenario_pages.router)
     app.include_router(offer_pages.router)
+    app.include_router(list_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
