@@ -317,6 +317,7 @@ def test_every_form_post_needs_this_sign_ins_csrf_token(sqlite_url: str, path: s
             placement_id=1,
             offer_id=1,
             scenario_id=1,
+            member_id=1,
         )
         who = Role.coordinator
         if path.startswith("/admin/"):
@@ -359,4 +360,7 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/residents/{resident_id}/move-out",
         "/residents/{resident_id}/transfer",
         "/placements/{placement_id}/undo",
+        "/by-name-list",
+        "/by-name-list/{member_id}/contact",
+        "/by-name-list/{member_id}/leave",
     }
