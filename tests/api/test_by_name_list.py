@@ -320,3 +320,25 @@ def test_who_sees_the_list(sqlite_service: Service) -> None:
     page = client.get("/", headers=cookie)
     assert 'href="/by-name-list"' not in page.text
     assert client.get("/by-name-list", headers=cookie, follow_redirects=False).status_code == 403
+
+
+def test_the_demo_list_holds_the_barnsley_cohort_with_a_year_of_history(
+    sqlite_service: Service,
+) -> None:
+    service = sqlite_service
+    answer = service.client.get(LIST, headers=service.as_role(C)).json()
+    cohorts = {c["cohort"]: c["count"] for c in answer["counts"]["cohorts"]}
+    assert (cohorts["priority"], cohorts["at_risk"]) == (40, 110)
+    statuses = {s["status"]: s["count"] for s in answer["counts"]["statuses"]}
+    assert all(
+        statuses[s] > 0 for s in ("active", "in_placement", "housed", "inactive", "returned")
+    )
+    placed = [p for p in answer["people"] if p["status"] == "in_placement"]
+    assert placed and all(p["place"] and p["resident"] for p in placed)
+    with factory(service.client)() as session:
+        members = session.scalars(select(ListMemberRow)).all()
+        oldest = session.scalar(select(func.min(ListHistoryRow.on)))
+    assert oldest is not None
+    assert (service.settings.placement_date() - oldest).days >= 300
+    for member in members[:: len(members) // 20]:
+        _replays(service, member.id)
