@@ -48,6 +48,11 @@ BROKE_DOWN = (DepartureReason.eviction, DepartureReason.abandonment, DepartureRe
 
 Namer = Callable[[str, int], str]
 
+# People no bed-space anywhere can safely take, for the high harm / high vulnerability panel:
+# a couple where one poses a risk to children (a household goes only to family units, which
+# someone posing a risk to children never does), and someone excluded from every area.
+NOWHERE = ("risk_to_children_couple", "risk_to_children_couple", "excluded_everywhere")
+
 
 @dataclass
 class _Person:
@@ -268,12 +273,38 @@ def seed_list(session: Session, problem: Problem, seed: int, name_of: Namer) -> 
         else:
             person.steps.append((ListEvent.joined, seeder.day(today, 5, 200)))
             person.last_contact = seeder.day(today, 0, 40)
+            nowhere = index - STORIES["inactive"]
+            if nowhere < len(NOWHERE):
+                session.add(_nowhere_referral(problem, person, nowhere, gender, person.steps[0][1]))
         seeder.people.append(person)
 
     session.flush()  # the stays' referrals, before the placements that name them
     session.add_all(seeder.placements)
     _store(session, rng, seeder.people)
     return len(seeder.people)
+
+
+def _nowhere_referral(
+    problem: Problem, person: _Person, index: int, gender: str, referred: date
+) -> ReferralRow:
+    """A withdrawn referral (nowhere could take them) recording the needs that shut them out."""
+    case = NOWHERE[index]
+    couple = case == "risk_to_children_couple"
+    return ReferralRow(
+        id=f"W{index + 1:05d}",
+        referred=referred,
+        age=34 + index,
+        gender=gender,
+        risk="high",
+        flags=["risk_to_children"] if couple else ["arson"],
+        household_size=2 if couple else 1,
+        pathway="recovery",
+        excluded_areas=[] if couple else [a.id for a in problem.areas],
+        priority=4,
+        status="withdrawn",
+        name=person.name,
+        case_reference=person.case_reference,
+    )
 
 
 def _store(session: Session, rng: random.Random, people: list[_Person]) -> None:
