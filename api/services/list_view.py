@@ -117,5 +117,8 @@ def list_view(
                 options=options.get(last.id) if last is not None else None,
             )
         )
+    # Within a cohort, those the panel must hear about first.
+    order = [c.value for c in Cohort]
+    entries.sort(key=lambda e: (order.index(e.cohort), not e.no_safe_option))
     counted = by_name_list.counts(everyone)
     return ListView(as_of, by_name_list.inactive_days(session), counted, entries)
