@@ -196,7 +196,10 @@ def add(
 
 
 def _listed(session: Session, member_id: int) -> ListMemberRow:
-    row = member(session, member_id)
+    # Locked (PostgreSQL) so two steps at once cannot both start from the same status.
+    row = session.get(ListMemberRow, member_id, with_for_update=True)
+    if row is None:
+        raise NotFound("By Name List entry", member_id)
     if row.left_on is not None:
         raise Conflict(f"By Name List entry {member_id} left the list on {row.left_on.isoformat()}")
     return row
@@ -323,9 +326,9 @@ def follow(
     if not case_reference:
         return
     row = session.scalar(
-        select(ListMemberRow).where(
-            ListMemberRow.case_reference == case_reference, ListMemberRow.left_on.is_(None)
-        )
+        select(ListMemberRow)
+        .where(ListMemberRow.case_reference == case_reference, ListMemberRow.left_on.is_(None))
+        .with_for_update()
     )
     if row is None:
         return
@@ -353,11 +356,13 @@ def mark_quiet_inactive(session: Session, today: date) -> list[int]:
     cutoff = today - timedelta(days=inactive_days(session))
     quiet = list(
         session.scalars(
-            select(ListMemberRow).where(
+            select(ListMemberRow)
+            .where(
                 ListMemberRow.left_on.is_(None),
                 ListMemberRow.status.in_([ListStatus.active.value, ListStatus.returned.value]),
                 ListMemberRow.last_contact_on <= cutoff,
             )
+            .with_for_update()
         )
     )
     for row in quiet:

@@ -342,3 +342,53 @@ def test_the_demo_list_holds_the_barnsley_cohort_with_a_year_of_history(
     assert (service.settings.placement_date() - oldest).days >= 300
     for member in members[:: len(members) // 20]:
         _replays(service, member.id)
+
+
+def test_an_accepted_offer_places_and_an_undone_placement_takes_back(
+    sqlite_service: Service,
+) -> None:
+    service = sqlite_service
+    client, headers = service.client, service.as_role(C)
+    person = _fresh_person(service, "BNL-000013")
+    member = _add(service, "BNL-000013")
+    ranked = client.get(f"/api/referrals/{person['id']}/rank", headers=headers).json()
+    offered = client.post(
+        "/api/offers",
+        json={"referral": person["id"], "bedspace": ranked["ranked"][0]["bedspace"]},
+        headers=headers,
+    )
+    assert offered.status_code == 201, offered.text
+    accepted = client.post(
+        f"/api/offers/{offered.json()['id']}/accept",
+        json={"arrival_on": service.settings.placement_date().isoformat()},
+        headers=headers,
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert _entry(service, member)["status"] == "in_placement"
+
+    undone = client.post(
+        f"/api/placements/{accepted.json()['id']}/undo",
+        json={"reason": "entered in error"},
+        headers=headers,
+    )
+    assert undone.status_code == 200, undone.text
+    assert _entry(service, member)["status"] == "active"
+    assert [h["event"] for h in _history(service, member)["history"]][-2:] == [
+        "placed",
+        "placement_undone",
+    ]
+    _replays(service, member)
+
+
+def test_the_list_follows_placements_on_postgresql_too(service: Service) -> None:
+    person = _fresh_person(service, "BNL-000014")
+    member = _add(service, "BNL-000014", "at_risk")
+    _place(service, person["id"])
+    assert _entry(service, member)["status"] == "in_placement"
+    twice = service.client.post(
+        LIST,
+        json={"case_reference": "BNL-000014", "cohort": "priority"},
+        headers=service.as_role(C),
+    )
+    assert twice.status_code == 409
+    _replays(service, member)
