@@ -58,7 +58,7 @@ class Leaving(BaseModel):
 
 class InactiveDays(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    days: Annotated[int, Field(ge=1, le=3650)]
+    days: Annotated[int, Field(ge=1, le=by_name_list.INACTIVE_DAYS_MAX)]
 
 
 def entry_json(entry: ListEntry) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import Aggregates, Coordinator, SessionDep
+from api.deps import Admin, Aggregates, Coordinator, SessionDep
 from api.routers.by_name_list import read_list
 from api.routers.inventory import as_of
 from api.routers.pages import CsrfField, render, require_csrf
@@ -197,3 +197,18 @@ def leave_from_page(
     except (Conflict, ProblemInvalid, NotFound) as error:
         return _refused(request, session, user, error)
     return _done("left")
+
+
+@router.post("/admin/settings/list-inactive-days")
+def set_inactive_days_from_page(
+    request: Request,
+    session: SessionDep,
+    user: Admin,
+    days: Annotated[
+        int, Form(ge=1, le=by_name_list.INACTIVE_DAYS_MAX)
+    ] = by_name_list.DEFAULT_INACTIVE_DAYS,
+    csrf_token: CsrfField = "",
+) -> Response:
+    require_csrf(request, csrf_token)
+    by_name_list.set_inactive_days(session, user, days)
+    return RedirectResponse("/admin/settings?changed=1", status.HTTP_303_SEE_OTHER)

@@ -38,6 +38,7 @@ from matcher.errors import Issue, ProblemInvalid
 # No contact for this many days moves an active person to inactive (Built for Zero's
 # inactivity threshold); an admin may change it (`service_settings.LIST_INACTIVE_DAYS`).
 DEFAULT_INACTIVE_DAYS = 90
+INACTIVE_DAYS_MAX = 3650
 # Where a move-out counts as housed: a tenancy of the person's own.
 SETTLED = frozenset(
     {Destination.own_tenancy, Destination.social_housing, Destination.private_rented}
@@ -52,10 +53,13 @@ def inactive_days(session: Session) -> int:
 
 
 def set_inactive_days(session: Session, user: Principal, days: int) -> None:
-    if not 1 <= days <= 3650:
-        raise ProblemInvalid([Issue(("body", "days"), "must be 1 to 3650 days")])
-    service_settings.put(session, service_settings.LIST_INACTIVE_DAYS, str(days), user.username)
-    audit.record(session, user, "setting", "setting", "list_inactive_days", str(days))
+    """Change the inactivity threshold, audited old -> new (committed)."""
+    if not 1 <= days <= INACTIVE_DAYS_MAX:
+        raise ProblemInvalid([Issue(("body", "days"), f"must be 1 to {INACTIVE_DAYS_MAX} days")])
+    before = inactive_days(session)
+    key = service_settings.LIST_INACTIVE_DAYS
+    service_settings.put(session, key, str(days), user.username)
+    audit.record(session, user, "setting", "service_setting", key, f"{before} -> {days}")
     session.commit()
 
 

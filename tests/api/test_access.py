@@ -168,6 +168,7 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/by-name-list"): STAFF,
     ("POST", "/by-name-list/{member_id}/contact"): STAFF,
     ("POST", "/by-name-list/{member_id}/leave"): STAFF,
+    ("POST", "/admin/settings/list-inactive-days"): frozenset({A}),
 }
 
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -392,3 +392,27 @@ def test_the_list_follows_placements_on_postgresql_too(service: Service) -> None
     )
     assert twice.status_code == 409
     _replays(service, member)
+
+
+def test_an_admin_sets_the_inactivity_threshold_and_it_is_audited(sqlite_service: Service) -> None:
+    service = sqlite_service
+    client, admin = service.client, service.as_role(A)
+    assert client.get("/api/settings/list-inactive-days", headers=admin).json() == {"days": 90}
+    bad = client.put("/api/settings/list-inactive-days", json={"days": 0}, headers=admin)
+    assert bad.status_code == 422 and "days" in bad.json()["detail"][0]["loc"]
+    assert (
+        client.put(
+            "/api/settings/list-inactive-days", json={"days": 60}, headers=service.as_role(C)
+        ).status_code
+        == 403
+    )
+    changed = client.put("/api/settings/list-inactive-days", json={"days": 60}, headers=admin)
+    assert changed.status_code == 200
+    assert client.get(LIST, headers=service.as_role(C)).json()["inactive_days"] == 60
+    cookie = {"Cookie": "bedmatch_token=" + admin["Authorization"].split()[1]}
+    assert 'value="60"' in client.get("/admin/settings", headers=cookie).text
+    with factory(client)() as session:
+        details = session.scalars(
+            select(AuditEventRow.detail).where(AuditEventRow.subject_id == "list_inactive_days")
+        ).all()
+    assert "90 -> 60" in details

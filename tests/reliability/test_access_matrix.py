@@ -363,4 +363,5 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/by-name-list",
         "/by-name-list/{member_id}/contact",
         "/by-name-list/{member_id}/leave",
+        "/admin/settings/list-inactive-days",
     }
