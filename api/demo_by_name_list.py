@@ -83,10 +83,14 @@ class _Seeder:
 
     def past_stay(self, person: _Person, template: Resident | None, gender: str, age: int,
                   placed: date, left: date, settled: bool) -> None:  # fmt: skip
-        """A stay that has ended: its referral, placement and resident rows."""
+        """A stay that has ended: its referral, placement and resident rows. None where no
+        bed-space was free all that time (a small portfolio): the person's story has no stay."""
+        found = self._free_bed(gender, age, placed, left)
+        if found is None:
+            return
+        unit, bed = found
         self.stays += 1
         stay_id = f"H{self.stays:05d}"
-        unit, bed = self._free_bed(gender, age, placed, left)
         self.session.add(
             ReferralRow(
                 id=stay_id,
@@ -132,7 +136,7 @@ class _Seeder:
         event = ListEvent.moved_out_settled if settled else ListEvent.moved_out_unsettled
         person.steps += [(event, left)]
 
-    def _free_bed(self, gender: str, age: int, placed: date, left: date) -> tuple[Unit, str]:
+    def _free_bed(self, gender: str, age: int, placed: date, left: date) -> tuple[Unit, str] | None:
         """A unit that fits the person and a bed-space in it nobody else held from `placed`
         to `left` (one person per bed-space, in the past as now)."""
         fits = [
@@ -152,7 +156,7 @@ class _Seeder:
                 if all(left <= start or end <= placed for start, end in held):
                     held.append((placed, left))
                     return unit, bed.id
-        raise RuntimeError("the demo portfolio has no bed-space free for a past stay")
+        return None
 
 
 def seed_list(session: Session, problem: Problem, seed: int, name_of: Namer) -> int:
@@ -161,8 +165,14 @@ def seed_list(session: Session, problem: Problem, seed: int, name_of: Namer) -> 
     rng, today = seeder.rng, problem.as_of
     units = {u.id: u for u in problem.units}
     unit_of_bed = {b.id: b.unit for b in problem.bedspaces}
+    # Residents staying on, in units with their own staff: a placement the service made into
+    # a visiting-support unit would have come with a support team, and the demo's residents
+    # have none.
     residents = [
-        r for r in problem.residents if r.expected_leave is None or r.expected_leave > today
+        r
+        for r in problem.residents
+        if (r.expected_leave is None or r.expected_leave > today)
+        and units[unit_of_bed[r.bedspace]].staffing.value != "visiting"
     ]
     waiting = sorted(
         (r for r in problem.referrals if r.case_reference and not r.keep_together),
