@@ -32,6 +32,7 @@ from matcher.model import Problem, Resident, Unit
 
 SEEDED_BY = "(bedmatch)"
 PRIORITY, AT_RISK = 40, 110
+QUIET_DAYS = 31
 # How many people of each story: residents now, waiting again after a home of their own,
 # waiting (some after a stay that broke down), housed, gone quiet, known only by name.
 STORIES = {
@@ -77,6 +78,12 @@ class _Seeder:
     @property
     def today(self) -> date:
         return self.problem.as_of
+
+    @property
+    def quiet_from(self) -> date:
+        """The last day a past stay may end: the month before the demo's date holds no
+        move-outs, so a month's figures show what is recorded in the demo, not its past."""
+        return self.today - timedelta(days=QUIET_DAYS)
 
     def day(self, back_from: date, low: int, high: int) -> date:
         return back_from - timedelta(days=self.rng.randint(low, high))
@@ -231,7 +238,7 @@ def seed_list(session: Session, problem: Problem, seed: int, name_of: Namer) -> 
         person = _Person(referral.case_reference, referral.name)
         came_back = referral in returned
         if came_back or rng.random() < 0.5:
-            left = seeder.day(referral.referred, 20, 150)
+            left = min(seeder.day(referral.referred, 20, 150), seeder.quiet_from)
             placed = seeder.day(left, 30, 150)
             person.steps.append((ListEvent.joined, seeder.day(placed, 0, 30)))
             seeder.past_stay(
@@ -249,7 +256,7 @@ def seed_list(session: Session, problem: Problem, seed: int, name_of: Namer) -> 
         gender = rng.choice(["man", "man", "woman"])
         age = rng.randint(18, 60)
         person = _Person(f"BNL-2025-{3000 + index:04d}", name_of(gender, 101 + index))
-        left = seeder.day(today, 5, 250)
+        left = seeder.day(seeder.quiet_from, 0, 220)
         placed = seeder.day(left, 30, 100)
         if rng.random() < 0.3:
             first_left = seeder.day(placed, 10, 40)
