@@ -47,6 +47,7 @@ from api.routers import (
     admin,
     auth,
     board,
+    by_name_list,
     inventory,
     offers,
     people,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin.router,
         stays.router,
         support_placements.router,
+        by_name_list.router,
     ):
         app.include_router(router)
     from api.routers import (
@@ -141,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         floor_pages,
         import_pages,
         imports,
+        list_pages,
         offer_pages,
         outcomes,
         pages,
@@ -161,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(offer_pages.router)
     app.include_router(floor_pages.router)
     app.include_router(support_pages.router)
+    app.include_router(list_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

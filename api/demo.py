@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import lock_for_write
+from api.demo_by_name_list import seed_list
 from api.orm import (
     AreaRow,
     BedSpaceRow,
@@ -63,12 +64,17 @@ _FAMILY = (
 )  # fmt: skip
 
 
+def demo_name(gender: str, index: int) -> str:
+    """The `index`th made-up name for a person of this gender."""
+    given = _GIVEN[gender]
+    return f"{given[index % len(given)]} {_FAMILY[(index * 7) % len(_FAMILY)]}"
+
+
 def with_demo_names(problem: Problem) -> Problem:
     """The problem with a made-up name and a case reference (SPA-2026-nnnn) for each referral."""
     named = []
     for index, referral in enumerate(problem.referrals):
-        given = _GIVEN[referral.gender.value]
-        name = f"{given[index % len(given)]} {_FAMILY[(index * 7) % len(_FAMILY)]}"
+        name = demo_name(referral.gender.value, index)
         named.append(
             referral.model_copy(
                 update={"name": name, "case_reference": f"SPA-2026-{1000 + index:04d}"}
@@ -211,7 +217,9 @@ def seed(session: Session, seed: int = 8, referrals: int = 60, beds: int = 120) 
     if kind is DatabaseKind.empty:
         lock_for_write(session)  # the mark and the data are stored together, or neither
         service_settings.put(session, service_settings.CREATED_AS_DEMO, "on", SERVICE.username)
-        store_problem(session, with_step_down(with_demo_names(generate(seed, referrals, beds))))
+        problem = with_step_down(with_demo_names(generate(seed, referrals, beds)))
+        store_problem(session, problem)
+        seed_list(session, problem, seed, demo_name)
     for username, (password, role) in DEMO_LOGINS.items():
         taken = select(UserRow.id).where(func.lower(UserRow.username) == username)
         if session.scalar(taken) is None:

@@ -386,3 +386,49 @@ class ScenarioRow(Base):
     seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
     figures: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     run_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ListMemberRow(Base):
+    """A person on the By Name List (`api.services.by_name_list`): their cohort and status,
+    and when they last had contact with the service. The person is their case reference,
+    across referrals; someone may be listed with no referral or bed-space at all."""
+
+    __tablename__ = "by_name_list"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_reference: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    cohort: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    joined_on: Mapped[date] = mapped_column(Date)
+    joined_by: Mapped[str] = mapped_column(String(64))
+    last_contact_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    left_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    left_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    # A person is on the list once at a time: the database refuses a second membership.
+    __table_args__ = (
+        Index(
+            "one_listing_per_person",
+            "case_reference",
+            unique=True,
+            sqlite_where=text("left_on IS NULL"),
+            postgresql_where=text("left_on IS NULL"),
+        ),
+    )
+
+
+class ListHistoryRow(Base):
+    """One step of a person's time on the list, append-only: joining, each event and the
+    status it moved them to, leaving; who, when (`at`), and the day it happened (`on`)."""
+
+    __tablename__ = "by_name_list_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("by_name_list.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # None: left
+    on: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -30,6 +30,7 @@ from api.security import (
 from api.services import (
     audit,
     board,
+    by_name_list,
     changes,
     clocks,
     commissioner_home,
@@ -718,6 +719,7 @@ def settings_page(request: Request, session: SessionDep, user: Admin) -> Respons
         user,
         nightly_move_outs=on,
         offer_days=offers.offer_days(session),
+        list_inactive_days=by_name_list.inactive_days(session),
         message=message,
     )
 

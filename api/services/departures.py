@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import lock_for_write
 from api.orm import ResidentRow
 from api.security import Principal, Role
-from api.services import audit, service_settings
+from api.services import audit, by_name_list, service_settings
 from api.services.placements import depart
 
 # Who the audit trail names for a move-out the rule records.
@@ -88,6 +88,13 @@ def record_due_move_outs(session: Session, as_of: date) -> list[str]:
         depart(session, resident, resident.expected_leave)
         detail = RULE_DETAIL.format(on=resident.expected_leave.isoformat())
         audit.record(session, NIGHTLY_RULE, "move_out", "resident", resident.id, detail)
+        by_name_list.follow(
+            session,
+            NIGHTLY_RULE,
+            by_name_list.case_reference_of(session, resident.id),
+            by_name_list.moved_out_event(resident.destination),
+            resident.expected_leave,
+        )
         moved.append(resident.id)
     session.commit()
     return moved

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.db import lock_for_write
 from api.security import Principal
-from api.services import audit, changes
+from api.services import audit, by_name_list, changes
 from api.services.assemble import build_problem
 from api.services.changes import RecordChange
 from api.services.errors import Conflict
@@ -46,8 +46,10 @@ from api.services.inventory import (
     record_change,
     reference_issues,
 )
+from api.services.list_status import ListEvent
 from constraints.checker import resident_violations
 from matcher.errors import Issue, ProblemInvalid
+from matcher.model import Referral
 
 IMPORTABLE = {"units": UNITS, "bedspaces": BEDSPACES, "referrals": REFERRALS}
 MAX_ROWS = 20_000
@@ -253,6 +255,10 @@ def import_items(
             values = columns(item)
             if record.created:
                 session.add(kind.row(**values))
+                if isinstance(item, Referral):
+                    by_name_list.follow(
+                        session, user, item.case_reference, ListEvent.new_referral, item.referred
+                    )
             else:
                 existing: Any = session.get(kind.row, record.id)
                 for name, value in values.items():

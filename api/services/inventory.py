@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session
 from api.db import lock_for_write
 from api.orm import AreaRow, Base, BedSpaceRow, ReferralRow, ResidentRow, SupportTeamRow, UnitRow
 from api.security import Principal
-from api.services import audit, changes
+from api.services import audit, by_name_list, changes
 from api.services.assemble import build_problem
 from api.services.changes import RecordChange
 from api.services.errors import Conflict, NotFound
+from api.services.list_status import ListEvent
 from constraints.checker import resident_violations
 from matcher.errors import Issue, ProblemInvalid
 from matcher.model import Area, BedSpace, Problem, Referral, SupportTeam, Unit
@@ -129,6 +130,10 @@ def create(session: Session, as_of: date, kind: Kind, item: BaseModel, user: Pri
     row = kind.row(**columns(item))
     session.add(row)
     record_change(session, user, kind, changes.created(kind.collection, item))
+    if isinstance(item, Referral):
+        by_name_list.follow(
+            session, user, item.case_reference, ListEvent.new_referral, item.referred
+        )
     _commit_if_valid(session, as_of, kind, item_id)
     return row
 

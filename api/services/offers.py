@@ -36,9 +36,10 @@ from api.orm import (
     SupportTeamRow,
 )
 from api.security import Principal, Role
-from api.services import audit, service_settings
+from api.services import audit, by_name_list, service_settings
 from api.services.assemble import ProblemCache, StayChange, build_problem, offered_resident
 from api.services.errors import Conflict, NotFound, not_waiting
+from api.services.list_status import ListEvent
 from api.services.placements import _bedspaces_free, _commit, _top_choice, resident_from
 from constraints.checker import check
 from matcher.errors import Issue, ProblemInvalid
@@ -499,6 +500,7 @@ def accept(
         detail = f"offer {offer.id}: bed-space {offer.bedspace}, arriving {arrival_on.isoformat()}"
         audit.record(session, user, "offer_accept", "referral", referral.id, detail)
         audit.record(session, user, "place", "referral", referral.id, offer.bedspace)
+        by_name_list.follow(session, user, referral.case_reference, ListEvent.placed, as_of)
         session.flush()
         change = StayChange.of([resident], as_of)
         change = StayChange(

@@ -28,10 +28,11 @@ from api.orm import (
     SupportTeamRow,
 )
 from api.security import Principal
-from api.services import audit
+from api.services import audit, by_name_list
 from api.services.assemble import ProblemCache, StayChange, build_problem
 from api.services.departure_reasons import DepartureReason, Destination, note_departure
 from api.services.errors import Conflict, NotFound, not_waiting
+from api.services.list_status import ListEvent
 from api.services.ranking import ensure_waiting, rank_waiting
 from constraints.checker import check
 from matcher.errors import Issue, PlacementRefused, ProblemInvalid
@@ -268,6 +269,7 @@ def _store(
         session.add(row)
         rows.append(row)
         audit.record(session, user, "place", "referral", a.referral, a.bedspace)
+        by_name_list.follow(session, user, referral.case_reference, ListEvent.placed, problem.as_of)
     try:
         session.flush()
     except IntegrityError:
@@ -320,6 +322,13 @@ def move_out(
         if on <= as_of:
             team = depart(session, resident, on)
             change = StayChange.of((), as_of, [team] if team else [], gone=[resident_id])
+            by_name_list.follow(
+                session,
+                user,
+                by_name_list.case_reference_of(session, resident_id),
+                by_name_list.moved_out_event(resident.destination),
+                on,
+            )
         else:
             change = StayChange.of([resident], as_of)
         audit.record(session, user, "move_out", "resident", resident_id, on.isoformat())

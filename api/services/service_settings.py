@@ -24,7 +24,13 @@ NIGHTLY_MOVE_OUTS = "nightly_move_outs"
 # default in `api.services.offers`).
 OFFER_DAYS = "offer_days"
 
-KNOWN_KEYS = frozenset({CREATED_AS_DEMO, HAD_REAL_ADMIN, NIGHTLY_MOVE_OUTS, OFFER_DAYS})
+# Days without contact after which a person on the By Name List is inactive (a whole number;
+# unset: the default in `api.services.by_name_list`).
+LIST_INACTIVE_DAYS = "list_inactive_days"
+
+KNOWN_KEYS = frozenset(
+    {CREATED_AS_DEMO, HAD_REAL_ADMIN, NIGHTLY_MOVE_OUTS, OFFER_DAYS, LIST_INACTIVE_DAYS}
+)
 
 
 def get(session: Session, key: str) -> str | None:

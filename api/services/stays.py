@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from api.db import lock_for_write
 from api.orm import PlacementRow, ReferralRow, ResidentRow, SupportTeamRow
 from api.security import Principal
-from api.services import audit
+from api.services import audit, by_name_list
 from api.services.assemble import ProblemCache, StayChange, build_problem
 from api.services.errors import Conflict, NotFound
+from api.services.list_status import ListEvent
 from api.services.placements import _bedspaces_free, _commit, _present_resident
 from constraints.checker import check
 from constraints.staffing import team_may_serve, why_team_may_not_serve
@@ -242,6 +243,9 @@ def undo_placement(
         placement.undo_reason = reason.strip()
         audit.record(
             session, user, "undo_placement", "referral", placement.referral, reason.strip()
+        )
+        by_name_list.follow(
+            session, user, referral.case_reference, ListEvent.placement_undone, now.date()
         )
         session.commit()  # the cache reads the new state: a person waits again
     except BaseException:

@@ -24,8 +24,8 @@ STAFF = frozenset({C, A})
 # Scenarios are the commissioner's (DESIGN.md's users): Housing Options checks what is free
 # now, and coordinators place people; neither plans the portfolio. Admins can do everything.
 PLANNERS = frozenset({M, A})
-# Outcomes are aggregates for those who commission and coordinate (LIFECYCLE.md): Housing
-# Options sees no list and no outcomes.
+# Aggregates (outcomes) and the By Name List's counts are for those who commission and
+# coordinate (LIFECYCLE.md): Housing Options sees no list and no outcomes.
 AGGREGATES = frozenset({C, M, A})
 PUBLIC = None  # no sign-in needed
 
@@ -169,6 +169,19 @@ RULES: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/import"): STAFF,
     ("POST", "/import/confirm"): STAFF,
     ("GET", "/import/template/{kind}.{extension}"): STAFF,
+    ("GET", "/api/by-name-list"): AGGREGATES,
+    ("POST", "/api/by-name-list"): STAFF,
+    ("GET", "/api/by-name-list/{member_id}"): STAFF,
+    ("POST", "/api/by-name-list/{member_id}/status"): STAFF,
+    ("POST", "/api/by-name-list/{member_id}/contact"): STAFF,
+    ("POST", "/api/by-name-list/{member_id}/leave"): STAFF,
+    ("GET", "/api/settings/list-inactive-days"): frozenset({A}),
+    ("PUT", "/api/settings/list-inactive-days"): frozenset({A}),
+    ("GET", "/by-name-list"): AGGREGATES,
+    ("POST", "/by-name-list"): STAFF,
+    ("POST", "/by-name-list/{member_id}/contact"): STAFF,
+    ("POST", "/by-name-list/{member_id}/leave"): STAFF,
+    ("POST", "/admin/settings/list-inactive-days"): frozenset({A}),
 }
 
 UNDOCUMENTED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -176,6 +189,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/runs"): {"backend": "greedy", "time_limit_s": 1},
     ("PUT", "/api/settings/nightly-move-outs"): {"on": False},
     ("PUT", "/api/settings/offer-days"): {"days": 3},
+    ("PUT", "/api/settings/list-inactive-days"): {"days": 90},
     ("POST", "/api/scenarios"): {"name": "access", "plan": {"horizon_days": 30, "replications": 2}},
 }
 
@@ -209,6 +223,7 @@ def sample_ids(service: Service) -> dict[str, str]:
         "extension": "csv",
         "placement_id": "1",
         "figure": "waiting",
+        "member_id": "1",
     }
 
 

@@ -204,7 +204,9 @@ def test_an_excluded_bedspace_is_refused_naming_the_rule(sqlite_service: Service
         f"/api/referrals/{referral}/rank?top=1", headers=service.as_role(C)
     ).json()
     with factory(service.client)() as session:
-        occupied = set(session.scalars(select(ResidentRow.bedspace)))
+        occupied = set(
+            session.scalars(select(ResidentRow.bedspace).where(ResidentRow.left_on.is_(None)))
+        )
     excluded, bedspace = next(
         (e, b)
         for e in ranked["excluded"]

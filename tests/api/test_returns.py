@@ -85,15 +85,15 @@ def test_the_figures_equal_a_plain_recount_of_the_stored_events(sqlite_service: 
 
 
 def test_people_still_waiting_are_counted_in_the_waits(sqlite_service: Service) -> None:
-    """Nobody placed in the range: no median placed wait, and everyone still waiting."""
+    """Everyone waiting now is counted as still waiting; the rest of those who waited in the
+    range were placed in it (the demo's history places some)."""
     with factory(sqlite_service.client)() as session:
         end = sqlite_service.settings.placement_date()
         problem = build_problem(session, end)
         pack = returns_pack(session, problem, end - timedelta(days=30), end, True)
     everyone = pack.cohort_waits[0]
-    assert everyone.cohort == "all" and everyone.people == len(problem.referrals)
-    assert everyone.placed == 0 and everyone.still_waiting == everyone.people
-    assert everyone.median_days is None
+    assert everyone.cohort == "all" and everyone.still_waiting == len(problem.referrals)
+    assert everyone.people == everyone.placed + everyone.still_waiting
 
 
 def _get(service: Service, role: Role, path: str) -> Any:
@@ -103,7 +103,9 @@ def _get(service: Service, role: Role, path: str) -> Any:
 def test_refuges_and_small_counts_stay_hidden_from_those_who_may_not_see_them(
     sqlite_service: Service,
 ) -> None:
-    start, end = _history(sqlite_service)
+    _, end = _history(sqlite_service)
+    # Today only: the one eviction `_history` records, none of the demo's past ones.
+    start = end
     path = f"/api/returns?from={start}&to={end}"
     for role in (H, M):
         answer = _get(sqlite_service, role, path)

@@ -131,7 +131,9 @@ def test_logs_hold_no_personal_data_or_refuge_address_even_when_the_database_fai
     with live_service(settings) as live, httpx.Client(base_url=live.base_url) as http:
         engine = live.app.state.engine  # type: ignore[attr-defined]
         coordinator = live.headers[Role.coordinator]
-        waiting = http.get("/api/referrals", params={"limit": 1000}, headers=coordinator).json()
+        waiting = http.get(
+            "/api/referrals", params={"limit": 1000, "status": "waiting"}, headers=coordinator
+        ).json()
         flagged = [w for w in waiting if set(w["flags"]) & set(SENSITIVE_FLAGS)]
         placed = 0
         for referral in flagged:
@@ -317,6 +319,7 @@ def test_every_form_post_needs_this_sign_ins_csrf_token(sqlite_url: str, path: s
             placement_id=1,
             offer_id=1,
             scenario_id=1,
+            member_id=1,
         )
         who = Role.coordinator
         if path.startswith("/admin/"):
@@ -362,4 +365,8 @@ def test_the_form_posts_are_the_ones_expected() -> None:
         "/runs/{run_id}/floor",
         "/referrals/{referral_id}/support",
         "/support-placements/{placement_id}/end",
+        "/by-name-list",
+        "/by-name-list/{member_id}/contact",
+        "/by-name-list/{member_id}/leave",
+        "/admin/settings/list-inactive-days",
     }

@@ -358,11 +358,14 @@ class OfferMachine(RuleBasedStateMachine):
         """A placement made in error is undone within a day (the person waits again); a
         transfer, or a placement older than a day, is refused."""
         with self.session() as session:
+            # The newest: this sequence's own, and a few of the demo's history (long past
+            # their day), so both an undo and its refusal can happen.
             made = list(
                 session.scalars(
                     select(PlacementRow)
                     .where(PlacementRow.undone_at.is_(None))
-                    .order_by(PlacementRow.id)
+                    .order_by(PlacementRow.id.desc())
+                    .limit(20)
                 )
             )
             if not made:
