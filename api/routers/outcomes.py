@@ -88,7 +88,7 @@ def outcomes_plot(
     session: SessionDep,
     user: Aggregates,
     figure: Literal["shares", "stays"],
-    grouping: Literal["pathway", "cohort", "unit", "support_team"] = "pathway",
+    grouping: Literal["pathway", "cohort", "list_cohort", "unit", "support_team"] = "pathway",
     start: From = None,
     end: To = None,
 ) -> Response:

@@ -19,8 +19,8 @@ Derby pays by results on planned move-on (001_f0b97a0675c2ab20.txt); Oxfordshire
   (`capacity.length_of_stay.STAY_TARGETS`), over every stay that ended in the range.
 
 Every share carries its count (k of n) and a Wilson 95% interval. A grouping is one function
-from the session to the groups a stay belongs to (`GROUPINGS`); another (the By Name List's
-cohort) is one more function and one more entry.
+from the session to the groups a stay belongs to (`GROUPINGS`), the By Name List's cohort
+among them.
 """
 
 from __future__ import annotations
@@ -35,8 +35,17 @@ from statistics import median
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.orm import BedSpaceRow, PlacementRow, ReferralRow, ResidentRow, SupportTeamRow, UnitRow
+from api.orm import (
+    BedSpaceRow,
+    ListMemberRow,
+    PlacementRow,
+    ReferralRow,
+    ResidentRow,
+    SupportTeamRow,
+    UnitRow,
+)
 from api.services.departure_reasons import DepartureReason, Destination
+from api.services.list_status import COHORT_WORDS, Cohort
 from api.services.returns import check_range, stays
 from capacity.length_of_stay import STAY_TARGETS
 from capacity.statistics import share_interval
@@ -178,11 +187,32 @@ def by_cohort(session: Session, sees_personal_data: bool) -> GroupKeys:
     )
 
 
+def by_list_cohort(session: Session, sees_personal_data: bool) -> GroupKeys:
+    """The person's By Name List cohort (their latest listing, current or past); people never
+    listed as one group, so the list's outcomes read beside everyone else's."""
+    cohort_of: dict[str, str] = {}
+    listings = session.execute(
+        select(ListMemberRow.case_reference, ListMemberRow.cohort).order_by(ListMemberRow.id)
+    )
+    for person, cohort in listings:
+        cohort_of[person] = cohort
+    never = ("not_listed", "not on the By Name List")
+
+    def keys(stay: OutcomeStay) -> list[tuple[str, str]]:
+        cohort = cohort_of.get(stay.person)
+        if cohort is None:
+            return [never]
+        return [(cohort, f"By Name List: {COHORT_WORDS[Cohort(cohort)]}")]
+
+    return keys
+
+
 GROUPINGS: dict[str, Grouping] = {
     "unit": by_unit,
     "pathway": by_pathway,
     "support_team": by_support_team,
     "cohort": by_cohort,
+    "list_cohort": by_list_cohort,
 }
 
 

@@ -25,6 +25,7 @@ GROUPING_NAMES = {
     "pathway": "by pathway",
     "unit": "by unit",
     "support_team": "by support team",
+    "list_cohort": "by By Name List cohort",
 }
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.orm import BedSpaceRow, PlacementRow, ReferralRow, ResidentRow, UnitRow
+from api.orm import BedSpaceRow, ListMemberRow, PlacementRow, ReferralRow, ResidentRow, UnitRow
 from api.security import Role
-from api.services.outcomes import outcomes
+from api.services.outcomes import history, outcomes
 from tests.api.conftest import Service
 from tests.api.helpers import factory
 from tests.api.test_stays import _placed_with_a_second_choice
@@ -192,3 +192,31 @@ def test_the_downloads_the_page_and_its_plots_hold_the_figures(sqlite_service: S
     assert refused.status_code == 422 and 'id="message"' in refused.text
     housing = {"bedmatch_token": sqlite_service.as_role(H)["Authorization"].split()[1]}
     assert sqlite_service.client.get("/outcomes", cookies=housing).status_code == 403
+
+
+def test_the_by_name_lists_cohorts_are_a_grouping_recounted_from_the_list(
+    sqlite_service: Service,
+) -> None:
+    """The demo's year of list history: each By Name List cohort's stays ended equal a
+    recount of the stays of the people listed in it; everyone else is "not on the list"."""
+    service = sqlite_service
+    today = service.settings.placement_date()
+    first = today - timedelta(days=364)
+    with factory(service.client)() as session:
+        report = outcomes(session, first, today, today, sees_personal_data=True)
+        cohort_of = dict(
+            session.execute(
+                select(ListMemberRow.case_reference, ListMemberRow.cohort).order_by(
+                    ListMemberRow.id
+                )
+            ).all()
+        )
+        stays, _ = history(session)
+    ended = [s for s in stays if s.end is not None and first <= s.end <= today]
+    expected: dict[str, int] = {}
+    for stay in ended:
+        key = cohort_of.get(stay.person, "not_listed")
+        expected[key] = expected.get(key, 0) + 1
+    found = {g.key: g.stays_ended for g in report.groups["list_cohort"]}
+    assert found == expected
+    assert {"priority", "at_risk"} <= set(found), found  # the demo's list has left stays
