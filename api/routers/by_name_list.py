@@ -76,6 +76,7 @@ def entry_json(entry: ListEntry) -> dict[str, Any]:
         "support_team": entry.support_team,
         "referral": entry.referral,
         "safe_bedspaces": None if options is None else options.bedspaces,
+        "safe_support_teams": None if options is None else options.support_teams,
         "no_safe_option": entry.no_safe_option,
         "blocking_families": []
         if options is None

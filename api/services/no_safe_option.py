@@ -1,5 +1,6 @@
 """Who on the By Name List has no safe option anywhere: no bed-space in the whole portfolio
-passes the hard rules for them, even were every bed-space empty and every team free. Such a
+passes the hard rules for them, nor (for someone who may take it) any support team at home,
+even were every bed-space empty and every team free. Such a
 person is raised at the high harm / high vulnerability panel (002_dcd69be417dc9cc0.txt), with
 the rule families that shut them out.
 
@@ -20,6 +21,7 @@ from constraints import RULES_BY_NAME
 from matcher.model import Problem, Referral
 from matcher.ranking import build_context
 from matcher.ranking.exclusions import bed_rule_counts, exclusion_counts
+from matcher.ranking.support_only import support_only_options
 
 PANEL = "no safe option: raise at the high harm / high vulnerability panel"
 
@@ -47,11 +49,12 @@ class BlockingFamily:
 @dataclass(frozen=True)
 class SafeOptions:
     bedspaces: int  # bed-spaces that would pass every hard rule, were they free
-    blocking: tuple[BlockingFamily, ...]  # empty when some bed-space passes
+    blocking: tuple[BlockingFamily, ...]  # empty when some bed-space or team passes
+    support_teams: int = 0  # teams that could support them at home, with room
 
     @property
     def none(self) -> bool:
-        return self.bedspaces == 0
+        return self.bedspaces == 0 and self.support_teams == 0
 
 
 def portfolio_as_built(problem: Problem, people: Sequence[Referral]) -> Problem:
@@ -77,13 +80,19 @@ def safe_options(problem: Problem, people: Sequence[Referral]) -> dict[str, Safe
     when none would, the rule families that shut them out."""
     if not people:
         return {}
-    context = build_context(portfolio_as_built(problem, people))
+    as_built = portfolio_as_built(problem, people)
+    context = build_context(as_built)
     every_unit = np.arange(len(context.tables.units))
     found: dict[str, SafeOptions] = {}
     for r, person in enumerate(context.tables.referrals.ids):
         total = int(context.eligible_total[r])
         if total:
             found[person] = SafeOptions(total, ())
+            continue
+        # Support that follows the person is a safe option too, for one who may take it.
+        at_home, _ = support_only_options(as_built, person)
+        if at_home:
+            found[person] = SafeOptions(0, (), support_teams=len(at_home))
             continue
         counted = exclusion_counts(context, r, every_unit, {}, bed_rule_counts(context, r))
         by_family: dict[int, int] = {}

@@ -416,3 +416,24 @@ def test_an_admin_sets_the_inactivity_threshold_and_it_is_audited(sqlite_service
             select(AuditEventRow.detail).where(AuditEventRow.subject_id == "list_inactive_days")
         ).all()
     assert "90 -> 60" in details
+
+
+def test_support_at_home_is_a_safe_option_for_one_who_may_take_it(
+    sqlite_service: Service,
+) -> None:
+    """No bed-space fits a household of eight, but a team may support them where they live:
+    not a case for the panel if they would take support alone, a case if not."""
+    service = sqlite_service
+    client, headers = service.client, service.as_role(C)
+    home = client.get("/api/areas", headers=headers).json()[0]["id"]
+    _fresh_person(service, "BNL-000011", household_size=8, wants="either", home_area=home)
+    _fresh_person(service, "BNL-000012", household_size=8)
+    at_home = _add(service, "BNL-000011", "at_risk")
+    bed_only = _add(service, "BNL-000012", "at_risk")
+    people = {p["id"]: p for p in client.get(LIST, headers=headers).json()["people"]}
+    assert people[at_home]["safe_bedspaces"] == 0
+    assert people[at_home]["safe_support_teams"] >= 1
+    assert people[at_home]["no_safe_option"] is False
+    assert people[bed_only]["safe_bedspaces"] == 0
+    assert people[bed_only]["no_safe_option"] is True
+    assert "support at home:" in client.get("/by-name-list", headers=headers).text
