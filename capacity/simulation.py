@@ -76,7 +76,8 @@ def matcher_solve(problem: Problem, backend: str, time_limit_s: float) -> Soluti
     """The real matcher, imported late so this module loads without the solver stack."""
     from matcher.solve import solve
 
-    return solve(problem, backend=backend, time_limit_s=time_limit_s)
+    # The simulation reads the placements alone: no reasons for the unplaced, every day.
+    return solve(problem, backend=backend, time_limit_s=time_limit_s, explain=False)
 
 
 @dataclass

@@ -485,7 +485,10 @@ def _reference_issues(problem: Problem) -> Iterable[Issue]:
                 if value == referral.id:
                     yield Issue(("referrals", i, field, j), "a referral cannot name itself")
         for field in ("preferred_areas", "excluded_areas", "keep_apart", "keep_together"):
-            for value, count in Counter(getattr(referral, field)).items():
+            values = getattr(referral, field)
+            if len(set(values)) == len(values):
+                continue  # the usual case, without counting
+            for value, count in Counter(values).items():
                 if count > 1:
                     yield Issue(("referrals", i, field), f"{value!r} is listed {count} times")
         if referral.may_take_support_only and referral.home_area is None:

@@ -57,14 +57,22 @@ def make_backend(name: str, **options: Any) -> Backend:
 
 
 def solve(
-    problem: Problem, backend: str = "cpsat", time_limit_s: float = 30.0, **options: Any
+    problem: Problem,
+    backend: str = "cpsat",
+    time_limit_s: float = 30.0,
+    *,
+    explain: bool = True,
+    **options: Any,
 ) -> Solution:
     """Allocate referrals to bed-spaces and support teams, optimally where time allows; a
-    referral who asked for support only is given a team alone (`matcher.support_places`)."""
+    referral who asked for support only is given a team alone (`matcher.support_places`).
+
+    `explain=False` leaves out the reasons for the unplaced and the equity table, for a
+    caller that reads only the placements (the capacity simulation, every simulated day)."""
     if not wants_support(problem):
-        return _solve_places(problem, backend, time_limit_s, **options)
+        return _solve_places(problem, backend, time_limit_s, explain=explain, **options)
     started = time.perf_counter()
-    run = _solve_places(with_homes(problem), backend, time_limit_s, **options)
+    run = _solve_places(with_homes(problem), backend, time_limit_s, explain=explain, **options)
     solution = from_homes(problem, run)
     if check(problem, solution):
         # A bug, never an answer: the bed-spaces alone, or nobody, as for any backend.
@@ -77,9 +85,9 @@ def solve(
     return solution.model_copy(
         update={
             "solve_seconds": round(time.perf_counter() - started, 3),
-            "equity": [
-                row.model_dump() for row in equity(problem.referrals, placed, problem.as_of)
-            ],
+            "equity": [row.model_dump() for row in equity(problem.referrals, placed, problem.as_of)]
+            if explain
+            else [],
         }
     )
 
@@ -100,7 +108,12 @@ def _without(solution: Solution, support_placements: bool) -> Solution:
 
 
 def _solve_places(
-    problem: Problem, backend: str = "cpsat", time_limit_s: float = 30.0, **options: Any
+    problem: Problem,
+    backend: str = "cpsat",
+    time_limit_s: float = 30.0,
+    *,
+    explain: bool = True,
+    **options: Any,
 ) -> Solution:
     if time_limit_s < 0:
         raise ValueError("time_limit_s must not be negative")
@@ -155,7 +168,7 @@ def _solve_places(
         problem, inst, result.placements
     ):
         result = BackendResult([], timed_out=result.timed_out, detail=result.detail)
-    solution = _solution(inst, result, backend, status)
+    solution = _solution(inst, result, backend, status, explain)
     placed = {a.referral for a in solution.assignments}
     # The time includes writing the answer: the reasons for the unplaced take seconds on
     # a large instance, and a caller waits for them as for the search.
@@ -163,9 +176,9 @@ def _solve_places(
         update={
             "solve_seconds": round(time.perf_counter() - started, 3),
             # An extra field: per cohort, who waited, who is placed, and the gap to the list.
-            "equity": [
-                row.model_dump() for row in equity(problem.referrals, placed, problem.as_of)
-            ],
+            "equity": [row.model_dump() for row in equity(problem.referrals, placed, problem.as_of)]
+            if explain
+            else [],
             **({"floors": floor_report(inst, result.placements)} if floored else {}),
         }
     )
@@ -200,7 +213,9 @@ def _valid(problem: Problem, inst: Instance, placements: list[Assignment3]) -> b
     return not check(problem, solution)
 
 
-def _solution(inst: Instance, result: BackendResult, backend: str, status: str) -> Solution:
+def _solution(
+    inst: Instance, result: BackendResult, backend: str, status: str, explain: bool = True
+) -> Solution:
     refs = inst.tables.referrals
     placements = result.placements
     placed_by_band = {b: 0 for b in BANDS}
@@ -219,7 +234,7 @@ def _solution(inst: Instance, result: BackendResult, backend: str, status: str) 
     }
     if not result.timed_out:
         unproven = set()
-    reasons = unplaced_reasons(inst, placements, unproven)
+    reasons = unplaced_reasons(inst, placements, unproven) if explain else {}
     return Solution.model_validate(
         {
             "status": status,

@@ -17,6 +17,7 @@ from constraints.checker import check
 from fixtures.generator import generate
 from matcher.model import load_problem, parse_solution
 from matcher.progress import stage_entry
+from matcher.solve import solve
 
 
 @pytest.fixture
@@ -139,3 +140,16 @@ def test_on_a_terminal_a_stage_line_is_rewritten_as_it_improves() -> None:
     rows = screen.getvalue().split("\n")
     assert rows[0].split("\r")[-1].startswith("band 3: 12 placed (at most 14) · left open")
     assert rows[1].split("\r")[-1].startswith("soft points: 300 · proven")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_solve_without_explanations_places_the_same_people(seed: int) -> None:
+    """`explain=False` (the simulation's daily allocation) leaves out the reasons and the
+    equity table, nothing else: the same assignments, which pass the checker."""
+    problem = generate(seed, 60, 90)
+    explained = solve(problem, "greedy", 5)
+    bare = solve(problem, "greedy", 5, explain=False)
+    assert bare.assignments == explained.assignments
+    assert explained.unplaced and not bare.unplaced
+    assert bare.model_extra is not None and bare.model_extra["equity"] == []
+    assert check(problem, bare) == []
