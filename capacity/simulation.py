@@ -464,15 +464,18 @@ class Simulation:
             return 0
         people = sorted(self.waiting.values(), key=lambda p: p.referral.id)
         problem = self.state.matching_problem(now, [p.referral for p in people])
-        # Most of a long waiting list fits none of today's free bed-spaces; the pair rules
-        # alone show it, so only the others go to the matcher (nobody placeable is dropped).
-        fits = np.asarray(eligibility(problem).allowed.any(axis=1), dtype=bool)
-        if not fits.any():
-            return 0
-        if not fits.all():
-            kept = [r for r, ok in zip(problem.referrals, fits.tolist(), strict=True) if ok]
-            problem = problem.model_copy(update={"referrals": kept})
         allocation = self.scenario.allocation
+        if allocation.backend != "greedy":
+            # Most of a long waiting list fits none of today's free bed-spaces; the pair
+            # rules alone show it, so only the others go to an exact backend, whose model
+            # grows with them (nobody placeable is dropped). Greedy looks only at the pairs
+            # that fit: filtering first cost it more than it saved (benchmarks/NOTES.md).
+            fits = np.asarray(eligibility(problem).allowed.any(axis=1), dtype=bool)
+            if not fits.any():
+                return 0
+            if not fits.all():
+                kept = [r for r, ok in zip(problem.referrals, fits.tolist(), strict=True) if ok]
+                problem = problem.model_copy(update={"referrals": kept})
         started = time.perf_counter()
         solution = self.solver(problem, allocation.backend, allocation.time_limit_s)
         self.solve_seconds += time.perf_counter() - started
