@@ -17,12 +17,9 @@ answer flagged for the panel. Writes `by_name_list_speed.json` and `.md`.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -33,7 +30,7 @@ import httpx
 
 from benchmarks.machine import git_sha, machine_info
 from benchmarks.output import write_figures
-from benchmarks.serving import add_account, bedmatch_command, serving, sign_in
+from benchmarks.serving import add_account, serving, sign_in, store_problem
 from fixtures.generator import generate
 
 TARGET_S = 1.0
@@ -51,21 +48,7 @@ def _store(database_url: str, seed: int, referrals: int, beds: int) -> Any:
         for i, r in enumerate(problem.referrals)
     ]
     problem = problem.model_copy(update={"referrals": named})
-    loaded = subprocess.run(
-        [*bedmatch_command(), "load", "-", "--database-url", database_url],
-        input=problem.model_dump_json(),
-        capture_output=True,
-        text=True,
-        check=False,
-        env={
-            **os.environ,
-            "BEDMATCH_ADMIN_USERNAME": ADMIN[0],
-            "BEDMATCH_ADMIN_PASSWORD": ADMIN[1],
-        },
-    )
-    if loaded.returncode != 0:
-        raise RuntimeError(f"bedmatch load failed: {loaded.stderr}")
-    json.loads(loaded.stdout)
+    store_problem(database_url, problem, ADMIN)
     return problem
 
 

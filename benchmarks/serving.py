@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from fixtures.generator import generate
+from matcher.model import Problem
 
 
 def free_port() -> int:
@@ -57,15 +58,9 @@ class Seeded:
     store_s: float
 
 
-def seed_database(
-    database_url: str, seed: int, referrals: int, beds: int, admin: tuple[str, str]
-) -> Seeded:
-    """Fill a new database with `generate(seed, referrals, beds)` and the `admin` account
-    (username, password) through `bedmatch load`, which migrates it and reports the seconds
-    the storing took."""
-    started = time.perf_counter()
-    problem = generate(seed, referrals, beds)
-    generate_s = time.perf_counter() - started
+def store_problem(database_url: str, problem: Problem, admin: tuple[str, str]) -> float:
+    """Store `problem` and the `admin` account (username, password) in a new database through
+    `bedmatch load`, which migrates it; the seconds the storing took, as it reports them."""
     username, password = admin
     loaded = subprocess.run(
         [*bedmatch_command(), "load", "-", "--database-url", database_url],
@@ -82,10 +77,21 @@ def seed_database(
     )
     if loaded.returncode != 0:
         raise RuntimeError(f"bedmatch load failed ({loaded.returncode}): {loaded.stderr}")
+    return float(json.loads(loaded.stdout)["seconds"])
+
+
+def seed_database(
+    database_url: str, seed: int, referrals: int, beds: int, admin: tuple[str, str]
+) -> Seeded:
+    """Fill a new database with `generate(seed, referrals, beds)` and the `admin` account."""
+    started = time.perf_counter()
+    problem = generate(seed, referrals, beds)
+    generate_s = time.perf_counter() - started
+    store_s = store_problem(database_url, problem, admin)
     return Seeded(
         waiting=[r.id for r in problem.referrals],
         generate_s=round(generate_s, 3),
-        store_s=round(json.loads(loaded.stdout)["seconds"], 3),
+        store_s=round(store_s, 3),
     )
 
 

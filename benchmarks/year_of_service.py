@@ -12,11 +12,8 @@ move-outs freed, each the ranking's first choice. Then the year's figures are as
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -26,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.serving import add_account, bedmatch_command, serving, sign_in
+from benchmarks.serving import add_account, serving, sign_in, store_problem
 from fixtures.generator import generate
 from matcher.model import Problem
 
@@ -60,21 +57,7 @@ def store_year(database_url: str, seed: int, referrals: int, beds: int) -> Probl
         for r in problem.residents
     ]
     problem = problem.model_copy(update={"residents": residents})
-    loaded = subprocess.run(
-        [*bedmatch_command(), "load", "-", "--database-url", database_url],
-        input=problem.model_dump_json(),
-        capture_output=True,
-        text=True,
-        check=False,
-        env={
-            **os.environ,
-            "BEDMATCH_ADMIN_USERNAME": ADMIN[0],
-            "BEDMATCH_ADMIN_PASSWORD": ADMIN[1],
-        },
-    )
-    if loaded.returncode != 0:
-        raise RuntimeError(f"bedmatch load failed: {loaded.stderr}")
-    json.loads(loaded.stdout)
+    store_problem(database_url, problem, ADMIN)
     return problem
 
 
