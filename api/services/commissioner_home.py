@@ -4,7 +4,6 @@ it comes from, a plot of them against their targets, and the last scenarios in a
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import matplotlib
@@ -13,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from api.orm import ScenarioRow  # noqa: E402
+from api.services.plots import png_of  # noqa: E402
 from capacity.quotas import WomenOnlyShare, women_only_share  # noqa: E402
 from matcher.model import Problem  # noqa: E402
 
@@ -114,7 +114,4 @@ def headline_plot(problem: Problem) -> bytes:
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_title("The portfolio today")
     fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+    return png_of(fig)

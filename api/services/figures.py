@@ -10,7 +10,6 @@ olds, one household) cannot single anyone out.
 
 from __future__ import annotations
 
-import io
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from api.orm import OfferRow, PlacementRow, ReferralRow  # noqa: E402
 from api.services.clocks import DA_RESPONSE, owes_da_response, referred_moment  # noqa: E402
+from api.services.plots import png_of  # noqa: E402
 from capacity.quotas import WomenOnlyShare, women_only_share  # noqa: E402
 from constraints.cohorts import COHORT_NAMES, cohorts_of_referral  # noqa: E402
 from matcher.equity import equity  # noqa: E402
@@ -82,10 +82,7 @@ def waiting_plot(problem: Problem) -> bytes:
     ax.set_title("Waiting list by priority and time waited")
     ax.legend(title="waited", fontsize=8)
     fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+    return png_of(fig)
 
 
 def _band(days: int) -> int:

@@ -18,6 +18,7 @@ from openpyxl.styles import Font  # noqa: E402
 
 from api.services.figures import SMALL_COUNT  # noqa: E402
 from api.services.outcomes import WINDOWS, GroupOutcome, OutcomeReport, Share  # noqa: E402
+from api.services.plots import png_of  # noqa: E402
 
 SUPPRESSED = f"fewer than {SMALL_COUNT}"
 GROUPING_NAMES = {
@@ -212,7 +213,7 @@ def shares_plot(report: OutcomeReport, grouping: str, sees_personal_data: bool) 
     if not groups:
         ax.text(0.5, 0.5, "no stays ended in the range", ha="center", transform=ax.transAxes)
     fig.tight_layout()
-    return _png(fig)
+    return png_of(fig)
 
 
 def stay_plot(report: OutcomeReport, grouping: str, sees_personal_data: bool) -> bytes:
@@ -251,14 +252,7 @@ def stay_plot(report: OutcomeReport, grouping: str, sees_personal_data: bool) ->
     if not groups:
         ax.text(0.5, 0.5, "no stays ended in the range", ha="center", transform=ax.transAxes)
     fig.tight_layout()
-    return _png(fig)
-
-
-def _png(fig: Any) -> bytes:
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+    return png_of(fig)
 
 
 __all__ = [

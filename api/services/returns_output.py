@@ -16,6 +16,7 @@ from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Font  # noqa: E402
 
 from api.services.figures import SMALL_COUNT  # noqa: E402
+from api.services.plots import png_of  # noqa: E402
 from api.services.returns import ReturnsPack  # noqa: E402
 
 SUPPRESSED = f"fewer than {SMALL_COUNT}"
@@ -180,7 +181,7 @@ def waiting_plot(pack: ReturnsPack) -> bytes:
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.autofmt_xdate()
     fig.tight_layout()
-    return _png(fig)
+    return png_of(fig)
 
 
 def occupancy_plot(pack: ReturnsPack) -> bytes:
@@ -201,14 +202,7 @@ def occupancy_plot(pack: ReturnsPack) -> bytes:
     ax.set_title("Occupied and void bed-days by unit")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _png(fig)
-
-
-def _png(fig: Any) -> bytes:
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+    return png_of(fig)
 
 
 __all__ = [
