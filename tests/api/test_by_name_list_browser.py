@@ -40,7 +40,10 @@ def test_a_coordinator_reads_the_list_filters_it_and_records_contact(
     screenshot(browser, "by-name-list-coordinator")
 
     Select(browser.find_element(By.NAME, "status")).select_by_value("inactive")
-    browser.find_element(By.CSS_SELECTOR, "#list-filters button").click()
+    # The filtered list is a new page with the same ids: wait until the old one is gone.
+    show = browser.find_element(By.CSS_SELECTOR, "#list-filters button")
+    browser.execute_script("arguments[0].id = 'show-filtered'", show)
+    click_for_new_page(browser, "show-filtered")
     wait_for(browser, "list-people")
     rows = browser.find_elements(By.CSS_SELECTOR, "#list-people tr[data-member]")
     assert rows and all("inactive" in r.find_element(By.CLASS_NAME, "status").text for r in rows)
