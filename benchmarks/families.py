@@ -26,9 +26,18 @@ class InstanceSpec:
     referrals: int
     beds: int
     stress: str | None = None
+    varied: bool = False  # the portfolio's shape and the mix of people drawn from the seed
+    slack: bool = False  # no rule coupling people can bind: the optimum is a matching
 
     def build(self) -> Problem:
-        return generate(self.seed, self.referrals, self.beds, stress=self.stress)
+        return generate(
+            self.seed,
+            self.referrals,
+            self.beds,
+            stress=self.stress,
+            varied=self.varied,
+            slack_rules=self.slack,
+        )
 
     @property
     def size(self) -> str:
@@ -79,12 +88,28 @@ def _stressed(base: str, seed: int, referrals: int, beds: int) -> tuple[Instance
     )
 
 
+def _varied(
+    family: str, first_seed: int, count: int, referrals: int, beds: int, *, slack: bool = False
+) -> tuple[InstanceSpec, ...]:
+    """`count` instances of one size, each of a shape drawn from its seed
+    (`fixtures.structure.varied_structure`): a distribution, not one council."""
+    return tuple(
+        InstanceSpec(f"{family}-{seed}", family, seed, referrals, beds, varied=True, slack=slack)
+        for seed in range(first_seed, first_seed + count)
+    )
+
+
 TINY = _tiny()
 SMALL = _sized("small", 101, 100, 200)
 SMALL_STRESS = _stressed("small", 101, 100, 200)
 MEDIUM = _sized("medium", 1501, 1_500, 3_000)
 MEDIUM_STRESS = _stressed("medium", 1501, 1_500, 3_000)
 LARGE = _sized("large", 5001, 5_000, 10_000)
+VARIED_SMALL = _varied("varied_small", 2001, 20, 100, 200)
+VARIED_MEDIUM = _varied("varied_medium", 3001, 20, 1_500, 3_000)
+VARIED_LARGE = _varied("varied_large", 4001, 5, 5_000, 10_000)
+SLACK_MEDIUM = _varied("slack_medium", 5001, 5, 1_500, 3_000, slack=True)
+SLACK_LARGE = _varied("slack_large", 6001, 3, 5_000, 10_000, slack=True)
 
 # Issue 3's target size: 5,000 referrals x 10,000 bed-spaces in <= 2 s and <= 1 GiB.
 MASK_LARGE = MaskSize(5_000, 10_000, 5001, baseline_sample=8)
@@ -103,6 +128,15 @@ FAMILIES: dict[str, Family] = {
         Family("medium_stress", "medium, each stress variant", MEDIUM_STRESS, 1, 60.0, None),
         Family("large", "5,000 x 10,000", LARGE, 3, 120.0, MASK_LARGE, "full"),
         Family("mask", "the eligibility mask at 5,000 x 10,000 only", (), 0, 0.0, MASK_LARGE),
+        Family("varied_small", "20 shapes at 100 x 200", VARIED_SMALL, 1, 30.0, None),
+        Family("varied_medium", "20 shapes at 1,500 x 3,000", VARIED_MEDIUM, 1, 60.0, None),
+        Family("varied_large", "5 shapes at 5,000 x 10,000", VARIED_LARGE, 1, 60.0, None),
+        Family(
+            "slack_medium", "5 shapes at 1,500 x 3,000, rules slack", SLACK_MEDIUM, 1, 60.0, None
+        ),
+        Family(
+            "slack_large", "3 shapes at 5,000 x 10,000, rules slack", SLACK_LARGE, 1, 60.0, None
+        ),
         # CI: every check that can fail, on instances that solve in seconds.
         Family("smoke", "tiny + small (CI)", TINY + SMALL, 1, 20.0, MaskSize(100, 200, 101, 20)),
         Family(

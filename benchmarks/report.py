@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from benchmarks import family_summary
 
 SOLVE_COLUMNS = (
     "instance",
@@ -34,6 +37,19 @@ SOLVE_COLUMNS = (
     "soft − greedy",
     "peak MiB",
     "checker",
+)
+FAMILY_COLUMNS = (
+    "backend",
+    "instances",
+    "every band proven",
+    "proof s (median)",
+    "proof s (p90)",
+    "soft gap (median)",
+    "soft gap (max)",
+    "soft gap ≤ 1%",
+    "peak MiB (max)",
+    "checker",
+    "matching",
 )
 MASK_COLUMNS = (
     "size",
@@ -67,6 +83,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         *_verdict(results),
         *_mask_section(results.get("mask")),
+        *_family_section(results.get("solves") or []),
         *_solve_section(results.get("solves") or []),
     ]
     for section, title in (
@@ -131,6 +148,50 @@ def _mask_section(record: dict[str, Any] | None) -> list[str]:
         f"process (interpreter and the generated problem included)."
     )
     return lines + _table(MASK_COLUMNS, [row]) + [note, ""]
+
+
+def _family_section(records: list[dict[str, Any]]) -> list[str]:
+    """The family as a distribution, per backend; only for families of several instances."""
+    rows = family_summary.summarise(records)
+    if not rows or max(row["instances"] for row in rows) < 2:
+        return []
+    lines = ["## Over the family", ""]
+    lines += _table(FAMILY_COLUMNS, [_family_row(row) for row in rows])
+    lines += [
+        "`every band proven` counts the instances whose every band's count met its proven "
+        "bound; `proof s` is when that happened, the median and the 90th percentile by nearest "
+        "rank over all instances, an instance never proven counting as never (`not proven`). "
+        "The soft gap is the soft points' against their proven bound given the bands as "
+        "placed. Peak memory is the largest over the family, the solving process's and its "
+        "largest worker's. On slack instances (no rule coupling people can bind) `matching` "
+        "counts the solves that placed as many as scipy's maximum bipartite matching of the "
+        "eligible pairs.",
+        "",
+    ]
+    return lines
+
+
+def _family_row(row: dict[str, Any]) -> list[str]:
+    n = row["instances"]
+    gaps = row["soft_gaps"]
+    return [
+        row["backend"],
+        str(n),
+        f"{row['every_band_proven']} of {n}",
+        _seconds(row["proof_s_median"]),
+        _seconds(row["proof_s_p90"]),
+        f"{row['soft_gap_median']:.3%}" if row["soft_gap_median"] is not None else "–",
+        f"{row['soft_gap_max']:.3%}" if row["soft_gap_max"] is not None else "–",
+        f"{row['soft_gap_within_target']} of {gaps}" if gaps else "–",
+        _mib(row["peak_bytes_max"])
+        + (f" + {_mib(row['worker_peak_bytes_max'])}" if row["worker_peak_bytes_max"] else ""),
+        f"{row['checker_passed']} of {n}",
+        f"{row['matching_reached']} of {row['slack_instances']}" if row["slack_instances"] else "–",
+    ]
+
+
+def _seconds(value: float) -> str:
+    return "not proven" if math.isinf(value) else f"{value:.1f}"
 
 
 def _solve_section(records: list[dict[str, Any]]) -> list[str]:

@@ -14,8 +14,12 @@ import time
 from collections import Counter
 from typing import Any
 
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_bipartite_matching
+
 from benchmarks.families import InstanceSpec
 from constraints.checker import check
+from constraints.eligibility import eligibility
 from matcher.backends.base import BANDS_PROVEN_S
 from matcher.model import Problem, Solution
 
@@ -139,7 +143,19 @@ def run_instance(
 ) -> dict[str, Any]:
     """Build the instance from its seed and measure one backend on it (runs in a child)."""
     problem = spec.build()
-    return measure_solve(problem, backend, repeat=repeat, time_limit_s=time_limit_s)
+    record = measure_solve(problem, backend, repeat=repeat, time_limit_s=time_limit_s)
+    if spec.slack:
+        record["matching_optimum"] = maximum_matching(problem)
+    return record
+
+
+def maximum_matching(problem: Problem) -> int:
+    """The most referrals that can be placed when only the rules on one person and one place
+    count: a maximum bipartite matching of the eligible pairs (scipy's Hopcroft-Karp), the
+    outside answer a slack instance's solve must reach."""
+    allowed = csr_matrix(eligibility(problem).allowed)
+    matched = maximum_bipartite_matching(allowed, perm_type="column")
+    return int((matched >= 0).sum())
 
 
 def instance_fields(spec: InstanceSpec) -> dict[str, Any]:
@@ -151,4 +167,6 @@ def instance_fields(spec: InstanceSpec) -> dict[str, Any]:
         "beds": spec.beds,
         "size": spec.size,
         "stress": spec.stress,
+        "varied": spec.varied,
+        "slack": spec.slack,
     }

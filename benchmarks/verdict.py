@@ -41,6 +41,7 @@ def solve_failures(records: list[dict[str, Any]], gap_target: float = GAP_TARGET
             )
         if record["backend"] in EXACT_BACKENDS:
             failures.extend(_gap_failures(where, record, gap_target))
+        failures.extend(_matching_failures(where, record))
     for instance, backends in sorted(by_instance.items()):
         failures.extend(_disagreement(instance, backends))
         failures.extend(_worse_than_greedy(instance, backends))
@@ -55,6 +56,22 @@ def _gap_failures(where: str, record: dict[str, Any], gap_target: float) -> list
         return [f"{where}: status {record.get('status')} with no proven gap"]
     if gap > gap_target:
         return [f"{where}: proven gap {gap:.4%} is above the target {gap_target:.2%}"]
+    return []
+
+
+def _matching_failures(where: str, record: dict[str, Any]) -> list[str]:
+    """On a slack instance the most that can be placed is a maximum matching, found outside
+    the solver: placing more is impossible, and a proof of fewer is false."""
+    optimum = record.get("matching_optimum")
+    if optimum is None:
+        return []
+    placed = record.get("placed", 0)
+    if placed > optimum:
+        return [f"{where}: places {placed}, more than the maximum matching's {optimum}"]
+    bounds = record.get("placed_bound_by_priority") or {}
+    proven = sum(bounds.values()) if bounds else None
+    if placed < optimum and (record.get("status") == "optimal" or proven == placed):
+        return [f"{where}: proves {placed} placed, but a maximum matching places {optimum}"]
     return []
 
 

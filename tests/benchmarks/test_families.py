@@ -54,3 +54,34 @@ def test_smoke_is_tiny_plus_small_and_names_are_unique() -> None:
 def test_unknown_family_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="known: tiny"):
         family("huge")
+
+
+def test_varied_families_are_distributions_of_the_issue_sizes() -> None:
+    expected = {
+        "varied_small": (20, (100, 200)),
+        "varied_medium": (20, (1_500, 3_000)),
+        "varied_large": (5, (5_000, 10_000)),
+    }
+    for name, (count, size) in expected.items():
+        specs = FAMILIES[name].instances
+        assert len(specs) == count and len({s.seed for s in specs}) == count
+        assert {(s.referrals, s.beds) for s in specs} == {size}
+        assert all(s.varied and not s.slack for s in specs)
+    assert all(s.slack for s in FAMILIES["slack_large"].instances)
+    assert {(s.referrals, s.beds) for s in FAMILIES["slack_large"].instances} == {(5_000, 10_000)}
+
+
+def test_a_varied_spec_builds_the_same_bytes_and_its_seeds_differ_in_shape() -> None:
+    specs = FAMILIES["varied_small"].instances
+    assert specs[0].build().model_dump_json() == specs[0].build().model_dump_json()
+    shapes = set()
+    for spec in specs:
+        problem = spec.build()
+        units = len(problem.units)
+        occupied = round(len(problem.residents) / len(problem.bedspaces), 1)
+        women = round(sum(r.gender == "woman" for r in problem.referrals) / 100, 1)
+        shapes.add((units, occupied, women))
+    # Unit sizes, occupancy and the share of women vary from seed to seed.
+    assert len({shape[0] for shape in shapes}) >= 5
+    assert len({shape[1] for shape in shapes}) >= 3
+    assert len({shape[2] for shape in shapes}) >= 3

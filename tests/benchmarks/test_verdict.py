@@ -127,3 +127,17 @@ def test_an_exact_backend_below_greedy_fails_even_within_its_gap() -> None:
     fewer_soft[1] |= {"status": "feasible", "gap": 0.005, "soft_objective": 1000.0}
     (failure,) = solve_failures(fewer_soft)
     assert "pulp" in failure and "greedy" in failure
+
+
+def test_on_a_slack_instance_more_than_the_matching_or_a_false_proof_fails() -> None:
+    bounds = {"5": 0, "4": 0, "3": 0, "2": 0, "1": 40}
+    reached = record(placed=40, matching_optimum=40, placed_bound_by_priority=bounds)
+    assert solve_failures([reached]) == []
+    short_open = record(
+        status="feasible", gap=0.0, placed=38, matching_optimum=40, placed_bound_by_priority=bounds
+    )
+    assert solve_failures([short_open]) == []
+    false_proof = record(placed=38, matching_optimum=40, placed_bound_by_priority=bounds)
+    assert any("maximum matching places 40" in f for f in solve_failures([false_proof]))
+    impossible = record(placed=41, matching_optimum=40)
+    assert any("more than the maximum matching" in f for f in solve_failures([impossible]))
