@@ -25,6 +25,7 @@ from matcher.backends.floors import (
     within_floors,
 )
 from matcher.backends.greedy import GreedyBackend, greedy_placements
+from matcher.backends.network import network_optimum
 from matcher.backends.pulp_backend import PulpBackend
 from matcher.backends.relaxation import (
     FlowRelaxation,
@@ -126,11 +127,19 @@ def _solve_places(
     if floored:
         # Settled first: whether each share floor is within reach decides every start.
         settled(inst, SETTLE_SHARE * time_limit_s)
-    greedy = _within(inst, greedy_placements(inst), floored)
+    # With no rule coupling people able to bind, one min-cost flow is the whole optimum.
+    exact = None if backend == "greedy" or floored else network_optimum(inst)
+    if exact is not None and not _valid(problem, inst, exact.placements):
+        exact = None  # a bug, never an answer: the staged backends solve it instead
     status = "feasible"
-    if backend == "greedy":
-        result = BackendResult(greedy)
+    if exact is not None:
+        # Every band and the soft points are proven at once, from the start of this solve.
+        exact.detail[BANDS_PROVEN_S] = round(time.perf_counter() - started, 3)
+        result = exact
+    elif backend == "greedy":
+        result = BackendResult(_within(inst, greedy_placements(inst), floored))
     else:
+        greedy = _within(inst, greedy_placements(inst), floored)
         # The search starts from the better of greedy and the flow-guided greedy.
         guided = _within(inst, guided_placements(inst, FlowRelaxation(inst).guide()), floored)
         start = max(greedy, guided, key=lambda placements: lexicographic_value(inst, placements))
