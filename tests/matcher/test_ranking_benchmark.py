@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.rank_latency import main, markdown, run
+from benchmarks.rank_latency import family_markdown, main, markdown, run
 from fixtures import generate
 
 
@@ -28,3 +28,13 @@ def test_main_writes_json_and_markdown(tmp_path: Path) -> None:
     assert main(args) == 0
     saved = json.loads((tmp_path / "rank_latency.json").read_text())
     assert (tmp_path / "rank_latency.md").read_text() == markdown(saved)
+
+
+def test_a_family_is_measured_instance_by_instance(tmp_path: Path) -> None:
+    args = ["-o", str(tmp_path), "--family", "varied_small", "--instances", "3", "--samples", "4"]
+    assert main(args) == 0
+    saved = json.loads((tmp_path / "rank_latency_family.json").read_text())
+    assert saved["family"] == "varied_small" and len(saved["instances"]) == 3
+    assert saved["meets_target"] == all(r["meets_target"] for r in saved["instances"])
+    table = (tmp_path / "rank_latency_family.md").read_text()
+    assert table == family_markdown(saved) and "varied_small-2001" in table
