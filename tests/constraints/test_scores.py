@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from constraints.scores import DEFAULT_WEIGHTS, POINTS, score
+from constraints.scores import DEFAULT_WEIGHTS, POINTS, _nearest_from_preferred, score
 from constraints.tables import build_tables
 from matcher.errors import ProblemInvalid
 from matcher.model import Problem, parse_problem
@@ -64,3 +66,17 @@ def test_points_are_non_negative_integers(problem: Problem) -> None:
     total = score(build_tables(problem)).total()
     assert total.dtype == np.int64
     assert (total >= 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    preferred=hnp.arrays(bool, st.tuples(st.integers(0, 12), st.integers(1, 6))),
+    minutes=st.lists(st.floats(0, 200) | st.just(float("inf")), min_size=36, max_size=36),
+)
+def test_nearest_preferred_area_is_the_minimum_over_every_preferred_area(
+    preferred: np.ndarray, minutes: list[float]
+) -> None:
+    areas = preferred.shape[1]
+    grid = np.array(minutes[: areas * areas]).reshape(areas, areas)
+    whole = np.where(preferred[:, :, None], grid[None, :, :], np.inf).min(axis=1)
+    assert np.array_equal(_nearest_from_preferred(preferred, grid), whole)
