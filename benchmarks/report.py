@@ -151,9 +151,11 @@ def _mask_section(record: dict[str, Any] | None) -> list[str]:
 
 
 def _family_section(records: list[dict[str, Any]]) -> list[str]:
-    """The family as a distribution, per backend; only for families of several instances."""
+    """The family as a distribution, per backend: only for several instances of one size (a
+    summary over several sizes would mix what cannot be compared)."""
     rows = family_summary.summarise(records)
-    if not rows or max(row["instances"] for row in rows) < 2:
+    sizes = {r.get("size") for r in records if r.get("outcome") == "measured"}
+    if not rows or max(row["instances"] for row in rows) < 2 or len(sizes) != 1:
         return []
     lines = ["## Over the family", ""]
     lines += _table(FAMILY_COLUMNS, [_family_row(row) for row in rows])

@@ -60,3 +60,10 @@ def test_slack_solves_count_those_that_reached_the_matching() -> None:
     ]
     (row,) = summarise(records)
     assert (row["slack_instances"], row["matching_reached"]) == (2, 1)
+
+
+def test_a_family_of_several_sizes_gets_no_summary() -> None:
+    records = [solve(1.0, n=1), solve(2.0, n=2, size="1500x3000")]
+    assert "## Over the family" not in render_markdown({"family": "all", "solves": records})
+    same_size = [solve(1.0, n=1), solve(2.0, n=2)]
+    assert "## Over the family" in render_markdown({"family": "f", "solves": same_size})
