@@ -1,238 +1,12 @@
 """CP-SAT (OR-Tools), the main backend: the reduced model solved stage by stage.
 
-The model of `matcher.backends.classes` is kept as sparse arrays (`matcher.backends.submodel`);
-each stage of `matcher.objective` is maximised with the earlier ones held at their proven
-values, as a fresh CpModel over only what the stage can move: its active pairs and the
-auxiliary counts, every other variable fixed and folded into the row bounds. A band stage
-whose start already meets its proven ceiling (`StageCeilings`) is closed without a solve;
-before the full stage solve, a neighbourhood search (`_improve_band`) tries to place more of
-the band by re-solving small pieces around the unplaced referrals, so the ceiling is often
-met without ever proving it the hard way.
-
-Measured (2 shared cores, 60 s limit): on `generate(1, 1500, 3000)` the band-3 stage is
-58,268 free variables and 6,830 rows (the whole model: 140,166 and 8,241). Its neighbourhood
-search took the flow-guided start from 241 to 243 with place neighbourhoods alone, and to 249
-(of an optimum of 250) once people neighbourhoods were added; CP-SAT's own bound then stays
-at the flow ceiling 252 for 40 s, with `linearization_level` 2 too. On
-`generate(1, 5000, 10000)` one round closed band 4 (550 → 552, the ceiling) and band 3 went
-919 → 923 (ceiling 957); the whole band-3 stage (683,071 variables) gave CP-SAT no solution
-in 28 s at a 3.1 GiB peak, hence `max_stage_variables`; the run then ends in 59.5 s at a
-1.93 GiB peak.
-
-Band stages are proved by CBC (`band_prover="cbc"`, `matcher.backends.mip_prover`), whose
-cutting planes close the gap CP-SAT's bound stalls in; CP-SAT keeps the neighbourhood search
-and the soft stage. On `generate(1501, 1500, 3000)` (2 shared cores): at 60 s bands 5-2
-proven (159/180/266/237; CBC 6.7 s on band 3, 10.2 s on band 2), where CP-SAT alone proved
-bands 5-4 and left band 3 at bound 268; at 20 s bands 5-3 proven, band 2 open (ceiling
-241). With CBC proving, the search takes a tenth of a stage's time (it only gives a start).
-The soft stage is LP-guided as the bands are: its LP optimum is the soft bound reported (the
-trivial one counts every referral in its best unit), and the piece's value is the start. On
-`generate(1501, 1500, 3000, stress="women_heavy")`, whose bands are all proven in 4 s, the soft
-stage (146,226 variables, too many to solve whole) had stopped at once with 517,289 against
-the trivial bound 1,243,753 (gap 58 %); guided: LP 6.7 s, piece 3,918 variables, 868,229
-against 869,851 (gap 0.19 %), in 16 s of the 60. `high_risk`: 502,454 against 631,437 (20 %)
-became 628,386 against 631,385 (0.48 %); `couples`: 555,668 against 1,165,199 (52 %) became
-925,282 against 927,641 (0.25 %) once the soft LP had 60 % of the time left, not 25 %.
-
-Each band stage first solves its LP relaxation (`_lp_guided_band`, GLOP): the optimum rounded
-down is a proven ceiling, often below the flow ceiling, and the pairs the LP uses together
-with the incumbent's make a piece of 3,000-4,500 variables that CBC solves exactly in about a
-second (relaxation-induced neighbourhood search). On `generate(1501, 1500, 3000)` the piece
-gives each band's optimum at once: band 3 266 (3,088 variables), band 2 237 (3,586), band 1
-396 (4,394; with CP-SAT instead of CBC on the piece: 365 in the time left, and on band 2 236),
-where the neighbourhood search alone had reached 370-374 on band 1 in 60 s. The LP bounds are
-268, 239 and 399 (flow ceilings 268, 241 and 405). Measured on medium at 60 s: 159/180/266/
-237/396, bands 5-2 proven, band 1 bound 399 (gap 0.75 %, was 370 against 405, 8.6 %); at 20 s:
-159/180/266/237, bands 5-3 proven, band 2 bound 239 (gap 0.84 %, was 224 against 241, 7.05 %).
-CBC takes no start, so the search is skipped before it once the piece is solved. No
-reduced-cost fixing: with the optimum as incumbent only pairs with |reduced cost| above the
-LP's fractional excess could go (band 3: 22 of 66,532 at 2; band 2: 78 of 97,026), and CBC
-fixes those itself. On `generate(5001, 5000, 10000)` the band-3 stage (663,368 variables)
-takes 9.4 s for LP 937.42, and the piece (10,230 variables) places 937: band 3 is proven by
-the LP bound alone, where the neighbourhood search had reached 930-931 of a ceiling of 938 in
-60 s. A stage of more than `max_lp_variables` (200,000) is not given to GLOP whole (the
-large band-2 stage's LP had not finished in 8.6 s and took the process peak from 1.82 to
-2.37 GiB): its LP is solved over few columns and proven over all by pricing
-(`matcher.backends.priced_lp`). The limit was 1,000,000 at first; priced, the large band-3
-stage (663,368 variables) gives the same 937.42 in 2.3 s instead of 9.2 s, and the run's peak
-is 1,691 MiB instead of 1,902. Medium's stages (at most 153,179) are solved whole.
-GLOP adds about 500 MiB on the large band-3 stage; `PairIndex` (300 MiB less than a dict)
-keeps the process peak at 1.82 GiB with it (1.89 GiB before either change).
-`bedmatch bench --family large --time-limit 60`: 522/566/937/933/1057, bands 5-3 proven, peak
-1,911 MiB (was 522/566/930/930/1126, band 3 open at 0.85 %, 1,862 MiB); the first open band
-is now band 2, whose only bound is its flow ceiling 970 (gap 3.8 %), and band 1 gets only the
-greedy fill after it.
-
-Band proofs of at least `background_min_variables` run in a worker process
-(`matcher.backends.proof_worker`): the band is held at the count its guided piece found and
-the run goes on; a proof that finds more sends the run back to just after that band. Up to
-`background_proofs` (2, the cores here) run at once and the run waits while that many do (an
-earlier band's proof counts for more than a later stage); a proof started beside another runs
-niced, so under load the earlier band's gets the CPU. The worker costs about 1.3 s more than
-in process (band 3 of medium: 8.5 s against 7.2 s). On `generate(1501, 1500, 3000,
-stress="tight_caseloads")` at 60 s the in-process band-2 proof (83,379 variables, 32-36 s)
-left band 1 4 s for an LP that needs 15 s alone (GLOP, 131,033 variables; CLP 16 s, HiGHS
-IPM 28 s, GLOP dual simplex, DEVEX or Dantzig pricing not done in 30 s; pricing columns in
-from a restricted LP needs 5 s even when started from the LP's own support): 158/181/237/
-224/219 against 397 (gap 44.8 %). With the proof beside it, and the LP of a stage that is
-neither proved nor solved whole given `SOFT_LP_SHARE` of the time: on a quiet machine bands
-5-2 proven and band 1 353 against its LP bound 362 (gap 2.5 %); with another engineer's load
-on one of the two cores the band-1 LP took 23-30 s and the proof did not end: band 2 open at
-224 of 228 (gap 1.75 %). Medium at 20 s under that load: bands 5-3 proven, band 2 237 of 239
-as before (its proof, started at about 5 s, needs 10-12 s of a core of its own). The
-worker's memory (CBC: about 12 KiB a variable; 1.07 GB on the tight band-2 stage) is not in
-the main process's peak. Beside the band-1 LP the tight band-2 proof often does not end in
-the 52 s it has (alone: 36-40 s); CBC alone also once returned neither a solution nor a bound
-on it (1 run of 4, in process as in the worker), which leaves the band open at its LP bound.
-`bedmatch bench --family medium_stress --time-limit 60` under load: tight_caseloads
-158/181/237/224/232, gap 1.75 % (band 2); women_heavy and couples as before (0.19 %,
-0.25 %); high_risk 0.61 % (0.46 % in the published run).
-
-On the large instance the band-2 search had overrun the backend's limit by 2 s (42.0 s on
-40): its last round started without time for cutting out the piece, and the greedy fill after
-it ran past the limit. A round now starts only with the longest setup so far in hand, and the
-fill is made only when the run goes on (a stopped run gets it from `matcher.solve`, inside the
-finishing reserve): 40.4 s on 40, the same 522/566/937/933.
-
-With the priced LP the large band-2 stage (1,051,080 variables) gets its LP bound 961.83 in
-7.7 s (7 rounds, 54,097 columns), and the guided piece (11,460 variables) places 961: band 2
-is proven, where the search had reached 933 of the flow ceiling 970. `generate(5001, 5000,
-10000)` at 60 s: bands 5-2 proven. Band 1 (all 5,000 referrals) stays open: given the whole
-LP budget its priced LP did 3 rounds in 15.1 s (122,153 columns) without a useful bound, and
-the guided piece (13,583 variables) found nothing in the time left: 1,081 against the flow
-ceiling 1,261 (gap 14.3 %). With the bands above held at the start's counts its LP optimum
-(1,287.42, against a ceiling of 1,294) took 3 rounds of 3-8 s, and the restricted optimum
-after 2 rounds was already 1,283.87: a guide long before it is a bound. So the priced LP gets
-`PRICED_LP_SHARE` of the budget and the piece the rest: band 1 1,215 from the piece and 1,221
-after the search, gap 3.2 %: 522/566/937/961/1221 in 56.4 s at a 1,647 MiB peak.
-
-A proof in a worker starts CBC from the incumbent (`matcher.backends.cbc_command`), and may
-take a stage of up to `max_background_prover_variables`: medium band 1 (153,179 variables)
-is proved in 27-30 s beside the rest of the run, where OR-Tools' CBC, which takes no start,
-needed 77 s. A stage proved aside is held at what its guided piece gives, so it gives the LP
-the larger share, as a stage left to the search does; the guided piece, too, starts CBC from
-the incumbent, so a piece CBC does not finish still gives at least the start. Measured, 60 s
-limit, 2 shared cores: medium 159/180/266/237/396 with every band proven (band 1 was open at
-399), the soft stage 967,149 against its LP bound 979,912 (1.3 %); tight caseloads bands 5-2
-proven (band 2 in 34 s, was open at 224 of 228), band 1 349 against its LP bound 362;
-large 522/566/937/961/1227 (band 1 was 1,221), bands 5-2 proven as before.
-
-A piece that falls short of its target is tried once more, wider: each referral's
-`WIDER_PIECE_PAIRS` pairs of best LP reduced cost join it, and on the soft stage, the last,
-it may take the time that is left. Medium's soft stage: 976,230 against 979,912 (0.38 %);
-medium at 20 s (a piece given at least `MIN_PIECE_SECONDS`): bands 5-2 proven, band 1 396
-against its LP bound 399 (0.75 %), where before bands 5-3 were proven and band 2 was open.
-
-The large band-1 stage (1,597,464 free variables) is neither proved nor solved whole, so the
-run stops after it: its LP and guided piece now get all the time left, not `SOFT_LP_SHARE`,
-and the priced LP, whose rounds start from the last basis (`matcher.backends.priced_lp`),
-reaches its optimum 1,248.67 in 14.3 s of the 15 s it gets, where before 2 rounds in 10.6 s
-gave only a bound of 46,943. The piece over what its rounds used (15,621 variables) then
-gives 1,246: 522/566/937/961/1246 in 56.1 s (60 s limit), band 1 against its LP bound
-1,248 (gap 0.16 %, was 1,227 against the flow ceiling 1,261, 2.70 %); peak 1,948 MiB. In a
-600 s run the search reached 1,247, so the band's optimum is 1,247 or 1,248: proving it
-would need the whole stage's MIP. Pricing medium's stages too (`max_lp_variables` 120,000:
-the tight-caseloads band-1 LP in 2.5 s, not 14.4 s) left the piece a vertex whose piece
-CBC found nothing better than the start in 25 s (band 1 200, not 350), so they stay whole.
-
-Closing the units a couple cannot share (`matcher.backends.group_fit`) took medium's band-1 LP
-from 399.69 to 396.875: the guided piece's 396 is proven by the LP alone, where CBC's proof
-needed 27 s. At a 20 s limit every band of medium is closed by 6.3 s (was band 1 at 396
-against 399); at 60 s the run ends in 26 s with the soft stage at 0.07 % (was 50 s, 0.38 %).
-On tight caseloads and on large the LP bounds do not move (their gaps are support hours and
-team room, not couples). The large band-1 priced LP, at the edge of its budget, now takes the
-best 4,000 columns of a tail round warm rather than 4,037 afresh, and gets `PRICED_LP_SHARE`
-0.6: 522/566/937/961/1247 against its LP bound 1,248 (gap 0.08 %), 55 s, peak 1,866-1,913 MiB.
-
-A band stage that nothing proves in time (neither solved whole nor proved by CBC: large band
-1, 1,597,464 variables) had ended the run, every later stage left to the greedy fill. So the
-large soft points stayed those of the band stages' allocation, 2,716,657 against the greedy
-allocation's 2,916,790, whatever the limit. Such a band is now held open at its best count
-(reported with its bound; the run is not called proven) after its search, which takes
-`search_share` of the time left rather than all of it, and the later stages go on. Large at
-120 s: 522/566/937/961/1247 as before (band 1's search had never gone past the piece's 1,247,
-in 600 s either), soft points 3,210,541 (+18 %); at 150 s 3,298,465; at 60 s the soft stage
-has 6 s, too few for a round of its priced LP, and nothing changes.
-
-The soft stage's LP is priced beyond `max_soft_lp_variables` (50,000) rather than solved
-whole up to `max_lp_variables`: on medium it converges in 4 rounds, 2.6-3.0 s, where GLOP
-whole had not finished in 10.6 s at a 20 s limit (the soft stage then kept the band stages'
-allocation, 563,654 against the greedy's 864,401, gap 53.6 %). Medium at 20 s: 977,001
-against the LP bound 977,630 (0.064 %) in 17.0 s; at 60 s 0.063 % in 19.6 s (was 0.070 % in
-25.2 s); women_heavy 0.065 % in 10.4 s (0.079 %, 12.6 s), couples 0.177 % in 13.6 s (0.357 %,
-19.2 s), high_risk 0.026 % (0.006 %; its whole-stage CP-SAT solve follows either way).
-Band stages stay whole up to `max_lp_variables`: a priced LP's vertex made a worse guide for
-the tight-caseloads band-1 piece (see above).
-
-What was tried on large band 1, whose optimum is 1,247 or 1,248 (LP 1,248.67). CBC proves
-1,247 on the guided piece widened to each referral's 20 pairs of best reduced cost (111,163
-variables) in 34 s, to 60 (298,409) in 178 s, and on the columns the priced LP chose with
-the incumbent's (65,357) in 72 s: 1,248, if it exists, uses pairs far from the LP's. Fixing
-by reduced cost at 1,248 keeps 1,406,251 of the 1,590,346 movable columns: at the LP's
-prices 1.41 million have reduced cost 0 (the lower bands' referrals, free to move among
-units with room). Extended cover cuts on single rows of binaries (support hours, high-risk
-room, gender; negative terms complemented), separated at each LP optimum and priced with
-the rest: on the 15,387-variable piece one round of 29 takes the LP from 1,248.67 to 1,247;
-on the whole stage 1,700 left it at 1,248.67. What proves it is the LP's own prices: with the
-rows that link units priced and each unit's rows kept whole, one unit's integer program
-(a support-hours knapsack the LP filled with two thirds of a person) takes the bound to
-1,247.0 in 0.3-0.45 s (`matcher.backends.block_bound`; `unit_bounds`), once the guided piece
-has fallen short of the LP's 1,248. Large at 60 s: every band proven, at 36.2 s (median of 3
-in the benchmark: 35.0 s), where band 1 had stayed open at 1,247 against 1,248.
-
-At 60 s the large soft stage had 6 s, too few for a round of its priced LP, so its soft
-points stayed those of the band stages (2,716,657, below the greedy allocation's 2,916,790).
-Three changes give it about 18 s: the soft LP's fresh rounds use GLOP's dual simplex
-(`priced_lp.RestrictedLp`; its LP optimum in 21.8 s, not 40.7 s); a band held open spends
-at most `OPEN_BAND_SHARE` of the time left on its wider piece and on its search; and
-`matcher.solve` keeps 0.6 ms a referral for the finish, not 1.5 ms. Large at 60 s (median
-of 3): 522/566/937/961/1247 as before, soft points 3,210,727 (10 % above the greedy's) in
-57.9 s; the LP's second round is cut, so the piece is that of its first round's columns
-(its LP optimum, 3,308,949, needs 21.8 s). Medium at 60 s ends in 10.4 s, not 20.0 s (soft
-gap 0.063 %), and the high_risk variant's whole soft stage is proven optimal in 44.5 s.
-
-The large soft piece stands on a cliff: CBC given about 6 s on the piece of the LP's first
-round (13,424 variables) gives 3,210,725. Given 4 s on the piece of both rounds (14,998),
-when the LP had 0.75 of the stage and its second round ended, it gave back its start,
-2,717,394 (so did a share of 0.6 in one run of four: hence `SOFT_PRICED_LP_SHARE`). Half
-the piece's time for CBC and the rest for CP-SAT from CBC's best gave 2,727,826. On the
-tight-caseloads variant, where CBC does not improve the soft piece's start (479,595) in
-18.5 s, CP-SAT reached 579,974 in that time; but it needed 44.9 s, not 1 s, to close
-medium's soft pieces, so the soft pieces stay with CBC.
-
-The large soft stage's LP needs about 22 s (6 rounds), its piece about 10 s, and the stage
-had 16 s after band 1. But band 1, held open, works one process at a time (GLOP here, then
-the CBC program on its pieces): the second core idled for its 20 s. So when the last band is
-held open and the soft LP will be priced, that LP starts in a worker
-(`matcher.backends.lp_worker`) as the band does, with the band held at the count it has then
-(below the count it ends with: a relaxation, so its bound holds), and the soft stage takes
-its answer instead of solving it. Large at 60 s: soft points 3,290,111 against the LP bound
-3,315,698 (gap 0.77 %), was 3,210,727 against 3,419,448 (6.1 %, the LP's second round cut
-short); the worker's LP converged (6 rounds, 23 s), band 1's own LP took 11.8 s beside it
-(10.8 s), and the soft piece (15,580 variables) was solved to optimality in 11.7 s. The run
-ends in 58.7 s; the largest resident set of the process tree 1,781 MiB (1,797 MiB before).
-Band 1 still ends at 1,247 against 1,248. (The band's log notes the count the soft LP held
-it at, `soft_lp_held`: 1,058, the start's count; held at 1,247 the soft LP is 3,308,949, so
-the relaxation costs the bound 0.2 %.) The two cores here are shared: at a 30 s limit the
-worker beside band 1 slowed its guided piece past the piece's time, and band 1 stayed at its
-start's 1,058 where it had reached 1,218. The worker now runs niced (`PROOF_NICENESS`): 1,218
-again at 30 s, and at 60 s the soft LP still converges (19.6 s) and band 1's own LP takes
-10.3 s: 3,290,756 against 3,315,698.
-
-On the tight-caseloads variant CBC never improves the soft piece's start (4,684 variables:
-it spends its 14 s in 75 passes of root cuts, and with `-cuts off`, RINS, RENS or diving it
-still has only the start at 10 s; HiGHS has no solution in 10 s either), where CP-SAT with 2
-workers finds 617,434 alone and 567,599 beside CBC and a busy core. So a soft piece that CBC
-has not closed in `RACE_AFTER_SECONDS` is raced (`_race`): CP-SAT takes it too, from the
-same start, each stops the other (CBC's end stops CP-SAT; a proof by CP-SAT kills CBC), and
-the better answer is kept. Racing from the start cost medium's soft pieces, which CBC closes
-in 1-4 s, 1-2 s a run (13.5 s, not 11.6 s); after 3 s they are not raced and the runs take
-11.8 s (medium), 9.1 s (couples), 7.5 s (women_heavy), with the same soft points. Tight
-caseloads' soft points: 538,540, was 476,029 (CP-SAT's answer; 547,528 racing from the
-start); large's soft piece is still CBC's (3,290,111), and high_risk's soft stage is still
-proven optimal (in 47.3 s). Raced too, the large soft piece (15,580 variables) took the run's
-peak from 1,761 MiB to 1,974 MiB for nothing: pieces above `MAX_RACE_VARIABLES` are CBC's
-alone.
+Each stage of `matcher.objective` (bands 5 to 1, then the soft points) is maximised with the
+earlier ones held at their proven values, over only the variables the stage can move. A band
+is LP-guided first (its LP bound is a proven ceiling, and the pairs its optimum uses make a
+small piece CBC solves exactly), then improved by a neighbourhood search, then proved by CBC,
+in a worker process when it is large while the run goes on with the band held at its count.
+CP-SAT finds allocations fast but its bound stalls on the bands; CBC's cuts close them. What
+was tried and measured is in `benchmarks/NOTES.md` ("Batch solver").
 """
 
 from __future__ import annotations
@@ -426,34 +200,19 @@ class _Run:
 
 
 class CpSatBackend:
-    """OR-Tools CP-SAT with `num_workers` search workers (see benchmarks for the choice).
+    """OR-Tools CP-SAT with `num_workers` search workers, CBC proving the band stages.
 
-    `search_share` is the part of each band stage's remaining time the neighbourhood search
-    may take before the full stage solve (0 turns it off; a band held open, which nothing
-    proves in time, takes at most `OPEN_BAND_SHARE`). A stage with more than
-    `max_stage_variables` free variables is not solved whole: on the large instances CP-SAT
-    found no solution at all for a 683,071-variable band stage in 28 s while holding 3 GiB,
-    and the neighbourhood search improves the band in that time instead; on
-    `generate(1501, 1500, 3000)` the 153,179-variable band-1 stage gave CP-SAT no solution in
-    15.7 s, where the search given that time took the band from 358 to 374 (ceiling 405).
-    `band_prover`
-    names what solves a whole band stage: "cbc" (default, where OR-Tools carries it) or
-    "cpsat"; the soft stage is always CP-SAT's. CBC in process takes only stages of at most
-    `max_prover_variables` free variables: its memory grows by about 12 KiB a variable
-    (0.85 GiB on a 66,532-variable band stage, 1.2 GiB on 97,026, 1.65 GiB on 153,179),
-    and the larger stages it did not close in time anyway. In a worker process, started
-    from the incumbent, it takes up to `max_background_prover_variables` (medium band 1,
-    153,179 variables, proved in 27 s; the large instance's stages, 663,368 and more, stay
-    with the neighbourhood search). `lp_guide` solves each band
-    stage's LP relaxation for a proven ceiling and an LP-guided piece (see the module
-    docstring): whole with GLOP up to `max_lp_variables` free variables (the soft stage's
-    up to `max_soft_lp_variables`), by pricing beyond.
-    A CBC band proof of at least `background_min_variables` runs in a worker process, at
-    most `background_proofs` at once (0: every proof in process); the run waits while that
-    many run, and CP-SAT uses `workers_while_proving` workers while any does.
-    `race_soft_pieces` races CP-SAT against CBC on a soft piece CBC has not closed soon;
-    `unit_bounds` tightens a band's LP bound by solving units whole
-    (`matcher.backends.block_bound`).
+    `search_share`: the part of a band's remaining time the neighbourhood search may take.
+    `max_stage_variables`: a larger stage is not solved whole by CP-SAT. `band_prover`: what
+    proves a band stage, "cbc" (default, where OR-Tools carries it) or "cpsat".
+    `max_prover_variables` / `max_background_prover_variables`: the largest stage CBC proves
+    in process / in a worker. `lp_guide`: solve each stage's LP relaxation for a ceiling and
+    a guided piece, whole up to `max_lp_variables` (`max_soft_lp_variables` on the soft
+    stage), priced beyond. `background_proofs` at once for stages of at least
+    `background_min_variables`, CP-SAT then using `workers_while_proving` workers.
+    `race_soft_pieces`: CP-SAT races CBC on a soft piece CBC has not closed soon.
+    `unit_bounds`: tighten a band's LP bound unit by unit. How each default was chosen is in
+    `benchmarks/NOTES.md` ("Batch solver").
     """
 
     name = "cpsat"
@@ -1062,10 +821,8 @@ class CpSatBackend:
         workers: int | None,
     ) -> tuple[np.ndarray, int]:
         """Solve the piece of the pairs the LP uses, those the incumbent uses and every
-        count variable, with (`width` > 0) each referral's `width` pairs of best reduced
-        cost besides: on medium's soft stage the first piece (4,321 variables) gives
-        967,825 in 0.8 s and the wider one (width 2, 5,982) 976,176 in 7.3 s, against the
-        LP bound 979,912. Returns the (maybe improved) allocation and its value."""
+        count variable, with (`width` > 0) each referral's `width` pairs of best reduced cost
+        besides. Returns the (maybe improved) allocation and its value."""
         inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
         n_pairs = layout.n_pairs
         coefs = stage.coefficients
@@ -1186,9 +943,9 @@ class CpSatBackend:
         solution is a whole allocation no worse than the last, so stopping anywhere is safe.
         Returns the allocation, its count, the rounds, and whether a piece moved anyone.
 
-        A round starts only with time for its setup as well as its solve (on the large
-        instance, cutting out a piece of the 663,368-variable band-2 stage takes longer
-        than many a piece's solve): the longest setup so far is kept in hand."""
+        A round starts only with time for its setup as well as its solve (cutting out a piece
+        of a large stage can take longer than its solve): the longest setup so far is kept
+        in hand."""
         inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
         stop_at = time.perf_counter() + budget_s
         rng = np.random.default_rng(self.seed)

@@ -1,18 +1,12 @@
 """A stage's priced LP (`matcher.backends.priced_lp`) solved in a process of its own.
 
-A band that nothing can prove in time (on the large instance band 1: 1,597,464 free
-variables, neither solved whole nor proved by CBC) is held open at what its guided piece
-and search give, and the soft stage follows it. That band's work is one process at a time
-(GLOP in the caller, then the CBC program on its pieces), so the second core is idle for
-20 s while the soft stage's LP, the slowest of the run, waits for its turn. Here the soft
-LP starts when the open band does, on the model with that band held at the count it has
-then (not yet at the count it will end with): a relaxation of the soft stage as it will be,
-so the LP's bound is a bound on it too, and its columns guide the soft stage's piece as
-its own would.
-
-The model travels to ``python -m matcher.backends.lp_worker`` as one ``.npz`` file
-(`matcher.backends.worker_process`), the held row beside it (the caller's model is not copied
-to add it); the answer comes back the same way.
+A band nothing can prove in time is held open, and its work runs one process at a time, so
+the second core would idle while the soft stage's LP, the slowest of the run, waits its turn.
+Here the soft LP starts when the open band does, on the model with that band held at the count
+it has then: a relaxation of the soft stage as it will be, so its bound holds and its columns
+guide the soft piece. The model travels as one ``.npz`` file (`matcher.backends.worker_process`),
+the held row beside it; the answer comes back the same way. Figures: `benchmarks/NOTES.md`
+("Batch solver").
 """
 
 from __future__ import annotations
