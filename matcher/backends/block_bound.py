@@ -28,12 +28,11 @@ import numpy as np
 
 from matcher.backends.classes import Instance, ModelLayout
 from matcher.backends.priced_lp import lagrangian_terms
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 # A unit's fractional LP bound or fractional point below this is rounding, not a fraction.
 FRACTION = 1e-6
-# Seconds any one unit's integer program may take.
-UNIT_SECONDS = 2.0
 # A unit's proven dual bound is raised by this much per unit of its objective's size
 # (SCIP's LP solves work to about 1e-9 relative; the bound stays a bound).
 MARGIN = 1e-7
@@ -84,6 +83,7 @@ def block_bound(
     time_limit_s: float,
     point: np.ndarray | None = None,
     enough: int | None = None,
+    settings: SolverSettings = DEFAULT_SETTINGS,
 ) -> BlockBound | None:
     """An upper bound on ``max objective @ x`` over the integer points of `model` with
     variable bounds `lower`/`upper`, from row `prices` (the LP relaxation's, for a bound
@@ -150,7 +150,7 @@ def block_bound(
             lower,
             upper,
             linked,
-            min(remaining, UNIT_SECONDS),
+            min(remaining, settings.unit_seconds),
             solver,
         )
         solved += 1

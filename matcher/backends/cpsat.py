@@ -15,7 +15,7 @@ import contextlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -43,6 +43,7 @@ from matcher.backends.priced_lp import (
 )
 from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import SOFT, Stage, stages
 from matcher.progress import stage_entry
@@ -61,6 +62,7 @@ class _UnitBound:
     prices: np.ndarray | None
     point: np.ndarray | None
     unit: np.ndarray
+    settings: SolverSettings
 
     def run(self, value: int, lp_bound: int, seconds: float, entry: dict[str, object]) -> int:
         """The bound, tightened in `seconds` at most until it meets `value`."""
@@ -76,6 +78,7 @@ class _UnitBound:
             seconds,
             point=self.point,
             enough=value,
+            settings=self.settings,
         )
         if out is None or out.units_solved == 0:
             return lp_bound
@@ -200,67 +203,17 @@ class _Run:
 
 
 class CpSatBackend:
-    """OR-Tools CP-SAT with `num_workers` search workers, CBC proving the band stages.
-
-    `search_share`: the part of a band's remaining time the neighbourhood search may take.
-    `max_stage_variables`: a larger stage is not solved whole by CP-SAT. `band_prover`: what
-    proves a band stage, "cbc" (default, where OR-Tools carries it) or "cpsat".
-    `max_prover_variables` / `max_background_prover_variables`: the largest stage CBC proves
-    in process / in a worker. `lp_guide`: solve each stage's LP relaxation for a ceiling and
-    a guided piece, whole up to `max_lp_variables` (`max_soft_lp_variables` on the soft
-    stage), priced beyond. `background_proofs` at once for stages of at least
-    `background_min_variables`, CP-SAT then using `workers_while_proving` workers.
-    `race_soft_pieces`: CP-SAT races CBC on a soft piece CBC has not closed soon.
-    `unit_bounds`: tighten a band's LP bound unit by unit. How each default was chosen is in
-    `benchmarks/NOTES.md` ("Batch solver").
-    """
+    """OR-Tools CP-SAT with `num_workers` search workers, CBC proving the band stages; every
+    knob is a field of `SolverSettings`."""
 
     name = "cpsat"
 
-    def __init__(
-        self,
-        num_workers: int = 8,
-        soft_gap: float = 0.0,
-        log: bool = False,
-        parameters: dict[str, Any] | None = None,
-        search_share: float | None = None,
-        seed: int = 0,
-        max_stage_variables: int = 120_000,
-        band_prover: str = "cbc",
-        max_prover_variables: int = 120_000,
-        max_background_prover_variables: int = 250_000,
-        lp_guide: bool = True,
-        max_lp_variables: int = 200_000,
-        max_soft_lp_variables: int = 50_000,
-        background_proofs: int = 2,
-        background_min_variables: int = 20_000,
-        workers_while_proving: int = 2,
-        race_soft_pieces: bool = True,
-        unit_bounds: bool = True,
-    ) -> None:
-        self.num_workers = num_workers
-        self.soft_gap = soft_gap
-        self.log = log
-        self.parameters = parameters or {}  # any further CP-SAT parameter, by name
-        self.seed = seed
-        self.max_stage_variables = max_stage_variables
-        if band_prover not in ("cbc", "cpsat"):
-            raise ValueError(f"band_prover must be 'cbc' or 'cpsat', not {band_prover!r}")
-        # CBC proves band stages where CP-SAT's bound stalls (`matcher.backends.mip_prover`).
-        if band_prover == "cbc" and not mip_prover.available():
-            band_prover = "cpsat"
-        self.band_prover = band_prover
-        self.max_prover_variables = max_prover_variables
-        self.max_background_prover_variables = max_background_prover_variables
-        self.lp_guide = lp_guide
-        self.max_lp_variables = max_lp_variables
-        self.max_soft_lp_variables = max_soft_lp_variables
-        self.search_share = search_share
-        self.background_proofs = background_proofs
-        self.background_min_variables = background_min_variables
-        self.workers_while_proving = workers_while_proving
-        self.race_soft_pieces = race_soft_pieces
-        self.unit_bounds = unit_bounds
+    def __init__(self, settings: SolverSettings = DEFAULT_SETTINGS) -> None:
+        # CBC proves band stages where CP-SAT's bound stalls (`matcher.backends.mip_prover`),
+        # where OR-Tools carries it.
+        if settings.band_prover == "cbc" and not mip_prover.available():
+            settings = replace(settings, band_prover="cpsat")
+        self.settings = settings
 
     def available(self) -> bool:
         try:
@@ -276,8 +229,10 @@ class CpSatBackend:
         hint: list[Assignment3] | None = None,
     ) -> BackendResult:
         if floors.has_floors(instance):
-            maximise = partial(floors.cpsat_maximise, num_workers=self.num_workers)
-            return floors.staged_solve(instance, time_limit_s, hint, maximise, self.soft_gap)
+            maximise = partial(floors.cpsat_maximise, num_workers=self.settings.num_workers)
+            return floors.staged_solve(
+                instance, time_limit_s, hint, maximise, self.settings.soft_gap
+            )
         began = time.perf_counter()
         deadline = began + time_limit_s
         layout = build_model(instance)
@@ -306,7 +261,10 @@ class CpSatBackend:
             if run.soft_lp is not None:
                 run.soft_lp.lp.cancel()
         run.note_bands_proven()
-        detail: dict[str, object] = {"stages": run.stage_log, "num_workers": self.num_workers}
+        detail: dict[str, object] = {
+            "stages": run.stage_log,
+            "num_workers": self.settings.num_workers,
+        }
         if run.bands_proven_at is not None:
             detail[BANDS_PROVEN_S] = round(run.bands_proven_at - began, 3)
         return BackendResult(
@@ -325,7 +283,7 @@ class CpSatBackend:
             if self._settle(run) or self._wait_for_a_core(run, deadline):
                 continue  # a background proof found more: resume after its stage
             run.note_bands_proven()
-            self._launch(run, deadline, self.background_proofs)
+            self._launch(run, deadline, self.settings.background_proofs)
             stage = run.stages[run.index]
             coefs = stage.coefficients
             nz = np.flatnonzero(coefs)
@@ -337,25 +295,30 @@ class CpSatBackend:
             free[:n_pairs] = stage.active
             # A stage too big to solve whole in time is left to the neighbourhood search.
             n_free = int(free.sum())
-            whole = n_free <= self.max_stage_variables
-            in_background = self.background_proofs > 0 and n_free >= self.background_min_variables
+            whole = n_free <= self.settings.max_stage_variables
+            in_background = (
+                self.settings.background_proofs > 0
+                and n_free >= self.settings.background_min_variables
+            )
             # A proof in a worker process costs the run no memory, and starts from the
             # incumbent, so it may take larger stages than one in process.
             prover_limit = (
-                self.max_background_prover_variables if in_background else self.max_prover_variables
+                self.settings.max_background_prover_variables
+                if in_background
+                else self.settings.max_prover_variables
             )
-            by_cbc = self.band_prover == "cbc" and n_free <= prover_limit
+            by_cbc = self.settings.band_prover == "cbc" and n_free <= prover_limit
             # What happens after the search: CP-SAT solves the stage whole, or CBC proves it.
             settled = whole or (by_cbc and stage.name != SOFT)
             proved_aside = by_cbc and in_background and stage.name != SOFT
-            share = self._search_share(by_cbc)
+            share = self.settings.band_search_share(by_cbc)
             held_open = not settled and stage.name != SOFT
             if held_open:
-                share = min(share, OPEN_BAND_SHARE)
-                if self.lp_guide and run.index == len(run.stages) - 2:
+                share = min(share, self.settings.open_band_share)
+                if self.settings.lp_guide and run.index == len(run.stages) - 2:
                     self._start_soft_lp(run, deadline, value, entry)
             ahead = self._take_soft_lp(run) if stage.name == SOFT else None
-            if value < ceiling and self.lp_guide:
+            if value < ceiling and self.settings.lp_guide:
                 run.best, value, lp_bound = self._lp_guided_band(
                     _StageAt(inst, layout, run.full, stage),
                     run.best,
@@ -373,12 +336,12 @@ class CpSatBackend:
                     share=(
                         1.0
                         if not settled
-                        else SOFT_LP_SHARE
+                        else self.settings.soft_lp_share
                         if proved_aside or stage.name == SOFT
-                        else LP_GUIDE_SHARE
+                        else self.settings.lp_guide_share
                     ),
                     workers=self._workers(run),
-                    wider_share=OPEN_BAND_SHARE if held_open else None,
+                    wider_share=self.settings.open_band_share if held_open else None,
                     ahead=ahead,
                 )
                 if lp_bound is not None and lp_bound < ceiling:
@@ -390,13 +353,13 @@ class CpSatBackend:
                     share = 0.0
             if ahead is not None:
                 ahead.cancel()  # no-op once its answer is read
-            if stage.name == SOFT and self.lp_guide:
+            if stage.name == SOFT and self.settings.lp_guide:
                 # The soft stage's LP bound is the one worth reporting (the trivial one
                 # counts every referral in its best unit); with the guided piece's value
                 # close enough to it, the stage is done.
                 run.bounds[SOFT] = ceiling
                 entry.update(value=value, bound=ceiling)
-                if value >= ceiling * (1 - self.soft_gap):
+                if value >= ceiling * (1 - self.settings.soft_gap):
                     run.index += 1
                     continue
             if stage.name != SOFT and value < ceiling and share > 0:
@@ -439,7 +402,7 @@ class CpSatBackend:
                 run.hold(value)
                 continue
             sub = restrict(run.full, free, np.zeros(run.full.n_vars, dtype=np.int64))
-            gap = self.soft_gap if stage.name == SOFT else 0.0
+            gap = self.settings.soft_gap if stage.name == SOFT else 0.0
             # A band stage that reaches its ceiling is done: no further proof needed.
             target = ceiling if stage.name != SOFT else None
             if proved_aside:
@@ -459,7 +422,7 @@ class CpSatBackend:
                         stage_hint(inst, layout, run.best, stage.active)[sub.free],
                     )
                 )
-                self._launch(run, deadline, self.background_proofs)
+                self._launch(run, deadline, self.settings.background_proofs)
                 run.hold(value)
                 continue
             if stage.name != SOFT and by_cbc:
@@ -516,17 +479,22 @@ class CpSatBackend:
         n_vars, n_pairs = run.full.n_vars, run.layout.n_pairs
         free = np.ones(n_vars, dtype=bool)
         free[:n_pairs] = soft.active
-        limit = SOFT_LP_AHEAD_SHARE * (deadline - time.perf_counter())
+        limit = self.settings.soft_lp_ahead_share * (deadline - time.perf_counter())
         if (
             run.soft_lp is not None
             or run.pending
-            or free.sum() <= self.max_soft_lp_variables
-            or limit < MIN_AHEAD_SECONDS
+            or free.sum() <= self.settings.max_soft_lp_variables
+            or limit < self.settings.min_ahead_seconds
         ):
             return
         nz = np.flatnonzero(band.coefficients)
         start = starting_columns(
-            run.inst.pair_ref, run.inst.pair_points, soft.active, run.best, n_vars
+            run.inst.pair_ref,
+            run.inst.pair_points,
+            soft.active,
+            run.best,
+            n_vars,
+            per_referral=self.settings.start_columns_per_referral,
         )
         try:
             lp = BackgroundLp(
@@ -539,7 +507,8 @@ class CpSatBackend:
                 start,
                 limit,
                 dual_simplex=True,
-                niceness=PROOF_NICENESS,
+                niceness=self.settings.proof_niceness,
+                settings=self.settings,
             )
         except OSError:  # no room for its files, or no process: the soft stage solves it
             return
@@ -565,14 +534,14 @@ class CpSatBackend:
             if pending.proof is None:
                 # CBC overruns its clock by up to about a second in preprocessing; the
                 # run is not blocked meanwhile, so the proof may take all the rest.
-                limit = deadline - time.perf_counter() - PROOF_OVERRUN_SECONDS
+                limit = deadline - time.perf_counter() - self.settings.proof_overrun_seconds
                 # A proof started beside others is of a later band: it yields the CPU to
                 # theirs when another process takes a core.
                 pending.proof = BackgroundProof(
                     pending.sub.model,
                     pending.objective,
                     limit,
-                    niceness=PROOF_NICENESS * running,
+                    niceness=self.settings.proof_niceness * running,
                     start=pending.start,
                 )
                 running += 1
@@ -581,11 +550,11 @@ class CpSatBackend:
         """With the stages done, wait for the proofs (up to the deadline). Returns whether
         one sent the run back to redo stages."""
         while run.pending and time.perf_counter() < deadline:
-            self._launch(run, deadline, self.background_proofs)
+            self._launch(run, deadline, self.settings.background_proofs)
             if self._settle(run):
                 return True
             run.note_bands_proven()
-            time.sleep(PROOF_POLL_SECONDS)
+            time.sleep(self.settings.proof_poll_seconds)
         return False
 
     def _wait_for_a_core(self, run: _Run, deadline: float) -> bool:
@@ -593,9 +562,11 @@ class CpSatBackend:
         counts for more than anything a later stage can do with the core. Returns whether a
         proof that answered meanwhile sent the run back."""
         while (
-            run.pending and run.proving >= self.background_proofs and time.perf_counter() < deadline
+            run.pending
+            and run.proving >= self.settings.background_proofs
+            and time.perf_counter() < deadline
         ):
-            time.sleep(PROOF_POLL_SECONDS)
+            time.sleep(self.settings.proof_poll_seconds)
             if self._settle(run):
                 return True
         return False
@@ -655,14 +626,8 @@ class CpSatBackend:
     def _workers(self, run: _Run) -> int | None:
         """CP-SAT's workers: fewer while background proofs need a core."""
         if run.proving:
-            return max(1, min(self.num_workers, self.workers_while_proving))
+            return max(1, min(self.settings.num_workers, self.settings.workers_while_proving))
         return None
-
-    def _search_share(self, by_cbc: bool) -> float:
-        if self.search_share is not None:
-            return self.search_share
-        # CBC finds a band's optimum itself: the search only needs to give CP-SAT a start.
-        return 0.1 if by_cbc else 0.3
 
     def _lp_guided_band(
         self,
@@ -697,15 +662,24 @@ class CpSatBackend:
         if budget_s < 0.5:
             return best, value, None
         used = np.zeros(full.n_vars, dtype=bool)  # what the LP's optimum uses
-        whole_lp_limit = self.max_soft_lp_variables if soft else self.max_lp_variables
+        whole_lp_limit = (
+            self.settings.max_soft_lp_variables if soft else self.settings.max_lp_variables
+        )
         if int(free.sum()) > whole_lp_limit:
             # Too big for GLOP whole: solved over few columns, proven over all by pricing.
             objective_full = _objective(coefs, np.arange(full.n_vars))
             start = starting_columns(
-                inst.pair_ref, inst.pair_points, stage.active, best, full.n_vars
+                inst.pair_ref,
+                inst.pair_points,
+                stage.active,
+                best,
+                full.n_vars,
+                per_referral=self.settings.start_columns_per_referral,
             )
             lp_stop = (
-                time.perf_counter() + (SOFT_PRICED_LP_SHARE if soft else PRICED_LP_SHARE) * budget_s
+                time.perf_counter()
+                + (self.settings.soft_priced_lp_share if soft else self.settings.priced_lp_share)
+                * budget_s
             )
             priced: PricedLp | None = None
             if ahead is not None:
@@ -722,6 +696,7 @@ class CpSatBackend:
                     start,
                     lp_stop - time.perf_counter(),
                     dual_simplex=soft,
+                    settings=self.settings,
                 )
             lp_bound = priced.integer_bound
             entry.update(
@@ -742,6 +717,7 @@ class CpSatBackend:
                 priced.prices,
                 priced.point,
                 unit_of_variable(inst, layout),
+                self.settings,
             )
         else:
             sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
@@ -761,18 +737,22 @@ class CpSatBackend:
                 lp.prices,
                 lp.values,
                 unit_of_variable(inst, layout)[sub.free],
+                self.settings,
             )
         target = min(ceiling, lp_bound)
         # A band's piece that falls short of the LP's bound may be the optimum, the bound
         # falling short: units are solved whole (`block_bound`) before a wider piece is tried.
-        tightens = self.unit_bounds and not soft
+        tightens = self.settings.unit_bounds and not soft
 
         def by_units(bound: int) -> int:
             now = time.perf_counter()
-            seconds = min(UNIT_BOUND_SHARE * budget_s, deadline - now - PIECE_RESERVE_SECONDS)
+            seconds = min(
+                self.settings.unit_bound_share * budget_s,
+                deadline - now - self.settings.piece_reserve_seconds,
+            )
             return tighten.run(value, bound, seconds, entry)
 
-        for width in (0, WIDER_PIECE_PAIRS):
+        for width in (0, self.settings.wider_piece_pairs):
             if width and tightens and value < target:
                 lp_bound = by_units(lp_bound)
                 target = min(ceiling, lp_bound)
@@ -782,11 +762,14 @@ class CpSatBackend:
             now = time.perf_counter()
             remaining = max(
                 stop_at - now,
-                PIECE_SHARE * (deadline - now),
-                min(MIN_PIECE_SECONDS, deadline - now - PIECE_RESERVE_SECONDS),
+                self.settings.piece_share * (deadline - now),
+                min(
+                    self.settings.min_piece_seconds,
+                    deadline - now - self.settings.piece_reserve_seconds,
+                ),
             )
             if width and soft:
-                remaining = deadline - now - PIECE_RESERVE_SECONDS
+                remaining = deadline - now - self.settings.piece_reserve_seconds
             elif width and wider_share is not None:
                 remaining = min(remaining, wider_share * (deadline - now))
             if value >= target or remaining < 0.2:
@@ -836,11 +819,11 @@ class CpSatBackend:
         guided[:n_pairs] &= stage.active
         piece = restrict(full, guided, np.zeros(full.n_vars, dtype=np.int64))
         key = "lp_wider" if width else "lp_guided"
-        raced = stage.name == SOFT and len(piece.free) <= MAX_RACE_VARIABLES
-        if self.band_prover == "cbc" and raced and self.race_soft_pieces:
+        raced = stage.name == SOFT and len(piece.free) <= self.settings.max_race_variables
+        if self.settings.band_prover == "cbc" and raced and self.settings.race_soft_pieces:
             out, by = self._race(piece, coefs, hint_values[piece.free], time_limit_s, workers)
             entry[f"{key}_by"] = by
-        elif self.band_prover == "cbc":
+        elif self.settings.band_prover == "cbc":
             # CBC's presolve and cuts close such a piece in about a second, where CP-SAT
             # often only finds a first solution (medium band 1: 4,403 variables).
             out = _prove_band(
@@ -894,7 +877,7 @@ class CpSatBackend:
             cbc_future = pool.submit(by_cbc)
             with contextlib.suppress(TimeoutError):
                 # Most pieces CBC closes in a few seconds: CP-SAT would only slow it.
-                return cbc_future.result(timeout=RACE_AFTER_SECONDS), "cbc"
+                return cbc_future.result(timeout=self.settings.race_after_seconds), "cbc"
             cp: _Outcome | None = None
             try:
                 cp = self._solve(
@@ -905,7 +888,7 @@ class CpSatBackend:
                     time_limit_s - (time.perf_counter() - started),
                     None,
                     0.0,
-                    workers=min(workers or self.num_workers, RACE_WORKERS),
+                    workers=min(workers or self.settings.num_workers, self.settings.race_workers),
                     stop=stop_cp,
                 )
             finally:
@@ -948,7 +931,7 @@ class CpSatBackend:
         in hand."""
         inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
         stop_at = time.perf_counter() + budget_s
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.settings.seed)
         n_pairs = layout.n_pairs
         coefs = stage.coefficients
         band_pair = coefs > 0
@@ -973,8 +956,8 @@ class CpSatBackend:
                 # Places: some units the batch could use; whoever is there may move anywhere.
                 in_batch = np.isin(p_ref, batch)
                 units = np.unique(p_unit[in_batch & stage.active])
-                if units.size > MAX_UNITS:
-                    units = rng.choice(units, size=MAX_UNITS, replace=False)
+                if units.size > self.settings.max_units:
+                    units = rng.choice(units, size=self.settings.max_units, replace=False)
                 in_units = np.zeros(n_units, dtype=bool)
                 in_units[units] = True
                 movers = np.zeros(len(inst.tables.referrals), dtype=bool)
@@ -986,8 +969,10 @@ class CpSatBackend:
                 kind = _kind(inst)
                 alike = np.isin(kind, kind[batch])
                 movers = placed_ref & alike
-                if movers.sum() > MAX_MOVERS:
-                    keep = rng.choice(np.flatnonzero(movers), size=MAX_MOVERS, replace=False)
+                if movers.sum() > self.settings.max_movers:
+                    keep = rng.choice(
+                        np.flatnonzero(movers), size=self.settings.max_movers, replace=False
+                    )
                     movers[:] = False
                     movers[keep] = True
                 free_pairs = movers[p_ref] | (
@@ -1004,10 +989,10 @@ class CpSatBackend:
                 coefs,
                 sub.free,
                 best[sub.free],
-                min(remaining, ROUND_SECONDS),
+                min(remaining, self.settings.round_seconds),
                 target,
                 0.0,
-                workers=min(workers or self.num_workers, 2),
+                workers=min(workers or self.settings.num_workers, 2),
             )
             rounds += 1
             stalled += 1
@@ -1018,7 +1003,7 @@ class CpSatBackend:
                 if found > value:
                     best, value, improved, stalled = values, found, True, 0
             # Pieces keep failing (on small instances they soon cover the whole stage).
-            if stalled >= max(MIN_STALLED_ROUNDS, 2 * waiting.size):
+            if stalled >= max(self.settings.min_stalled_rounds, 2 * waiting.size):
                 break
         return best, value, rounds, improved
 
@@ -1059,17 +1044,20 @@ class CpSatBackend:
         proto.solution_hint.values.extend(hint.tolist())
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
-        solver.parameters.num_workers = workers or self.num_workers
-        solver.parameters.log_search_progress = self.log
-        solver.parameters.random_seed = self.seed
-        for key, setting in self.parameters.items():
+        solver.parameters.num_workers = workers or self.settings.num_workers
+        solver.parameters.log_search_progress = self.settings.log
+        solver.parameters.random_seed = self.settings.seed
+        for key, setting in self.settings.parameters.items():
             setattr(solver.parameters, key, setting)
         if gap > 0:
             solver.parameters.relative_gap_limit = gap
         started = time.perf_counter()
         done = threading.Event()
         if stop is not None:
-            threading.Thread(target=_stop_search_when, args=(stop, done, solver)).start()
+            threading.Thread(
+                target=_stop_search_when,
+                args=(stop, done, solver, self.settings.race_poll_seconds),
+            ).start()
         try:
             status = solver.solve(cp, _StopAt(target) if target is not None else None)
         finally:
@@ -1082,10 +1070,12 @@ class CpSatBackend:
         return _Outcome(name, values, int(np.floor(solver.best_objective_bound + 1e-6)), seconds)
 
 
-def _stop_search_when(stop: threading.Event, done: threading.Event, solver: Any) -> None:
+def _stop_search_when(
+    stop: threading.Event, done: threading.Event, solver: Any, poll_seconds: float
+) -> None:
     """Stop `solver`'s search once `stop` is set, until `done` (asked again each poll: a
     stop asked before the search has begun may not take)."""
-    while not done.wait(RACE_POLL_SECONDS):
+    while not done.wait(poll_seconds):
         if stop.is_set():
             solver.stop_search()
 
@@ -1118,71 +1108,6 @@ def _prove_band(
 def _kind(inst: Instance) -> np.ndarray:
     """(R,) a code for the coupled resources a referral competes for: high-risk room, gender."""
     return inst.coupling.is_high_risk.astype(np.int64) * 3 + inst.gender
-
-
-# The part of a band stage's remaining time the LP relaxation and its guided piece may take.
-LP_GUIDE_SHARE = 0.25
-# The soft stage is the last: its LP (the soft bound) may take most of what is left. On the
-# medium couples variant it needs 8.3 s, more than a quarter of the time the bands leave.
-SOFT_LP_SHARE = 0.6
-PIECE_SHARE = 0.1
-# Of a band stage's LP-and-piece time, what solving units whole may take, once its piece has
-# fallen short of the LP bound (`matcher.backends.block_bound`).
-UNIT_BOUND_SHARE = 0.1
-# A band stage nothing will prove in time (large band 1) is held open at its count: its wider
-# piece and its search each take at most this part of the time left, and the later stages,
-# the soft stage above all, the rest. On the large instance neither had ever placed more
-# than the guided piece (1,247: the wider piece 5.8 s, the search 4 s at a 60 s limit, 22 s
-# at 120 s), while the soft stage's priced LP needs about 20 s.
-OPEN_BAND_SHARE = 0.1
-# What a piece is given at least while the limit allows: CBC needs about a second to load
-# and solve medium's band-1 piece (4,397 variables), and with 0.4 s, all the share left it
-# at 20 s, it gave back only its start (339 where the piece's optimum is 396).
-MIN_PIECE_SECONDS = 2.0
-# Each referral's pairs of best reduced cost the wider guided piece adds (5 made medium's
-# soft piece 10,182 variables, which CBC did not improve in 20 s).
-WIDER_PIECE_PAIRS = 2
-# What the soft stage's wider piece leaves of the limit (CBC overruns it a little).
-PIECE_RESERVE_SECONDS = 1.0
-# The priced LP's part of the LP-and-piece budget: its restricted solution guides the piece
-# well before its bound has converged, so the piece gets the rest. The large band-1 LP now
-# converges in 14-16 s of the 60 s run; with half of the 30 s its stage gets it missed in 2
-# runs of 5 (bound: the flow ceiling 1,261, gap 1.1 %), with 0.6 (about 18 s) in none of 2,
-# and the piece, 9 s, still finds 1,247.
-PRICED_LP_SHARE = 0.6
-# The soft stage's (the LP's share of the stage, as for the bands). On the large instance at
-# 60 s the stage has about 18.5 s, its LP's rounds take 5.3 s and 6.9 s, and CBC needs about
-# 6 s on the guided piece: with 0.6 the second round ended in one run of two, and the piece
-# of both rounds' columns (14,998 variables) had 4 s and gave back its start, 2,717,394 soft
-# points, where the first round's (13,424) gives 3,210,725. With 0.5 the second round is cut
-# and the piece is proven optimal at 3,210,727 with time left (2 runs of 2). On medium the
-# soft LP ends in 1.5-3.5 s whatever the share.
-SOFT_PRICED_LP_SHARE = 0.5
-# The part of the time left that the soft LP started beside a band held open may take.
-SOFT_LP_AHEAD_SHARE = 0.6
-# Less than this is not worth the worker's start (about a second to import and read the
-# model; writing the large model takes the caller 0.4 s).
-MIN_AHEAD_SECONDS = 3.0
-# How often the run looks at its background proofs once every stage is done.
-PROOF_POLL_SECONDS = 0.05
-# How often a raced CP-SAT search looks whether CBC has ended, and its workers.
-RACE_POLL_SECONDS = 0.05
-RACE_WORKERS = 2
-RACE_AFTER_SECONDS = 3.0
-# Larger soft pieces are CBC's alone: on the large instance's (15,580 variables) CBC's answer
-# is proven optimal in 12 s, and CP-SAT beside it only took the run's peak from 1,761 MiB to
-# 1,974 MiB.
-MAX_RACE_VARIABLES = 10_000
-PROOF_OVERRUN_SECONDS = 1.0
-# The CPU niceness a proof gets for each proof of an earlier band running beside it; the
-# soft LP started beside a band held open gets it too.
-PROOF_NICENESS = 10
-
-# Neighbourhood size and time: small enough that CP-SAT closes a piece in about a second.
-MAX_UNITS = 12
-MAX_MOVERS = 200
-MIN_STALLED_ROUNDS = 10
-ROUND_SECONDS = 2.0
 
 
 def stage_hint(

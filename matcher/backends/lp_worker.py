@@ -19,6 +19,7 @@ import numpy as np
 
 from matcher.backends.linear import Row
 from matcher.backends.priced_lp import PricedLp, priced_lp
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import SparseModel
 from matcher.backends.worker_process import WorkerProcess, model_arrays, model_from
 
@@ -39,6 +40,7 @@ class BackgroundLp:
         time_limit_s: float,
         dual_simplex: bool = False,
         niceness: int = 0,
+        settings: SolverSettings = DEFAULT_SETTINGS,
     ) -> None:
         """Start the worker; a positive `niceness` lowers its CPU priority (the soft LP is of a
         later stage than the band it runs beside, whose work comes first)."""
@@ -54,6 +56,9 @@ class BackgroundLp:
                 "time_limit": np.array([time_limit_s]),
                 "dual_simplex": np.array([dual_simplex]),
                 "niceness": np.array([niceness]),
+                "pricing": np.array(
+                    [settings.add_at_least, settings.most_per_round, settings.warm_start_most]
+                ),
                 **model_arrays(model),
             },
         )
@@ -99,9 +104,15 @@ def _solve(question: Path, answer: Path) -> None:
         time_limit = float(data["time_limit"][0])
         dual_simplex = bool(data["dual_simplex"][0])
         niceness = int(data["niceness"][0])
+        add_at_least, most_per_round, warm_start_most = (int(n) for n in data["pricing"])
+    pricing = SolverSettings(
+        add_at_least=add_at_least, most_per_round=most_per_round, warm_start_most=warm_start_most
+    )
     if niceness > 0 and hasattr(os, "nice"):
         os.nice(niceness)
-    out = priced_lp(model.with_rows([held]), free, objective, start, time_limit, dual_simplex)
+    out = priced_lp(
+        model.with_rows([held]), free, objective, start, time_limit, dual_simplex, pricing
+    )
     np.savez(
         answer,
         bound=np.array([np.nan if out.bound is None else out.bound]),

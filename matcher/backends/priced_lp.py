@@ -22,18 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
-# Columns added per round (see `_best_priced`).
-ADD_AT_LEAST = 20_000
-MOST_PER_ROUND = 40_000
 # A reduced cost above this prices a column in (GLOP's own tolerances are about 1e-7).
 PRICE_TOLERANCE = 1e-7
 # A bound this close to the restricted optimum ends the pricing (the bound reported is the
 # bound, never the restricted optimum).
 CONVERGED = 1e-4
-# A round bringing in at most this many columns starts from the last basis (`RestrictedLp`).
-WARM_START_MOST = 4_000
 
 
 @dataclass(frozen=True)
@@ -111,11 +107,13 @@ def priced_lp(
     start: np.ndarray,
     time_limit_s: float,
     dual_simplex: bool = False,
+    settings: SolverSettings = DEFAULT_SETTINGS,
 ) -> PricedLp:
     """Maximise ``objective @ x`` over the LP relaxation of `full` with the variables off
     `free` at 0, starting from the columns `start` (a bool mask within `free`: it must hold a
     feasible point, e.g. the incumbent's columns and every count variable). `dual_simplex`
-    solves the fresh rounds with GLOP's dual simplex (see `RestrictedLp`)."""
+    solves the fresh rounds with GLOP's dual simplex (see `RestrictedLp`); `settings` say how
+    many columns a round adds."""
     started = time.perf_counter()
     stop_at = started + time_limit_s
     lower = np.where(free, full.lower, 0).astype(float)
@@ -135,7 +133,7 @@ def priced_lp(
         remaining = stop_at - time.perf_counter()
         if remaining < 0.05:
             break
-        warm = restricted.can_warm_start and new.size <= WARM_START_MOST
+        warm = restricted.can_warm_start and new.size <= settings.warm_start_most
         if warm:
             restricted.add(new)
         else:
@@ -160,7 +158,7 @@ def priced_lp(
         priced_in = np.flatnonzero((reduced > PRICE_TOLERANCE) & movable & ~chosen)
         if priced_in.size == 0:
             break
-        new = _best_priced(priced_in, reduced, restricted.can_warm_start)
+        new = _best_priced(priced_in, reduced, restricted.can_warm_start, settings)
         chosen[new] = True
     return PricedLp(
         bound=best,
@@ -323,15 +321,19 @@ def _open(bounds: np.ndarray) -> np.ndarray:
     return out
 
 
-def _best_priced(priced_in: np.ndarray, reduced: np.ndarray, warm_start: bool) -> np.ndarray:
-    """The columns to add: the best priced, half of them but at least `ADD_AT_LEAST` and at
-    most `MOST_PER_ROUND` (all at once made the next LP too big to solve in time; a few per
+def _best_priced(
+    priced_in: np.ndarray, reduced: np.ndarray, warm_start: bool, settings: SolverSettings
+) -> np.ndarray:
+    """The columns to add: the best priced, half of them but at least `add_at_least` and at
+    most `most_per_round` (all at once made the next LP too big to solve in time; a few per
     referral converged far slower). In the tail, with a basis to start from (`warm_start`), a
-    round takes only the best `WARM_START_MOST`: from the last basis they cost less than all
+    round takes only the best `warm_start_most`: from the last basis they cost less than all
     of them afresh."""
-    take = min(max(ADD_AT_LEAST, priced_in.size // 2), MOST_PER_ROUND, priced_in.size)
-    if warm_start and take <= 2 * WARM_START_MOST:
-        take = min(take, WARM_START_MOST)
+    take = min(
+        max(settings.add_at_least, priced_in.size // 2), settings.most_per_round, priced_in.size
+    )
+    if warm_start and take <= 2 * settings.warm_start_most:
+        take = min(take, settings.warm_start_most)
     return priced_in[np.argsort(-reduced[priced_in], kind="stable")[:take]]
 
 

@@ -17,6 +17,7 @@ from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import Row
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.priced_lp import priced_lp, starting_columns
+from matcher.backends.settings import SolverSettings
 from matcher.backends.submodel import SparseModel
 from matcher.objective import stages
 from matcher.solve import solve
@@ -92,7 +93,7 @@ def test_the_lp_started_ahead_counts_only_while_the_run_holds_at_least_what_it_a
 def test_a_run_with_its_last_band_held_open_takes_the_soft_lp_from_the_worker() -> None:
     problem = generate(3, 300, 600)
     inst = build_instance(problem)
-    backend = CpSatBackend(**HELD_OPEN)
+    backend = CpSatBackend(SolverSettings(**HELD_OPEN))
     started = time.perf_counter()
     result = backend.solve(inst, 30.0, hint=greedy_placements(inst))
     assert time.perf_counter() - started < 35.0

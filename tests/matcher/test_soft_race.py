@@ -15,6 +15,7 @@ from matcher.backends import cbc_command, cpsat, mip_prover
 from matcher.backends.classes import LinearModel, build_instance, build_model, encode
 from matcher.backends.cpsat import CpSatBackend, _Outcome
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.settings import SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import stages
 
@@ -53,9 +54,9 @@ def test_cpsat_wins_where_cbc_gives_back_its_start_and_stops_it(
         return _Outcome("FEASIBLE", start.copy(), UNBOUNDED, 0.0)
 
     monkeypatch.setattr(cpsat, "_prove_band", stuck_cbc)
-    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 0.1)
+    settings = SolverSettings(num_workers=2, race_after_seconds=0.1)
     began = time.perf_counter()
-    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 60.0, 2)
+    out, by = CpSatBackend(settings)._race(piece, coefs, start, 60.0, 2)
     assert by == "cpsat" and out.values is not None
     assert piece.model.feasible(out.values)
     assert value_of(piece, coefs, out.values) > value_of(piece, coefs, start)
@@ -73,8 +74,8 @@ def test_a_piece_cbc_closes_at_once_is_never_given_to_cpsat(
         raise AssertionError("CP-SAT was started beside a CBC that ended in time")
 
     monkeypatch.setattr(CpSatBackend, "_solve", no_cpsat)
-    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 30.0)
-    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 60.0, 2)
+    settings = SolverSettings(num_workers=2, race_after_seconds=30.0)
+    out, by = CpSatBackend(settings)._race(piece, coefs, start, 60.0, 2)
     assert by == "cbc" and out.optimal and out.values is not None
     assert piece.model.feasible(out.values)
     assert value_of(piece, coefs, out.values) >= value_of(piece, coefs, start)
@@ -93,9 +94,9 @@ def test_the_better_answer_and_the_lower_bound_are_kept(
         return exact
 
     monkeypatch.setattr(cpsat, "_prove_band", late_cbc)
-    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 0.1)
+    settings = SolverSettings(num_workers=2, race_after_seconds=0.1)
     began = time.perf_counter()
-    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 120.0, 2)
+    out, by = CpSatBackend(settings)._race(piece, coefs, start, 120.0, 2)
     assert time.perf_counter() - began < 30.0
     assert out.optimal and out.values is not None
     assert value_of(piece, coefs, out.values) == optimum
@@ -115,7 +116,7 @@ def test_setting_stop_ends_a_cpsat_search_that_would_run_on() -> None:
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
     began = time.perf_counter()
-    out = CpSatBackend(num_workers=2)._solve(
+    out = CpSatBackend(SolverSettings(num_workers=2))._solve(
         SparseModel.of(model),
         rng.integers(1, 100, size=40),
         np.arange(40),
@@ -131,12 +132,10 @@ def test_setting_stop_ends_a_cpsat_search_that_would_run_on() -> None:
 
 
 @pytest.mark.parametrize("most", [0, 10_000])
-def test_only_soft_pieces_up_to_the_size_limit_are_raced(
-    monkeypatch: pytest.MonkeyPatch, most: int
-) -> None:
-    monkeypatch.setattr(cpsat, "MAX_RACE_VARIABLES", most)
+def test_only_soft_pieces_up_to_the_size_limit_are_raced(most: int) -> None:
     inst = build_instance(generate(1, 300, 600))
-    result = CpSatBackend(num_workers=2).solve(inst, 30.0, hint=greedy_placements(inst))
+    backend = CpSatBackend(SolverSettings(num_workers=2, max_race_variables=most))
+    result = backend.solve(inst, 30.0, hint=greedy_placements(inst))
     log = result.detail["stages"]
     assert isinstance(log, list)
     soft = log[-1]
