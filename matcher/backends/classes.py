@@ -294,6 +294,14 @@ class ModelLayout:
     h_index: dict[int, int]  # unit -> var (a non-woman risk_to_women person is there)
     w_index: dict[tuple[int, int], int]  # (team group, team) -> var
 
+    def size(self) -> dict[str, int]:
+        """The model's size, as a run's log reports it."""
+        return {
+            "variables": self.model.n_vars,
+            "pair_variables": self.n_pairs,
+            "rows": len(self.model.rows),
+        }
+
 
 def build_model(inst: Instance) -> ModelLayout:
     """Every hard rule that couples newcomers, as linear rows over the reduced variables."""

@@ -44,6 +44,7 @@ from matcher.backends.priced_lp import (
 from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
+from matcher.backends.stage_terms import stage_hint, stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import SOFT, Stage, stages
 from matcher.progress import stage_entry
@@ -271,7 +272,7 @@ class CpSatBackend:
             placements=decode(instance, layout, run.best),
             stage_bounds=run.bounds,
             timed_out=run.stopped or bool(run.open_stages),
-            detail={**detail, **_size(layout)},
+            detail={**detail, **layout.size()},
         )
 
     def _run_stages(self, run: _Run, deadline: float) -> None:
@@ -413,7 +414,7 @@ class CpSatBackend:
                     _Pending(
                         run.index,
                         sub,
-                        _objective(coefs, sub.free),
+                        stage_objective(coefs, sub.free),
                         value,
                         ceiling,
                         entry,
@@ -503,7 +504,7 @@ class CpSatBackend:
                 band.coefficients[nz],
                 value,
                 free,
-                _objective(soft.coefficients, np.arange(n_vars)),
+                stage_objective(soft.coefficients, np.arange(n_vars)),
                 start,
                 limit,
                 dual_simplex=True,
@@ -667,7 +668,7 @@ class CpSatBackend:
         )
         if int(free.sum()) > whole_lp_limit:
             # Too big for GLOP whole: solved over few columns, proven over all by pricing.
-            objective_full = _objective(coefs, np.arange(full.n_vars))
+            objective_full = stage_objective(coefs, np.arange(full.n_vars))
             start = starting_columns(
                 inst.pair_ref,
                 inst.pair_points,
@@ -721,7 +722,7 @@ class CpSatBackend:
             )
         else:
             sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
-            lp = mip_prover.relax(sub.model, _objective(coefs, sub.free), budget_s)
+            lp = mip_prover.relax(sub.model, stage_objective(coefs, sub.free), budget_s)
             entry.update(lp_seconds=round(lp.seconds, 3), lp_value=lp.value)
             lp_bound = lp.bound
             if lp_bound is None or lp.values is None or lp.reduced_costs is None:
@@ -733,7 +734,7 @@ class CpSatBackend:
                 sub.model,
                 sub.model.lower,
                 sub.model.upper,
-                _objective(coefs, sub.free),
+                stage_objective(coefs, sub.free),
                 lp.prices,
                 lp.values,
                 unit_of_variable(inst, layout)[sub.free],
@@ -896,7 +897,7 @@ class CpSatBackend:
                 if cp is None or cp.optimal:
                     stop_cbc.set()
             cbc = cbc_future.result()
-        objective = _objective(coefs, piece.free)
+        objective = stage_objective(coefs, piece.free)
         cp_value, cbc_value = (
             None if out.values is None else int(objective @ out.values) for out in (cp, cbc)
         )
@@ -1035,7 +1036,7 @@ class CpSatBackend:
             ct.vars.extend(cols[s:e])
             ct.coeffs.extend(coef_list[s:e])
             ct.domain.extend([max(lo, -INT_MAX), min(hi, INT_MAX)])
-        objective = _objective(coefs, free)
+        objective = stage_objective(coefs, free)
         nz = np.flatnonzero(objective)
         proto.objective.vars.extend(nz.tolist())
         proto.objective.coeffs.extend((-objective[nz]).tolist())
@@ -1080,14 +1081,6 @@ def _stop_search_when(
             solver.stop_search()
 
 
-def _objective(coefs: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """A stage's objective (`coefs` over the full model's pairs) on a sub-model's variables."""
-    objective = np.zeros(len(free), dtype=np.int64)
-    pair_vars = free < len(coefs)
-    objective[pair_vars] = coefs[free[pair_vars]]
-    return objective
-
-
 def _prove_band(
     model: SparseModel,
     coefs: np.ndarray,
@@ -1100,7 +1093,7 @@ def _prove_band(
     (the caller keeps the better of it and the incumbent). Given a feasible `start`, the
     CBC program begins from it where it runs here: a piece whose CBC found no solution in
     the time left (tight caseloads, band 1, 4,171 variables) still gives the start back."""
-    out = cbc_command.prove(model, _objective(coefs, free), time_limit_s, start, stop=stop)
+    out = cbc_command.prove(model, stage_objective(coefs, free), time_limit_s, start, stop=stop)
     status = "OPTIMAL" if out.optimal else ("FEASIBLE" if out.values is not None else "UNKNOWN")
     return _Outcome(status, out.values, out.bound, out.seconds)
 
@@ -1108,24 +1101,3 @@ def _prove_band(
 def _kind(inst: Instance) -> np.ndarray:
     """(R,) a code for the coupled resources a referral competes for: high-risk room, gender."""
     return inst.coupling.is_high_risk.astype(np.int64) * 3 + inst.gender
-
-
-def stage_hint(
-    inst: Instance, layout: ModelLayout, values: np.ndarray, open_pairs: np.ndarray
-) -> np.ndarray:
-    """The solution `values` without the placements a stage leaves out (a valid hint)."""
-    chosen = values[: layout.n_pairs] > 0.5
-    keep = np.flatnonzero(chosen & open_pairs)
-    if keep.size == int(chosen.sum()):
-        return values
-    placements = decode(inst, layout, values)
-    allowed_refs = {int(inst.pair_ref[p]) for p in keep}
-    return encode(inst, layout, [a for a in placements if a[0] in allowed_refs])
-
-
-def _size(layout: ModelLayout) -> dict[str, object]:
-    return {
-        "variables": layout.model.n_vars,
-        "pair_variables": layout.n_pairs,
-        "rows": len(layout.model.rows),
-    }

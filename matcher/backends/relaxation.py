@@ -21,6 +21,7 @@ import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
 from matcher.backends.classes import Assignment3, Instance
+from matcher.backends.greedy import greedy_placements
 from matcher.objective import BANDS, SOFT, band_stage
 
 UNBOUNDED = 1 << 40
@@ -233,8 +234,6 @@ def _hours_fit(
 def guided_placements(inst: Instance, guide: dict[int, int]) -> list[Assignment3]:
     """Greedy in priority order that first tries the class the relaxation chose for each
     referral, then its best-scoring open place; never breaks a rule (the greedy's state)."""
-    from matcher.backends.greedy import greedy_placements
-
     return greedy_placements(inst, prefer=guide)
 
 

@@ -16,6 +16,7 @@ from matcher.backends.classes import LinearModel, build_instance, build_model, e
 from matcher.backends.cpsat import CpSatBackend, _Outcome
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.settings import SolverSettings
+from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import stages
 
@@ -38,7 +39,7 @@ def soft_piece() -> tuple[SubModel, np.ndarray, np.ndarray]:
 
 
 def value_of(piece: SubModel, coefs: np.ndarray, values: np.ndarray) -> int:
-    return int(cpsat._objective(coefs, piece.free) @ values)
+    return int(stage_objective(coefs, piece.free) @ values)
 
 
 def test_cpsat_wins_where_cbc_gives_back_its_start_and_stops_it(
