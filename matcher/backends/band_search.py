@@ -38,8 +38,7 @@ def improve_band(
     n_pairs = layout.n_pairs
     coefs = stage.coefficients
     band_pair = coefs > 0
-    p_ref, p_unit = inst.pair_ref, inst.pair_unit
-    n_units = len(inst.tables.units)
+    p_ref = inst.pair_ref
     rounds = stalled = 0
     improved = False
     setup_s = 0.0  # the longest a round took besides its solve
@@ -56,29 +55,9 @@ def improve_band(
             break
         batch = rng.choice(waiting, size=min(4, waiting.size), replace=False)
         if rounds % 2 == 0:
-            # Places: some units the batch could use; whoever is there may move anywhere.
-            in_batch = np.isin(p_ref, batch)
-            units = np.unique(p_unit[in_batch & stage.active])
-            if units.size > settings.max_units:
-                units = rng.choice(units, size=settings.max_units, replace=False)
-            in_units = np.zeros(n_units, dtype=bool)
-            in_units[units] = True
-            movers = np.zeros(len(inst.tables.referrals), dtype=bool)
-            movers[p_ref[chosen & in_units[p_unit]]] = True
-            free_pairs = (in_units[p_unit] & ~placed_ref[p_ref] & stage.active) | movers[p_ref]
+            free_pairs = _places(settings, at, rng, batch, chosen, placed_ref)
         else:
-            # People: everyone placed who competes for the same scarce room as the batch
-            # (high-risk places, gender), the batch and the band's waiting of that kind.
-            kind = _kind(inst)
-            alike = np.isin(kind, kind[batch])
-            movers = placed_ref & alike
-            if movers.sum() > settings.max_movers:
-                keep = rng.choice(np.flatnonzero(movers), size=settings.max_movers, replace=False)
-                movers[:] = False
-                movers[keep] = True
-            free_pairs = movers[p_ref] | (
-                alike[p_ref] & band_pair & ~placed_ref[p_ref] & stage.active
-            )
+            free_pairs = _people(settings, at, rng, batch, placed_ref)
         free = np.ones(full.n_vars, dtype=bool)
         free[:n_pairs] = free_pairs
         sub = restrict(full, free, best)
@@ -108,6 +87,54 @@ def improve_band(
         if stalled >= max(settings.min_stalled_rounds, 2 * waiting.size):
             break
     return best, value, rounds, improved
+
+
+def _places(
+    settings: SolverSettings,
+    at: StageAt,
+    rng: np.random.Generator,
+    batch: np.ndarray,
+    chosen: np.ndarray,
+    placed_ref: np.ndarray,
+) -> np.ndarray:
+    """Places: some units the batch could use; whoever is there may move anywhere."""
+    inst, stage = at.inst, at.stage
+    p_ref, p_unit = inst.pair_ref, inst.pair_unit
+    in_batch = np.isin(p_ref, batch)
+    units = np.unique(p_unit[in_batch & stage.active])
+    if units.size > settings.max_units:
+        units = rng.choice(units, size=settings.max_units, replace=False)
+    in_units = np.zeros(len(inst.tables.units), dtype=bool)
+    in_units[units] = True
+    movers = np.zeros(len(inst.tables.referrals), dtype=bool)
+    movers[p_ref[chosen & in_units[p_unit]]] = True
+    free_pairs: np.ndarray = (in_units[p_unit] & ~placed_ref[p_ref] & stage.active) | movers[p_ref]
+    return free_pairs
+
+
+def _people(
+    settings: SolverSettings,
+    at: StageAt,
+    rng: np.random.Generator,
+    batch: np.ndarray,
+    placed_ref: np.ndarray,
+) -> np.ndarray:
+    """People: everyone placed who competes for the same scarce room as the batch
+    (high-risk places, gender), the batch and the band's waiting of that kind."""
+    inst, stage = at.inst, at.stage
+    p_ref = inst.pair_ref
+    band_pair = stage.coefficients > 0
+    kind = _kind(inst)
+    alike = np.isin(kind, kind[batch])
+    movers = placed_ref & alike
+    if movers.sum() > settings.max_movers:
+        keep = rng.choice(np.flatnonzero(movers), size=settings.max_movers, replace=False)
+        movers[:] = False
+        movers[keep] = True
+    free_pairs: np.ndarray = movers[p_ref] | (
+        alike[p_ref] & band_pair & ~placed_ref[p_ref] & stage.active
+    )
+    return free_pairs
 
 
 def _kind(inst: Instance) -> np.ndarray:

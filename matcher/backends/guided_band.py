@@ -88,97 +88,30 @@ def lp_guided_band(
     at most that part of what is left then. `ahead`, the stage's priced LP started
     earlier in a worker, is waited for, in the LP's share of the time, rather than
     solved here."""
-    inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
+    layout, full, stage = at.layout, at.full, at.stage
     soft = stage.name == SOFT
     budget_s = (deadline - time.perf_counter()) * share
     stop_at = time.perf_counter() + budget_s
     n_pairs = layout.n_pairs
-    coefs = stage.coefficients
     free = np.ones(full.n_vars, dtype=bool)
     free[:n_pairs] = stage.active
     if budget_s < 0.5:
         return best, value, None
-    used = np.zeros(full.n_vars, dtype=bool)  # what the LP's optimum uses
     whole_lp_limit = settings.max_soft_lp_variables if soft else settings.max_lp_variables
     if int(free.sum()) > whole_lp_limit:
         # Too big for GLOP whole: solved over few columns, proven over all by pricing.
-        objective_full = stage_objective(coefs, np.arange(full.n_vars))
-        start = starting_columns(
-            inst.pair_ref,
-            inst.pair_points,
-            stage.active,
-            best,
-            full.n_vars,
-            per_referral=settings.start_columns_per_referral,
-        )
-        lp_stop = (
-            time.perf_counter()
-            + (settings.soft_priced_lp_share if soft else settings.priced_lp_share) * budget_s
-        )
-        priced: PricedLp | None = None
-        if ahead is not None:
-            priced = ahead.outcome(wait_until=lp_stop)
-            ahead.cancel()
-            entry.update(lp_ahead=priced is not None)
-        if priced is None:
-            # The soft objective's many point values suit the dual simplex; a band's
-            # count does not (`priced_lp.RestrictedLp`).
-            priced = priced_lp(
-                full,
-                free,
-                objective_full,
-                start,
-                lp_stop - time.perf_counter(),
-                dual_simplex=soft,
-                settings=settings,
-            )
-        lp_bound = priced.integer_bound
-        entry.update(
-            lp_seconds=round(priced.seconds, 3),
-            lp_value=priced.bound,
-            lp_priced_rounds=priced.rounds,
-            lp_priced_columns=priced.columns,
-        )
-        if lp_bound is None or priced.support is None or priced.reduced is None:
-            return best, value, lp_bound
-        used = priced.support
-        reduced = priced.reduced
-        tighten = _UnitBound(
-            full,
-            np.where(free, full.lower, 0),
-            np.where(free, full.upper, 0),
-            objective_full,
-            priced.prices,
-            priced.point,
-            unit_of_variable(inst, layout),
-            settings,
-        )
+        lp, lp_bound = _priced_relaxation(settings, at, best, free, budget_s, entry, ahead)
     else:
-        sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
-        lp = mip_prover.relax(sub.model, stage_objective(coefs, sub.free), budget_s)
-        entry.update(lp_seconds=round(lp.seconds, 3), lp_value=lp.value)
-        lp_bound = lp.bound
-        if lp_bound is None or lp.values is None or lp.reduced_costs is None:
-            return best, value, None
-        used[sub.free[lp.values > 1e-6]] = True
-        reduced = np.full(full.n_vars, -np.inf)
-        reduced[sub.free] = lp.reduced_costs
-        tighten = _UnitBound(
-            sub.model,
-            sub.model.lower,
-            sub.model.upper,
-            stage_objective(coefs, sub.free),
-            lp.prices,
-            lp.values,
-            unit_of_variable(inst, layout)[sub.free],
-            settings,
-        )
+        lp, lp_bound = _whole_relaxation(settings, at, free, budget_s, entry), None
+    if lp is None:
+        return best, value, lp_bound
+    lp_bound, used, reduced, tighten = lp.bound, lp.used, lp.reduced, lp.tighten
     target = min(ceiling, lp_bound)
     # A band's piece that falls short of the LP's bound may be the optimum, the bound
     # falling short: units are solved whole (`block_bound`) before a wider piece is tried.
     tightens = settings.unit_bounds and not soft
 
-    def by_units(bound: int) -> int:
+    def by_units(bound: int, value: int) -> int:
         now = time.perf_counter()
         seconds = min(
             settings.unit_bound_share * budget_s,
@@ -188,24 +121,10 @@ def lp_guided_band(
 
     for width in (0, settings.wider_piece_pairs):
         if width and tightens and value < target:
-            lp_bound = by_units(lp_bound)
+            lp_bound = by_units(lp_bound, value)
             target = min(ceiling, lp_bound)
             tightens = False
-        # A slow LP (large stages) still leaves the piece a share of what is left; the
-        # soft stage, the last, may give the wider piece all of it.
-        now = time.perf_counter()
-        remaining = max(
-            stop_at - now,
-            settings.piece_share * (deadline - now),
-            min(
-                settings.min_piece_seconds,
-                deadline - now - settings.piece_reserve_seconds,
-            ),
-        )
-        if width and soft:
-            remaining = deadline - now - settings.piece_reserve_seconds
-        elif width and wider_share is not None:
-            remaining = min(remaining, wider_share * (deadline - now))
+        remaining = _piece_seconds(settings, stop_at, deadline, width, soft, wider_share)
         if value >= target or remaining < 0.2:
             break
         best, value = guided_piece(
@@ -222,8 +141,142 @@ def lp_guided_band(
             workers,
         )
     if tightens and value < target:
-        lp_bound = by_units(lp_bound)
+        lp_bound = by_units(lp_bound, value)
     return best, value, lp_bound
+
+
+def _piece_seconds(
+    settings: SolverSettings,
+    stop_at: float,
+    deadline: float,
+    width: int,
+    soft: bool,
+    wider_share: float | None,
+) -> float:
+    """The time a guided piece of `width` may take. A slow LP (large stages) still leaves
+    the piece a share of what is left; the soft stage, the last, may give the wider piece
+    all of it."""
+    now = time.perf_counter()
+    remaining = max(
+        stop_at - now,
+        settings.piece_share * (deadline - now),
+        min(settings.min_piece_seconds, deadline - now - settings.piece_reserve_seconds),
+    )
+    if width and soft:
+        remaining = deadline - now - settings.piece_reserve_seconds
+    elif width and wider_share is not None:
+        remaining = min(remaining, wider_share * (deadline - now))
+    return remaining
+
+
+@dataclass(frozen=True)
+class _Relaxation:
+    """A stage's LP relaxation as the guided piece reads it."""
+
+    bound: int  # its optimum rounded down: a proven ceiling
+    used: np.ndarray  # (variables,) what its optimum uses
+    reduced: np.ndarray  # (variables,) the reduced costs, for the wider piece
+    tighten: _UnitBound
+
+
+def _priced_relaxation(
+    settings: SolverSettings,
+    at: StageAt,
+    best: np.ndarray,
+    free: np.ndarray,
+    budget_s: float,
+    entry: dict[str, object],
+    ahead: BackgroundLp | None,
+) -> tuple[_Relaxation | None, int | None]:
+    """The stage's LP solved over few columns and proven over all by pricing (or taken
+    from `ahead`, started earlier in a worker). Returns it, or None and the bound to report
+    when it did not give a point to guide with."""
+    inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
+    soft = stage.name == SOFT
+    coefs = stage.coefficients
+    objective_full = stage_objective(coefs, np.arange(full.n_vars))
+    start = starting_columns(
+        inst.pair_ref,
+        inst.pair_points,
+        stage.active,
+        best,
+        full.n_vars,
+        per_referral=settings.start_columns_per_referral,
+    )
+    lp_stop = (
+        time.perf_counter()
+        + (settings.soft_priced_lp_share if soft else settings.priced_lp_share) * budget_s
+    )
+    priced: PricedLp | None = None
+    if ahead is not None:
+        priced = ahead.outcome(wait_until=lp_stop)
+        ahead.cancel()
+        entry.update(lp_ahead=priced is not None)
+    if priced is None:
+        # The soft objective's many point values suit the dual simplex; a band's
+        # count does not (`priced_lp.RestrictedLp`).
+        priced = priced_lp(
+            full,
+            free,
+            objective_full,
+            start,
+            lp_stop - time.perf_counter(),
+            dual_simplex=soft,
+            settings=settings,
+        )
+    lp_bound = priced.integer_bound
+    entry.update(
+        lp_seconds=round(priced.seconds, 3),
+        lp_value=priced.bound,
+        lp_priced_rounds=priced.rounds,
+        lp_priced_columns=priced.columns,
+    )
+    if lp_bound is None or priced.support is None or priced.reduced is None:
+        return None, lp_bound
+    tighten = _UnitBound(
+        full,
+        np.where(free, full.lower, 0),
+        np.where(free, full.upper, 0),
+        objective_full,
+        priced.prices,
+        priced.point,
+        unit_of_variable(inst, layout),
+        settings,
+    )
+    return _Relaxation(lp_bound, priced.support, priced.reduced, tighten), lp_bound
+
+
+def _whole_relaxation(
+    settings: SolverSettings,
+    at: StageAt,
+    free: np.ndarray,
+    budget_s: float,
+    entry: dict[str, object],
+) -> _Relaxation | None:
+    """The stage's LP solved whole by GLOP, or None if it was not solved in time."""
+    inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
+    coefs = stage.coefficients
+    sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
+    lp = mip_prover.relax(sub.model, stage_objective(coefs, sub.free), budget_s)
+    entry.update(lp_seconds=round(lp.seconds, 3), lp_value=lp.value)
+    lp_bound = lp.bound
+    if lp_bound is None or lp.values is None or lp.reduced_costs is None:
+        return None
+    used = np.zeros(full.n_vars, dtype=bool)
+    used[sub.free[lp.values > 1e-6]] = True
+    reduced = np.full(full.n_vars, -np.inf)
+    reduced[sub.free] = lp.reduced_costs
+    tighten = _UnitBound(
+        sub.model,
+        sub.model.lower,
+        sub.model.upper,
+        stage_objective(coefs, sub.free),
+        lp.prices,
+        lp.values,
+        unit_of_variable(inst, layout)[sub.free],
+        settings,
+    )
+    return _Relaxation(lp_bound, used, reduced, tighten)
 
 
 def guided_piece(
