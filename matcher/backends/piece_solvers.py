@@ -18,7 +18,7 @@ INT_MAX = 2**62
 
 
 class PieceOutcome:
-    """What one CP-SAT solve of a (sub)model gave."""
+    """What one solve of a piece gave, by CP-SAT or by CBC."""
 
     def __init__(self, status: str, values: np.ndarray | None, bound: int, seconds: float):
         self.status = status
