@@ -32,6 +32,7 @@ from matcher.backends.relaxation import (
     guided_placements,
     trivial_stage_bounds,
 )
+from matcher.backends.settings import SolverSettings
 from matcher.equity import equity
 from matcher.errors import BackendUnavailable
 from matcher.model import Assignment, Problem, Solution, Unplaced
@@ -47,9 +48,10 @@ FINISH_SECONDS_PER_REFERRAL = 0.0006
 
 
 def make_backend(name: str, **options: Any) -> Backend:
-    """A backend by name; options go to its constructor (e.g. `num_workers` for cpsat)."""
+    """A backend by name; options go to its constructor (for cpsat, fields of its
+    `SolverSettings`, e.g. `num_workers`)."""
     if name == "cpsat":
-        return CpSatBackend(**options)
+        return CpSatBackend(SolverSettings(**options))
     if name == "pulp":
         return PulpBackend(**options)
     if name == "greedy":

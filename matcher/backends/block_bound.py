@@ -1,37 +1,18 @@
 """A stage's LP bound tightened unit by unit: the rows of one unit kept whole as an integer
 program, the rows that link units priced (Lagrangian relaxation).
 
-Most rows of the model belong to one unit: its bed-spaces, its support hours, its high-risk
-room, its gender and risk-to-women rows, the couples in it. The rest link units (each
-referral placed once, the bands held at their counts, support teams, the women-only reserve).
-For prices ``y`` on the linking rows and ``d = c - A_link' y``, every integer point ``x`` has
+Most rows belong to one unit (its bed-spaces, support hours, high-risk room, gender and
+risk-to-women rows, the couples in it); the rest link units. For prices ``y`` on the linking
+rows and ``d = c - A_link' y``, every integer point ``x`` has
 
-    c x = y (A_link x) + d x
-        <= sum_link max(y lo, y hi) + sum_{j in no unit} max(d_j lower_j, d_j upper_j)
+    c x <= sum_link max(y lo, y hi) + sum_{j in no unit} max(d_j lower_j, d_j upper_j)
            + sum_units max{d x_u : x_u integer, within the unit's own rows}
 
-(a row open on the side its price would use gets price 0). With the LP relaxation's prices,
-and each unit's maximum replaced by its own LP bound (its rows priced too), this is the LP
-bound again; solving a unit's maximum as the integer program it is can only lower it. A unit
-whose own LP bound is fractional is where that is likely to pay, so those go first, then the
-units the LP's point uses fractionally. Any prices give a valid bound, and each unit's
-integer program contributes its proven dual bound (with a margin for floating point), so
-stopping anywhere is safe.
-
-Measured on `generate(5001, 5000, 10000)`, band 1 (1,597,464 variables, bands 5-2 held at
-522/566/937/961): the priced LP's bound is 1,248.67 and the best allocation found places
-1,247. Of the 1,177 units only one has a fractional LP bound (5.67: a support-hours row, a
-knapsack whose LP takes two thirds of a person); its integer program (2,405 variables, 19
-rows) gives 4, and the bound falls to 1,247.0: band 1 is proven, in 0.15-0.45 s. Solving
-every unit the LP's point uses fractionally (336) took 25 s and lowered nothing further.
-
-On `generate(1501, 1500, 3000, stress="tight_caseloads")` band 2's LP bound 228.56 falls to
-224.82 (4 of 5 units tightened, 0.15 s): the guided piece's 224 is proven there, where a CBC
-proof in a worker had needed 34 s of a core. Its band 1 (362.62) only falls to 362.18 against
-the 353 found: units joined by the support teams they share (20 blocks of up to 8 units)
-lower it no further, so what holds that bound up is not within units. Nor does the soft stage
-gain: on the large instance its LP bound 3,308,949 falls to 3,308,350 (0.02 %) in 30 s, so the
-soft stage is not tightened.
+With the LP's prices and each unit's LP bound this is the LP bound again; solving a unit as
+the integer program it is can only lower it. Units with a fractional LP bound go first. Any
+prices give a valid bound and each unit contributes its proven dual bound (with a margin), so
+stopping anywhere is safe. What it proves on the large instance is in `benchmarks/NOTES.md`
+("Batch solver").
 """
 
 from __future__ import annotations
@@ -47,12 +28,11 @@ import numpy as np
 
 from matcher.backends.classes import Instance, ModelLayout
 from matcher.backends.priced_lp import lagrangian_terms
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 # A unit's fractional LP bound or fractional point below this is rounding, not a fraction.
 FRACTION = 1e-6
-# Seconds any one unit's integer program may take.
-UNIT_SECONDS = 2.0
 # A unit's proven dual bound is raised by this much per unit of its objective's size
 # (SCIP's LP solves work to about 1e-9 relative; the bound stays a bound).
 MARGIN = 1e-7
@@ -103,6 +83,7 @@ def block_bound(
     time_limit_s: float,
     point: np.ndarray | None = None,
     enough: int | None = None,
+    settings: SolverSettings = DEFAULT_SETTINGS,
 ) -> BlockBound | None:
     """An upper bound on ``max objective @ x`` over the integer points of `model` with
     variable bounds `lower`/`upper`, from row `prices` (the LP relaxation's, for a bound
@@ -169,7 +150,7 @@ def block_bound(
             lower,
             upper,
             linked,
-            min(remaining, UNIT_SECONDS),
+            min(remaining, settings.unit_seconds),
             solver,
         )
         solved += 1

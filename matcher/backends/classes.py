@@ -1,56 +1,20 @@
 """The reduced allocation model every exact backend solves, built only from `constraints/`.
 
-Reading the rules: pair eligibility comes from `eligibility()`, the multi-person rules from
-`coupling()`, the points from `score()`. Nothing here decides who may go where; it only counts.
+Pair eligibility comes from `eligibility()`, the multi-person rules from `coupling()`, the
+points from `score()`: nothing here decides who may go where, it only counts. All
+coefficients are integers, so CP-SAT and a MIP solver see the very same numbers.
 
-The model (all coefficients integers, so CP-SAT and a MIP solver see the very same numbers):
+- ``y[r, u]`` (binary): referral r goes to unit u (a pair passing every pair rule for some
+  free bed-space of the unit; scores live on (referral, unit)).
+- ``f[group, class]`` (integer): how many of a unit's group of alike referrals take each
+  bed-space class (free bed-spaces of one unit and cluster that pass the same rules); units
+  with one class need none.
+- ``g[cluster]`` (binary): men (1) or women (0) for an open cluster both could enter.
+- ``h[unit]`` (binary): a non-woman flagged ``risk_to_women`` is placed there, so no woman is.
+- ``w[team group, team]`` (integer): how many of a team group's placements each team takes.
 
-- ``y[r, u]`` (binary), one per (referral, unit) pair where the referral passes every pair rule
-  for at least one free bed-space of the unit. Scores live on (referral, unit), so the
-  objective needs nothing finer.
-- Bed-space classes: free bed-spaces of one unit and cluster with the same ``accessible`` flag
-  pass exactly the same rules for every referral, so they are interchangeable; a class is a
-  count, not a set of variables. Inside a unit, referrals whose allowed classes and gender
-  agree form a group, and ``f[group, class]`` (integer) says how many of the group go to each
-  class. For a unit with one class no ``f`` is needed.
-- ``g[cluster]`` (binary) picks men (1) or women (0) for an open cluster that both could enter.
-- ``h[unit]`` (binary) is 1 when a person flagged ``risk_to_women`` who is not a woman is
-  placed there; then no woman is.
-- Support teams are counts too: placements in visiting units whose allowed teams are the same
-  set form a team group, and ``w[team group, team]`` (integer) says how many of them each team
-  takes; the team room caps the sum over groups.
-
-Measured on `fixtures.generator.generate(1, R, B)` (re-run the solves with
-``bedmatch bench --family medium --backends cpsat,greedy``):
-
-- medium (1,500 × 3,000): 700,592 eligible (referral, bed-space) pairs → 441,872 (referral,
-  bed-space class) pairs (835 classes for 1,365 free bed-spaces) → 139,831 (referral, unit)
-  pairs: the unit-level ``y`` with per-unit class counts is 5× smaller than the bed-space
-  model and 3.2× smaller than plain classes. Team choices: 123,815 (referral, unit, team)
-  triples → one ``w`` per (team group, team); the whole model has 140,166 variables and
-  8,241 rows.
-- large (5,000 × 10,000): 7,872,323 → 5,049,217 → 1,661,239 pairs.
-- a keep-together group is closed in each unit whose rows it overfills on its own
-  (`matcher.backends.group_fit`): on medium 342 of the 749 (group, unit) pairs of couples,
-  which the LP relaxation had filled half each; the band-1 LP falls from 399.69 to 396.875.
-- grouping referrals into interchangeable types bought nothing (1,495 types for 1,500
-  referrals: support hours, scores and eligibility rows make almost everyone unique), so the
-  model keeps one ``y`` per referral.
-- staged bands (see `matcher.objective`): a band stage leaves out every referral below the
-  band. On medium the band-5 stage then presolves to 12,267 variables and is closed in
-  2.5-5 s; with all referrals in, CP-SAT had not closed it after 38 s (bound 9,643 for 145
-  placeable). Stopping a band stage as soon as it places every placeable referral of the band
-  (its trivial bound) spares the proof where the hint or search already reached it.
-- CP-SAT workers on this 2-core machine: on generate(7, 120, 240) 8 workers prove the whole
-  lexicographic optimum in 4.1 s; 2 workers had not closed the soft stage after 30 s. On
-  medium, band 5 with 2 workers: 7.0 s, 8 workers: 4.6 s. Default: 8 (`num_workers`).
-- each stage is its own model over the variables it can move (`matcher.backends.submodel`):
-  on medium seed 1 the band-3 stage is 58,268 variables and 6,830 rows, where the model with
-  every pair (the closed ones at [0, 0]) had 140,166 and 8,241 for presolve to wade through.
-- CP-SAT parameters tried on medium (30 s): symmetry_level 0, linearization_level 2,
-  cp_model_probing_level 0, fewer presolve iterations: none closed band 4 (bound stays at
-  229-15,284 for 198 placeable); the presolve of the 31k-variable band-4 stage alone takes
-  about 12 s, which is where the time goes.
+Counting classes, not bed-spaces, makes the model several times smaller; the figures are in
+`benchmarks/NOTES.md` ("Batch solver").
 """
 
 from __future__ import annotations
@@ -329,6 +293,14 @@ class ModelLayout:
     g_index: dict[int, int]  # cluster -> var (1 = men)
     h_index: dict[int, int]  # unit -> var (a non-woman risk_to_women person is there)
     w_index: dict[tuple[int, int], int]  # (team group, team) -> var
+
+    def size(self) -> dict[str, int]:
+        """The model's size, as a run's log reports it."""
+        return {
+            "variables": self.model.n_vars,
+            "pair_variables": self.n_pairs,
+            "rows": len(self.model.rows),
+        }
 
 
 def build_model(inst: Instance) -> ModelLayout:

@@ -1,507 +1,60 @@
 """CP-SAT (OR-Tools), the main backend: the reduced model solved stage by stage.
 
-The model of `matcher.backends.classes` is kept as sparse arrays (`matcher.backends.submodel`);
-each stage of `matcher.objective` is maximised with the earlier ones held at their proven
-values, as a fresh CpModel over only what the stage can move: its active pairs and the
-auxiliary counts, every other variable fixed and folded into the row bounds. A band stage
-whose start already meets its proven ceiling (`StageCeilings`) is closed without a solve;
-before the full stage solve, a neighbourhood search (`_improve_band`) tries to place more of
-the band by re-solving small pieces around the unplaced referrals, so the ceiling is often
-met without ever proving it the hard way.
-
-Measured (2 shared cores, 60 s limit): on `generate(1, 1500, 3000)` the band-3 stage is
-58,268 free variables and 6,830 rows (the whole model: 140,166 and 8,241). Its neighbourhood
-search took the flow-guided start from 241 to 243 with place neighbourhoods alone, and to 249
-(of an optimum of 250) once people neighbourhoods were added; CP-SAT's own bound then stays
-at the flow ceiling 252 for 40 s, with `linearization_level` 2 too. On
-`generate(1, 5000, 10000)` one round closed band 4 (550 → 552, the ceiling) and band 3 went
-919 → 923 (ceiling 957); the whole band-3 stage (683,071 variables) gave CP-SAT no solution
-in 28 s at a 3.1 GiB peak, hence `max_stage_variables`; the run then ends in 59.5 s at a
-1.93 GiB peak.
-
-Band stages are proved by CBC (`band_prover="cbc"`, `matcher.backends.mip_prover`), whose
-cutting planes close the gap CP-SAT's bound stalls in; CP-SAT keeps the neighbourhood search
-and the soft stage. On `generate(1501, 1500, 3000)` (2 shared cores): at 60 s bands 5-2
-proven (159/180/266/237; CBC 6.7 s on band 3, 10.2 s on band 2), where CP-SAT alone proved
-bands 5-4 and left band 3 at bound 268; at 20 s bands 5-3 proven, band 2 open (ceiling
-241). With CBC proving, the search takes a tenth of a stage's time (it only gives a start).
-The soft stage is LP-guided as the bands are: its LP optimum is the soft bound reported (the
-trivial one counts every referral in its best unit), and the piece's value is the start. On
-`generate(1501, 1500, 3000, stress="women_heavy")`, whose bands are all proven in 4 s, the soft
-stage (146,226 variables, too many to solve whole) had stopped at once with 517,289 against
-the trivial bound 1,243,753 (gap 58 %); guided: LP 6.7 s, piece 3,918 variables, 868,229
-against 869,851 (gap 0.19 %), in 16 s of the 60. `high_risk`: 502,454 against 631,437 (20 %)
-became 628,386 against 631,385 (0.48 %); `couples`: 555,668 against 1,165,199 (52 %) became
-925,282 against 927,641 (0.25 %) once the soft LP had 60 % of the time left, not 25 %.
-
-Each band stage first solves its LP relaxation (`_lp_guided_band`, GLOP): the optimum rounded
-down is a proven ceiling, often below the flow ceiling, and the pairs the LP uses together
-with the incumbent's make a piece of 3,000-4,500 variables that CBC solves exactly in about a
-second (relaxation-induced neighbourhood search). On `generate(1501, 1500, 3000)` the piece
-gives each band's optimum at once: band 3 266 (3,088 variables), band 2 237 (3,586), band 1
-396 (4,394; with CP-SAT instead of CBC on the piece: 365 in the time left, and on band 2 236),
-where the neighbourhood search alone had reached 370-374 on band 1 in 60 s. The LP bounds are
-268, 239 and 399 (flow ceilings 268, 241 and 405). Measured on medium at 60 s: 159/180/266/
-237/396, bands 5-2 proven, band 1 bound 399 (gap 0.75 %, was 370 against 405, 8.6 %); at 20 s:
-159/180/266/237, bands 5-3 proven, band 2 bound 239 (gap 0.84 %, was 224 against 241, 7.05 %).
-CBC takes no start, so the search is skipped before it once the piece is solved. No
-reduced-cost fixing: with the optimum as incumbent only pairs with |reduced cost| above the
-LP's fractional excess could go (band 3: 22 of 66,532 at 2; band 2: 78 of 97,026), and CBC
-fixes those itself. On `generate(5001, 5000, 10000)` the band-3 stage (663,368 variables)
-takes 9.4 s for LP 937.42, and the piece (10,230 variables) places 937: band 3 is proven by
-the LP bound alone, where the neighbourhood search had reached 930-931 of a ceiling of 938 in
-60 s. A stage of more than `max_lp_variables` (200,000) is not given to GLOP whole (the
-large band-2 stage's LP had not finished in 8.6 s and took the process peak from 1.82 to
-2.37 GiB): its LP is solved over few columns and proven over all by pricing
-(`matcher.backends.priced_lp`). The limit was 1,000,000 at first; priced, the large band-3
-stage (663,368 variables) gives the same 937.42 in 2.3 s instead of 9.2 s, and the run's peak
-is 1,691 MiB instead of 1,902. Medium's stages (at most 153,179) are solved whole.
-GLOP adds about 500 MiB on the large band-3 stage; `PairIndex` (300 MiB less than a dict)
-keeps the process peak at 1.82 GiB with it (1.89 GiB before either change).
-`bedmatch bench --family large --time-limit 60`: 522/566/937/933/1057, bands 5-3 proven, peak
-1,911 MiB (was 522/566/930/930/1126, band 3 open at 0.85 %, 1,862 MiB); the first open band
-is now band 2, whose only bound is its flow ceiling 970 (gap 3.8 %), and band 1 gets only the
-greedy fill after it.
-
-Band proofs of at least `background_min_variables` run in a worker process
-(`matcher.backends.proof_worker`): the band is held at the count its guided piece found and
-the run goes on; a proof that finds more sends the run back to just after that band. Up to
-`background_proofs` (2, the cores here) run at once and the run waits while that many do (an
-earlier band's proof counts for more than a later stage); a proof started beside another runs
-niced, so under load the earlier band's gets the CPU. The worker costs about 1.3 s more than
-in process (band 3 of medium: 8.5 s against 7.2 s). On `generate(1501, 1500, 3000,
-stress="tight_caseloads")` at 60 s the in-process band-2 proof (83,379 variables, 32-36 s)
-left band 1 4 s for an LP that needs 15 s alone (GLOP, 131,033 variables; CLP 16 s, HiGHS
-IPM 28 s, GLOP dual simplex, DEVEX or Dantzig pricing not done in 30 s; pricing columns in
-from a restricted LP needs 5 s even when started from the LP's own support): 158/181/237/
-224/219 against 397 (gap 44.8 %). With the proof beside it, and the LP of a stage that is
-neither proved nor solved whole given `SOFT_LP_SHARE` of the time: on a quiet machine bands
-5-2 proven and band 1 353 against its LP bound 362 (gap 2.5 %); with another engineer's load
-on one of the two cores the band-1 LP took 23-30 s and the proof did not end: band 2 open at
-224 of 228 (gap 1.75 %). Medium at 20 s under that load: bands 5-3 proven, band 2 237 of 239
-as before (its proof, started at about 5 s, needs 10-12 s of a core of its own). The
-worker's memory (CBC: about 12 KiB a variable; 1.07 GB on the tight band-2 stage) is not in
-the main process's peak. Beside the band-1 LP the tight band-2 proof often does not end in
-the 52 s it has (alone: 36-40 s); CBC alone also once returned neither a solution nor a bound
-on it (1 run of 4, in process as in the worker), which leaves the band open at its LP bound.
-`bedmatch bench --family medium_stress --time-limit 60` under load: tight_caseloads
-158/181/237/224/232, gap 1.75 % (band 2); women_heavy and couples as before (0.19 %,
-0.25 %); high_risk 0.61 % (0.46 % in the published run).
-
-On the large instance the band-2 search had overrun the backend's limit by 2 s (42.0 s on
-40): its last round started without time for cutting out the piece, and the greedy fill after
-it ran past the limit. A round now starts only with the longest setup so far in hand, and the
-fill is made only when the run goes on (a stopped run gets it from `matcher.solve`, inside the
-finishing reserve): 40.4 s on 40, the same 522/566/937/933.
-
-With the priced LP the large band-2 stage (1,051,080 variables) gets its LP bound 961.83 in
-7.7 s (7 rounds, 54,097 columns), and the guided piece (11,460 variables) places 961: band 2
-is proven, where the search had reached 933 of the flow ceiling 970. `generate(5001, 5000,
-10000)` at 60 s: bands 5-2 proven. Band 1 (all 5,000 referrals) stays open: given the whole
-LP budget its priced LP did 3 rounds in 15.1 s (122,153 columns) without a useful bound, and
-the guided piece (13,583 variables) found nothing in the time left: 1,081 against the flow
-ceiling 1,261 (gap 14.3 %). With the bands above held at the start's counts its LP optimum
-(1,287.42, against a ceiling of 1,294) took 3 rounds of 3-8 s, and the restricted optimum
-after 2 rounds was already 1,283.87: a guide long before it is a bound. So the priced LP gets
-`PRICED_LP_SHARE` of the budget and the piece the rest: band 1 1,215 from the piece and 1,221
-after the search, gap 3.2 %: 522/566/937/961/1221 in 56.4 s at a 1,647 MiB peak.
-
-A proof in a worker starts CBC from the incumbent (`matcher.backends.cbc_command`), and may
-take a stage of up to `max_background_prover_variables`: medium band 1 (153,179 variables)
-is proved in 27-30 s beside the rest of the run, where OR-Tools' CBC, which takes no start,
-needed 77 s. A stage proved aside is held at what its guided piece gives, so it gives the LP
-the larger share, as a stage left to the search does; the guided piece, too, starts CBC from
-the incumbent, so a piece CBC does not finish still gives at least the start. Measured, 60 s
-limit, 2 shared cores: medium 159/180/266/237/396 with every band proven (band 1 was open at
-399), the soft stage 967,149 against its LP bound 979,912 (1.3 %); tight caseloads bands 5-2
-proven (band 2 in 34 s, was open at 224 of 228), band 1 349 against its LP bound 362;
-large 522/566/937/961/1227 (band 1 was 1,221), bands 5-2 proven as before.
-
-A piece that falls short of its target is tried once more, wider: each referral's
-`WIDER_PIECE_PAIRS` pairs of best LP reduced cost join it, and on the soft stage, the last,
-it may take the time that is left. Medium's soft stage: 976,230 against 979,912 (0.38 %);
-medium at 20 s (a piece given at least `MIN_PIECE_SECONDS`): bands 5-2 proven, band 1 396
-against its LP bound 399 (0.75 %), where before bands 5-3 were proven and band 2 was open.
-
-The large band-1 stage (1,597,464 free variables) is neither proved nor solved whole, so the
-run stops after it: its LP and guided piece now get all the time left, not `SOFT_LP_SHARE`,
-and the priced LP, whose rounds start from the last basis (`matcher.backends.priced_lp`),
-reaches its optimum 1,248.67 in 14.3 s of the 15 s it gets, where before 2 rounds in 10.6 s
-gave only a bound of 46,943. The piece over what its rounds used (15,621 variables) then
-gives 1,246: 522/566/937/961/1246 in 56.1 s (60 s limit), band 1 against its LP bound
-1,248 (gap 0.16 %, was 1,227 against the flow ceiling 1,261, 2.70 %); peak 1,948 MiB. In a
-600 s run the search reached 1,247, so the band's optimum is 1,247 or 1,248: proving it
-would need the whole stage's MIP. Pricing medium's stages too (`max_lp_variables` 120,000:
-the tight-caseloads band-1 LP in 2.5 s, not 14.4 s) left the piece a vertex whose piece
-CBC found nothing better than the start in 25 s (band 1 200, not 350), so they stay whole.
-
-Closing the units a couple cannot share (`matcher.backends.group_fit`) took medium's band-1 LP
-from 399.69 to 396.875: the guided piece's 396 is proven by the LP alone, where CBC's proof
-needed 27 s. At a 20 s limit every band of medium is closed by 6.3 s (was band 1 at 396
-against 399); at 60 s the run ends in 26 s with the soft stage at 0.07 % (was 50 s, 0.38 %).
-On tight caseloads and on large the LP bounds do not move (their gaps are support hours and
-team room, not couples). The large band-1 priced LP, at the edge of its budget, now takes the
-best 4,000 columns of a tail round warm rather than 4,037 afresh, and gets `PRICED_LP_SHARE`
-0.6: 522/566/937/961/1247 against its LP bound 1,248 (gap 0.08 %), 55 s, peak 1,866-1,913 MiB.
-
-A band stage that nothing proves in time (neither solved whole nor proved by CBC: large band
-1, 1,597,464 variables) had ended the run, every later stage left to the greedy fill. So the
-large soft points stayed those of the band stages' allocation, 2,716,657 against the greedy
-allocation's 2,916,790, whatever the limit. Such a band is now held open at its best count
-(reported with its bound; the run is not called proven) after its search, which takes
-`search_share` of the time left rather than all of it, and the later stages go on. Large at
-120 s: 522/566/937/961/1247 as before (band 1's search had never gone past the piece's 1,247,
-in 600 s either), soft points 3,210,541 (+18 %); at 150 s 3,298,465; at 60 s the soft stage
-has 6 s, too few for a round of its priced LP, and nothing changes.
-
-The soft stage's LP is priced beyond `max_soft_lp_variables` (50,000) rather than solved
-whole up to `max_lp_variables`: on medium it converges in 4 rounds, 2.6-3.0 s, where GLOP
-whole had not finished in 10.6 s at a 20 s limit (the soft stage then kept the band stages'
-allocation, 563,654 against the greedy's 864,401, gap 53.6 %). Medium at 20 s: 977,001
-against the LP bound 977,630 (0.064 %) in 17.0 s; at 60 s 0.063 % in 19.6 s (was 0.070 % in
-25.2 s); women_heavy 0.065 % in 10.4 s (0.079 %, 12.6 s), couples 0.177 % in 13.6 s (0.357 %,
-19.2 s), high_risk 0.026 % (0.006 %; its whole-stage CP-SAT solve follows either way).
-Band stages stay whole up to `max_lp_variables`: a priced LP's vertex made a worse guide for
-the tight-caseloads band-1 piece (see above).
-
-What was tried on large band 1, whose optimum is 1,247 or 1,248 (LP 1,248.67). CBC proves
-1,247 on the guided piece widened to each referral's 20 pairs of best reduced cost (111,163
-variables) in 34 s, to 60 (298,409) in 178 s, and on the columns the priced LP chose with
-the incumbent's (65,357) in 72 s: 1,248, if it exists, uses pairs far from the LP's. Fixing
-by reduced cost at 1,248 keeps 1,406,251 of the 1,590,346 movable columns: at the LP's
-prices 1.41 million have reduced cost 0 (the lower bands' referrals, free to move among
-units with room). Extended cover cuts on single rows of binaries (support hours, high-risk
-room, gender; negative terms complemented), separated at each LP optimum and priced with
-the rest: on the 15,387-variable piece one round of 29 takes the LP from 1,248.67 to 1,247;
-on the whole stage 1,700 left it at 1,248.67. What proves it is the LP's own prices: with the
-rows that link units priced and each unit's rows kept whole, one unit's integer program
-(a support-hours knapsack the LP filled with two thirds of a person) takes the bound to
-1,247.0 in 0.3-0.45 s (`matcher.backends.block_bound`; `unit_bounds`), once the guided piece
-has fallen short of the LP's 1,248. Large at 60 s: every band proven, at 36.2 s (median of 3
-in the benchmark: 35.0 s), where band 1 had stayed open at 1,247 against 1,248.
-
-At 60 s the large soft stage had 6 s, too few for a round of its priced LP, so its soft
-points stayed those of the band stages (2,716,657, below the greedy allocation's 2,916,790).
-Three changes give it about 18 s: the soft LP's fresh rounds use GLOP's dual simplex
-(`priced_lp.RestrictedLp`; its LP optimum in 21.8 s, not 40.7 s); a band held open spends
-at most `OPEN_BAND_SHARE` of the time left on its wider piece and on its search; and
-`matcher.solve` keeps 0.6 ms a referral for the finish, not 1.5 ms. Large at 60 s (median
-of 3): 522/566/937/961/1247 as before, soft points 3,210,727 (10 % above the greedy's) in
-57.9 s; the LP's second round is cut, so the piece is that of its first round's columns
-(its LP optimum, 3,308,949, needs 21.8 s). Medium at 60 s ends in 10.4 s, not 20.0 s (soft
-gap 0.063 %), and the high_risk variant's whole soft stage is proven optimal in 44.5 s.
-
-The large soft piece stands on a cliff: CBC given about 6 s on the piece of the LP's first
-round (13,424 variables) gives 3,210,725. Given 4 s on the piece of both rounds (14,998),
-when the LP had 0.75 of the stage and its second round ended, it gave back its start,
-2,717,394 (so did a share of 0.6 in one run of four: hence `SOFT_PRICED_LP_SHARE`). Half
-the piece's time for CBC and the rest for CP-SAT from CBC's best gave 2,727,826. On the
-tight-caseloads variant, where CBC does not improve the soft piece's start (479,595) in
-18.5 s, CP-SAT reached 579,974 in that time; but it needed 44.9 s, not 1 s, to close
-medium's soft pieces, so the soft pieces stay with CBC.
-
-The large soft stage's LP needs about 22 s (6 rounds), its piece about 10 s, and the stage
-had 16 s after band 1. But band 1, held open, works one process at a time (GLOP here, then
-the CBC program on its pieces): the second core idled for its 20 s. So when the last band is
-held open and the soft LP will be priced, that LP starts in a worker
-(`matcher.backends.lp_worker`) as the band does, with the band held at the count it has then
-(below the count it ends with: a relaxation, so its bound holds), and the soft stage takes
-its answer instead of solving it. Large at 60 s: soft points 3,290,111 against the LP bound
-3,315,698 (gap 0.77 %), was 3,210,727 against 3,419,448 (6.1 %, the LP's second round cut
-short); the worker's LP converged (6 rounds, 23 s), band 1's own LP took 11.8 s beside it
-(10.8 s), and the soft piece (15,580 variables) was solved to optimality in 11.7 s. The run
-ends in 58.7 s; the largest resident set of the process tree 1,781 MiB (1,797 MiB before).
-Band 1 still ends at 1,247 against 1,248. (The band's log notes the count the soft LP held
-it at, `soft_lp_held`: 1,058, the start's count; held at 1,247 the soft LP is 3,308,949, so
-the relaxation costs the bound 0.2 %.) The two cores here are shared: at a 30 s limit the
-worker beside band 1 slowed its guided piece past the piece's time, and band 1 stayed at its
-start's 1,058 where it had reached 1,218. The worker now runs niced (`PROOF_NICENESS`): 1,218
-again at 30 s, and at 60 s the soft LP still converges (19.6 s) and band 1's own LP takes
-10.3 s: 3,290,756 against 3,315,698.
-
-On the tight-caseloads variant CBC never improves the soft piece's start (4,684 variables:
-it spends its 14 s in 75 passes of root cuts, and with `-cuts off`, RINS, RENS or diving it
-still has only the start at 10 s; HiGHS has no solution in 10 s either), where CP-SAT with 2
-workers finds 617,434 alone and 567,599 beside CBC and a busy core. So a soft piece that CBC
-has not closed in `RACE_AFTER_SECONDS` is raced (`_race`): CP-SAT takes it too, from the
-same start, each stops the other (CBC's end stops CP-SAT; a proof by CP-SAT kills CBC), and
-the better answer is kept. Racing from the start cost medium's soft pieces, which CBC closes
-in 1-4 s, 1-2 s a run (13.5 s, not 11.6 s); after 3 s they are not raced and the runs take
-11.8 s (medium), 9.1 s (couples), 7.5 s (women_heavy), with the same soft points. Tight
-caseloads' soft points: 538,540, was 476,029 (CP-SAT's answer; 547,528 racing from the
-start); large's soft piece is still CBC's (3,290,111), and high_risk's soft stage is still
-proven optimal (in 47.3 s). Raced too, the large soft piece (15,580 variables) took the run's
-peak from 1,761 MiB to 1,974 MiB for nothing: pieces above `MAX_RACE_VARIABLES` are CBC's
-alone.
+Each stage of `matcher.objective` (bands 5 to 1, then the soft points) is maximised with the
+earlier ones held at their proven values, over only the variables the stage can move. A band
+is LP-guided first (its LP bound is a proven ceiling, and the pairs its optimum uses make a
+small piece CBC solves exactly), then improved by a neighbourhood search, then proved by CBC,
+in a worker process when it is large while the run goes on with the band held at its count.
+CP-SAT finds allocations fast but its bound stalls on the bands; CBC's cuts close them. What
+was tried and measured is in `benchmarks/NOTES.md` ("Batch solver").
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import replace
 from functools import partial
-from typing import Any
 
 import numpy as np
 
-from matcher.backends import cbc_command, floors, mip_prover
+from matcher.backends import floors, mip_prover
+from matcher.backends.background_work import (
+    await_proofs,
+    cpsat_workers,
+    launch_proofs,
+    settle_proofs,
+    start_soft_lp,
+    take_soft_lp,
+    wait_for_a_core,
+)
+from matcher.backends.band_search import improve_band
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
-from matcher.backends.block_bound import block_bound, unit_of_variable
-from matcher.backends.classes import (
-    Assignment3,
-    Instance,
-    ModelLayout,
-    build_model,
-    decode,
-    encode,
-)
+from matcher.backends.classes import Assignment3, Instance, build_model, decode, encode
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.linear import Row
-from matcher.backends.lp_worker import BackgroundLp
-from matcher.backends.priced_lp import (
-    PricedLp,
-    best_per_referral,
-    priced_lp,
-    starting_columns,
-)
-from matcher.backends.proof_worker import BackgroundProof
+from matcher.backends.guided_band import lp_guided_band
+from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
 from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
-from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
-from matcher.objective import SOFT, Stage, stages
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
+from matcher.backends.stage_plan import StagePlan, plan_stage
+from matcher.backends.stage_run import PendingProof, StageAt, StageRun
+from matcher.backends.stage_terms import stage_hint, stage_objective
+from matcher.backends.submodel import SparseModel, SubModel, restrict
+from matcher.objective import SOFT, stages
 from matcher.progress import stage_entry
-
-INT_MAX = 2**62
-
-
-@dataclass(frozen=True)
-class _UnitBound:
-    """A stage's LP bound, to be tightened unit by unit (`matcher.backends.block_bound`)."""
-
-    model: SparseModel
-    lower: np.ndarray
-    upper: np.ndarray
-    objective: np.ndarray
-    prices: np.ndarray | None
-    point: np.ndarray | None
-    unit: np.ndarray
-
-    def run(self, value: int, lp_bound: int, seconds: float, entry: dict[str, object]) -> int:
-        """The bound, tightened in `seconds` at most until it meets `value`."""
-        if self.prices is None or seconds < 0.1:
-            return lp_bound
-        out = block_bound(
-            self.model,
-            self.lower,
-            self.upper,
-            self.objective,
-            self.prices,
-            self.unit,
-            seconds,
-            point=self.point,
-            enough=value,
-        )
-        if out is None or out.units_solved == 0:
-            return lp_bound
-        entry["unit_bound"] = {
-            "bound": round(out.bound, 3),
-            "units_solved": out.units_solved,
-            "units_tightened": out.units_tightened,
-            "seconds": round(out.seconds, 3),
-        }
-        return min(lp_bound, out.integer_bound)
-
-
-class _StopAt:
-    """Stop the search once a solution reaches a known bound."""
-
-    def __new__(cls, target: int) -> Any:
-        from ortools.sat.python import cp_model
-
-        class Callback(cp_model.CpSolverSolutionCallback):
-            def on_solution_callback(self) -> None:
-                if self.objective_value >= target - 1e-6:
-                    self.stop_search()
-
-        return Callback()
-
-
-class _Outcome:
-    """What one CP-SAT solve of a (sub)model gave."""
-
-    def __init__(self, status: str, values: np.ndarray | None, bound: int, seconds: float):
-        self.status = status
-        self.values = values
-        self.bound = bound
-        self.seconds = seconds
-
-    @property
-    def optimal(self) -> bool:
-        return self.status == "OPTIMAL"
-
-
-@dataclass(frozen=True)
-class _StageAt:
-    """A stage and the model it is solved on: what every solve of a piece of it reads."""
-
-    inst: Instance
-    layout: ModelLayout
-    full: SparseModel  # the model with the bands before the stage held at their counts
-    stage: Stage
-
-
-@dataclass
-class _Pending:
-    """A band stage being proved in the background while later stages go on."""
-
-    index: int  # of the stage
-    sub: SubModel  # the stage's sub-model the proof maximises
-    objective: np.ndarray  # over the sub-model's variables
-    value: int  # the band's count held meanwhile
-    ceiling: int
-    entry: dict[str, object]  # the stage's log entry
-    full_before: SparseModel  # the model and held counts from before the band was held
-    held_before: dict[str, int]
-    start: np.ndarray  # the incumbent on the sub-model's variables (the proof's start)
-    proof: BackgroundProof | None = None  # None while waiting for a free worker
-
-
-@dataclass
-class _SoftLpAhead:
-    """The soft stage's LP, started in a worker beside a band held open (`lp_worker`)."""
-
-    lp: BackgroundLp
-    held: dict[str, int]  # the band counts its model holds: it bounds any run holding more
-
-    def still_relaxes(self, held: dict[str, int]) -> bool:
-        """Whether the run's held counts (`held`) are each at least those the LP assumed, so
-        that its bound is a bound for the run's soft stage (a proof that sent the run back
-        may have changed them)."""
-        return all(held.get(name, -1) >= count for name, count in self.held.items())
-
-
-@dataclass
-class _Run:
-    """The state of one stage-by-stage solve."""
-
-    inst: Instance
-    layout: ModelLayout
-    full: SparseModel  # the model with every band done so far held at its count
-    best: np.ndarray  # the incumbent, as values of the model's variables
-    ceilings: StageCeilings
-    stages: list[Stage]
-    index: int = 0  # the stage to solve next
-    bounds: dict[str, int] = field(default_factory=dict)
-    stage_log: list[dict[str, object]] = field(default_factory=list)
-    pending: list[_Pending] = field(default_factory=list)
-    stopped: bool = False  # time stopped a stage before it was proven
-    # Bands held open: proofs that ended unproven, and stages nothing could prove in time.
-    open_stages: set[int] = field(default_factory=set)
-    # When the run first had every band stage proven (perf_counter), if it has.
-    bands_proven_at: float | None = None
-    soft_lp: _SoftLpAhead | None = None
-    began: float = field(default_factory=time.perf_counter)
-
-    @property
-    def proving(self) -> int:
-        """Background proofs running now (not those waiting for a free worker)."""
-        return sum(1 for pending in self.pending if pending.proof is not None)
-
-    def note_bands_proven(self) -> None:
-        """Note the time if every band stage is now done and proven: a proof in a worker is
-        read between stages, so the time noted can be later than the proof's own end."""
-        past_bands = all(stage.name == SOFT for stage in self.stages[self.index :])
-        if self.bands_proven_at is None and past_bands and not (self.pending or self.open_stages):
-            self.bands_proven_at = time.perf_counter()
-
-    def hold(self, value: int) -> None:
-        """Hold the current band stage at `value` from here on and move to the next."""
-        stage = self.stages[self.index]
-        nz = np.flatnonzero(stage.coefficients)
-        self.ceilings.hold(stage.name, value)
-        self.full = self.full.with_rows([Row(nz, stage.coefficients[nz], value, None)])
-        self.index += 1
 
 
 class CpSatBackend:
-    """OR-Tools CP-SAT with `num_workers` search workers (see benchmarks for the choice).
-
-    `search_share` is the part of each band stage's remaining time the neighbourhood search
-    may take before the full stage solve (0 turns it off; a band held open, which nothing
-    proves in time, takes at most `OPEN_BAND_SHARE`). A stage with more than
-    `max_stage_variables` free variables is not solved whole: on the large instances CP-SAT
-    found no solution at all for a 683,071-variable band stage in 28 s while holding 3 GiB,
-    and the neighbourhood search improves the band in that time instead; on
-    `generate(1501, 1500, 3000)` the 153,179-variable band-1 stage gave CP-SAT no solution in
-    15.7 s, where the search given that time took the band from 358 to 374 (ceiling 405).
-    `band_prover`
-    names what solves a whole band stage: "cbc" (default, where OR-Tools carries it) or
-    "cpsat"; the soft stage is always CP-SAT's. CBC in process takes only stages of at most
-    `max_prover_variables` free variables: its memory grows by about 12 KiB a variable
-    (0.85 GiB on a 66,532-variable band stage, 1.2 GiB on 97,026, 1.65 GiB on 153,179),
-    and the larger stages it did not close in time anyway. In a worker process, started
-    from the incumbent, it takes up to `max_background_prover_variables` (medium band 1,
-    153,179 variables, proved in 27 s; the large instance's stages, 663,368 and more, stay
-    with the neighbourhood search). `lp_guide` solves each band
-    stage's LP relaxation for a proven ceiling and an LP-guided piece (see the module
-    docstring): whole with GLOP up to `max_lp_variables` free variables (the soft stage's
-    up to `max_soft_lp_variables`), by pricing beyond.
-    A CBC band proof of at least `background_min_variables` runs in a worker process, at
-    most `background_proofs` at once (0: every proof in process); the run waits while that
-    many run, and CP-SAT uses `workers_while_proving` workers while any does.
-    `race_soft_pieces` races CP-SAT against CBC on a soft piece CBC has not closed soon;
-    `unit_bounds` tightens a band's LP bound by solving units whole
-    (`matcher.backends.block_bound`).
-    """
+    """OR-Tools CP-SAT with `num_workers` search workers, CBC proving the band stages; every
+    knob is a field of `SolverSettings`."""
 
     name = "cpsat"
 
-    def __init__(
-        self,
-        num_workers: int = 8,
-        soft_gap: float = 0.0,
-        log: bool = False,
-        parameters: dict[str, Any] | None = None,
-        search_share: float | None = None,
-        seed: int = 0,
-        max_stage_variables: int = 120_000,
-        band_prover: str = "cbc",
-        max_prover_variables: int = 120_000,
-        max_background_prover_variables: int = 250_000,
-        lp_guide: bool = True,
-        max_lp_variables: int = 200_000,
-        max_soft_lp_variables: int = 50_000,
-        background_proofs: int = 2,
-        background_min_variables: int = 20_000,
-        workers_while_proving: int = 2,
-        race_soft_pieces: bool = True,
-        unit_bounds: bool = True,
-    ) -> None:
-        self.num_workers = num_workers
-        self.soft_gap = soft_gap
-        self.log = log
-        self.parameters = parameters or {}  # any further CP-SAT parameter, by name
-        self.seed = seed
-        self.max_stage_variables = max_stage_variables
-        if band_prover not in ("cbc", "cpsat"):
-            raise ValueError(f"band_prover must be 'cbc' or 'cpsat', not {band_prover!r}")
-        # CBC proves band stages where CP-SAT's bound stalls (`matcher.backends.mip_prover`).
-        if band_prover == "cbc" and not mip_prover.available():
-            band_prover = "cpsat"
-        self.band_prover = band_prover
-        self.max_prover_variables = max_prover_variables
-        self.max_background_prover_variables = max_background_prover_variables
-        self.lp_guide = lp_guide
-        self.max_lp_variables = max_lp_variables
-        self.max_soft_lp_variables = max_soft_lp_variables
-        self.search_share = search_share
-        self.background_proofs = background_proofs
-        self.background_min_variables = background_min_variables
-        self.workers_while_proving = workers_while_proving
-        self.race_soft_pieces = race_soft_pieces
-        self.unit_bounds = unit_bounds
+    def __init__(self, settings: SolverSettings = DEFAULT_SETTINGS) -> None:
+        # CBC proves band stages where CP-SAT's bound stalls (`matcher.backends.mip_prover`),
+        # where OR-Tools carries it.
+        if settings.band_prover == "cbc" and not mip_prover.available():
+            settings = replace(settings, band_prover="cpsat")
+        self.settings = settings
 
     def available(self) -> bool:
         try:
@@ -517,15 +70,17 @@ class CpSatBackend:
         hint: list[Assignment3] | None = None,
     ) -> BackendResult:
         if floors.has_floors(instance):
-            maximise = partial(floors.cpsat_maximise, num_workers=self.num_workers)
-            return floors.staged_solve(instance, time_limit_s, hint, maximise, self.soft_gap)
+            maximise = partial(floors.cpsat_maximise, num_workers=self.settings.num_workers)
+            return floors.staged_solve(
+                instance, time_limit_s, hint, maximise, self.settings.soft_gap
+            )
         began = time.perf_counter()
         deadline = began + time_limit_s
         layout = build_model(instance)
         if hint is None:
             hint = greedy_placements(instance)
         pair_priority = instance.tables.referrals.priority[instance.pair_ref]
-        run = _Run(
+        run = StageRun(
             inst=instance,
             layout=layout,
             full=SparseModel.of(layout.model),
@@ -537,7 +92,7 @@ class CpSatBackend:
             while True:
                 self._run_stages(run, deadline)
                 # Every stage is done or stopped: the main core is free for one more proof.
-                if not self._await_proofs(run, deadline):
+                if not await_proofs(self.settings, run, deadline):
                     break
         finally:
             for pending in run.pending:
@@ -547,903 +102,250 @@ class CpSatBackend:
             if run.soft_lp is not None:
                 run.soft_lp.lp.cancel()
         run.note_bands_proven()
-        detail: dict[str, object] = {"stages": run.stage_log, "num_workers": self.num_workers}
+        detail: dict[str, object] = {
+            "stages": run.stage_log,
+            "num_workers": self.settings.num_workers,
+        }
         if run.bands_proven_at is not None:
             detail[BANDS_PROVEN_S] = round(run.bands_proven_at - began, 3)
         return BackendResult(
             placements=decode(instance, layout, run.best),
             stage_bounds=run.bounds,
             timed_out=run.stopped or bool(run.open_stages),
-            detail={**detail, **_size(layout)},
+            detail={**detail, **layout.size()},
         )
 
-    def _run_stages(self, run: _Run, deadline: float) -> None:
+    def _run_stages(self, run: StageRun, deadline: float) -> None:
         """Solve stages from `run.index` on until all are done or time stops one (then
         `run.stopped`). A band proof running in the background may send the run back."""
-        inst, layout = run.inst, run.layout
-        n_pairs = layout.n_pairs
         while run.index < len(run.stages):
-            if self._settle(run) or self._wait_for_a_core(run, deadline):
+            if settle_proofs(run) or wait_for_a_core(self.settings, run, deadline):
                 continue  # a background proof found more: resume after its stage
             run.note_bands_proven()
-            self._launch(run, deadline, self.background_proofs)
-            stage = run.stages[run.index]
-            coefs = stage.coefficients
-            nz = np.flatnonzero(coefs)
-            value = int(coefs[nz] @ run.best[nz])
-            ceiling = run.ceilings.of(stage.name)
-            entry = stage_entry(stage.name, run.began)
-            run.stage_log.append(entry)
-            free = np.ones(run.full.n_vars, dtype=bool)
-            free[:n_pairs] = stage.active
-            # A stage too big to solve whole in time is left to the neighbourhood search.
-            n_free = int(free.sum())
-            whole = n_free <= self.max_stage_variables
-            in_background = self.background_proofs > 0 and n_free >= self.background_min_variables
-            # A proof in a worker process costs the run no memory, and starts from the
-            # incumbent, so it may take larger stages than one in process.
-            prover_limit = (
-                self.max_background_prover_variables if in_background else self.max_prover_variables
-            )
-            by_cbc = self.band_prover == "cbc" and n_free <= prover_limit
-            # What happens after the search: CP-SAT solves the stage whole, or CBC proves it.
-            settled = whole or (by_cbc and stage.name != SOFT)
-            proved_aside = by_cbc and in_background and stage.name != SOFT
-            share = self._search_share(by_cbc)
-            held_open = not settled and stage.name != SOFT
-            if held_open:
-                share = min(share, OPEN_BAND_SHARE)
-                if self.lp_guide and run.index == len(run.stages) - 2:
-                    self._start_soft_lp(run, deadline, value, entry)
-            ahead = self._take_soft_lp(run) if stage.name == SOFT else None
-            if value < ceiling and self.lp_guide:
-                run.best, value, lp_bound = self._lp_guided_band(
-                    _StageAt(inst, layout, run.full, stage),
-                    run.best,
-                    value,
-                    ceiling,
-                    deadline,
-                    entry,
-                    # A stage neither proved nor solved whole is proven by its LP bound or
-                    # not at all, and its LP is the slowest (large band 1: 15 s): the LP and
-                    # the piece may take all that is left.
-                    # The soft stage and one proved aside (held meanwhile at what the guided
-                    # piece gives) give the LP the larger share. (On the tight-caseloads
-                    # variant the band-1 LP needs 15 s: with the smaller share it did not
-                    # end, and band 1 was held at 188, not 355.)
-                    share=(
-                        1.0
-                        if not settled
-                        else SOFT_LP_SHARE
-                        if proved_aside or stage.name == SOFT
-                        else LP_GUIDE_SHARE
-                    ),
-                    workers=self._workers(run),
-                    wider_share=OPEN_BAND_SHARE if held_open else None,
-                    ahead=ahead,
-                )
-                if lp_bound is not None and lp_bound < ceiling:
-                    # The LP relaxation of the stage is a proven ceiling too.
-                    ceiling = max(lp_bound, value)
-                if by_cbc and entry.get("lp_guided_status") == "OPTIMAL":
-                    # The search would only look for what the piece's optimum already
-                    # gives the proof (as its start, or as the count CBC must reach).
-                    share = 0.0
-            if ahead is not None:
-                ahead.cancel()  # no-op once its answer is read
-            if stage.name == SOFT and self.lp_guide:
-                # The soft stage's LP bound is the one worth reporting (the trivial one
-                # counts every referral in its best unit); with the guided piece's value
-                # close enough to it, the stage is done.
-                run.bounds[SOFT] = ceiling
-                entry.update(value=value, bound=ceiling)
-                if value >= ceiling * (1 - self.soft_gap):
-                    run.index += 1
-                    continue
-            if stage.name != SOFT and value < ceiling and share > 0:
-                budget = (deadline - time.perf_counter()) * share
-                run.best, value, rounds, moved = self._improve_band(
-                    _StageAt(inst, layout, run.full, stage),
-                    run.best,
-                    value,
-                    ceiling,
-                    budget,
-                    workers=self._workers(run),
-                )
-                entry.update(search_rounds=rounds, search_value=value)
-                goes_on = value >= ceiling or deadline - time.perf_counter() > 0.05
-                if moved and goes_on:
-                    # The run goes on: referrals a piece let go (lower bands making way) are
-                    # added back where they fit, for the later stages' starts. (A run that
-                    # stops here is filled the same way by `matcher.solve`, after the limit's
-                    # reserve, not inside the backend's time.)
-                    completed = greedy_placements(inst, start=decode(inst, layout, run.best))
-                    run.best = encode(inst, layout, completed)
-            if stage.name != SOFT and value >= ceiling:
-                # The start (or the neighbourhood search) meets a proven ceiling.
-                entry.update(value=value, skipped=True)
-                run.bounds[stage.name] = value
-                run.hold(value)
-                continue
-            remaining = deadline - time.perf_counter()
-            if stage.name != SOFT:
-                # The flow ceiling is proven with the bands above held: report it if we stop.
-                run.bounds[stage.name] = ceiling
-            if remaining <= 0.05 or (not settled and stage.name == SOFT):
-                run.stopped = True
+            launch_proofs(self.settings, run, deadline, self.settings.background_proofs)
+            if not self._next_stage(run, deadline):
                 return
-            if not settled:
-                # Nothing will prove this band in time: it is held open at its best count, and
-                # the later stages still improve the allocation in what time is left.
-                run.open_stages.add(run.index)
-                entry.update(value=value, bound=ceiling, status="OPEN")
-                run.hold(value)
-                continue
-            sub = restrict(run.full, free, np.zeros(run.full.n_vars, dtype=np.int64))
-            gap = self.soft_gap if stage.name == SOFT else 0.0
-            # A band stage that reaches its ceiling is done: no further proof needed.
-            target = ceiling if stage.name != SOFT else None
-            if proved_aside:
-                # Proved in a worker process (now, or when one is free) while the run goes
-                # on with the band held at its count.
-                entry.update(status="PROVING", variables=len(sub.free), value=value)
-                run.pending.append(
-                    _Pending(
-                        run.index,
-                        sub,
-                        _objective(coefs, sub.free),
-                        value,
-                        ceiling,
-                        entry,
-                        run.full,
-                        dict(run.ceilings.held),
-                        stage_hint(inst, layout, run.best, stage.active)[sub.free],
-                    )
-                )
-                self._launch(run, deadline, self.background_proofs)
-                run.hold(value)
-                continue
-            if stage.name != SOFT and by_cbc:
-                # CBC overruns its clock by up to about a second in preprocessing.
-                out = _prove_band(sub.model, coefs, sub.free, 0.9 * remaining - 0.5)
-            else:
-                hint_values = stage_hint(inst, layout, run.best, stage.active)
-                out = self._solve(
-                    sub.model,
-                    coefs,
-                    sub.free,
-                    hint_values[sub.free],
-                    remaining,
-                    target,
-                    gap,
-                    workers=self._workers(run),
-                )
-            entry.update(status=out.status, seconds=round(out.seconds, 3), variables=len(sub.free))
-            if out.values is None:
-                if stage.name != SOFT:
-                    run.bounds[stage.name] = max(min(out.bound, ceiling), value)
-                run.stopped = True  # no solution in time (or an unexpected status)
-                return
-            values = sub.expand(out.values)
-            found = int(coefs[nz] @ values[nz])
-            if found > value:  # on a tie the earlier solution is better for later stages
-                # Referrals the stage left out are added back greedily for the next hint.
-                completed = greedy_placements(inst, start=decode(inst, layout, values))
-                run.best, value = encode(inst, layout, completed), found
-            run.bounds[stage.name] = max(min(out.bound, ceiling), value)
-            entry.update(value=value, bound=run.bounds[stage.name])
-            done = (
-                out.optimal
-                or (target is not None and value >= target)
-                or (gap > 0 and value >= run.bounds[stage.name] * (1 - gap))
-            )
-            if not done:
-                run.stopped = True
-                return
-            if out.optimal or stage.name != SOFT:
-                run.bounds[stage.name] = value
-            if stage.name != SOFT:
-                run.hold(value)
-            else:
+
+    def _next_stage(self, run: StageRun, deadline: float) -> bool:
+        """Solve, prove, hold open or set aside for a proof the stage at `run.index`.
+        Returns whether the run goes on (not when time stopped the stage: `run.stopped`)."""
+        settings = self.settings
+        stage = run.stages[run.index]
+        coefs = stage.coefficients
+        nz = np.flatnonzero(coefs)
+        value = int(coefs[nz] @ run.best[nz])
+        ceiling = run.ceilings.of(stage.name)
+        entry = stage_entry(stage.name, run.began)
+        run.stage_log.append(entry)
+        free = np.ones(run.full.n_vars, dtype=bool)
+        free[: run.layout.n_pairs] = stage.active
+        plan = plan_stage(settings, stage, int(free.sum()))
+        value, ceiling, search_share = self._guided_start(
+            run, deadline, plan, value, ceiling, entry
+        )
+        if stage.name == SOFT and settings.lp_guide:
+            # The soft stage's LP bound is the one worth reporting (the trivial one
+            # counts every referral in its best unit); with the guided piece's value
+            # close enough to it, the stage is done.
+            run.bounds[SOFT] = ceiling
+            entry.update(value=value, bound=ceiling)
+            if value >= ceiling * (1 - settings.soft_gap):
                 run.index += 1
-
-    def _start_soft_lp(
-        self, run: _Run, deadline: float, value: int, entry: dict[str, object]
-    ) -> None:
-        """Start the soft stage's priced LP in a worker, on the model with the current band
-        (held open, the last) held at `value`, if the soft stage will be priced and no proof
-        has the second core."""
-        soft, band = run.stages[-1], run.stages[run.index]
-        n_vars, n_pairs = run.full.n_vars, run.layout.n_pairs
-        free = np.ones(n_vars, dtype=bool)
-        free[:n_pairs] = soft.active
-        limit = SOFT_LP_AHEAD_SHARE * (deadline - time.perf_counter())
-        if (
-            run.soft_lp is not None
-            or run.pending
-            or free.sum() <= self.max_soft_lp_variables
-            or limit < MIN_AHEAD_SECONDS
-        ):
-            return
-        nz = np.flatnonzero(band.coefficients)
-        start = starting_columns(
-            run.inst.pair_ref, run.inst.pair_points, soft.active, run.best, n_vars
-        )
-        try:
-            lp = BackgroundLp(
-                run.full,
-                nz,
-                band.coefficients[nz],
-                value,
-                free,
-                _objective(soft.coefficients, np.arange(n_vars)),
-                start,
-                limit,
-                dual_simplex=True,
-                niceness=PROOF_NICENESS,
-            )
-        except OSError:  # no room for its files, or no process: the soft stage solves it
-            return
-        run.soft_lp = _SoftLpAhead(lp, {**run.ceilings.held, band.name: value})
-        entry.update(soft_lp_held=value)
-
-    def _take_soft_lp(self, run: _Run) -> BackgroundLp | None:
-        """The soft LP started ahead, if its bound still holds for the run."""
-        ahead, run.soft_lp = run.soft_lp, None
-        if ahead is None:
-            return None
-        if not ahead.still_relaxes(run.ceilings.held):
-            ahead.lp.cancel()
-            return None
-        return ahead.lp
-
-    def _launch(self, run: _Run, deadline: float, workers: int) -> None:
-        """Start waiting proofs, in stage order, while fewer than `workers` run."""
-        running = run.proving
-        for pending in run.pending:
-            if running >= workers:
-                break
-            if pending.proof is None:
-                # CBC overruns its clock by up to about a second in preprocessing; the
-                # run is not blocked meanwhile, so the proof may take all the rest.
-                limit = deadline - time.perf_counter() - PROOF_OVERRUN_SECONDS
-                # A proof started beside others is of a later band: it yields the CPU to
-                # theirs when another process takes a core.
-                pending.proof = BackgroundProof(
-                    pending.sub.model,
-                    pending.objective,
-                    limit,
-                    niceness=PROOF_NICENESS * running,
-                    start=pending.start,
-                )
-                running += 1
-
-    def _await_proofs(self, run: _Run, deadline: float) -> bool:
-        """With the stages done, wait for the proofs (up to the deadline). Returns whether
-        one sent the run back to redo stages."""
-        while run.pending and time.perf_counter() < deadline:
-            self._launch(run, deadline, self.background_proofs)
-            if self._settle(run):
                 return True
-            run.note_bands_proven()
-            time.sleep(PROOF_POLL_SECONDS)
-        return False
-
-    def _wait_for_a_core(self, run: _Run, deadline: float) -> bool:
-        """While `background_proofs` proofs run, the run waits: a proof of an earlier band
-        counts for more than anything a later stage can do with the core. Returns whether a
-        proof that answered meanwhile sent the run back."""
-        while (
-            run.pending and run.proving >= self.background_proofs and time.perf_counter() < deadline
-        ):
-            time.sleep(PROOF_POLL_SECONDS)
-            if self._settle(run):
-                return True
-        return False
-
-    def _settle(self, run: _Run) -> bool:
-        """Read the background proofs that have answered. A proof that confirms its band's
-        value closes the band; one that ends unproven leaves it open; one that finds more
-        sends the run back to just after its band, the later stages to be solved again.
-        Returns whether the run went back."""
-        for proof in list(run.pending):
-            out = proof.proof.outcome() if proof.proof is not None else None
-            if out is None:
-                continue
-            run.pending.remove(proof)
-            stage = run.stages[proof.index]
-            coefs = stage.coefficients
-            status = (
-                "OPTIMAL" if out.optimal else ("FEASIBLE" if out.values is not None else "UNKNOWN")
-            )
-            proof.entry.update(status=status, seconds=round(out.seconds, 3))
-            values = proof.sub.expand(out.values) if out.values is not None else None
-            found = int(coefs @ values[: len(coefs)]) if values is not None else proof.value
-            if values is None or found <= proof.value:
-                if out.optimal or out.bound <= proof.value:
-                    run.bounds[stage.name] = proof.value
-                else:
-                    run.bounds[stage.name] = max(min(out.bound, proof.ceiling), proof.value)
-                    run.open_stages.add(proof.index)
-                proof.entry.update(bound=run.bounds[stage.name])
-                continue
-            # The band places more than it was held at: what came after is void.
-            for later in [p for p in run.pending if p.index > proof.index]:
-                if later.proof is not None:
-                    later.proof.cancel()
-                run.pending.remove(later)
-            logged = next(i for i, entry in enumerate(run.stage_log) if entry is proof.entry)
-            for entry in run.stage_log[logged + 1 :]:
-                entry["superseded"] = True
-            for later_stage in run.stages[proof.index + 1 :]:
-                run.bounds.pop(later_stage.name, None)
-            run.open_stages = {i for i in run.open_stages if i < proof.index}
-            run.stopped = False
-            completed = greedy_placements(run.inst, start=decode(run.inst, run.layout, values))
-            run.best = encode(run.inst, run.layout, completed)
-            run.full, run.ceilings.held = proof.full_before, dict(proof.held_before)
-            run.index = proof.index
-            if out.optimal:
-                run.bounds[stage.name] = found
-            else:
-                run.bounds[stage.name] = max(min(out.bound, proof.ceiling), found)
-                run.open_stages.add(proof.index)
-            proof.entry.update(value=found, bound=run.bounds[stage.name])
-            run.hold(found)
+        if stage.name != SOFT and value < ceiling and search_share > 0:
+            value = self._search(run, deadline, value, ceiling, search_share, entry)
+        if stage.name != SOFT and value >= ceiling:
+            # The start (or the neighbourhood search) meets a proven ceiling.
+            entry.update(value=value, skipped=True)
+            run.bounds[stage.name] = value
+            run.hold(value)
             return True
-        return False
+        remaining = deadline - time.perf_counter()
+        if stage.name != SOFT:
+            # The flow ceiling is proven with the bands above held: report it if we stop.
+            run.bounds[stage.name] = ceiling
+        if remaining <= 0.05 or (not plan.settled and stage.name == SOFT):
+            run.stopped = True
+            return False
+        if not plan.settled:
+            # Nothing will prove this band in time: it is held open at its best count, and
+            # the later stages still improve the allocation in what time is left.
+            run.open_stages.add(run.index)
+            entry.update(value=value, bound=ceiling, status="OPEN")
+            run.hold(value)
+            return True
+        sub = restrict(run.full, free, np.zeros(run.full.n_vars, dtype=np.int64))
+        if plan.proved_aside:
+            self._prove_aside(run, deadline, sub, value, ceiling, entry)
+            return True
+        return self._solve_exactly(run, plan, sub, value, ceiling, remaining, entry)
 
-    def _workers(self, run: _Run) -> int | None:
-        """CP-SAT's workers: fewer while background proofs need a core."""
-        if run.proving:
-            return max(1, min(self.num_workers, self.workers_while_proving))
-        return None
-
-    def _search_share(self, by_cbc: bool) -> float:
-        if self.search_share is not None:
-            return self.search_share
-        # CBC finds a band's optimum itself: the search only needs to give CP-SAT a start.
-        return 0.1 if by_cbc else 0.3
-
-    def _lp_guided_band(
+    def _guided_start(
         self,
-        at: _StageAt,
-        best: np.ndarray,
-        value: int,
-        ceiling: int,
+        run: StageRun,
         deadline: float,
-        entry: dict[str, object],
-        share: float,
-        workers: int | None = None,
-        wider_share: float | None = None,
-        ahead: BackgroundLp | None = None,
-    ) -> tuple[np.ndarray, int, int | None]:
-        """The stage's LP relaxation: its optimum rounded down is a proven ceiling, and its
-        support (the pairs it uses at all) with the incumbent's is a small sub-model that
-        CP-SAT solves exactly for a better start (relaxation-induced neighbourhood search).
-        Returns the (maybe improved) allocation, its value and the LP bound (None if the
-        LP was not solved in time or the stage is too big for it). The LP and the piece
-        take at most `share` of the time left; the wider piece, if `wider_share` is given,
-        at most that part of what is left then. `ahead`, the stage's priced LP started
-        earlier in a worker, is waited for, in the LP's share of the time, rather than
-        solved here."""
-        inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
-        soft = stage.name == SOFT
-        budget_s = (deadline - time.perf_counter()) * share
-        stop_at = time.perf_counter() + budget_s
-        n_pairs = layout.n_pairs
-        coefs = stage.coefficients
-        free = np.ones(full.n_vars, dtype=bool)
-        free[:n_pairs] = stage.active
-        if budget_s < 0.5:
-            return best, value, None
-        used = np.zeros(full.n_vars, dtype=bool)  # what the LP's optimum uses
-        whole_lp_limit = self.max_soft_lp_variables if soft else self.max_lp_variables
-        if int(free.sum()) > whole_lp_limit:
-            # Too big for GLOP whole: solved over few columns, proven over all by pricing.
-            objective_full = _objective(coefs, np.arange(full.n_vars))
-            start = starting_columns(
-                inst.pair_ref, inst.pair_points, stage.active, best, full.n_vars
-            )
-            lp_stop = (
-                time.perf_counter() + (SOFT_PRICED_LP_SHARE if soft else PRICED_LP_SHARE) * budget_s
-            )
-            priced: PricedLp | None = None
-            if ahead is not None:
-                priced = ahead.outcome(wait_until=lp_stop)
-                ahead.cancel()
-                entry.update(lp_ahead=priced is not None)
-            if priced is None:
-                # The soft objective's many point values suit the dual simplex; a band's
-                # count does not (`priced_lp.RestrictedLp`).
-                priced = priced_lp(
-                    full,
-                    free,
-                    objective_full,
-                    start,
-                    lp_stop - time.perf_counter(),
-                    dual_simplex=soft,
-                )
-            lp_bound = priced.integer_bound
-            entry.update(
-                lp_seconds=round(priced.seconds, 3),
-                lp_value=priced.bound,
-                lp_priced_rounds=priced.rounds,
-                lp_priced_columns=priced.columns,
-            )
-            if lp_bound is None or priced.support is None or priced.reduced is None:
-                return best, value, lp_bound
-            used = priced.support
-            reduced = priced.reduced
-            tighten = _UnitBound(
-                full,
-                np.where(free, full.lower, 0),
-                np.where(free, full.upper, 0),
-                objective_full,
-                priced.prices,
-                priced.point,
-                unit_of_variable(inst, layout),
-            )
-        else:
-            sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
-            lp = mip_prover.relax(sub.model, _objective(coefs, sub.free), budget_s)
-            entry.update(lp_seconds=round(lp.seconds, 3), lp_value=lp.value)
-            lp_bound = lp.bound
-            if lp_bound is None or lp.values is None or lp.reduced_costs is None:
-                return best, value, None
-            used[sub.free[lp.values > 1e-6]] = True
-            reduced = np.full(full.n_vars, -np.inf)
-            reduced[sub.free] = lp.reduced_costs
-            tighten = _UnitBound(
-                sub.model,
-                sub.model.lower,
-                sub.model.upper,
-                _objective(coefs, sub.free),
-                lp.prices,
-                lp.values,
-                unit_of_variable(inst, layout)[sub.free],
-            )
-        target = min(ceiling, lp_bound)
-        # A band's piece that falls short of the LP's bound may be the optimum, the bound
-        # falling short: units are solved whole (`block_bound`) before a wider piece is tried.
-        tightens = self.unit_bounds and not soft
-
-        def by_units(bound: int) -> int:
-            now = time.perf_counter()
-            seconds = min(UNIT_BOUND_SHARE * budget_s, deadline - now - PIECE_RESERVE_SECONDS)
-            return tighten.run(value, bound, seconds, entry)
-
-        for width in (0, WIDER_PIECE_PAIRS):
-            if width and tightens and value < target:
-                lp_bound = by_units(lp_bound)
-                target = min(ceiling, lp_bound)
-                tightens = False
-            # A slow LP (large stages) still leaves the piece a share of what is left; the
-            # soft stage, the last, may give the wider piece all of it.
-            now = time.perf_counter()
-            remaining = max(
-                stop_at - now,
-                PIECE_SHARE * (deadline - now),
-                min(MIN_PIECE_SECONDS, deadline - now - PIECE_RESERVE_SECONDS),
-            )
-            if width and soft:
-                remaining = deadline - now - PIECE_RESERVE_SECONDS
-            elif width and wider_share is not None:
-                remaining = min(remaining, wider_share * (deadline - now))
-            if value >= target or remaining < 0.2:
-                break
-            best, value = self._guided_piece(
-                at,
-                best,
-                value,
-                used,
-                reduced,
-                width,
-                target,
-                remaining,
-                entry,
-                workers,
-            )
-        if tightens and value < target:
-            lp_bound = by_units(lp_bound)
-        return best, value, lp_bound
-
-    def _guided_piece(
-        self,
-        at: _StageAt,
-        best: np.ndarray,
-        value: int,
-        used: np.ndarray,
-        reduced: np.ndarray,
-        width: int,
-        target: int,
-        time_limit_s: float,
-        entry: dict[str, object],
-        workers: int | None,
-    ) -> tuple[np.ndarray, int]:
-        """Solve the piece of the pairs the LP uses, those the incumbent uses and every
-        count variable, with (`width` > 0) each referral's `width` pairs of best reduced
-        cost besides: on medium's soft stage the first piece (4,321 variables) gives
-        967,825 in 0.8 s and the wider one (width 2, 5,982) 976,176 in 7.3 s, against the
-        LP bound 979,912. Returns the (maybe improved) allocation and its value."""
-        inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
-        n_pairs = layout.n_pairs
-        coefs = stage.coefficients
-        hint_values = stage_hint(inst, layout, best, stage.active)
-        guided = np.ones(full.n_vars, dtype=bool)
-        guided[:n_pairs] = (hint_values[:n_pairs] > 0) | used[:n_pairs]
-        if width:
-            guided[:n_pairs] |= best_per_referral(
-                inst.pair_ref, reduced[:n_pairs], stage.active, width
-            )
-        guided[:n_pairs] &= stage.active
-        piece = restrict(full, guided, np.zeros(full.n_vars, dtype=np.int64))
-        key = "lp_wider" if width else "lp_guided"
-        raced = stage.name == SOFT and len(piece.free) <= MAX_RACE_VARIABLES
-        if self.band_prover == "cbc" and raced and self.race_soft_pieces:
-            out, by = self._race(piece, coefs, hint_values[piece.free], time_limit_s, workers)
-            entry[f"{key}_by"] = by
-        elif self.band_prover == "cbc":
-            # CBC's presolve and cuts close such a piece in about a second, where CP-SAT
-            # often only finds a first solution (medium band 1: 4,403 variables).
-            out = _prove_band(
-                piece.model, coefs, piece.free, time_limit_s, start=hint_values[piece.free]
-            )
-        else:
-            out = self._solve(
-                piece.model,
-                coefs,
-                piece.free,
-                hint_values[piece.free],
-                time_limit_s,
-                target,
-                0.0,
-                workers=workers,
-            )
-        entry.update({f"{key}_variables": len(piece.free), f"{key}_status": out.status})
-        if out.values is not None:
-            values = piece.expand(out.values)
-            found = int(coefs @ values[:n_pairs])
-            entry[f"{key}_value"] = found
-            if found > value:
-                # Referrals the stage left out are added back greedily for the next hint.
-                completed = greedy_placements(inst, start=decode(inst, layout, values))
-                best, value = encode(inst, layout, completed), found
-        return best, value
-
-    def _race(
-        self,
-        piece: SubModel,
-        coefs: np.ndarray,
-        start: np.ndarray,
-        time_limit_s: float,
-        workers: int | None,
-    ) -> tuple[_Outcome, str]:
-        """A soft piece given to CBC (in its own process) and CP-SAT at once: the better
-        answer, with the lower of their bounds, and which solver gave it. CBC ending stops
-        CP-SAT; CP-SAT proving its answer optimal stops CBC."""
-        stop_cp, stop_cbc = threading.Event(), threading.Event()
-
-        def by_cbc() -> _Outcome:
-            try:
-                return _prove_band(
-                    piece.model, coefs, piece.free, time_limit_s, start=start, stop=stop_cbc
-                )
-            finally:
-                stop_cp.set()
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            cbc_future = pool.submit(by_cbc)
-            with contextlib.suppress(TimeoutError):
-                # Most pieces CBC closes in a few seconds: CP-SAT would only slow it.
-                return cbc_future.result(timeout=RACE_AFTER_SECONDS), "cbc"
-            cp: _Outcome | None = None
-            try:
-                cp = self._solve(
-                    piece.model,
-                    coefs,
-                    piece.free,
-                    start,
-                    time_limit_s - (time.perf_counter() - started),
-                    None,
-                    0.0,
-                    workers=min(workers or self.num_workers, RACE_WORKERS),
-                    stop=stop_cp,
-                )
-            finally:
-                # CBC goes on only for an answer CP-SAT has not proved (or failed to give).
-                if cp is None or cp.optimal:
-                    stop_cbc.set()
-            cbc = cbc_future.result()
-        objective = _objective(coefs, piece.free)
-        cp_value, cbc_value = (
-            None if out.values is None else int(objective @ out.values) for out in (cp, cbc)
-        )
-        found: int | None
-        # On a tie CBC's: it is the one that proves.
-        if cp_value is not None and (cbc_value is None or cp_value > cbc_value):
-            by, best, found = "cpsat", cp, cp_value
-        else:
-            by, best, found = "cbc", cbc, cbc_value
-        bound = min(cp.bound, cbc.bound)
-        proven = best.optimal or (found is not None and found >= bound)
-        status = "OPTIMAL" if proven else best.status
-        return _Outcome(status, best.values, bound, max(cp.seconds, cbc.seconds)), by
-
-    def _improve_band(
-        self,
-        at: _StageAt,
-        best: np.ndarray,
+        plan: StagePlan,
         value: int,
         ceiling: int,
-        budget_s: float,
-        workers: int | None = None,
-    ) -> tuple[np.ndarray, int, int, bool]:
-        """Neighbourhood search for a band stage: free the units some unplaced referrals of
-        the band could use, plus everyone placed there (who may move anywhere or, if of a
-        lower band, make way), fix the rest, and re-solve that piece exactly. Each piece's
-        solution is a whole allocation no worse than the last, so stopping anywhere is safe.
-        Returns the allocation, its count, the rounds, and whether a piece moved anyone.
+        entry: dict[str, object],
+    ) -> tuple[int, int, float]:
+        """The stage's LP-guided start (`lp_guided_band`): maybe a better incumbent and,
+        from the LP bound, a lower ceiling. Returns the value, the ceiling and the part of
+        the time left the neighbourhood search may take."""
+        settings = self.settings
+        stage = run.stages[run.index]
+        search_share = plan.search_share
+        if plan.held_open and settings.lp_guide and run.index == len(run.stages) - 2:
+            start_soft_lp(settings, run, deadline, value, entry)
+        ahead = take_soft_lp(run) if stage.name == SOFT else None
+        if value < ceiling and settings.lp_guide:
+            run.best, value, lp_bound = lp_guided_band(
+                settings,
+                StageAt(run.inst, run.layout, run.full, stage),
+                run.best,
+                value,
+                ceiling,
+                deadline,
+                entry,
+                share=plan.lp_share,
+                workers=cpsat_workers(run, settings),
+                wider_share=settings.open_band_share if plan.held_open else None,
+                ahead=ahead,
+            )
+            if lp_bound is not None and lp_bound < ceiling:
+                # The LP relaxation of the stage is a proven ceiling too.
+                ceiling = max(lp_bound, value)
+            if plan.by_cbc and entry.get("lp_guided_status") == "OPTIMAL":
+                # The search would only look for what the piece's optimum already
+                # gives the proof (as its start, or as the count CBC must reach).
+                search_share = 0.0
+        if ahead is not None:
+            ahead.cancel()  # no-op once its answer is read
+        return value, ceiling, search_share
 
-        A round starts only with time for its setup as well as its solve (on the large
-        instance, cutting out a piece of the 663,368-variable band-2 stage takes longer
-        than many a piece's solve): the longest setup so far is kept in hand."""
-        inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
-        stop_at = time.perf_counter() + budget_s
-        rng = np.random.default_rng(self.seed)
-        n_pairs = layout.n_pairs
+    def _search(
+        self,
+        run: StageRun,
+        deadline: float,
+        value: int,
+        ceiling: int,
+        share: float,
+        entry: dict[str, object],
+    ) -> int:
+        """The band's neighbourhood search in `share` of the time left; returns its count."""
+        inst, layout = run.inst, run.layout
+        budget = (deadline - time.perf_counter()) * share
+        run.best, value, rounds, moved = improve_band(
+            self.settings,
+            StageAt(inst, layout, run.full, run.stages[run.index]),
+            run.best,
+            value,
+            ceiling,
+            budget,
+            workers=cpsat_workers(run, self.settings),
+        )
+        entry.update(search_rounds=rounds, search_value=value)
+        goes_on = value >= ceiling or deadline - time.perf_counter() > 0.05
+        if moved and goes_on:
+            # The run goes on: referrals a piece let go (lower bands making way) are
+            # added back where they fit, for the later stages' starts. (A run that
+            # stops here is filled the same way by `matcher.solve`, after the limit's
+            # reserve, not inside the backend's time.)
+            completed = greedy_placements(inst, start=decode(inst, layout, run.best))
+            run.best = encode(inst, layout, completed)
+        return value
+
+    def _prove_aside(
+        self,
+        run: StageRun,
+        deadline: float,
+        sub: SubModel,
+        value: int,
+        ceiling: int,
+        entry: dict[str, object],
+    ) -> None:
+        """Prove the band in a worker process (now, or when one is free) while the run
+        goes on with the band held at its count."""
+        stage = run.stages[run.index]
+        entry.update(status="PROVING", variables=len(sub.free), value=value)
+        run.pending.append(
+            PendingProof(
+                run.index,
+                sub,
+                stage_objective(stage.coefficients, sub.free),
+                value,
+                ceiling,
+                entry,
+                run.full,
+                dict(run.ceilings.held),
+                stage_hint(run.inst, run.layout, run.best, stage.active)[sub.free],
+            )
+        )
+        launch_proofs(self.settings, run, deadline, self.settings.background_proofs)
+        run.hold(value)
+
+    def _solve_exactly(
+        self,
+        run: StageRun,
+        plan: StagePlan,
+        sub: SubModel,
+        value: int,
+        ceiling: int,
+        remaining: float,
+        entry: dict[str, object],
+    ) -> bool:
+        """Solve the stage's sub-model in the time `remaining`: CBC proves a band, CP-SAT
+        solves the rest. Returns whether the run goes on (not when the stage was not
+        finished in time: `run.stopped`)."""
+        settings = self.settings
+        inst, layout, stage = run.inst, run.layout, run.stages[run.index]
         coefs = stage.coefficients
-        band_pair = coefs > 0
-        p_ref, p_unit = inst.pair_ref, inst.pair_unit
-        n_units = len(inst.tables.units)
-        rounds = stalled = 0
-        improved = False
-        setup_s = 0.0  # the longest a round took besides its solve
-        while value < ceiling:
-            round_started = time.perf_counter()
-            remaining = stop_at - round_started
-            if remaining < 0.2 + setup_s:
-                break
-            chosen = best[:n_pairs] > 0
-            placed_ref = np.zeros(len(inst.tables.referrals), dtype=bool)
-            placed_ref[p_ref[chosen]] = True
-            waiting = np.unique(p_ref[band_pair & ~placed_ref[p_ref]])
-            if waiting.size == 0:
-                break
-            batch = rng.choice(waiting, size=min(4, waiting.size), replace=False)
-            if rounds % 2 == 0:
-                # Places: some units the batch could use; whoever is there may move anywhere.
-                in_batch = np.isin(p_ref, batch)
-                units = np.unique(p_unit[in_batch & stage.active])
-                if units.size > MAX_UNITS:
-                    units = rng.choice(units, size=MAX_UNITS, replace=False)
-                in_units = np.zeros(n_units, dtype=bool)
-                in_units[units] = True
-                movers = np.zeros(len(inst.tables.referrals), dtype=bool)
-                movers[p_ref[chosen & in_units[p_unit]]] = True
-                free_pairs = (in_units[p_unit] & ~placed_ref[p_ref] & stage.active) | movers[p_ref]
-            else:
-                # People: everyone placed who competes for the same scarce room as the batch
-                # (high-risk places, gender), the batch and the band's waiting of that kind.
-                kind = _kind(inst)
-                alike = np.isin(kind, kind[batch])
-                movers = placed_ref & alike
-                if movers.sum() > MAX_MOVERS:
-                    keep = rng.choice(np.flatnonzero(movers), size=MAX_MOVERS, replace=False)
-                    movers[:] = False
-                    movers[keep] = True
-                free_pairs = movers[p_ref] | (
-                    alike[p_ref] & band_pair & ~placed_ref[p_ref] & stage.active
-                )
-            free = np.ones(full.n_vars, dtype=bool)
-            free[:n_pairs] = free_pairs
-            sub = restrict(full, free, best)
-            free_pairs_idx = sub.free[sub.free < n_pairs]
-            # The piece's share of the count: the ceiling less what the fixed part places.
-            target = ceiling - value + int(coefs[free_pairs_idx] @ best[free_pairs_idx])
-            out = self._solve(
+        nz = np.flatnonzero(coefs)
+        gap = settings.soft_gap if stage.name == SOFT else 0.0
+        # A band stage that reaches its ceiling is done: no further proof needed.
+        target = ceiling if stage.name != SOFT else None
+        if stage.name != SOFT and plan.by_cbc:
+            # CBC overruns its clock by up to about a second in preprocessing.
+            out = cbc_maximise(sub.model, coefs, sub.free, 0.9 * remaining - 0.5)
+        else:
+            hint_values = stage_hint(inst, layout, run.best, stage.active)
+            out = cpsat_maximise(
+                settings,
                 sub.model,
                 coefs,
                 sub.free,
-                best[sub.free],
-                min(remaining, ROUND_SECONDS),
+                hint_values[sub.free],
+                remaining,
                 target,
-                0.0,
-                workers=min(workers or self.num_workers, 2),
+                gap,
+                workers=cpsat_workers(run, settings),
             )
-            rounds += 1
-            stalled += 1
-            setup_s = max(setup_s, time.perf_counter() - round_started - out.seconds)
-            if out.values is not None:
-                values = sub.expand(out.values)
-                found = int(coefs @ values[:n_pairs])
-                if found > value:
-                    best, value, improved, stalled = values, found, True, 0
-            # Pieces keep failing (on small instances they soon cover the whole stage).
-            if stalled >= max(MIN_STALLED_ROUNDS, 2 * waiting.size):
-                break
-        return best, value, rounds, improved
-
-    def _solve(
-        self,
-        model: SparseModel,
-        coefs: np.ndarray,
-        free: np.ndarray,
-        hint: np.ndarray,
-        time_limit_s: float,
-        target: int | None,
-        gap: float,
-        workers: int | None = None,
-        stop: threading.Event | None = None,
-    ) -> _Outcome:
-        """Maximise ``coefs`` (over the full model's pairs) on a sub-model of free variables;
-        setting `stop` ends the search early (with the best solution so far)."""
-        from ortools.sat.python import cp_model
-
-        cp = cp_model.CpModel()
-        proto = cp.proto
-        for lo, hi in zip(model.lower.tolist(), model.upper.tolist(), strict=True):
-            proto.variables.add().domain.extend([lo, hi])
-        cols, coef_list = model.col.tolist(), model.coef.tolist()
-        starts = model.start.tolist()
-        for i, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):
-            ct = proto.constraints.add().linear
-            s, e = starts[i], starts[i + 1]
-            ct.vars.extend(cols[s:e])
-            ct.coeffs.extend(coef_list[s:e])
-            ct.domain.extend([max(lo, -INT_MAX), min(hi, INT_MAX)])
-        objective = _objective(coefs, free)
-        nz = np.flatnonzero(objective)
-        proto.objective.vars.extend(nz.tolist())
-        proto.objective.coeffs.extend((-objective[nz]).tolist())
-        proto.objective.scaling_factor = -1.0
-        proto.solution_hint.vars.extend(range(len(free)))
-        proto.solution_hint.values.extend(hint.tolist())
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
-        solver.parameters.num_workers = workers or self.num_workers
-        solver.parameters.log_search_progress = self.log
-        solver.parameters.random_seed = self.seed
-        for key, setting in self.parameters.items():
-            setattr(solver.parameters, key, setting)
-        if gap > 0:
-            solver.parameters.relative_gap_limit = gap
-        started = time.perf_counter()
-        done = threading.Event()
-        if stop is not None:
-            threading.Thread(target=_stop_search_when, args=(stop, done, solver)).start()
-        try:
-            status = solver.solve(cp, _StopAt(target) if target is not None else None)
-        finally:
-            done.set()
-        seconds = time.perf_counter() - started
-        name = solver.status_name(status)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return _Outcome(name, None, UNBOUNDED, seconds)
-        values = np.asarray(solver.response_proto.solution, dtype=np.int64)
-        return _Outcome(name, values, int(np.floor(solver.best_objective_bound + 1e-6)), seconds)
-
-
-def _stop_search_when(stop: threading.Event, done: threading.Event, solver: Any) -> None:
-    """Stop `solver`'s search once `stop` is set, until `done` (asked again each poll: a
-    stop asked before the search has begun may not take)."""
-    while not done.wait(RACE_POLL_SECONDS):
-        if stop.is_set():
-            solver.stop_search()
-
-
-def _objective(coefs: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """A stage's objective (`coefs` over the full model's pairs) on a sub-model's variables."""
-    objective = np.zeros(len(free), dtype=np.int64)
-    pair_vars = free < len(coefs)
-    objective[pair_vars] = coefs[free[pair_vars]]
-    return objective
-
-
-def _prove_band(
-    model: SparseModel,
-    coefs: np.ndarray,
-    free: np.ndarray,
-    time_limit_s: float,
-    start: np.ndarray | None = None,
-    stop: threading.Event | None = None,
-) -> _Outcome:
-    """A band stage's sub-model maximised by CBC: its proven bound, and its solution if any
-    (the caller keeps the better of it and the incumbent). Given a feasible `start`, the
-    CBC program begins from it where it runs here: a piece whose CBC found no solution in
-    the time left (tight caseloads, band 1, 4,171 variables) still gives the start back."""
-    out = cbc_command.prove(model, _objective(coefs, free), time_limit_s, start, stop=stop)
-    status = "OPTIMAL" if out.optimal else ("FEASIBLE" if out.values is not None else "UNKNOWN")
-    return _Outcome(status, out.values, out.bound, out.seconds)
-
-
-def _kind(inst: Instance) -> np.ndarray:
-    """(R,) a code for the coupled resources a referral competes for: high-risk room, gender."""
-    return inst.coupling.is_high_risk.astype(np.int64) * 3 + inst.gender
-
-
-# The part of a band stage's remaining time the LP relaxation and its guided piece may take.
-LP_GUIDE_SHARE = 0.25
-# The soft stage is the last: its LP (the soft bound) may take most of what is left. On the
-# medium couples variant it needs 8.3 s, more than a quarter of the time the bands leave.
-SOFT_LP_SHARE = 0.6
-PIECE_SHARE = 0.1
-# Of a band stage's LP-and-piece time, what solving units whole may take, once its piece has
-# fallen short of the LP bound (`matcher.backends.block_bound`).
-UNIT_BOUND_SHARE = 0.1
-# A band stage nothing will prove in time (large band 1) is held open at its count: its wider
-# piece and its search each take at most this part of the time left, and the later stages,
-# the soft stage above all, the rest. On the large instance neither had ever placed more
-# than the guided piece (1,247: the wider piece 5.8 s, the search 4 s at a 60 s limit, 22 s
-# at 120 s), while the soft stage's priced LP needs about 20 s.
-OPEN_BAND_SHARE = 0.1
-# What a piece is given at least while the limit allows: CBC needs about a second to load
-# and solve medium's band-1 piece (4,397 variables), and with 0.4 s, all the share left it
-# at 20 s, it gave back only its start (339 where the piece's optimum is 396).
-MIN_PIECE_SECONDS = 2.0
-# Each referral's pairs of best reduced cost the wider guided piece adds (5 made medium's
-# soft piece 10,182 variables, which CBC did not improve in 20 s).
-WIDER_PIECE_PAIRS = 2
-# What the soft stage's wider piece leaves of the limit (CBC overruns it a little).
-PIECE_RESERVE_SECONDS = 1.0
-# The priced LP's part of the LP-and-piece budget: its restricted solution guides the piece
-# well before its bound has converged, so the piece gets the rest. The large band-1 LP now
-# converges in 14-16 s of the 60 s run; with half of the 30 s its stage gets it missed in 2
-# runs of 5 (bound: the flow ceiling 1,261, gap 1.1 %), with 0.6 (about 18 s) in none of 2,
-# and the piece, 9 s, still finds 1,247.
-PRICED_LP_SHARE = 0.6
-# The soft stage's (the LP's share of the stage, as for the bands). On the large instance at
-# 60 s the stage has about 18.5 s, its LP's rounds take 5.3 s and 6.9 s, and CBC needs about
-# 6 s on the guided piece: with 0.6 the second round ended in one run of two, and the piece
-# of both rounds' columns (14,998 variables) had 4 s and gave back its start, 2,717,394 soft
-# points, where the first round's (13,424) gives 3,210,725. With 0.5 the second round is cut
-# and the piece is proven optimal at 3,210,727 with time left (2 runs of 2). On medium the
-# soft LP ends in 1.5-3.5 s whatever the share.
-SOFT_PRICED_LP_SHARE = 0.5
-# The part of the time left that the soft LP started beside a band held open may take.
-SOFT_LP_AHEAD_SHARE = 0.6
-# Less than this is not worth the worker's start (about a second to import and read the
-# model; writing the large model takes the caller 0.4 s).
-MIN_AHEAD_SECONDS = 3.0
-# How often the run looks at its background proofs once every stage is done.
-PROOF_POLL_SECONDS = 0.05
-# How often a raced CP-SAT search looks whether CBC has ended, and its workers.
-RACE_POLL_SECONDS = 0.05
-RACE_WORKERS = 2
-RACE_AFTER_SECONDS = 3.0
-# Larger soft pieces are CBC's alone: on the large instance's (15,580 variables) CBC's answer
-# is proven optimal in 12 s, and CP-SAT beside it only took the run's peak from 1,761 MiB to
-# 1,974 MiB.
-MAX_RACE_VARIABLES = 10_000
-PROOF_OVERRUN_SECONDS = 1.0
-# The CPU niceness a proof gets for each proof of an earlier band running beside it; the
-# soft LP started beside a band held open gets it too.
-PROOF_NICENESS = 10
-
-# Neighbourhood size and time: small enough that CP-SAT closes a piece in about a second.
-MAX_UNITS = 12
-MAX_MOVERS = 200
-MIN_STALLED_ROUNDS = 10
-ROUND_SECONDS = 2.0
-
-
-def stage_hint(
-    inst: Instance, layout: ModelLayout, values: np.ndarray, open_pairs: np.ndarray
-) -> np.ndarray:
-    """The solution `values` without the placements a stage leaves out (a valid hint)."""
-    chosen = values[: layout.n_pairs] > 0.5
-    keep = np.flatnonzero(chosen & open_pairs)
-    if keep.size == int(chosen.sum()):
-        return values
-    placements = decode(inst, layout, values)
-    allowed_refs = {int(inst.pair_ref[p]) for p in keep}
-    return encode(inst, layout, [a for a in placements if a[0] in allowed_refs])
-
-
-def _size(layout: ModelLayout) -> dict[str, object]:
-    return {
-        "variables": layout.model.n_vars,
-        "pair_variables": layout.n_pairs,
-        "rows": len(layout.model.rows),
-    }
+        entry.update(status=out.status, seconds=round(out.seconds, 3), variables=len(sub.free))
+        if out.values is None:
+            if stage.name != SOFT:
+                run.bounds[stage.name] = max(min(out.bound, ceiling), value)
+            run.stopped = True  # no solution in time (or an unexpected status)
+            return False
+        values = sub.expand(out.values)
+        found = int(coefs[nz] @ values[nz])
+        if found > value:  # on a tie the earlier solution is better for later stages
+            # Referrals the stage left out are added back greedily for the next hint.
+            completed = greedy_placements(inst, start=decode(inst, layout, values))
+            run.best, value = encode(inst, layout, completed), found
+        run.bounds[stage.name] = max(min(out.bound, ceiling), value)
+        entry.update(value=value, bound=run.bounds[stage.name])
+        done = (
+            out.optimal
+            or (target is not None and value >= target)
+            or (gap > 0 and value >= run.bounds[stage.name] * (1 - gap))
+        )
+        if not done:
+            run.stopped = True
+            return False
+        if out.optimal or stage.name != SOFT:
+            run.bounds[stage.name] = value
+        if stage.name != SOFT:
+            run.hold(value)
+        else:
+            run.index += 1
+        return True

@@ -36,6 +36,7 @@ from matcher.backends.classes import (
     encode,
     lexicographic_value,
 )
+from matcher.backends.greedy import PlacementState, greedy_placements, place_group, referral_order
 from matcher.backends.linear import Row
 from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
 from matcher.backends.submodel import UNBOUNDED, SparseModel
@@ -174,8 +175,6 @@ def within_floors(inst: Instance, placements: list[Assignment3]) -> list[Assignm
     unplaced members first, then people outside the cohort out, least urgent first; then
     filled again wherever that keeps the floors. Where this repair cannot meet a floor, it
     starts again from the settled witness, which meets them all."""
-    from matcher.backends.greedy import greedy_placements
-
     floors = settled(inst)
     if not floors.targets:
         return placements
@@ -195,8 +194,6 @@ def _value(inst: Instance, placements: list[Assignment3]) -> tuple[int, ...]:
 def _repair(
     inst: Instance, placements: list[Assignment3], floors: SettledFloors
 ) -> list[Assignment3] | None:
-    from matcher.backends.greedy import PlacementState, _place_group, referral_order
-
     state = PlacementState(inst)
     state.load(placements)
     pairs_of = inst.pairs_of_referral()
@@ -224,7 +221,7 @@ def _repair(
             if group is None:
                 state.try_place(r, pairs_of[r])
             elif not any(m in state.placed for m in group):
-                _place_group(inst, state, group, pairs_of)
+                place_group(inst, state, group, pairs_of)
 
     for _ in range(len(refs) + 1):
         broken = [t for t in floors.targets if t.slack(placed()) < 0]

@@ -231,11 +231,11 @@ def greedy_placements(
         done.update(group)
         if any(m in state.placed for m in group):
             continue
-        _place_group(inst, state, group, pairs_of)
+        place_group(inst, state, group, pairs_of)
     return sorted(state.placed.values())
 
 
-def _place_group(
+def place_group(
     inst: Instance, state: PlacementState, group: list[int], pairs_of: list[np.ndarray]
 ) -> None:
     """A couple or household moves into one unit together, or nobody in it moves."""

@@ -1,25 +1,12 @@
 """Units a keep-together group cannot share: pairs whose rows the whole group overfills.
 
-A couple goes to one unit or nowhere (`constraints.coupling`); the model says so with an
-equality per shared unit, ``y[a, u] = y[b, u]``. Each partner alone may pass every row of the
-unit while the two together overfill one: a unit with one free bed-space, support hours or
-high-risk room for one of them. The integer model never places them there, but its LP
-relaxation does, half each. Putting every member of the group in the unit at once (the rest
-of the model at its bounds) and finding a row it breaks is a proof that the group never goes
-there, so its pairs there are closed (upper bound 0). This restates no rule: it reads the rows
-`classes.build_model` wrote from `constraints/`, as a MIP solver's probing would.
-
-Measured on `generate(1501, 1500, 3000)`: 342 of the 749 couple-unit groups are closed, and the
-band-1 LP (bands 5-2 held at their optima) falls from 399.69 to 396.875, the root bound CBC's
-preprocessing reached on the same stage in 17 s (with the couples' equalities taken out of the
-stage, CBC's root equals its LP: they are the whole of that gain). Its floor proves the 396 the
-LP-guided piece finds, so every band of medium is proven without a CBC proof: at a 20 s limit
-the bands are closed after 6.3 s, where band 1 had stayed open at 396 against 399. Following the
-rows further (full bound propagation, gender and team counts included) closed 2 more groups on
-medium and 2 more on `generate(5001, 5000, 10000)` (3,561 of 8,782) and moved no LP bound, for
-1.2 s more on large: so the check stops at the rows the group touches. It takes 0.03 s on medium
-and 0.5 s on large (the model's build: 1.7 s, was 1.0 s), where the band-1 LP is 1,248.67 either
-way.
+A couple goes to one unit or nowhere (``y[a, u] = y[b, u]``). Each partner alone may fit a
+unit whose rows the two together overfill (one free bed-space, support hours or high-risk
+room for one); the integer model never places them there, but its LP relaxation does, half
+each. Putting the whole group in the unit (the rest at its bounds) and finding a row it breaks
+proves the group never goes there, so its pairs there are closed. This restates no rule: it
+reads the rows `classes.build_model` wrote, as a MIP solver's probing would. Its effect on the
+LP bounds is in `benchmarks/NOTES.md` ("Batch solver").
 """
 
 from __future__ import annotations

@@ -1,18 +1,12 @@
 """A stage's priced LP (`matcher.backends.priced_lp`) solved in a process of its own.
 
-A band that nothing can prove in time (on the large instance band 1: 1,597,464 free
-variables, neither solved whole nor proved by CBC) is held open at what its guided piece
-and search give, and the soft stage follows it. That band's work is one process at a time
-(GLOP in the caller, then the CBC program on its pieces), so the second core is idle for
-20 s while the soft stage's LP, the slowest of the run, waits for its turn. Here the soft
-LP starts when the open band does, on the model with that band held at the count it has
-then (not yet at the count it will end with): a relaxation of the soft stage as it will be,
-so the LP's bound is a bound on it too, and its columns guide the soft stage's piece as
-its own would.
-
-The model travels to ``python -m matcher.backends.lp_worker`` as one ``.npz`` file
-(`matcher.backends.worker_process`), the held row beside it (the caller's model is not copied
-to add it); the answer comes back the same way.
+A band nothing can prove in time is held open, and its work runs one process at a time, so
+the second core would idle while the soft stage's LP, the slowest of the run, waits its turn.
+Here the soft LP starts when the open band does, on the model with that band held at the count
+it has then: a relaxation of the soft stage as it will be, so its bound holds and its columns
+guide the soft piece. The model travels as one ``.npz`` file (`matcher.backends.worker_process`),
+the held row beside it; the answer comes back the same way. Figures: `benchmarks/NOTES.md`
+("Batch solver").
 """
 
 from __future__ import annotations
@@ -25,6 +19,7 @@ import numpy as np
 
 from matcher.backends.linear import Row
 from matcher.backends.priced_lp import PricedLp, priced_lp
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import SparseModel
 from matcher.backends.worker_process import WorkerProcess, model_arrays, model_from
 
@@ -45,6 +40,7 @@ class BackgroundLp:
         time_limit_s: float,
         dual_simplex: bool = False,
         niceness: int = 0,
+        settings: SolverSettings = DEFAULT_SETTINGS,
     ) -> None:
         """Start the worker; a positive `niceness` lowers its CPU priority (the soft LP is of a
         later stage than the band it runs beside, whose work comes first)."""
@@ -60,6 +56,9 @@ class BackgroundLp:
                 "time_limit": np.array([time_limit_s]),
                 "dual_simplex": np.array([dual_simplex]),
                 "niceness": np.array([niceness]),
+                "pricing": np.array(
+                    [settings.add_at_least, settings.most_per_round, settings.warm_start_most]
+                ),
                 **model_arrays(model),
             },
         )
@@ -105,9 +104,15 @@ def _solve(question: Path, answer: Path) -> None:
         time_limit = float(data["time_limit"][0])
         dual_simplex = bool(data["dual_simplex"][0])
         niceness = int(data["niceness"][0])
+        add_at_least, most_per_round, warm_start_most = (int(n) for n in data["pricing"])
+    pricing = SolverSettings(
+        add_at_least=add_at_least, most_per_round=most_per_round, warm_start_most=warm_start_most
+    )
     if niceness > 0 and hasattr(os, "nice"):
         os.nice(niceness)
-    out = priced_lp(model.with_rows([held]), free, objective, start, time_limit, dual_simplex)
+    out = priced_lp(
+        model.with_rows([held]), free, objective, start, time_limit, dual_simplex, pricing
+    )
     np.savez(
         answer,
         bound=np.array([np.nan if out.bound is None else out.bound]),

@@ -1,43 +1,11 @@
 """A band stage proved by branch-and-cut: CBC, in process, through OR-Tools' MPModelRequest.
 
-CP-SAT finds good allocations fast but its bound stalls above the optimum on the band
-stages, where the gap is closed only by cutting planes (knapsack covers on the support-hour
-rows and the like). CBC's cut loop closes it. Measured on `generate(1501, 1500, 3000)`
-(bands 5 and 4 held at 159 and 180, 2 shared cores):
-
-- band 3 (66,532 variables, 8,115 rows; LP bound 268, optimum 266): CBC proves 266 in
-  6.5 s from a cold start; CP-SAT (8 workers) still had bound 268 after 39 s; SCIP (also
-  bundled with OR-Tools) took 34 s, HiGHS (bundled) had no solution after 60 s;
-- band 2 (97,026 variables; LP 239.4, optimum 237): CBC 10.6 s;
-- band 1 (153,179 variables; LP 399.7, optimum 396): CBC 77 s.
-- Asking CBC instead whether the stage can beat the incumbent (a row "count ≥ incumbent + 1")
-  took longer (band 3 17 s, band 2 55 s) than letting it maximise.
-- PuLP's CBC (command line, model written as a file) took 11.7 s on band 3; the request here
-  is built from the CSR arrays directly, in about 0.3 s.
-
-Why CBC closes these gaps: its preprocessing (CglPreProcess: probing fixes 167 variables on
-band 3, 174 on band 2, 229 on band 1, then row strengthening) takes the LP bound to 266,
-237.44 and 396.875, each the optimum once rounded down; the root cuts are not needed (without
-preprocessing, Gomory, two-MIR and zero-half cuts close band 3 at the root in 28 s). So a
-band's proof is preprocessing (band 3 about 3.8 s, band 1 about 21 s) plus finding the
-optimum: band 1 went 70 s without a solution (the feasibility pump failed for 28 s). What
-did not reproduce the preprocessing bound outside CBC (band 3, LP 268): activity-based bound
-propagation with every band-4/5 referral forced (all are placeable and held: 180 variables
-fixed, LP 268); probing each LP-positive pair to 1 (4-6 fixings a round, 50 s, LP 268);
-disaggregating the big-M rows of cluster gender and risk to women (LP 268, band 2 239.44).
-
-Also measured and not used: the OR-Tools CBC interface ignores a solution hint (band 3 7.6 s
-with the optimum as hint, 7.8 s without) and takes no parameters
-(`SetSolverSpecificParametersAsString` is unsupported), so neither a start nor an objective
-cutoff can be passed; HiGHS through highspy 1.15 with the optimum as start took 33 s on band
-3 (presolve 9.7 s, root LP 23 s).
-
-`relax` solves the LP relaxation with GLOP (band 3 0.5 s, band 2 1.0 s, band 1 3.4 s; the
-large band-3 stage of 663,368 variables 9.4 s): its optimum rounded down is a proven
-ceiling, and its support guides the search (`matcher.backends.cpsat`).
-
-The model is the same `SparseModel` (a stage's sub-model) CP-SAT reads, so a CBC answer is a
-solution of the very same integers; it is re-checked against every row before it is used.
+CP-SAT's bound stalls above the optimum on the band stages, where only cutting planes and
+CBC's preprocessing (probing, row strengthening) close the gap. `relax` solves a stage's LP
+relaxation with GLOP: its optimum rounded down is a proven ceiling and its support guides the
+search. The model is the same `SparseModel` CP-SAT reads, and a CBC answer is re-checked
+against every row. The solvers compared and their times are in `benchmarks/NOTES.md`
+("Batch solver").
 """
 
 from __future__ import annotations

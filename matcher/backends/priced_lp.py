@@ -1,35 +1,16 @@
 """A stage's LP relaxation solved over a few of its columns and proven over all of them.
 
-On the large instance the band-2 stage has 1,051,080 free variables: GLOP had not solved its
-LP in 8.6 s and took the process peak past 2 GiB, so the band's only bound was its flow
-ceiling (gap 3.8 %). But the LP's optimum uses few columns. So the LP is solved over a
-restricted set (every count variable, the incumbent's pairs, and each referral's `per_referral`
-best-scoring pairs), and its row prices `y` give a bound over every column at once
-(Lagrangian duality): for any `y`, every point of ``lo <= A x <= hi, lower <= x <= upper``
-has
+A large stage's LP is too slow and too big for GLOP whole, but its optimum uses few columns.
+The LP is solved over a restricted set (every count variable, the incumbent's pairs, each
+referral's best-scoring pairs), and its row prices ``y`` bound every column at once
+(Lagrangian duality): with ``d = c - A'y``, every point of ``lo <= A x <= hi, lower <= x <=
+upper`` has
 
-    c x = y (A x) + d x
-        <= sum_i max(y_i lo_i, y_i hi_i) + sum_j max(d_j lower_j, d_j upper_j)
+    c x <= sum_i max(y_i lo_i, y_i hi_i) + sum_j max(d_j lower_j, d_j upper_j)
 
-with ``d = c - A'y`` (a row open on the side its price would use gets price 0). Columns with
-``d_j > 0`` are those the restricted LP lacks: the best of them join it and it is solved
-again, until none is left (the restricted optimum is then the LP's) or time runs out. Every
-bound on the way is valid, whatever the duals' quality, so stopping anywhere is safe.
-
-Measured, 2 shared cores: the large band-2 stage (bands above held at the start's counts)
-starts from 41,061 columns and reaches the LP optimum 981.42 in 6 rounds of about 1.2 s each
-at 53,232 columns, the first bound being 12,019 and the third 1,030; medium band 3 (66,532
-variables) gives 268 in 3 rounds of 0.1 s (GLOP on the whole stage: 0.3 s); medium band 1
-(153,179) 407.73 in 4 rounds of 0.36 s (whole: 2.6 s).
-
-Degenerate prices make a long tail: on the large band-1 stage (bands above held at their
-optima; 1,597,464 free variables) the restricted optimum is the LP's, 1,248.67, after 3
-rounds, but each later round's prices let a few more columns in (72, 28, 169, 12 ...), and
-each round was a fresh GLOP solve of 5-7 s: 9 rounds, 59 s. The restricted LP is therefore
-kept between rounds (`RestrictedLp`), and a round bringing in few columns starts from the
-last basis: 4 rounds (the last 2 from the basis, 1.9 s and 1.1 s), 16.2 s. The guided piece
-reads the columns every round's optimum used (`support`): with the last round's alone the
-large band-2 piece gave 960, one short of the optimum the others' columns reach.
+(a row open on the side its price would use gets price 0). Columns with ``d_j > 0`` join and
+the LP is solved again until none is left or time runs out; every bound on the way is valid,
+so stopping anywhere is safe. The rounds' figures are in `benchmarks/NOTES.md` ("Batch solver").
 """
 
 from __future__ import annotations
@@ -41,18 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
-# Columns added per round (see `_best_priced`).
-ADD_AT_LEAST = 20_000
-MOST_PER_ROUND = 40_000
 # A reduced cost above this prices a column in (GLOP's own tolerances are about 1e-7).
 PRICE_TOLERANCE = 1e-7
 # A bound this close to the restricted optimum ends the pricing (the bound reported is the
 # bound, never the restricted optimum).
 CONVERGED = 1e-4
-# A round bringing in at most this many columns starts from the last basis (`RestrictedLp`).
-WARM_START_MOST = 4_000
 
 
 @dataclass(frozen=True)
@@ -130,11 +107,13 @@ def priced_lp(
     start: np.ndarray,
     time_limit_s: float,
     dual_simplex: bool = False,
+    settings: SolverSettings = DEFAULT_SETTINGS,
 ) -> PricedLp:
     """Maximise ``objective @ x`` over the LP relaxation of `full` with the variables off
     `free` at 0, starting from the columns `start` (a bool mask within `free`: it must hold a
     feasible point, e.g. the incumbent's columns and every count variable). `dual_simplex`
-    solves the fresh rounds with GLOP's dual simplex (see `RestrictedLp`)."""
+    solves the fresh rounds with GLOP's dual simplex (see `RestrictedLp`); `settings` say how
+    many columns a round adds."""
     started = time.perf_counter()
     stop_at = started + time_limit_s
     lower = np.where(free, full.lower, 0).astype(float)
@@ -154,7 +133,7 @@ def priced_lp(
         remaining = stop_at - time.perf_counter()
         if remaining < 0.05:
             break
-        warm = restricted.can_warm_start and new.size <= WARM_START_MOST
+        warm = restricted.can_warm_start and new.size <= settings.warm_start_most
         if warm:
             restricted.add(new)
         else:
@@ -179,7 +158,7 @@ def priced_lp(
         priced_in = np.flatnonzero((reduced > PRICE_TOLERANCE) & movable & ~chosen)
         if priced_in.size == 0:
             break
-        new = _best_priced(priced_in, reduced, restricted.can_warm_start)
+        new = _best_priced(priced_in, reduced, restricted.can_warm_start, settings)
         chosen[new] = True
     return PricedLp(
         bound=best,
@@ -207,20 +186,12 @@ class _Round:
 class RestrictedLp:
     """The LP over the chosen columns, in GLOP through MathOpt, kept from round to round.
 
-    A round that brings in many columns is solved afresh with GLOP's presolve. One that brings
-    in few (the tail of the pricing, where degenerate prices let a handful of columns in each
-    time) starts from the last optimal basis, without presolve and with Devex pricing: on the
-    large band-1 stage (78,000 columns, 52,000 rows) such a round took 1 s where a fresh solve
-    took 5-7 s (and 3.5 s warm with GLOP's default steepest edge, whose norms are computed
-    for every column first). A round bringing in 20,000 columns took 19.8 s warm, 5.7 s afresh.
-
-    A fresh round is solved by GLOP's primal simplex unless `dual_simplex`. Which is faster
-    depends on the objective. On the large instance's soft stage (bands held at 522/566/937/
-    961/1247) the first round (55,938 columns) took 4.7 s with the dual simplex against 11.0 s
-    with the primal, the second (about 81,600) 7.1 s against 18.9 s, and the LP optimum
-    3,308,949 came in 21.8 s against 40.7 s. On the band stages, whose objective only counts
-    placements, the dual was far slower: the first round of band 1 163 s against 2.8 s, of
-    band 2 19.7 s against 0.6 s.
+    A round that brings in many columns is solved afresh with GLOP's presolve; one that brings
+    in few (the tail of the pricing, where degenerate prices let a handful in each time) starts
+    from the last optimal basis, without presolve and with Devex pricing, which is several times
+    faster there. A fresh round uses the primal simplex unless `dual_simplex`: the dual suits the
+    soft objective's many point values, the primal a band's count. Timings:
+    `benchmarks/NOTES.md` ("Batch solver").
     """
 
     def __init__(
@@ -350,17 +321,19 @@ def _open(bounds: np.ndarray) -> np.ndarray:
     return out
 
 
-def _best_priced(priced_in: np.ndarray, reduced: np.ndarray, warm_start: bool) -> np.ndarray:
-    """The columns to add: the best priced, half of them but at least `ADD_AT_LEAST` and at
-    most `MOST_PER_ROUND`. Adding every one at once made the large band-1 stage's second LP
-    306,346 columns, too many to solve in the time left; adding a few per referral (3)
-    left the band-2 bound at 12,710 after 15 rounds, where halves had reached the LP
-    optimum in 7. In the tail, with a basis to start from (`warm_start`), a round of a few
-    thousand columns takes only the best `WARM_START_MOST`: from the last basis they cost
-    less than all of them afresh."""
-    take = min(max(ADD_AT_LEAST, priced_in.size // 2), MOST_PER_ROUND, priced_in.size)
-    if warm_start and take <= 2 * WARM_START_MOST:
-        take = min(take, WARM_START_MOST)
+def _best_priced(
+    priced_in: np.ndarray, reduced: np.ndarray, warm_start: bool, settings: SolverSettings
+) -> np.ndarray:
+    """The columns to add: the best priced, half of them but at least `add_at_least` and at
+    most `most_per_round` (all at once made the next LP too big to solve in time; a few per
+    referral converged far slower). In the tail, with a basis to start from (`warm_start`), a
+    round takes only the best `warm_start_most`: from the last basis they cost less than all
+    of them afresh."""
+    take = min(
+        max(settings.add_at_least, priced_in.size // 2), settings.most_per_round, priced_in.size
+    )
+    if warm_start and take <= 2 * settings.warm_start_most:
+        take = min(take, settings.warm_start_most)
     return priced_in[np.argsort(-reduced[priced_in], kind="stable")[:take]]
 
 

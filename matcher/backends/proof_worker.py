@@ -1,20 +1,12 @@
 """A band stage proved by CBC in a process of its own, while the caller goes on.
 
-CBC is single-threaded and a band proof is long (on `generate(1501, 1500, 3000,
-stress="tight_caseloads")` 36 s for band 2, where its LP-guided piece had already found the
-optimum in a second). Run in process, it leaves the second core idle and every later stage
-waiting. Here the stage's sub-model travels to ``python -m matcher.backends.proof_worker``
-as one ``.npz`` file; the caller holds the band at the value it has (speculating that it is
-the optimum), goes on with the next stages, and reads the answer when it is there: a proof
-that confirms the value makes everything done since valid; a better solution sends the
-caller back to that stage (`matcher.backends.cpsat`).
-
-Given the incumbent as a start, the worker runs the CBC program from it
-(`matcher.backends.cbc_command`: medium band 1 proved in 27 s, not 77 s); without one, or
-where that program does not run or the start breaks a row, `mip_prover.maximise` on the same
-arrays, the answer an in-process proof would give. Either way its values are checked against
-every row. The worker leads a process group of its own, so that stopping it stops the CBC
-program it started too.
+CBC is single-threaded and a band proof is long: in process it leaves the second core idle
+and every later stage waiting. The stage's sub-model travels to ``python -m
+matcher.backends.proof_worker`` as one ``.npz`` file; the caller holds the band at its value
+and goes on, and a better solution sends it back to that stage. Given the incumbent, the
+worker runs the CBC program from it (`matcher.backends.cbc_command`); otherwise
+`mip_prover.maximise`. Its values are checked against every row. The worker leads a process
+group of its own, so stopping it stops CBC too. Figures: `benchmarks/NOTES.md` ("Batch solver").
 """
 
 from __future__ import annotations

@@ -26,10 +26,10 @@ import numpy as np
 from matcher.backends import floors, highs_worker
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.classes import Assignment3, Instance, build_model, decode, encode
-from matcher.backends.cpsat import stage_hint
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import Row
 from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
+from matcher.backends.stage_terms import stage_hint
 from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
 from matcher.objective import SOFT, stages
 from matcher.progress import stage_entry

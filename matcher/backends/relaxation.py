@@ -6,41 +6,11 @@ cluster gender, risk to women, keep-apart, couples, the reserve) and keep the on
     source ─1→ referral ─1→ (unit, bed-space pattern) ─→ bed-space class ─size→ sink
                   └─1→ unit's high-risk gate ─room→ ┘          └→ area's team pool ─room→ ┘
 
-Every real allocation is a flow here, so the most referrals of bands ≥ b that the network
-carries is an upper bound on what any allocation places from those bands. A flow is solved
-in milliseconds where a MIP stage takes minutes, and on the generated instances it is tight
-for the most urgent bands (band 5 and band 4 on medium: 145 and 343, exactly the optima).
-
-High-risk referrals reach a unit through its gate, which lets them use any of the unit's
-pattern nodes; visiting units' classes drain through their area's pooled team room whichever
-team would serve. Both loosen the relaxation (never cut a real allocation), as they must.
-
-Support hours are a knapsack per unit, which no flow carries; but a unit never takes more
-people than the smallest support hours among its candidates allow in sum, so each unit's
-classes drain through one unit arc, and the high-risk gate through its own, capped at that
-count (recomputed for each band's candidates). Measured on `generate(1, 1500, 3000)`:
-
-- cumulative ceilings for bands ≥5..≥1: 145, 343, 597, 882, 1260 without the caps;
-  145, 343, 595, 880, 1257 with them. Band 3 (bands 5 and 4 held at 145 and 198) gets
-  ceiling 252, which is the LP relaxation of the full MIP rounded down (HiGHS: 252.01); the
-  integer optimum is 250 (CBC 13 s, HiGHS 55 s).
-- which rules make up the last 2: the band-3 MIP with one family of rows dropped (CBC) gives
-  253 without support hours, 271 without high-risk room, 250 without cluster gender. So the
-  gap is the support-hour knapsacks, which only cutting planes close; disaggregating the
-  cluster-gender rows (one ``x ≤ g`` per variable) left the LP bound at 252.01 and slowed
-  HiGHS (LP 3.1 → 9.0 s, MIP 55 → 81 s), so the model keeps the aggregated rows. Counting
-  rows per unit and hours level ("at most as many people needing ≥ t hours as fit") took the
-  LP bound to 251.00 but left CP-SAT's bound at 252 and slowed CBC (13 → 27 s) and HiGHS
-  (55 → 111 s): not kept either.
-- on `generate(1501, 1500, 3000)` (bands 5 and 4 held at 159 and 180) the band-3 LP bound is
-  268 (optimum 266) with or without knapsack cuts: a cardinality row per unit (249 rows) or
-  strengthened threshold rows per unit and hours level ("people needing ≥ t hours: at most
-  the count of the smallest such hours that fit", 2,672 rows, 789,247 entries) leave it at
-  268 and slow CBC (6.5 s → 7.2 s and 8.8 s); no LP-reduced-cost fixing applies either (no
-  pair's reduced cost exceeds the 2-point gap). Band 1 (LP 399.7, optimum 396, 293
-  fractional pairs): dropping the support-hour rows raises its LP bound only to 400.0, so
-  there too the knapsacks are not what keeps the LP above the optimum; branch-and-cut (CBC,
-  `matcher.backends.mip_prover`) closes these gaps where no cut family tried here did.
+Every real allocation is a flow here, so the most referrals of bands ≥ b the network carries
+bounds what any allocation places from those bands, in milliseconds. The high-risk gate and
+the pooled team room loosen it (never cut a real allocation); each unit's classes drain
+through one arc capped by the smallest support hours among its candidates. Its tightness and
+the cuts tried beside it are in `benchmarks/NOTES.md` ("Batch solver").
 """
 
 from __future__ import annotations
@@ -51,6 +21,7 @@ import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
 from matcher.backends.classes import Assignment3, Instance
+from matcher.backends.greedy import greedy_placements
 from matcher.objective import BANDS, SOFT, band_stage
 
 UNBOUNDED = 1 << 40
@@ -263,8 +234,6 @@ def _hours_fit(
 def guided_placements(inst: Instance, guide: dict[int, int]) -> list[Assignment3]:
     """Greedy in priority order that first tries the class the relaxation chose for each
     referral, then its best-scoring open place; never breaks a rule (the greedy's state)."""
-    from matcher.backends.greedy import greedy_placements
-
     return greedy_placements(inst, prefer=guide)
 
 

@@ -17,6 +17,7 @@ from matcher.backends.classes import (
 )
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.settings import SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
 
 
@@ -71,7 +72,9 @@ def test_neighbourhood_search_never_returns_less_than_its_start() -> None:
     inst = build_instance(generate(5, 300, 600))
     start = greedy_placements(inst)
     # The LP guide would often close the band first: this is about the search alone.
-    backend = CpSatBackend(num_workers=2, search_share=1.0, max_stage_variables=0, lp_guide=False)
+    backend = CpSatBackend(
+        SolverSettings(num_workers=2, search_share=1.0, max_stage_variables=0, lp_guide=False)
+    )
     result = backend.solve(inst, 4.0, hint=start)
     assert lexicographic_value(inst, result.placements)[:5] >= lexicographic_value(inst, start)[:5]
     searched = [s for s in result.detail["stages"] if "search_rounds" in s]  # type: ignore[union-attr]

@@ -10,13 +10,15 @@ import pytest
 
 from constraints.checker import check
 from fixtures.generator import generate
-from matcher.backends import cpsat, mip_prover
+from matcher.backends import background_work, mip_prover
 from matcher.backends.classes import build_instance, build_model, encode
-from matcher.backends.cpsat import CpSatBackend, _SoftLpAhead
+from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import Row
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.priced_lp import priced_lp, starting_columns
+from matcher.backends.settings import SolverSettings
+from matcher.backends.stage_run import SoftLpAhead
 from matcher.backends.submodel import SparseModel
 from matcher.objective import stages
 from matcher.solve import solve
@@ -81,7 +83,7 @@ def test_a_cancelled_lp_leaves_no_process_and_no_answer() -> None:
 
 
 def test_the_lp_started_ahead_counts_only_while_the_run_holds_at_least_what_it_assumed() -> None:
-    ahead = _SoftLpAhead(lp=None, held={"band_2": 10, "band_1": 7})  # type: ignore[arg-type]
+    ahead = SoftLpAhead(lp=None, held={"band_2": 10, "band_1": 7})  # type: ignore[arg-type]
     assert ahead.still_relaxes({"band_2": 10, "band_1": 7})
     assert ahead.still_relaxes({"band_3": 4, "band_2": 11, "band_1": 9})
     # A proof that found more for band 2 sent the run back, and band 1 now holds fewer.
@@ -92,7 +94,7 @@ def test_the_lp_started_ahead_counts_only_while_the_run_holds_at_least_what_it_a
 def test_a_run_with_its_last_band_held_open_takes_the_soft_lp_from_the_worker() -> None:
     problem = generate(3, 300, 600)
     inst = build_instance(problem)
-    backend = CpSatBackend(**HELD_OPEN)
+    backend = CpSatBackend(SolverSettings(**HELD_OPEN))
     started = time.perf_counter()
     result = backend.solve(inst, 30.0, hint=greedy_placements(inst))
     assert time.perf_counter() - started < 35.0
@@ -117,7 +119,7 @@ def test_a_worker_that_cannot_start_leaves_the_soft_lp_to_the_run(
     def no_room(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cpsat, "BackgroundLp", no_room)
+    monkeypatch.setattr(background_work, "BackgroundLp", no_room)
     problem = generate(3, 300, 600)
     out = solve(problem, "cpsat", 30.0, **HELD_OPEN)
     assert not check(problem, out)

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 
 from fixtures.generator import generate
+from matcher.backends import cpsat
 from matcher.backends.base import BANDS_PROVEN_S
 from matcher.backends.classes import build_instance, lexicographic_value
-from matcher.backends.cpsat import OPEN_BAND_SHARE, CpSatBackend
+from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.settings import SolverSettings
 from matcher.objective import report
 
 
@@ -21,7 +23,9 @@ def test_the_stages_after_an_open_band_are_still_searched() -> None:
     # No stage may be solved whole or proved, and no LP bound closes a band: a band the
     # search leaves below its flow ceiling stays open.
     backend = CpSatBackend(
-        num_workers=2, max_stage_variables=0, band_prover="cpsat", lp_guide=False, seed=1
+        SolverSettings(
+            num_workers=2, max_stage_variables=0, band_prover="cpsat", lp_guide=False, seed=1
+        )
     )
     result = backend.solve(inst, 4.0, hint=start)
     log = result.detail["stages"]
@@ -56,15 +60,17 @@ def test_a_band_held_open_searches_only_its_share_of_the_time(
     inst = build_instance(generate(1, 300, 600))
     limit = 4.0
     budgets: list[float] = []
-    improve = CpSatBackend._improve_band
+    improve = cpsat.improve_band
 
-    def recording(self: CpSatBackend, at: Any, *args: Any, **kwargs: Any) -> Any:
+    def recording(settings: SolverSettings, at: Any, *args: Any, **kwargs: Any) -> Any:
         budgets.append(args[3])  # (best, value, ceiling, budget_s)
-        return improve(self, at, *args, **kwargs)
+        return improve(settings, at, *args, **kwargs)
 
-    monkeypatch.setattr(CpSatBackend, "_improve_band", recording)
+    monkeypatch.setattr(cpsat, "improve_band", recording)
     backend = CpSatBackend(
-        num_workers=2, max_stage_variables=0, band_prover="cpsat", lp_guide=False, seed=1
+        SolverSettings(
+            num_workers=2, max_stage_variables=0, band_prover="cpsat", lp_guide=False, seed=1
+        )
     )
     result = backend.solve(inst, limit, hint=greedy_placements(inst))
     log = result.detail["stages"]
@@ -73,7 +79,7 @@ def test_a_band_held_open_searches_only_its_share_of_the_time(
     # Every band here is held open, so every search took at most its share of the time left
     # (0.3 of it, what a band the search settles may take, came to 1.2 s for band 5),
     # and the soft stage was reached.
-    assert budgets and max(budgets) <= OPEN_BAND_SHARE * limit
+    assert budgets and max(budgets) <= SolverSettings().open_band_share * limit
     assert log[-1]["stage"] == "soft"
 
 

@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 
 from fixtures.generator import generate
-from matcher.backends import cbc_command, cpsat, mip_prover
+from matcher.backends import cbc_command, mip_prover, soft_race
 from matcher.backends.classes import LinearModel, build_instance, build_model, encode
-from matcher.backends.cpsat import CpSatBackend, _Outcome
+from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.piece_solvers import PieceOutcome, cbc_maximise, cpsat_maximise
+from matcher.backends.settings import SolverSettings
+from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import stages
 
@@ -37,7 +40,7 @@ def soft_piece() -> tuple[SubModel, np.ndarray, np.ndarray]:
 
 
 def value_of(piece: SubModel, coefs: np.ndarray, values: np.ndarray) -> int:
-    return int(cpsat._objective(coefs, piece.free) @ values)
+    return int(stage_objective(coefs, piece.free) @ values)
 
 
 def test_cpsat_wins_where_cbc_gives_back_its_start_and_stops_it(
@@ -50,12 +53,12 @@ def test_cpsat_wins_where_cbc_gives_back_its_start_and_stops_it(
         # A CBC stuck at its root (tight caseloads' soft piece): the start, at the limit.
         if stop.wait(args[3]):
             stopped.set()
-        return _Outcome("FEASIBLE", start.copy(), UNBOUNDED, 0.0)
+        return PieceOutcome("FEASIBLE", start.copy(), UNBOUNDED, 0.0)
 
-    monkeypatch.setattr(cpsat, "_prove_band", stuck_cbc)
-    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 0.1)
+    monkeypatch.setattr(soft_race, "cbc_maximise", stuck_cbc)
+    settings = SolverSettings(num_workers=2, race_after_seconds=0.1)
     began = time.perf_counter()
-    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 60.0, 2)
+    out, by = soft_race.race_soft_piece(settings, piece, coefs, start, 60.0, 2)
     assert by == "cpsat" and out.values is not None
     assert piece.model.feasible(out.values)
     assert value_of(piece, coefs, out.values) > value_of(piece, coefs, start)
@@ -72,9 +75,9 @@ def test_a_piece_cbc_closes_at_once_is_never_given_to_cpsat(
     def no_cpsat(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("CP-SAT was started beside a CBC that ended in time")
 
-    monkeypatch.setattr(CpSatBackend, "_solve", no_cpsat)
-    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 30.0)
-    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 60.0, 2)
+    monkeypatch.setattr(soft_race, "cpsat_maximise", no_cpsat)
+    settings = SolverSettings(num_workers=2, race_after_seconds=30.0)
+    out, by = soft_race.race_soft_piece(settings, piece, coefs, start, 60.0, 2)
     assert by == "cbc" and out.optimal and out.values is not None
     assert piece.model.feasible(out.values)
     assert value_of(piece, coefs, out.values) >= value_of(piece, coefs, start)
@@ -84,7 +87,7 @@ def test_the_better_answer_and_the_lower_bound_are_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     piece, coefs, start = soft_piece()
-    exact = cpsat._prove_band(piece.model, coefs, piece.free, 60.0, start=start)
+    exact = cbc_maximise(piece.model, coefs, piece.free, 60.0, start=start)
     assert exact.optimal and exact.values is not None
     optimum = value_of(piece, coefs, exact.values)
 
@@ -92,10 +95,10 @@ def test_the_better_answer_and_the_lower_bound_are_kept(
         time.sleep(1.0)  # past the race's start, then the proven optimum
         return exact
 
-    monkeypatch.setattr(cpsat, "_prove_band", late_cbc)
-    monkeypatch.setattr(cpsat, "RACE_AFTER_SECONDS", 0.1)
+    monkeypatch.setattr(soft_race, "cbc_maximise", late_cbc)
+    settings = SolverSettings(num_workers=2, race_after_seconds=0.1)
     began = time.perf_counter()
-    out, by = CpSatBackend(num_workers=2)._race(piece, coefs, start, 120.0, 2)
+    out, by = soft_race.race_soft_piece(settings, piece, coefs, start, 120.0, 2)
     assert time.perf_counter() - began < 30.0
     assert out.optimal and out.values is not None
     assert value_of(piece, coefs, out.values) == optimum
@@ -115,7 +118,8 @@ def test_setting_stop_ends_a_cpsat_search_that_would_run_on() -> None:
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
     began = time.perf_counter()
-    out = CpSatBackend(num_workers=2)._solve(
+    out = cpsat_maximise(
+        SolverSettings(num_workers=2),
         SparseModel.of(model),
         rng.integers(1, 100, size=40),
         np.arange(40),
@@ -131,12 +135,10 @@ def test_setting_stop_ends_a_cpsat_search_that_would_run_on() -> None:
 
 
 @pytest.mark.parametrize("most", [0, 10_000])
-def test_only_soft_pieces_up_to_the_size_limit_are_raced(
-    monkeypatch: pytest.MonkeyPatch, most: int
-) -> None:
-    monkeypatch.setattr(cpsat, "MAX_RACE_VARIABLES", most)
+def test_only_soft_pieces_up_to_the_size_limit_are_raced(most: int) -> None:
     inst = build_instance(generate(1, 300, 600))
-    result = CpSatBackend(num_workers=2).solve(inst, 30.0, hint=greedy_placements(inst))
+    backend = CpSatBackend(SolverSettings(num_workers=2, max_race_variables=most))
+    result = backend.solve(inst, 30.0, hint=greedy_placements(inst))
     log = result.detail["stages"]
     assert isinstance(log, list)
     soft = log[-1]
