@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.backends import cbc_command, floors, highs_worker
+from matcher.backends import cbc_command, floors, highs_banner, highs_worker
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.classes import Assignment3, Instance, build_model, decode, encode
 from matcher.backends.cpsat import stage_hint
@@ -236,6 +236,8 @@ def _pulp_maximiser(solver_name: str) -> Maximiser:
             gapRel=gap,
             warmStart=True,
         )
+        if solver_name == "HiGHS":
+            highs_banner.discard()
         try:
             problem.solve(solver)
         except pulp.PulpSolverError:
