@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from matcher.backends import cbc_command, highs_worker
+from matcher.backends.pulp_backend import CBC
 
 SOLVE_AND_SAY_DONE = """
 import json, sys
@@ -48,7 +49,7 @@ NO_CBC_PROGRAM = pytest.mark.skipif(cbc_command.program() is None, reason="no CB
     ("backend", "options", "instance"),
     [
         ("pulp", {"solver": "HiGHS"}, SMALL_ARGS),
-        ("pulp", {"solver": "COIN_CMD"}, SMALL_ARGS),
+        ("pulp", {"solver": CBC}, SMALL_ARGS),
         pytest.param(
             "pulp",
             {"solver": "highspy"},
