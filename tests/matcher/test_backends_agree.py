@@ -27,7 +27,7 @@ from tests.strategies import problems
 def test_cpsat_and_pulp_reach_the_same_optimum(solver: str, problem: Problem) -> None:
     cpsat = solve(problem, "cpsat", 20, num_workers=2)
     pulp = solve(problem, "pulp", 20, solver=solver)
-    assert pulp.detail["solver"] == solver
+    assert _mip_solver(pulp) in (solver, None)
     assert cpsat.status == pulp.status == "optimal"
     assert cpsat.placed_by_priority == pulp.placed_by_priority
     assert cpsat.objective == pulp.objective
@@ -59,6 +59,12 @@ def test_highs_in_its_worker_agrees_with_cpsat() -> None:
 AGREEMENT_INSTANCES = {spec.name: spec for spec in TINY + SMALL + SMALL_STRESS}
 
 
+def _mip_solver(solution: Solution) -> str | None:
+    """The solver PuLP ran, or None where no integer program was needed (an allocation
+    without rules that couple people is one min-cost flow, the same for every backend)."""
+    return solution.detail.get("solver")  # type: ignore[attr-defined]
+
+
 @functools.cache
 def _cpsat_solution(name: str) -> Solution:
     return solve(AGREEMENT_INSTANCES[name].build(), "cpsat", 60, num_workers=8)
@@ -74,7 +80,9 @@ def test_pulp_places_as_many_per_band_as_cpsat_on_the_benchmark_instances(
     problem = AGREEMENT_INSTANCES[name].build()
     cpsat = _cpsat_solution(name)
     pulp = solve(problem, "pulp", 60, solver=solver)
-    assert pulp.detail["solver"] == solver
+    assert _mip_solver(pulp) in (solver, None)
+    if name.startswith("small-"):  # rules that couple people bind there: the MIP runs
+        assert _mip_solver(pulp) == solver
     assert cpsat.status == pulp.status == "optimal"
     assert pulp.placed_by_priority == cpsat.placed_by_priority
     assert pulp.objective == cpsat.objective
