@@ -32,12 +32,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import os
 import re
 import subprocess
 import tempfile
 import threading
 import time
-import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -71,10 +71,10 @@ def program() -> str | None:
     """The CBC executable PuLP carries, if it runs here."""
     if PULP is None:
         return None
-    with warnings.catch_warnings():
-        # PuLP 3 warns that its bundled CBC goes in PuLP 4; pyproject keeps PuLP below 4.
-        warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
-        solver = PULP.PULP_CBC_CMD(msg=False)
+    # PuLP's own copy of CBC, run through COIN_CMD, the supported class (PULP_CBC_CMD, which
+    # runs the same copy, is deprecated); pyproject keeps PuLP below 4, which drops the copy.
+    bundled = os.path.normpath(PULP.apis.coin_api.pulp_cbc_path)
+    solver = PULP.COIN_CMD(path=bundled, msg=False)
     return str(solver.path) if solver.available() else None
 
 

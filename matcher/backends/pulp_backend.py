@@ -17,13 +17,12 @@ stages fall back to the trivial bound.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from matcher.backends import floors, highs_worker
+from matcher.backends import cbc_command, floors, highs_banner, highs_worker
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.classes import Assignment3, Instance, build_model, decode, encode
 from matcher.backends.greedy import greedy_placements
@@ -34,18 +33,21 @@ from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
 from matcher.objective import SOFT, stages
 from matcher.progress import stage_entry
 
+CBC = "COIN_CMD"  # the CBC program of `matcher.backends.cbc_command`, run by PuLP's COIN_CMD
+
 
 def _solver(name: str, **options: Any) -> Any:
     """PuLP's solver `name` with `options`, or None where PuLP has no such solver."""
     import pulp
 
-    cls = getattr(pulp, name, None)
-    if cls is None:
+    if name == CBC:
+        # COIN_CMD is PuLP's supported class for CBC; PULP_CBC_CMD, the same program under
+        # PuLP's own path, is deprecated.
+        executable = cbc_command.program()
+        return None if executable is None else pulp.COIN_CMD(path=executable, **options)
+    if name not in ("HiGHS", "HiGHS_CMD"):
         return None
-    with warnings.catch_warnings():
-        # PuLP 3 warns that its bundled CBC goes in PuLP 4; pyproject keeps PuLP below 4.
-        warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
-        return cls(**options)
+    return getattr(pulp, name)(**options)
 
 
 HIGHSPY = "highspy"  # HiGHS through its own array interface, no PuLP objects
@@ -55,7 +57,7 @@ def _first_available(preferred: str | None) -> str | None:
     # CBC before the highspy worker: on medium (generate(1, 1500, 3000)) CBC proved band 3
     # (250) in 13.6 s and band 2 (282) in 26.6 s; HiGHS in its worker had not closed band 3
     # after 48 s (and took 55 s alone, unhinted). In-process HiGHS comes first where it loads.
-    names = [preferred] if preferred else ["HiGHS", "HiGHS_CMD", "PULP_CBC_CMD", HIGHSPY]
+    names = [preferred] if preferred else ["HiGHS", "HiGHS_CMD", CBC, HIGHSPY]
     for name in names:
         if name == HIGHSPY:
             if highs_worker.available():
@@ -234,6 +236,8 @@ def _pulp_maximiser(solver_name: str) -> Maximiser:
             gapRel=gap,
             warmStart=True,
         )
+        if solver_name == "HiGHS":
+            highs_banner.discard()
         try:
             problem.solve(solver)
         except pulp.PulpSolverError:

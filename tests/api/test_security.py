@@ -23,7 +23,7 @@ def test_an_expired_or_forged_token_is_refused(sqlite_service: Service) -> None:
     )
     forged = jwt.encode(
         {"sub": "admin", "role": "admin", "exp": past + timedelta(hours=1)},
-        "another-key-another-key",
+        "another-key-of-the-recommended-length",  # 32 bytes or more, as PyJWT asks
         algorithm=ALGORITHM,
     )
     for token in (expired, forged, "not-a-token"):

@@ -14,7 +14,7 @@ import pytest
 from api.cli import main
 from api.commands.stage_progress import stage_progress
 from constraints.checker import check
-from fixtures.generator import generate
+from fixtures.generator import generate, generate_json
 from matcher.model import load_problem, parse_solution
 from matcher.progress import stage_entry
 from matcher.solve import solve
@@ -82,12 +82,16 @@ def test_invalid_problem_exits_2_naming_the_field(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("backend", ["cpsat", "pulp"])
-def test_the_console_script_writes_exactly_one_json_document(
-    problem_file: Path, backend: str
-) -> None:
+STAGE_LINE = ("band ", "soft points")
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "pulp", "greedy"])
+def test_the_console_script_writes_exactly_one_json_document(tmp_path: Path, backend: str) -> None:
     """Solver libraries print banners from C code and worker processes; stdout still holds
-    the document alone, so `bedmatch solve p.json > s.json` gives a JSON file."""
+    the document alone, so `bedmatch solve p.json > s.json` gives a JSON file, and stderr
+    holds the stage progress and nothing of the solvers'."""
+    problem_file = tmp_path / "problem.json"
+    problem_file.write_text(generate_json(5, 30, 60))
     script = shutil.which("bedmatch") or str(Path(sys.executable).parent / "bedmatch")
     done = subprocess.run(
         [script, "solve", str(problem_file), "--backend", backend, "--time-limit", "10"],
@@ -99,6 +103,11 @@ def test_the_console_script_writes_exactly_one_json_document(
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)  # fails on anything beside the one document
     assert document["backend"] == backend
+    assert check(load_problem(problem_file), parse_solution(document)) == []
+    shown = [line for line in done.stderr.splitlines() if line.strip()]
+    assert all(line.startswith(STAGE_LINE) for line in shown), done.stderr
+    if backend != "greedy":
+        assert shown and shown[-1].startswith("soft points"), done.stderr
 
 
 @pytest.mark.parametrize("backend", ["cpsat", "pulp"])
