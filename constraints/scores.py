@@ -101,11 +101,20 @@ def _points(value: np.ndarray, weight: float) -> np.ndarray:
     array = np.asarray(value)
     if array.dtype == bool:  # 0 or the full points: a lookup, no float grid
         full = np.int64(np.rint(np.float64(1.0) * weight * POINTS))
-        return array.astype(np.int64) * full
+        return _compact(array.astype(np.int64) * full)
     scaled = array.astype(np.float64) * weight
     scaled *= POINTS
     np.rint(scaled, out=scaled)
-    return scaled.astype(np.int64)
+    return _compact(scaled.astype(np.int64))
+
+
+def _compact(points: np.ndarray) -> np.ndarray:
+    """The points as int32 where every one fits: a city's terms are six (R, U) grids, 340
+    MiB as int64 at 5,000 referrals and 1,400 units. Sums (`Scores.total`) are int64."""
+    small = np.iinfo(np.int32)
+    if points.size and (points.max() > small.max or points.min() < small.min):
+        return points
+    return points.astype(np.int32)
 
 
 def score(tables: Tables) -> Scores:
