@@ -97,24 +97,24 @@ def travel_matrix(tables: Tables) -> np.ndarray:
 
 def _points(value: np.ndarray, weight: float) -> np.ndarray:
     """rint(value × weight × POINTS) as integers, computed in that order (so the points are
-    the same to the last bit), with one (R, U) temporary rather than four."""
+    the same to the last bit), with one (R, U) temporary rather than four. The points are
+    int32 where every one fits: a city's terms are six (R, U) grids, 340 MiB as int64 at
+    5,000 referrals and 1,400 units. Sums (`Scores.total`) are int64."""
     array = np.asarray(value)
     if array.dtype == bool:  # 0 or the full points: a lookup, no float grid
-        full = np.int64(np.rint(np.float64(1.0) * weight * POINTS))
-        return _compact(array.astype(np.int64) * full)
+        full = int(np.rint(np.float64(1.0) * weight * POINTS))
+        points: np.ndarray = array.astype(np.int32 if _fits_int32(full, full) else np.int64)
+        return np.multiply(points, full, out=points)
     scaled = array.astype(np.float64) * weight
     scaled *= POINTS
     np.rint(scaled, out=scaled)
-    return _compact(scaled.astype(np.int64))
+    fits = scaled.size == 0 or _fits_int32(float(scaled.min()), float(scaled.max()))
+    return scaled.astype(np.int32 if fits else np.int64)
 
 
-def _compact(points: np.ndarray) -> np.ndarray:
-    """The points as int32 where every one fits: a city's terms are six (R, U) grids, 340
-    MiB as int64 at 5,000 referrals and 1,400 units. Sums (`Scores.total`) are int64."""
+def _fits_int32(low: float, high: float) -> bool:
     small = np.iinfo(np.int32)
-    if points.size and (points.max() > small.max or points.min() < small.min):
-        return points
-    return points.astype(np.int32)
+    return bool(small.min <= low and high <= small.max)
 
 
 def score(tables: Tables) -> Scores:

@@ -1,15 +1,11 @@
 """PuLP, the second backend: the same reduced model and stages, solved as a MIP.
 
 HiGHS through `highspy` (PuLP's `HiGHS` class) when it loads, else the HiGHS binary
-(`HiGHS_CMD`), else CBC (`PULP_CBC_CMD`), else HiGHS in a worker process
-(`matcher.backends.highs_worker`, `solver="highspy"`): OR-Tools carries its own HiGHS, so
-with OR-Tools loaded highspy cannot load in the same process and PuLP's `HiGHS` is
-unavailable. The model is the very `LinearModel` the CP-SAT backend reads, so both optimise
+(`HiGHS_CMD`), else CBC (`COIN_CMD` on the bundled program), else HiGHS in a worker process
+(`matcher.backends.highs_worker`, `solver="highspy"`), for a machine where highspy does not
+load beside OR-Tools. The model is the very `LinearModel` the CP-SAT backend reads, so both optimise
 the same integers and must agree on every stage's optimum. Each stage is a sub-model over
 its active pairs (`matcher.backends.submodel`), warm-started from the best allocation so far.
-Measured with CBC, 60 s limit, 2 shared cores: `generate(1, 1500, 3000)` bands 5-2 proven
-(145/198/250/282; stages 4/3/2 in 5.9/12.3/22.7 s), band 1 open at the limit;
-`generate(1501, 1500, 3000)` bands 5-3 proven (159/180/266), band 2 open (237).
 HiGHS reports a proven MIP bound; CBC through the command line does not, so its unfinished
 stages fall back to the trivial bound.
 """
@@ -28,7 +24,7 @@ from matcher.backends.classes import Assignment3, Instance, build_model, decode,
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import Row
 from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
-from matcher.backends.stage_terms import stage_hint
+from matcher.backends.stage_terms import stage_hint, stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
 from matcher.objective import SOFT, stages
 from matcher.progress import stage_entry
@@ -147,7 +143,7 @@ class PulpBackend:
             gap = self.soft_gap if stage.name == SOFT else 0.0
             started = time.perf_counter()
             found_values, bound, proven = maximise(
-                sub.model, _objective(coefs, sub.free), start, remaining, gap
+                sub.model, stage_objective(coefs, sub.free), start, remaining, gap
             )
             entry.update(seconds=round(time.perf_counter() - started, 3), proven=proven)
             if found_values is None:
@@ -175,14 +171,6 @@ class PulpBackend:
             timed_out=timed_out,
             detail={**detail, "variables": full.n_vars},
         )
-
-
-def _objective(coefs: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """A stage's pair coefficients over a sub-model's variables (auxiliaries weigh nothing)."""
-    out = np.zeros(len(free), dtype=np.int64)
-    pairs = free < len(coefs)
-    out[pairs] = coefs[free[pairs]]
-    return out
 
 
 Maximiser = Callable[

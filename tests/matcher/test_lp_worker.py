@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,25 +40,49 @@ HELD_OPEN: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class SoftLp:
+    """The soft stage's priced LP on `generate(1501, 300, 600)`, band 5 held at greedy's count:
+    what both the worker and the LP in process are given."""
+
+    full: SparseModel
+    nz: np.ndarray
+    weights: np.ndarray
+    at_least: int
+    free: np.ndarray
+    objective: np.ndarray
+    start: np.ndarray
+
+    @classmethod
+    def medium_small(cls) -> SoftLp:
+        inst = build_instance(generate(1501, 300, 600))
+        layout = build_model(inst)
+        full = SparseModel.of(layout.model)
+        incumbent = encode(inst, layout, greedy_placements(inst))
+        band_5, *_, soft = stages(
+            inst.tables.referrals.priority[inst.pair_ref],
+            inst.pair_points,
+            inst.pair_group_priority(),
+        )
+        nz = np.flatnonzero(band_5.coefficients)
+        objective = np.zeros(full.n_vars, dtype=np.int64)
+        objective[: layout.n_pairs] = soft.coefficients
+        start = starting_columns(
+            inst.pair_ref, inst.pair_points, soft.active, incumbent, full.n_vars, per_referral=1
+        )
+        weights = band_5.coefficients[nz]
+        free = np.ones(full.n_vars, dtype=bool)
+        return cls(full, nz, weights, int(incumbent[nz].sum()), free, objective, start)
+
+    def held(self) -> SparseModel:
+        return self.full.with_rows([Row(self.nz, self.weights, self.at_least, None)])
+
+
 def test_the_worker_answers_as_the_priced_lp_in_process_does() -> None:
-    problem = generate(1501, 300, 600)
-    inst = build_instance(problem)
-    layout = build_model(inst)
-    full = SparseModel.of(layout.model)
-    incumbent = encode(inst, layout, greedy_placements(inst))
-    band_5, *_, soft = stages(
-        inst.tables.referrals.priority[inst.pair_ref], inst.pair_points, inst.pair_group_priority()
-    )
-    nz = np.flatnonzero(band_5.coefficients)
-    weights, at_least = band_5.coefficients[nz], int(incumbent[nz].sum())
-    held = Row(nz, weights, at_least, None)
-    free = np.ones(full.n_vars, dtype=bool)
-    objective = np.zeros(full.n_vars, dtype=np.int64)
-    objective[: layout.n_pairs] = soft.coefficients
-    start = starting_columns(
-        inst.pair_ref, inst.pair_points, soft.active, incumbent, full.n_vars, per_referral=1
-    )
-    here = priced_lp(full.with_rows([held]), free, objective, start, 30.0, dual_simplex=True)
+    lp = SoftLp.medium_small()
+    full, nz, weights, at_least = lp.full, lp.nz, lp.weights, lp.at_least
+    free, objective, start = lp.free, lp.objective, lp.start
+    here = priced_lp(lp.held(), free, objective, start, 30.0, dual_simplex=True)
     aside = BackgroundLp(
         full, nz, weights, at_least, free, objective, start, 30.0, dual_simplex=True, niceness=5
     )
