@@ -53,8 +53,11 @@ def binding_rules(inst: Instance) -> list[str]:
         found.append("risk to women")
     women_only = inst.tables.units.women_only[p_unit]
     takers = int(np.unique(p_ref[women_only & ~c.reserve_exempt[p_ref]]).size)
-    # Beyond the women-only bed-spaces there are, the reserve holds nobody back.
-    if min(takers, int(c.women_only_bed.sum())) > max(0, c.reserve_room):
+    # Beyond the women-only bed-spaces open to newcomers, the reserve holds nobody back.
+    women_only_room = sum(
+        cls.size for cls in inst.classes if inst.tables.units.women_only[cls.unit]
+    )
+    if min(takers, women_only_room) > max(0, c.reserve_room):
         found.append("women-only reserve")
     if _team_room_may_bind(inst):
         found.append("team caseloads")

@@ -87,3 +87,21 @@ def test_one_binding_rule_is_enough_to_keep_the_staged_backends() -> None:
     assert "keep apart" in binding_rules(
         build_instance(problem.model_copy(update={"referrals": apart}))
     )
+
+
+def test_a_women_only_reserve_that_holds_someone_back_keeps_the_staged_backends() -> None:
+    problem = generate(5, 60, 90, varied=True, slack_rules=True)
+    assert "women-only reserve" not in binding_rules(build_instance(problem))
+    inst = build_instance(
+        problem.model_copy(
+            update={"policy": problem.policy.model_copy(update={"women_only_reserve": 2})}
+        )
+    )
+    units = inst.tables.units
+    takers = {
+        int(r)
+        for r, u in zip(inst.pair_ref, inst.pair_unit, strict=True)
+        if units.women_only[u] and not inst.coupling.reserve_exempt[r]
+    }
+    assert len(takers) > 2, "the instance must have women who could use the reserve"
+    assert "women-only reserve" in binding_rules(inst)
