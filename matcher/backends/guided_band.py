@@ -7,11 +7,11 @@ tightened unit by unit (`matcher.backends.block_bound`)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from matcher.backends import mip_prover
+from matcher.backends import mip_prover, unit_cuts
 from matcher.backends.block_bound import block_bound, unit_of_variable
 from matcher.backends.classes import decode, encode
 from matcher.backends.greedy import greedy_placements
@@ -23,6 +23,7 @@ from matcher.backends.soft_race import race_soft_piece
 from matcher.backends.stage_run import StageAt
 from matcher.backends.stage_terms import stage_hint, stage_objective
 from matcher.backends.submodel import SparseModel, restrict
+from matcher.backends.unit_cuts import UnitRooms
 from matcher.objective import SOFT
 
 
@@ -38,32 +39,92 @@ class _UnitBound:
     point: np.ndarray | None
     unit: np.ndarray
     settings: SolverSettings
+    # The whole LP's cuts (`unit_cuts`): its optimum, the rooms of its columns, and the
+    # columns of the incumbent and of every count (a feasible point to price from).
+    lp_value: float | None = None
+    rooms: UnitRooms | None = None
+    incumbent_columns: np.ndarray | None = None
 
-    def run(self, value: int, lp_bound: int, seconds: float, entry: dict[str, object]) -> int:
-        """The bound, tightened in `seconds` at most until it meets `value`."""
-        if self.prices is None or seconds < 0.1:
-            return lp_bound
-        out = block_bound(
+    def run(
+        self,
+        value: int,
+        lp_bound: int,
+        seconds: float,
+        entry: dict[str, object],
+        cut_seconds: float = 0.0,
+    ) -> int:
+        """The bound, tightened until it meets `value`: by units solved whole at the LP's
+        prices, then (if that falls short) by cuts in `cut_seconds` at most and units solved
+        whole again at the prices of the LP with the cuts; each in `seconds` at most."""
+        bound, solved = self._by_units(
+            self.model, self.prices, self.point, value, lp_bound, seconds
+        )
+        if solved:
+            entry["unit_bound"] = solved
+        point, rooms, lp_value = self.point, self.rooms, self.lp_value
+        if bound <= value or point is None or rooms is None or lp_value is None:
+            return bound
+        if cut_seconds < 0.1:
+            return bound
+        cut = unit_cuts.tighten(
             self.model,
+            self.objective,
+            rooms,
+            point,
+            self.incumbent_columns,
+            lp_value,
+            cut_seconds,
+            enough=value,
+            settings=self.settings,
+        )
+        entry["unit_cuts"] = {
+            "bound": round(cut.bound, 3),
+            "rounds": cut.rounds,
+            "cuts": cut.cuts,
+            "seconds": round(cut.seconds, 3),
+        }
+        if cut.prices is None:
+            return bound
+        bound = min(bound, cut.integer_bound)
+        bound, solved = self._by_units(cut.model, cut.prices, cut.point, value, bound, seconds)
+        if solved:
+            entry["unit_bound_after_cuts"] = solved
+        return bound
+
+    def _by_units(
+        self,
+        model: SparseModel,
+        prices: np.ndarray | None,
+        point: np.ndarray | None,
+        value: int,
+        bound: int,
+        seconds: float,
+    ) -> tuple[int, dict[str, object] | None]:
+        """`bound`, lowered by units solved whole at `prices` (`block_bound`), and what was
+        solved, for the stage's log (None if nothing)."""
+        if prices is None or seconds < 0.1 or bound <= value:
+            return bound, None
+        out = block_bound(
+            model,
             self.lower,
             self.upper,
             self.objective,
-            self.prices,
+            prices,
             self.unit,
             seconds,
-            point=self.point,
+            point=point,
             enough=value,
             settings=self.settings,
         )
         if out is None or out.units_solved == 0:
-            return lp_bound
-        entry["unit_bound"] = {
+            return bound, None
+        solved: dict[str, object] = {
             "bound": round(out.bound, 3),
             "units_solved": out.units_solved,
             "units_tightened": out.units_tightened,
             "seconds": round(out.seconds, 3),
         }
-        return min(lp_bound, out.integer_bound)
+        return min(bound, out.integer_bound), solved
 
 
 def lp_guided_band(
@@ -102,7 +163,7 @@ def lp_guided_band(
         # Too big for GLOP whole: solved over few columns, proven over all by pricing.
         lp, lp_bound = _priced_relaxation(settings, at, best, free, budget_s, entry, ahead)
     else:
-        lp, lp_bound = _whole_relaxation(settings, at, free, budget_s, entry), None
+        lp, lp_bound = _whole_relaxation(settings, at, free, budget_s, entry, best), None
     if lp is None:
         return best, value, lp_bound
     lp_bound, used, reduced, tighten = lp.bound, lp.used, lp.reduced, lp.tighten
@@ -113,11 +174,10 @@ def lp_guided_band(
 
     def by_units(bound: int, value: int) -> int:
         now = time.perf_counter()
-        seconds = min(
-            settings.unit_bound_share * budget_s,
-            deadline - now - settings.piece_reserve_seconds,
-        )
-        return tighten.run(value, bound, seconds, entry)
+        left = deadline - now - settings.piece_reserve_seconds
+        seconds = min(settings.unit_bound_share * budget_s, left)
+        cut_seconds = min(settings.unit_cut_share * budget_s, left - seconds)
+        return tighten.run(value, bound, seconds, entry, cut_seconds)
 
     for width in (0, settings.wider_piece_pairs):
         if width and tightens and value < target:
@@ -252,8 +312,10 @@ def _whole_relaxation(
     free: np.ndarray,
     budget_s: float,
     entry: dict[str, object],
+    best: np.ndarray,
 ) -> _Relaxation | None:
-    """The stage's LP solved whole by GLOP, or None if it was not solved in time."""
+    """The stage's LP solved whole by GLOP, or None if it was not solved in time. A band's
+    bound may be tightened by cuts (`unit_cuts`), priced from the incumbent `best`."""
     inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
     coefs = stage.coefficients
     sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
@@ -276,6 +338,15 @@ def _whole_relaxation(
         unit_of_variable(inst, layout)[sub.free],
         settings,
     )
+    if settings.unit_cuts and stage.name != SOFT:
+        # Every count column, and the incumbent's pairs the stage may move.
+        columns = (sub.free >= layout.n_pairs) | (best[sub.free] > 0)
+        tighten = replace(
+            tighten,
+            lp_value=lp.value,
+            rooms=UnitRooms.of(inst, sub.free),
+            incumbent_columns=columns,
+        )
     return _Relaxation(lp_bound, used, reduced, tighten)
 
 

@@ -63,6 +63,11 @@ class SolverSettings:
     piece_share: float = 0.1
     # Of a band's LP-and-piece time, what solving units whole may take.
     unit_bound_share: float = 0.1
+    # Tighten a band's whole LP by cuts on how many of a unit's candidates fit at once
+    # (`matcher.backends.unit_cuts`) before solving units whole, in at most this part of
+    # its LP-and-piece time.
+    unit_cuts: bool = True
+    unit_cut_share: float = 0.3
     # A band held open gives its wider piece and its search at most this part of what is left.
     open_band_share: float = 0.1
     # A piece gets at least this while the limit allows: CBC needs about a second to load one.

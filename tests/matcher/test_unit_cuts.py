@@ -19,6 +19,7 @@ from matcher.backends.linear import LinearModel
 from matcher.backends.submodel import SparseModel
 from matcher.backends.unit_cuts import UnitRooms, tighten
 from matcher.model import Problem
+from matcher.solve import solve
 from tests.matcher.helpers import band_stages
 from tests.matcher.tiny import placeable_problems
 from tests.strategies import problems
@@ -145,3 +146,35 @@ def test_greedy_allocations_of_varied_instances_satisfy_every_cut(
     assert cuts  # random points overfill some unit
     for row in cuts:
         assert values[row.idx].sum() <= row.hi
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(1, 10_000))
+def test_the_proven_band_counts_of_varied_instances_are_the_same_with_and_without_cuts(
+    seed: int,
+) -> None:
+    problem = generate(seed, 60, 120, varied=True)
+    with_cuts = solve(problem, "cpsat", 20, num_workers=2)
+    without = solve(problem, "cpsat", 20, num_workers=2, unit_cuts=False)
+    for solution in (with_cuts, without):
+        bounds = (solution.model_extra or {})["placed_bound_by_priority"]
+        assert bounds == solution.placed_by_priority
+    assert with_cuts.placed_by_priority == without.placed_by_priority
+
+
+def test_a_band_the_lp_leaves_open_is_proven_by_cuts_where_no_unit_is_solved_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matcher.backends import block_bound
+    from tests.matcher.test_block_bound import ONLY_BOUNDS
+
+    # No integer solver for units solved whole: only the LP and its cuts bound the band.
+    monkeypatch.setattr(block_bound, "_integer_solver", lambda: None)
+    problem = generate(7, 400, 800)
+    with_cuts = solve(problem, "cpsat", 20, **ONLY_BOUNDS)
+    lp_only = solve(problem, "cpsat", 20, unit_cuts=False, **ONLY_BOUNDS)
+    assert with_cuts.placed_by_priority == lp_only.placed_by_priority
+    assert (lp_only.model_extra or {})["placed_bound_by_priority"]["1"] == 77  # the LP's 77.x
+    assert (with_cuts.model_extra or {})["placed_bound_by_priority"]["1"] == 76
+    band_1 = (with_cuts.model_extra or {})["detail"]["stages"][-2]
+    assert band_1["stage"] == "band_1" and band_1["unit_cuts"]["rounds"] >= 1
