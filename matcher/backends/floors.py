@@ -20,14 +20,13 @@ always exists (`within_floors`); a list rate floor alone is met by placing nobod
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from constraints.cohorts import cohorts_of_referral
 from constraints.floors import floor_outcome, required_placements
-from matcher.backends.base import BANDS_PROVEN_S, BackendResult
+from matcher.backends.base import BackendResult
 from matcher.backends.classes import (
     Assignment3,
     Instance,
@@ -38,11 +37,10 @@ from matcher.backends.classes import (
 )
 from matcher.backends.greedy import PlacementState, greedy_placements, place_group, referral_order
 from matcher.backends.linear import Row
-from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
+from matcher.backends.stage_loop import new_run, run_stages, stage_result
+from matcher.backends.stage_strategy import Maximiser, MaximiserStages
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 from matcher.model import LIST_RATE, CohortFloor
-from matcher.objective import SOFT, stages
-from matcher.progress import stage_entry
 
 # The part of the solve's time limit the reach of the share floors may take.
 SETTLE_SHARE = 0.2
@@ -252,11 +250,6 @@ def _repair(
     return None
 
 
-Maximiser = Callable[
-    [SparseModel, np.ndarray, np.ndarray, float, float], tuple[np.ndarray | None, int, bool]
-]
-
-
 def cpsat_maximise(
     model: SparseModel,
     objective: np.ndarray,
@@ -320,7 +313,6 @@ def staged_solve(
     """The lexicographic stages with the floors' rows, each over the whole model, each
     started from the best allocation so far (which meets the floors)."""
     began = time.perf_counter()
-    deadline = began + time_limit_s
     floors = settled(inst, SETTLE_SHARE * time_limit_s)
     layout = build_model(inst)
     full = SparseModel.of(layout.model, floors.rows(inst))
@@ -328,56 +320,10 @@ def staged_solve(
     best = encode(inst, layout, start)
     if not full.feasible(best):
         best = encode(inst, layout, floors.witness)
-    ceilings = StageCeilings(inst, trivial_stage_bounds(inst))
-    pair_priority = inst.tables.referrals.priority[inst.pair_ref]
-    bounds: dict[str, int] = {}
-    timed_out = False
-    log: list[dict[str, object]] = []
-    detail: dict[str, object] = {"stages": log, "floors": True}
-    everything = np.ones(inst.n_pairs, dtype=bool)
-    for stage in stages(pair_priority, inst.pair_points, everything):
-        if stage.name == SOFT:
-            detail[BANDS_PROVEN_S] = round(time.perf_counter() - began, 3)
-        coefs = np.zeros(full.n_vars, dtype=np.int64)
-        coefs[: layout.n_pairs] = stage.coefficients
-        value = int(coefs @ best)
-        ceiling = ceilings.of(stage.name)
-        entry = stage_entry(stage.name, began)
-        log.append(entry)
-        nz = np.flatnonzero(coefs)
-        if stage.name != SOFT and value >= ceiling:
-            entry.update(value=value, skipped=True)
-            bounds[stage.name] = value
-            ceilings.hold(stage.name, value)
-            full = full.with_rows([Row(nz, coefs[nz], value, None)])
-            continue
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0.05:
-            timed_out = True
-            break
-        gap = soft_gap if stage.name == SOFT else 0.0
-        values, bound, proven = maximise(full, coefs, best, remaining, gap)
-        if values is None:
-            timed_out = True
-            break
-        found = int(coefs @ values)
-        if found > value:
-            best, value = values, found
-        bounds[stage.name] = max(min(bound, ceiling), value)
-        entry.update(value=value, bound=bounds[stage.name], proven=proven)
-        if not proven:
-            timed_out = True
-            break
-        bounds[stage.name] = value
-        if stage.name != SOFT:
-            ceilings.hold(stage.name, value)
-            full = full.with_rows([Row(nz, coefs[nz], value, None)])
-    return BackendResult(
-        placements=decode(inst, layout, best),
-        stage_bounds=bounds,
-        timed_out=timed_out,
-        detail={**detail, "variables": full.n_vars},
-    )
+    run = new_run(inst, layout, full, best, began, every_pair_active=True)
+    strategy = MaximiserStages(maximise, complete=False)
+    run_stages(run, strategy, began + time_limit_s, soft_gap)
+    return stage_result(run, {"floors": True, "variables": run.full.n_vars})
 
 
 def floor_report(inst: Instance, placements: list[Assignment3]) -> list[dict[str, object]]:

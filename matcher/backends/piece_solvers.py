@@ -11,24 +11,11 @@ import numpy as np
 
 from matcher.backends import cbc_command
 from matcher.backends.settings import SolverSettings
+from matcher.backends.stage_strategy import PieceOutcome
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 INT_MAX = 2**62
-
-
-class PieceOutcome:
-    """What one solve of a piece gave, by CP-SAT or by CBC."""
-
-    def __init__(self, status: str, values: np.ndarray | None, bound: int, seconds: float):
-        self.status = status
-        self.values = values
-        self.bound = bound
-        self.seconds = seconds
-
-    @property
-    def optimal(self) -> bool:
-        return self.status == "OPTIMAL"
 
 
 class _StopAt:

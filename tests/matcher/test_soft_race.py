@@ -15,8 +15,9 @@ from matcher.backends import cbc_command, mip_prover, soft_race
 from matcher.backends.classes import LinearModel, build_instance, build_model, encode
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.piece_solvers import PieceOutcome, cbc_maximise, cpsat_maximise
+from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
 from matcher.backends.settings import SolverSettings
+from matcher.backends.stage_strategy import PieceOutcome
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import stages
