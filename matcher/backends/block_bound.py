@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from matcher.backends.classes import Instance, ModelLayout
+from matcher.backends.classes import Instance
 from matcher.backends.priced_lp import lagrangian_terms
+from matcher.backends.reduced_model import ModelLayout
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 

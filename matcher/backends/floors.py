@@ -27,16 +27,10 @@ import numpy as np
 from constraints.cohorts import cohorts_of_referral
 from constraints.floors import floor_outcome, required_placements
 from matcher.backends.base import BackendResult
-from matcher.backends.classes import (
-    Assignment3,
-    Instance,
-    build_model,
-    decode,
-    encode,
-    lexicographic_value,
-)
+from matcher.backends.classes import Assignment3, Instance, lexicographic_value
 from matcher.backends.greedy import PlacementState, greedy_placements, place_group, referral_order
 from matcher.backends.linear import Row
+from matcher.backends.reduced_model import build_model, decode, encode
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_strategy import Maximiser, MaximiserStages
 from matcher.backends.submodel import UNBOUNDED, SparseModel

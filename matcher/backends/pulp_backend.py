@@ -19,8 +19,9 @@ import numpy as np
 
 from matcher.backends import cbc_command, floors, highs_banner, highs_worker
 from matcher.backends.base import BackendResult
-from matcher.backends.classes import Assignment3, Instance, build_model, encode
+from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_strategy import Maximiser, MaximiserStages
 from matcher.backends.submodel import UNBOUNDED, SparseModel

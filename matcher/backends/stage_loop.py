@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
-from matcher.backends.classes import Instance, ModelLayout, decode
+from matcher.backends.classes import Instance
+from matcher.backends.reduced_model import ModelLayout, decode
 from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
 from matcher.backends.stage_run import StageRun
 from matcher.backends.stage_strategy import (

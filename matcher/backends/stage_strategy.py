@@ -17,8 +17,8 @@ from functools import cached_property
 
 import numpy as np
 
-from matcher.backends.classes import decode, encode
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.reduced_model import decode, encode
 from matcher.backends.stage_run import StageRun
 from matcher.backends.stage_terms import stage_hint, stage_objective
 from matcher.backends.submodel import SparseModel, SubModel

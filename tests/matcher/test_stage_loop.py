@@ -11,10 +11,11 @@ import pytest
 
 from fixtures.generator import generate
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
-from matcher.backends.classes import build_instance, build_model, encode
+from matcher.backends.classes import build_instance
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.pulp_backend import PulpBackend
+from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_run import StageRun
