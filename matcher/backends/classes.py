@@ -164,82 +164,18 @@ def build_instance(problem: Problem) -> Instance:
     coupled = coupling(tables)
     scores = score(tables)
     points = scores.total()
-    refs, beds = tables.referrals, tables.beds
-    n_refs = len(refs)
-
-    # Interchangeable free bed-spaces: same unit, cluster and accessibility.
-    by_key: dict[tuple[int, bool], list[int]] = {}
-    open_beds = beds.free if registry.in_force(bedspace_free_on_date) else np.ones_like(beds.free)
-    for b in np.flatnonzero(open_beds):
-        by_key.setdefault((int(beds.cluster[b]), bool(beds.accessible[b])), []).append(int(b))
-    classes = [
-        BedClass(unit=int(beds.unit[members[0]]), cluster=cluster, beds=tuple(members))
-        for (cluster, _), members in by_key.items()
-    ]
+    n_refs = len(tables.referrals)
+    classes = _bed_classes(tables)
     representatives = np.array([c.beds[0] for c in classes], dtype=np.int64)
     class_allowed = (
         elig.allowed[:, representatives] if len(classes) else np.zeros((n_refs, 0), dtype=bool)
     )
-
     gender = np.full(n_refs, GENDER_OTHER, dtype=np.int64)
     gender[coupled.is_man] = GENDER_MAN
     gender[coupled.is_woman] = GENDER_WOMAN
-
-    # Couples: only units every member may enter are worth a variable.
-    together_ok = np.ones((n_refs, len(tables.units)), dtype=bool)
-    for members in coupled.keep_together_groups:
-        common = np.asarray(elig.unit_allowed[members].all(axis=0), dtype=bool)
-        together_ok[members] = common[None, :]
-
-    classes_of_unit: dict[int, list[int]] = defaultdict(list)
-    for k, cls in enumerate(classes):
-        classes_of_unit[cls.unit].append(k)
-
-    team_room_ok = coupled.team_room > 0
-    teams_required = registry.in_force(support_team_required)
-    pair_ref: list[np.ndarray] = []
-    pair_unit: list[np.ndarray] = []
-    pair_group: list[np.ndarray] = []
-    pair_team_group: list[np.ndarray] = []
-    groups: list[UnitGroup] = []
-    team_groups: list[tuple[int, ...]] = []
-    team_group_index: dict[tuple[int, ...], int] = {}
-    for u in sorted(classes_of_unit):
-        ks = np.array(classes_of_unit[u], dtype=np.int64)
-        sub = class_allowed[:, ks] & together_ok[:, u : u + 1]
-        rows = np.flatnonzero(sub.any(axis=1))
-        if rows.size == 0:
-            continue
-        keys = np.concatenate([np.packbits(sub[rows], axis=1), gender[rows, None]], axis=1)
-        first_at, inverse = distinct_rows(keys.astype(np.uint8))
-        first_group = len(groups)
-        for r in rows[first_at]:
-            groups.append(
-                UnitGroup(unit=u, classes=tuple(int(k) for k in ks[sub[r]]), gender=int(gender[r]))
-            )
-        pair_ref.append(rows)
-        pair_unit.append(np.full(rows.size, u, dtype=np.int64))
-        pair_group.append(first_group + inverse)
-
-        team_of_pair = np.full(rows.size, -1, dtype=np.int64)
-        if teams_required and tables.units.visiting[u]:
-            may = team_may_serve_mask(tables, u)[rows] & team_room_ok[None, :]
-            # Team groups are numbered in order of first appearance.
-            first_at, which = distinct_rows(np.packbits(may, axis=1))
-            number = np.empty(len(first_at), dtype=np.int64)
-            for j in np.argsort(first_at, kind="stable"):
-                key = tuple(int(t) for t in np.flatnonzero(may[first_at[j]]))
-                if key not in team_group_index:
-                    team_group_index[key] = len(team_groups)
-                    team_groups.append(key)
-                number[j] = team_group_index[key]
-            team_of_pair = number[which]
-        pair_team_group.append(team_of_pair)
-
-    def cat(parts: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-    p_ref, p_unit = cat(pair_ref), cat(pair_unit)
+    pairs = _Pairs()
+    pairs.add_units(tables, elig, coupled, classes, class_allowed, gender)
+    p_ref, p_unit = _cat(pairs.ref), _cat(pairs.unit)
     scale = _hours_scale(np.concatenate([coupled.support_hours, coupled.support_hours_room]))
     hours = np.ceil(coupled.support_hours * scale - 1e-9).astype(np.int64)
     room = np.floor((coupled.support_hours_room + HOURS_TOLERANCE) * scale + 1e-9)
@@ -256,10 +192,10 @@ def build_instance(problem: Problem) -> Instance:
         pair_ref=p_ref,
         pair_unit=p_unit,
         pair_points=points[p_ref, p_unit] if p_ref.size else np.zeros(0, dtype=np.int64),
-        pair_group=cat(pair_group),
-        pair_team_group=cat(pair_team_group),
-        groups=groups,
-        team_groups=team_groups,
+        pair_group=_cat(pairs.group),
+        pair_team_group=_cat(pairs.team_group),
+        groups=pairs.groups,
+        team_groups=pairs.team_groups,
         hours=hours,
         hours_room=hours_room,
         hours_scale=scale,
@@ -267,6 +203,92 @@ def build_instance(problem: Problem) -> Instance:
     )
     instance.pair_index = PairIndex.of(p_ref, p_unit)
     return instance
+
+
+def _bed_classes(tables: Tables) -> list[BedClass]:
+    """Interchangeable free bed-spaces: same unit, cluster and accessibility."""
+    beds = tables.beds
+    by_key: dict[tuple[int, bool], list[int]] = {}
+    open_beds = beds.free if registry.in_force(bedspace_free_on_date) else np.ones_like(beds.free)
+    for b in np.flatnonzero(open_beds):
+        by_key.setdefault((int(beds.cluster[b]), bool(beds.accessible[b])), []).append(int(b))
+    return [
+        BedClass(unit=int(beds.unit[members[0]]), cluster=cluster, beds=tuple(members))
+        for (cluster, _), members in by_key.items()
+    ]
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class _Pairs:
+    """The (referral, unit) pairs as they are found, unit by unit, with their groups."""
+
+    ref: list[np.ndarray] = field(default_factory=list)
+    unit: list[np.ndarray] = field(default_factory=list)
+    group: list[np.ndarray] = field(default_factory=list)
+    team_group: list[np.ndarray] = field(default_factory=list)
+    groups: list[UnitGroup] = field(default_factory=list)
+    team_groups: list[tuple[int, ...]] = field(default_factory=list)
+    team_group_index: dict[tuple[int, ...], int] = field(default_factory=dict)
+
+    def add_units(
+        self,
+        tables: Tables,
+        elig: Eligibility,
+        coupled: Coupling,
+        classes: list[BedClass],
+        class_allowed: np.ndarray,
+        gender: np.ndarray,
+    ) -> None:
+        """Every unit's pairs: referrals that may take one of its classes, grouped by the
+        classes they may take and their gender code."""
+        # Couples: only units every member may enter are worth a variable.
+        together_ok = np.ones((len(tables.referrals), len(tables.units)), dtype=bool)
+        for members in coupled.keep_together_groups:
+            common = np.asarray(elig.unit_allowed[members].all(axis=0), dtype=bool)
+            together_ok[members] = common[None, :]
+        classes_of_unit: dict[int, list[int]] = defaultdict(list)
+        for k, cls in enumerate(classes):
+            classes_of_unit[cls.unit].append(k)
+        teams_required = registry.in_force(support_team_required)
+        for u in sorted(classes_of_unit):
+            ks = np.array(classes_of_unit[u], dtype=np.int64)
+            sub = class_allowed[:, ks] & together_ok[:, u : u + 1]
+            rows = np.flatnonzero(sub.any(axis=1))
+            if rows.size == 0:
+                continue
+            keys = np.concatenate([np.packbits(sub[rows], axis=1), gender[rows, None]], axis=1)
+            first_at, inverse = distinct_rows(keys.astype(np.uint8))
+            first_group = len(self.groups)
+            for r in rows[first_at]:
+                classes_of_r = tuple(int(k) for k in ks[sub[r]])
+                self.groups.append(UnitGroup(unit=u, classes=classes_of_r, gender=int(gender[r])))
+            self.ref.append(rows)
+            self.unit.append(np.full(rows.size, u, dtype=np.int64))
+            self.group.append(first_group + inverse)
+            team_of_pair = np.full(rows.size, -1, dtype=np.int64)
+            if teams_required and tables.units.visiting[u]:
+                team_of_pair = self._team_groups_of(tables, coupled, u, rows)
+            self.team_group.append(team_of_pair)
+
+    def _team_groups_of(
+        self, tables: Tables, coupled: Coupling, u: int, rows: np.ndarray
+    ) -> np.ndarray:
+        """The team group of each of a visiting unit's pairs (its referrals `rows`): the
+        teams with room that may serve it, numbered in order of first appearance."""
+        may = team_may_serve_mask(tables, u)[rows] & (coupled.team_room > 0)[None, :]
+        first_at, which = distinct_rows(np.packbits(may, axis=1))
+        number = np.empty(len(first_at), dtype=np.int64)
+        for j in np.argsort(first_at, kind="stable"):
+            key = tuple(int(t) for t in np.flatnonzero(may[first_at[j]]))
+            if key not in self.team_group_index:
+                self.team_group_index[key] = len(self.team_groups)
+                self.team_groups.append(key)
+            number[j] = self.team_group_index[key]
+        return number[which]
 
 
 Assignment3 = tuple[int, int, int | None]  # (referral, bed-space, team or None)

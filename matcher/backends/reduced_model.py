@@ -51,76 +51,87 @@ class ModelLayout:
 
 def build_model(inst: Instance) -> ModelLayout:
     """Every hard rule that couples newcomers, as linear rows over the reduced variables."""
-    c = inst.coupling
     model = LinearModel()
     n_pairs = inst.n_pairs
     model.add_vars(n_pairs, 0, 1)
-    p_ref, p_unit = inst.pair_ref, inst.pair_unit
-    ones = np.ones(n_pairs, dtype=np.int64)
-
-    # Each referral is placed at most once.
-    order = np.argsort(p_ref, kind="stable")
-    splits = np.flatnonzero(np.diff(p_ref[order])) + 1
-    for chunk in np.split(order, splits) if n_pairs else []:
-        if chunk.size > 1:
-            model.add_row(chunk, ones[chunk], None, 1)
-
-    pairs_by_unit: dict[int, np.ndarray] = {}
+    layout = ModelLayout(model, n_pairs, {}, {}, {}, {}, {})
+    _placed_once_rows(inst, model)
+    open_cluster = np.zeros(len(inst.tables.clusters), dtype=bool)
+    open_cluster[inst.coupling.open_gender_clusters] = True
+    p_unit = inst.pair_unit
     order = np.argsort(p_unit, kind="stable")
     if n_pairs:
-        for chunk in np.split(order, np.flatnonzero(np.diff(p_unit[order])) + 1):
-            pairs_by_unit[int(p_unit[chunk[0]])] = chunk
+        for pairs in np.split(order, np.flatnonzero(np.diff(p_unit[order])) + 1):
+            _unit_rows(inst, layout, open_cluster, int(p_unit[pairs[0]]), pairs)
+    _keep_apart_rows(inst, model)
+    together = _keep_together_rows(inst, model)
+    _reserve_row(inst, model)
+    layout.w_index.update(_team_rows(inst, model))
+    _close_unfit_groups(model, together)
+    return layout
 
-    open_cluster = np.zeros(len(inst.tables.clusters), dtype=bool)
-    open_cluster[c.open_gender_clusters] = True
 
-    f_index: dict[tuple[int, int], int] = {}
-    unit_single_class: dict[int, int] = {}
-    g_index: dict[int, int] = {}
-    h_index: dict[int, int] = {}
-    for u, pairs in pairs_by_unit.items():
-        refs = p_ref[pairs]
-        unit_classes = sorted(
-            {k for q in np.unique(inst.pair_group[pairs]) for k in inst.groups[q].classes}
-        )
-        if len(unit_classes) == 1:
-            k = unit_classes[0]
-            unit_single_class[u] = k
-            # Each bed-space holds one person: the class's free bed-spaces bound the unit.
-            if pairs.size > inst.classes[k].size:
-                model.add_row(pairs, ones[pairs], None, inst.classes[k].size)
-            cluster = inst.classes[k].cluster
-            men = pairs[inst.gender[refs] == GENDER_MAN]
-            women = pairs[inst.gender[refs] == GENDER_WOMAN]
-            if open_cluster[cluster] and men.size and women.size:
-                # An open cluster takes men or women, never both.
-                g = model.add_vars(1, 0, 1)
-                g_index[cluster] = g
-                cap = inst.classes[k].size
-                model.add_row([*men, g], [*ones[men], -cap], None, 0)
-                model.add_row([*women, g], [*ones[women], cap], None, cap)
-        else:
-            _unit_class_flow(inst, model, pairs, open_cluster, f_index, g_index)
+def _placed_once_rows(inst: Instance, model: LinearModel) -> None:
+    """Each referral is placed at most once."""
+    p_ref = inst.pair_ref
+    order = np.argsort(p_ref, kind="stable")
+    splits = np.flatnonzero(np.diff(p_ref[order])) + 1
+    for chunk in np.split(order, splits) if inst.n_pairs else []:
+        if chunk.size > 1:
+            model.add_row(chunk, _ones(chunk.size), None, 1)
 
-        # High and very-high risk newcomers within the unit's remaining room.
-        high = pairs[c.is_high_risk[refs]]
-        if high.size > c.high_risk_room[u]:
-            model.add_row(high, ones[high], None, int(c.high_risk_room[u]))
-        # Support hours within the unit's remaining capacity.
-        needing = pairs[inst.hours[refs] > 0]
-        if inst.hours[p_ref[needing]].sum() > inst.hours_room[u]:
-            model.add_row(needing, inst.hours[p_ref[needing]], None, int(inst.hours_room[u]))
-        # A person flagged risk_to_women never shares the unit with a woman.
-        _risk_to_women_rows(inst, model, u, pairs, h_index)
 
-    index = inst.pair_index
-    # Kept-apart referrals never share a unit.
+def _unit_rows(
+    inst: Instance, layout: ModelLayout, open_cluster: np.ndarray, u: int, pairs: np.ndarray
+) -> None:
+    """The rows of one unit (its `pairs`): its bed-spaces and clusters, high-risk room,
+    support hours and the risk to women."""
+    c, model = inst.coupling, layout.model
+    refs = inst.pair_ref[pairs]
+    unit_classes = sorted(
+        {k for q in np.unique(inst.pair_group[pairs]) for k in inst.groups[q].classes}
+    )
+    if len(unit_classes) == 1:
+        k = unit_classes[0]
+        layout.unit_single_class[u] = k
+        # Each bed-space holds one person: the class's free bed-spaces bound the unit.
+        if pairs.size > inst.classes[k].size:
+            model.add_row(pairs, _ones(pairs.size), None, inst.classes[k].size)
+        cluster = inst.classes[k].cluster
+        men = pairs[inst.gender[refs] == GENDER_MAN]
+        women = pairs[inst.gender[refs] == GENDER_WOMAN]
+        if open_cluster[cluster] and men.size and women.size:
+            # An open cluster takes men or women, never both.
+            g = model.add_vars(1, 0, 1)
+            layout.g_index[cluster] = g
+            cap = inst.classes[k].size
+            model.add_row([*men, g], [*_ones(men.size), -cap], None, 0)
+            model.add_row([*women, g], [*_ones(women.size), cap], None, cap)
+    else:
+        _unit_class_flow(inst, model, pairs, open_cluster, layout.f_index, layout.g_index)
+
+    # High and very-high risk newcomers within the unit's remaining room.
+    high = pairs[c.is_high_risk[refs]]
+    if high.size > c.high_risk_room[u]:
+        model.add_row(high, _ones(high.size), None, int(c.high_risk_room[u]))
+    # Support hours within the unit's remaining capacity.
+    needing = pairs[inst.hours[refs] > 0]
+    if inst.hours[inst.pair_ref[needing]].sum() > inst.hours_room[u]:
+        model.add_row(needing, inst.hours[inst.pair_ref[needing]], None, int(inst.hours_room[u]))
+    # A person flagged risk_to_women never shares the unit with a woman.
+    _risk_to_women_rows(inst, model, u, pairs, layout.h_index)
+
+
+def _keep_apart_rows(inst: Instance, model: LinearModel) -> None:
+    """Kept-apart referrals never share a unit; a DA victim and perpetrator kept apart never
+    share an area."""
+    c, index = inst.coupling, inst.pair_index
+    p_ref, p_unit = inst.pair_ref, inst.pair_unit
     for i, j in c.keep_apart_pairs:
         for shared in np.flatnonzero(inst.elig.unit_allowed[i] & inst.elig.unit_allowed[j]):
             a, b = index.get((i, int(shared))), index.get((j, int(shared)))
             if a is not None and b is not None:
                 model.add_row([a, b], [1, 1], None, 1)
-    # A DA victim and perpetrator kept apart never share an area.
     unit_area = inst.tables.units.area
     for i, j in c.da_apart_pairs:
         by_area: dict[int, list[int]] = defaultdict(list)
@@ -131,9 +142,14 @@ def build_model(inst: Instance) -> ModelLayout:
             people = {int(p_ref[p]) for p in area_pairs}
             if len(people) == 2:
                 model.add_row(area_pairs, [1] * len(area_pairs), None, 1)
-    # Couples: in the same unit, or nobody in the group is placed.
-    together: list[list[int]] = []  # each group's pairs in each unit it may share
-    for members in c.keep_together_groups:
+
+
+def _keep_together_rows(inst: Instance, model: LinearModel) -> list[list[int]]:
+    """Couples: in the same unit, or nobody in the group is placed. Returns each group's
+    pairs in each unit it may share."""
+    index, p_ref, p_unit = inst.pair_index, inst.pair_ref, inst.pair_unit
+    together: list[list[int]] = []
+    for members in inst.coupling.keep_together_groups:
         units = {int(p_unit[p]) for m in members for p in np.flatnonzero(p_ref == m)}
         for u in units:
             present = [index.get((m, u)) for m in members]
@@ -146,16 +162,21 @@ def build_model(inst: Instance) -> ModelLayout:
             for other in others:
                 model.add_row([first, other], [1, -1], 0, 0)
             together.append([first, *others])
-    # Women-only reserve: others take at most the free women-only bed-spaces less the reserve.
-    women_only_unit = inst.tables.units.women_only[p_unit]
-    takers = np.flatnonzero(women_only_unit & ~c.reserve_exempt[p_ref])
+    return together
+
+
+def _reserve_row(inst: Instance, model: LinearModel) -> None:
+    """Women-only reserve: others take at most the free women-only bed-spaces less the reserve."""
+    c = inst.coupling
+    women_only_unit = inst.tables.units.women_only[inst.pair_unit]
+    takers = np.flatnonzero(women_only_unit & ~c.reserve_exempt[inst.pair_ref])
     room = max(0, c.reserve_room)
     if takers.size > room:
-        model.add_row(takers, ones[takers], None, room)
+        model.add_row(takers, _ones(takers.size), None, room)
 
-    w_index = _team_rows(inst, model)
-    _close_unfit_groups(model, together)
-    return ModelLayout(model, n_pairs, f_index, unit_single_class, g_index, h_index, w_index)
+
+def _ones(n: int) -> np.ndarray:
+    return np.ones(n, dtype=np.int64)
 
 
 def _close_unfit_groups(model: LinearModel, together: list[list[int]]) -> None:
