@@ -30,19 +30,14 @@ from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.guided_band import lp_guided_band
+from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
 from matcher.backends.reduced_model import build_model, decode, encode
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_plan import StagePlan, plan_stage
 from matcher.backends.stage_run import PendingProof, StageAt, StageRun
-from matcher.backends.stage_strategy import (
-    PROVING,
-    PieceOutcome,
-    StagePiece,
-    StageStart,
-    StageStrategy,
-)
+from matcher.backends.stage_strategy import PROVING, StagePiece, StageStart, StageStrategy
 from matcher.backends.submodel import SparseModel
 from matcher.objective import SOFT, Stage
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from matcher.backends import cbc_command
+from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.settings import SolverSettings
-from matcher.backends.stage_strategy import PieceOutcome
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 

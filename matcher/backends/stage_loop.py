@@ -15,16 +15,11 @@ import numpy as np
 
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.classes import Instance
+from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.reduced_model import ModelLayout, decode
 from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
 from matcher.backends.stage_run import StageRun
-from matcher.backends.stage_strategy import (
-    PROVING,
-    PieceOutcome,
-    StagePiece,
-    StageStart,
-    StageStrategy,
-)
+from matcher.backends.stage_strategy import PROVING, StagePiece, StageStart, StageStrategy
 from matcher.backends.submodel import SparseModel, restrict
 from matcher.objective import SOFT, stages
 from matcher.progress import stage_entry

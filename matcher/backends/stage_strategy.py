@@ -18,6 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.reduced_model import decode, encode
 from matcher.backends.stage_run import StageRun
 from matcher.backends.stage_terms import stage_hint, stage_objective
@@ -32,20 +33,6 @@ PROVING = "PROVING"
 Maximiser = Callable[
     [SparseModel, np.ndarray, np.ndarray, float, float], tuple[np.ndarray | None, int, bool]
 ]
-
-
-class PieceOutcome:
-    """What one solve of a piece gave: its status, values, proven bound and time."""
-
-    def __init__(self, status: str, values: np.ndarray | None, bound: int, seconds: float):
-        self.status = status
-        self.values = values
-        self.bound = bound
-        self.seconds = seconds
-
-    @property
-    def optimal(self) -> bool:
-        return self.status == "OPTIMAL"
 
 
 @dataclass(frozen=True)

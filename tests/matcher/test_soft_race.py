@@ -16,10 +16,10 @@ from matcher.backends.classes import build_instance
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import LinearModel
+from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
 from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import SolverSettings
-from matcher.backends.stage_strategy import PieceOutcome
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import stages

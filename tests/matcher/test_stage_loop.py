@@ -14,18 +14,13 @@ from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.classes import build_instance
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.pulp_backend import PulpBackend
 from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_run import StageRun
-from matcher.backends.stage_strategy import (
-    PROVING,
-    PieceOutcome,
-    StagePiece,
-    StageStart,
-    StageStrategy,
-)
+from matcher.backends.stage_strategy import PROVING, StagePiece, StageStart, StageStrategy
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 from matcher.model import CohortFloor, Problem
 from matcher.objective import SOFT
