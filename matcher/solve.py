@@ -41,9 +41,8 @@ from matcher.support_places import from_homes, wants_support, with_homes
 from matcher.unplaced import unplaced_reasons
 
 BACKENDS = ("cpsat", "pulp", "greedy")
-# Measured on the large instance (5,000 referrals): the greedy fill, the checker and the
-# reasons for the unplaced take 1.25 s after the backend, 0.25 ms a referral; 0.0015 s a
-# referral had kept 7.5 s of a 60 s limit from the soft stage.
+# Seconds a referral kept from the backend for the greedy fill, the checker and the reasons
+# for the unplaced after it (measured in `benchmarks/NOTES.md`).
 FINISH_SECONDS_PER_REFERRAL = 0.0006
 
 

@@ -8,7 +8,8 @@ Both kinds are linear over the pair variables, so every exact backend takes them
 
 A floor couples the bands (placing a woman in band 1 may let a man of band 5 in under a list
 rate floor), so the band stages cannot leave the lower bands out as they do without one: with
-floors, each stage is maximised over the whole model (`staged_solve`).
+floors, each stage is maximised over the whole model (`staged_solve`, through the same stage
+loop as without).
 
 A share floor may be out of reach. Before any backend runs, `settle` maximises the cohort's
 placements under the rows of the floors before it (CP-SAT): a floor it cannot reach is

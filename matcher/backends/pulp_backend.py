@@ -3,11 +3,12 @@
 HiGHS through `highspy` (PuLP's `HiGHS` class) when it loads, else the HiGHS binary
 (`HiGHS_CMD`), else CBC (`COIN_CMD` on the bundled program), else HiGHS in a worker process
 (`matcher.backends.highs_worker`, `solver="highspy"`), for a machine where highspy does not
-load beside OR-Tools. The model is the very `LinearModel` the CP-SAT backend reads, so both optimise
-the same integers and must agree on every stage's optimum. Each stage is a sub-model over
-its active pairs (`matcher.backends.submodel`), warm-started from the best allocation so far.
+load beside OR-Tools. The model is the very `LinearModel` the CP-SAT backend reads, so both
+optimise the same integers and must agree on every stage's optimum. The stages are walked by
+the loop every exact backend shares (`matcher.backends.stage_loop`), each one integer program
+over its active pairs (`matcher.backends.submodel`), warm-started from the best allocation.
 HiGHS reports a proven MIP bound; CBC through the command line does not, so its unfinished
-stages fall back to the trivial bound.
+stages keep the stage's proven ceiling (the flow relaxation's) as their bound.
 """
 
 from __future__ import annotations
@@ -47,9 +48,8 @@ HIGHSPY = "highspy"  # HiGHS through its own array interface, no PuLP objects
 
 
 def _first_available(preferred: str | None) -> str | None:
-    # CBC before the highspy worker: on medium (generate(1, 1500, 3000)) CBC proved band 3
-    # (250) in 13.6 s and band 2 (282) in 26.6 s; HiGHS in its worker had not closed band 3
-    # after 48 s (and took 55 s alone, unhinted). In-process HiGHS comes first where it loads.
+    # In-process HiGHS first where it loads; CBC before the highspy worker, which closed
+    # medium's bands far later (figures in `benchmarks/NOTES.md`).
     names = [preferred] if preferred else ["HiGHS", "HiGHS_CMD", CBC, HIGHSPY]
     for name in names:
         if name == HIGHSPY:
