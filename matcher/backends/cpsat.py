@@ -31,7 +31,7 @@ from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.guided_band import lp_guided_band
 from matcher.backends.piece_outcome import PieceOutcome
-from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
+from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise, cpsat_maximise_model
 from matcher.backends.reduced_model import build_model, decode, encode
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
@@ -69,7 +69,7 @@ class CpSatBackend:
         hint: list[Assignment3] | None = None,
     ) -> BackendResult:
         if floors.has_floors(instance):
-            maximise = partial(floors.cpsat_maximise, num_workers=self.settings.num_workers)
+            maximise = partial(cpsat_maximise_model, num_workers=self.settings.num_workers)
             return floors.staged_solve(
                 instance, time_limit_s, hint, maximise, self.settings.soft_gap
             )

@@ -31,15 +31,15 @@ from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance, lexicographic_value
 from matcher.backends.greedy import PlacementState, greedy_placements, place_group, referral_order
 from matcher.backends.linear import Row
+from matcher.backends.piece_solvers import cpsat_maximise_model
 from matcher.backends.reduced_model import build_model, decode, encode
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_strategy import Maximiser, MaximiserStages
-from matcher.backends.submodel import UNBOUNDED, SparseModel
+from matcher.backends.submodel import SparseModel
 from matcher.model import LIST_RATE, CohortFloor
 
 # The part of the solve's time limit the reach of the share floors may take.
 SETTLE_SHARE = 0.2
-CP_INT_MAX = 2**62
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def settle(inst: Instance, time_limit_s: float) -> SettledFloors:
         objective[: layout.n_pairs] = members[inst.pair_ref]
         start = encode(inst, layout, witness)
         left = max(0.5, time_limit_s - (time.perf_counter() - began))
-        values, bound, _ = cpsat_maximise(
+        values, bound, _ = cpsat_maximise_model(
             model, objective, start, left / (len(floors) - number), 0.0, stop_at=required
         )
         best = 0 if values is None else int(objective @ values)
@@ -243,59 +243,6 @@ def _repair(
             if m in state.placed:
                 state.remove(m)
     return None
-
-
-def cpsat_maximise(
-    model: SparseModel,
-    objective: np.ndarray,
-    start: np.ndarray,
-    time_limit_s: float,
-    gap: float,
-    stop_at: int | None = None,
-    num_workers: int = 8,
-) -> tuple[np.ndarray | None, int, bool]:
-    """(values or None, proven bound, proven optimal) of one integer program in CP-SAT;
-    the search stops early once the objective reaches `stop_at`."""
-    from ortools.sat.python import cp_model
-
-    cp = cp_model.CpModel()
-    proto = cp.proto
-    for lo, hi in zip(model.lower.tolist(), model.upper.tolist(), strict=True):
-        proto.variables.add().domain.extend([lo, hi])
-    cols, coefs, starts = model.col.tolist(), model.coef.tolist(), model.start.tolist()
-    for i, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):
-        ct = proto.constraints.add().linear
-        ct.vars.extend(cols[starts[i] : starts[i + 1]])
-        ct.coeffs.extend(coefs[starts[i] : starts[i + 1]])
-        ct.domain.extend([max(lo, -CP_INT_MAX), min(hi, CP_INT_MAX)])
-    nz = np.flatnonzero(objective)
-    proto.objective.vars.extend(nz.tolist())
-    proto.objective.coeffs.extend((-objective[nz]).tolist())
-    proto.objective.scaling_factor = -1.0
-    proto.solution_hint.vars.extend(range(model.n_vars))
-    proto.solution_hint.values.extend(start.tolist())
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
-    solver.parameters.num_workers = num_workers
-    if gap > 0:
-        solver.parameters.relative_gap_limit = gap
-    callback = None
-    if stop_at is not None:
-        enough = float(stop_at) - 1e-6
-
-        class _Enough(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
-            def on_solution_callback(self) -> None:
-                if self.objective_value >= enough:
-                    self.stop_search()
-
-        callback = _Enough()
-    status = solver.solve(cp, callback)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        bound = UNBOUNDED if status != cp_model.INFEASIBLE else -1
-        return None, bound, status == cp_model.INFEASIBLE
-    values = np.asarray(solver.response_proto.solution, dtype=np.int64)
-    bound = int(np.floor(solver.best_objective_bound + 1e-6))
-    return values, bound, status == cp_model.OPTIMAL
 
 
 def staged_solve(
