@@ -1,12 +1,14 @@
 """CP-SAT (OR-Tools), the main backend: the reduced model solved stage by stage.
 
 Each stage of `matcher.objective` (bands 5 to 1, then the soft points) is maximised with the
-earlier ones held at their proven values, over only the variables the stage can move. A band
-is LP-guided first (its LP bound is a proven ceiling, and the pairs its optimum uses make a
-small piece CBC solves exactly), then improved by a neighbourhood search, then proved by CBC,
-in a worker process when it is large while the run goes on with the band held at its count.
-CP-SAT finds allocations fast but its bound stalls on the bands; CBC's cuts close them. What
-was tried and measured is in `benchmarks/NOTES.md` ("Batch solver").
+earlier ones held at their proven values, over only the variables the stage can move, by the
+loop every exact backend shares (`matcher.backends.stage_loop`); `CpSatStages` is what CP-SAT
+does within a stage. A band is LP-guided first (its LP bound is a proven ceiling, and the
+pairs its optimum uses make a small piece CBC solves exactly), then improved by a
+neighbourhood search, then proved by CBC, in a worker process when it is large while the run
+goes on with the band held at its count. CP-SAT finds allocations fast but its bound stalls
+on the bands; CBC's cuts close them. What was tried and measured is in `benchmarks/NOTES.md`
+("Batch solver").
 """
 
 from __future__ import annotations
