@@ -23,22 +23,20 @@ from matcher.backends.background_work import (
     cpsat_workers,
     launch_proofs,
     settle_proofs,
-    start_soft_lp,
-    take_soft_lp,
     wait_for_a_core,
 )
-from matcher.backends.band_search import improve_band
+from matcher.backends.band_search import search_band
 from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.guided_band import lp_guided_band
+from matcher.backends.guided_band import guided_start
 from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise, cpsat_maximise_model
-from matcher.backends.reduced_model import build_model, decode, encode
+from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
-from matcher.backends.stage_plan import StagePlan, plan_stage
-from matcher.backends.stage_run import PendingProof, StageAt, StageRun
+from matcher.backends.stage_plan import plan_stage
+from matcher.backends.stage_run import PendingProof, StageRun
 from matcher.backends.stage_strategy import PROVING, StagePiece, StageStart, StageStrategy
 from matcher.backends.submodel import SparseModel
 from matcher.objective import SOFT, Stage
@@ -118,11 +116,11 @@ class CpSatStages(StageStrategy):
         neighbourhood search; whether anything can prove the stage in time."""
         stage = run.stages[run.index]
         plan = plan_stage(self.settings, stage, _free_variables(run, stage))
-        value, ceiling, search_share = self._guided_start(
-            run, deadline, plan, start.value, start.ceiling, entry
+        value, ceiling, search_share = guided_start(
+            self.settings, run, deadline, plan, start.value, start.ceiling, entry
         )
         if stage.name != SOFT and value < ceiling and search_share > 0:
-            value = self._search(run, deadline, value, ceiling, search_share, entry)
+            value = search_band(self.settings, run, deadline, value, ceiling, search_share, entry)
         # The soft stage's LP bound is the one worth reporting (the trivial one counts
         # every referral in its best unit); with the guided piece's value close enough to
         # it, the stage is done.
@@ -153,81 +151,6 @@ class CpSatStages(StageStrategy):
             piece.gap,
             workers=cpsat_workers(piece.run, self.settings),
         )
-
-    def _guided_start(
-        self,
-        run: StageRun,
-        deadline: float,
-        plan: StagePlan,
-        value: int,
-        ceiling: int,
-        entry: dict[str, object],
-    ) -> tuple[int, int, float]:
-        """The stage's LP-guided start (`lp_guided_band`): maybe a better incumbent and,
-        from the LP bound, a lower ceiling. Returns the value, the ceiling and the part of
-        the time left the neighbourhood search may take."""
-        settings = self.settings
-        stage = run.stages[run.index]
-        search_share = plan.search_share
-        if plan.held_open and settings.lp_guide and run.index == len(run.stages) - 2:
-            start_soft_lp(settings, run, deadline, value, entry)
-        ahead = take_soft_lp(run) if stage.name == SOFT else None
-        if value < ceiling and settings.lp_guide:
-            run.best, value, lp_bound = lp_guided_band(
-                settings,
-                StageAt(run.inst, run.layout, run.full, stage),
-                run.best,
-                value,
-                ceiling,
-                deadline,
-                entry,
-                share=plan.lp_share,
-                workers=cpsat_workers(run, settings),
-                wider_share=settings.open_band_share if plan.held_open else None,
-                ahead=ahead,
-            )
-            if lp_bound is not None and lp_bound < ceiling:
-                # The LP relaxation of the stage is a proven ceiling too.
-                ceiling = max(lp_bound, value)
-            if plan.by_cbc and entry.get("lp_guided_status") == "OPTIMAL":
-                # The search would only look for what the piece's optimum already
-                # gives the proof (as its start, or as the count CBC must reach).
-                search_share = 0.0
-        if ahead is not None:
-            ahead.cancel()  # no-op once its answer is read
-        return value, ceiling, search_share
-
-    def _search(
-        self,
-        run: StageRun,
-        deadline: float,
-        value: int,
-        ceiling: int,
-        share: float,
-        entry: dict[str, object],
-    ) -> int:
-        """The band's neighbourhood search in `share` of the time left; returns its count."""
-        inst, layout = run.inst, run.layout
-        budget = (deadline - time.perf_counter()) * share
-        run.best, value, rounds, moved = improve_band(
-            self.settings,
-            StageAt(inst, layout, run.full, run.stages[run.index]),
-            run.best,
-            value,
-            ceiling,
-            budget,
-            workers=cpsat_workers(run, self.settings),
-        )
-        entry.update(search_rounds=rounds, search_value=value)
-        goes_on = value >= ceiling or deadline - time.perf_counter() > 0.05
-        if moved and goes_on:
-            # The run goes on: referrals a piece let go (lower bands making way) are
-            # added back where they fit, for the later stages' starts. (A run that
-            # stops here is filled the same way by `matcher.solve`, after the limit's
-            # reserve, not inside the backend's time.)
-            completed = greedy_placements(inst, start=decode(inst, layout, run.best))
-            run.best = encode(inst, layout, completed)
-        return value
 
     def _prove_aside(self, piece: StagePiece) -> None:
         """Prove the band in a worker process (now, or when one is free) while the run
