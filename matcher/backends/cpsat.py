@@ -29,7 +29,7 @@ from matcher.backends.band_search import search_band
 from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.guided_band import guided_start
+from matcher.backends.guided_start import guided_start
 from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise, cpsat_maximise_model
 from matcher.backends.reduced_model import build_model, encode

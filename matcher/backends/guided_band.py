@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.backends import mip_prover
-from matcher.backends.background_work import cpsat_workers, start_soft_lp, take_soft_lp
 from matcher.backends.block_bound import block_bound, unit_of_variable
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.lp_worker import BackgroundLp
@@ -21,8 +20,7 @@ from matcher.backends.priced_lp import PricedLp, best_per_referral, priced_lp, s
 from matcher.backends.reduced_model import decode, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.soft_race import race_soft_piece
-from matcher.backends.stage_plan import StagePlan
-from matcher.backends.stage_run import StageAt, StageRun
+from matcher.backends.stage_run import StageAt
 from matcher.backends.stage_terms import stage_hint, stage_objective
 from matcher.backends.submodel import SparseModel, restrict
 from matcher.objective import SOFT
@@ -145,49 +143,6 @@ def lp_guided_band(
     if tightens and value < target:
         lp_bound = by_units(lp_bound, value)
     return best, value, lp_bound
-
-
-def guided_start(
-    settings: SolverSettings,
-    run: StageRun,
-    deadline: float,
-    plan: StagePlan,
-    value: int,
-    ceiling: int,
-    entry: dict[str, object],
-) -> tuple[int, int, float]:
-    """The stage's LP-guided start (`lp_guided_band`): maybe a better incumbent and,
-    from the LP bound, a lower ceiling. Returns the value, the ceiling and the part of
-    the time left the neighbourhood search may take."""
-    stage = run.stages[run.index]
-    search_share = plan.search_share
-    if plan.held_open and settings.lp_guide and run.index == len(run.stages) - 2:
-        start_soft_lp(settings, run, deadline, value, entry)
-    ahead = take_soft_lp(run) if stage.name == SOFT else None
-    if value < ceiling and settings.lp_guide:
-        run.best, value, lp_bound = lp_guided_band(
-            settings,
-            StageAt(run.inst, run.layout, run.full, stage),
-            run.best,
-            value,
-            ceiling,
-            deadline,
-            entry,
-            share=plan.lp_share,
-            workers=cpsat_workers(run, settings),
-            wider_share=settings.open_band_share if plan.held_open else None,
-            ahead=ahead,
-        )
-        if lp_bound is not None and lp_bound < ceiling:
-            # The LP relaxation of the stage is a proven ceiling too.
-            ceiling = max(lp_bound, value)
-        if plan.by_cbc and entry.get("lp_guided_status") == "OPTIMAL":
-            # The search would only look for what the piece's optimum already
-            # gives the proof (as its start, or as the count CBC must reach).
-            search_share = 0.0
-    if ahead is not None:
-        ahead.cancel()  # no-op once its answer is read
-    return value, ceiling, search_share
 
 
 def _piece_seconds(
