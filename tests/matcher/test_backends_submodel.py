@@ -10,15 +10,10 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 from fixtures.generator import generate
-from matcher.backends.classes import (
-    build_instance,
-    build_model,
-    decode,
-    encode,
-    lexicographic_value,
-)
+from matcher.backends.classes import build_instance, lexicographic_value
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.reduced_model import build_model, decode, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
 
