@@ -57,9 +57,10 @@ from api.routers import (
     support_placements,
 )
 from api.services import departures, offer_expiry, users
+from api.services import offers as offers_service
 from api.services import runs as run_service
 from api.services import scenarios as scenario_service
-from api.services.assemble import ProblemCache
+from api.services.assemble import DEFAULT_UPDATERS, ProblemCache
 from api.services.audit_on_loop import close_loop_read_logs
 from api.services.errors import Conflict, NotFound
 from api.services.kept_uploads import KeptUploads
@@ -113,7 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.quick_reads = QuickReads(engine)
-    app.state.problem_cache = ProblemCache()
+    app.state.problem_cache = ProblemCache(
+        {**DEFAULT_UPDATERS, offers_service.DECLINED: offers_service.declined_after}
+    )
     app.state.kept_uploads = KeptUploads()  # imports checked, waiting to be confirmed
     app.state.sign_in_throttle = SignInThrottle(settings.login_attempts_per_minute)
     # One batch solve at a time: the machine's cores go to the solver, not to two solvers.

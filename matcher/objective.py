@@ -10,7 +10,7 @@ Exact backends solve it in stages, one component at a time, each maximised with 
 ones held at their proven optimum (a single weighted objective would need weights of
 (referrals + 1) per band: about 5,000^5 × 8·10^6 points on the large instances, far beyond
 int64 and numerically hopeless for an LP). A stage that is not proven optimal when time runs
-out ends the staging.
+out ends the staging (`matcher.backends.stage_loop`, one loop for every exact backend).
 
 A `Solution` reports:
 - `placed_by_priority`: the band components;

@@ -41,9 +41,8 @@ from matcher.support_places import from_homes, wants_support, with_homes
 from matcher.unplaced import unplaced_reasons
 
 BACKENDS = ("cpsat", "pulp", "greedy")
-# Measured on the large instance (5,000 referrals): the greedy fill, the checker and the
-# reasons for the unplaced take 1.25 s after the backend, 0.25 ms a referral; 0.0015 s a
-# referral had kept 7.5 s of a 60 s limit from the soft stage.
+# Seconds a referral kept from the backend for the greedy fill, the checker and the reasons
+# for the unplaced after it (measured in `benchmarks/NOTES.md`).
 FINISH_SECONDS_PER_REFERRAL = 0.0006
 
 
@@ -141,40 +140,7 @@ def _solve_places(
     elif backend == "greedy":
         result = BackendResult(_within(inst, greedy_placements(inst), floored))
     else:
-        greedy = _within(inst, greedy_placements(inst), floored)
-        # The search starts from the better of greedy and the flow-guided greedy.
-        guided = _within(inst, guided_placements(inst, FlowRelaxation(inst).guide()), floored)
-        start = max(greedy, guided, key=lambda placements: lexicographic_value(inst, placements))
-        # Checking the result and naming reasons for the unplaced come after the search and
-        # count against the limit too (`FINISH_SECONDS_PER_REFERRAL`).
-        reserve = min(0.25 * time_limit_s, FINISH_SECONDS_PER_REFERRAL * len(inst.tables.referrals))
-        before_backend = time.perf_counter() - started
-        remaining = max(0.0, time_limit_s - before_backend - reserve)
-        result = solver.solve(inst, remaining, hint=start)
-        proven_s = result.detail.get(BANDS_PROVEN_S)
-        if isinstance(proven_s, float | int):
-            # From the start of this solve, as `solve_seconds` is.
-            result.detail[BANDS_PROVEN_S] = round(before_backend + proven_s, 3)
-        if result.timed_out and not result.no_solution:
-            # Stopped mid-way: fill what the search left open, moving nobody.
-            result.placements = _within(
-                inst, greedy_placements(inst, start=result.placements), floored
-            )
-        if result.no_solution or not _valid(problem, inst, result.placements):
-            # The backend's answer is not the one returned: nothing it proved is claimed.
-            detail = {k: v for k, v in result.detail.items() if k != BANDS_PROVEN_S}
-            result = BackendResult(start, timed_out=result.timed_out, detail=detail)
-            status = "fallback"
-        else:
-            found = lexicographic_value(inst, result.placements)
-            from_start = lexicographic_value(inst, start)
-            if from_start > found:
-                # A stage stopped early can leave later bands below the start: never return
-                # less. The backend's soft bound holds only for allocations placing at least
-                # as many per band as its own.
-                if any(s < f for s, f in zip(from_start[:-1], found[:-1], strict=True)):
-                    result.stage_bounds.pop(SOFT, None)
-                result.placements = start
+        result, status = _staged(problem, inst, solver, time_limit_s, started)
     if (backend == "greedy" or status == "fallback") and not _valid(
         problem, inst, result.placements
     ):
@@ -193,6 +159,48 @@ def _solve_places(
             **({"floors": floor_report(inst, result.placements)} if floored else {}),
         }
     )
+
+
+def _staged(
+    problem: Problem, inst: Instance, solver: Backend, time_limit_s: float, started: float
+) -> tuple[BackendResult, str]:
+    """An exact backend's result from the better of two greedy starts, in the time the limit
+    leaves, and its status: "fallback" where the backend's answer is not the one returned."""
+    floored = has_floors(inst)
+    status = "feasible"
+    greedy = _within(inst, greedy_placements(inst), floored)
+    # The search starts from the better of greedy and the flow-guided greedy.
+    guided = _within(inst, guided_placements(inst, FlowRelaxation(inst).guide()), floored)
+    start = max(greedy, guided, key=lambda placements: lexicographic_value(inst, placements))
+    # Checking the result and naming reasons for the unplaced come after the search and
+    # count against the limit too (`FINISH_SECONDS_PER_REFERRAL`).
+    reserve = min(0.25 * time_limit_s, FINISH_SECONDS_PER_REFERRAL * len(inst.tables.referrals))
+    before_backend = time.perf_counter() - started
+    remaining = max(0.0, time_limit_s - before_backend - reserve)
+    result = solver.solve(inst, remaining, hint=start)
+    proven_s = result.detail.get(BANDS_PROVEN_S)
+    if isinstance(proven_s, float | int):
+        # From the start of this solve, as `solve_seconds` is.
+        result.detail[BANDS_PROVEN_S] = round(before_backend + proven_s, 3)
+    if result.timed_out and not result.no_solution:
+        # Stopped mid-way: fill what the search left open, moving nobody.
+        result.placements = _within(inst, greedy_placements(inst, start=result.placements), floored)
+    if result.no_solution or not _valid(problem, inst, result.placements):
+        # The backend's answer is not the one returned: nothing it proved is claimed.
+        detail = {k: v for k, v in result.detail.items() if k != BANDS_PROVEN_S}
+        result = BackendResult(start, timed_out=result.timed_out, detail=detail)
+        status = "fallback"
+    else:
+        found = lexicographic_value(inst, result.placements)
+        from_start = lexicographic_value(inst, start)
+        if from_start > found:
+            # A stage stopped early can leave later bands below the start: never return
+            # less. The backend's soft bound holds only for allocations placing at least
+            # as many per band as its own.
+            if any(s < f for s, f in zip(from_start[:-1], found[:-1], strict=True)):
+                result.stage_bounds.pop(SOFT, None)
+            result.placements = start
+    return result, status
 
 
 def _assignments(inst: Instance, placements: list[Assignment3]) -> list[Assignment]:

@@ -268,22 +268,25 @@ class StayChange:
 
 @dataclass
 class PendingChange:
-    """A change staged in the cache while its transaction commits: the problem after it,
-    and what was derived from the problem before it, to be carried over once it committed
-    (or, with `after`, what the change staged before it will have carried over)."""
+    """A change staged in the cache while its transaction commits, and what was derived from
+    the problem before it, to be carried over once it committed (or, with `after`, what the
+    change staged before it will have carried over). The problem after it is worked out once
+    it committed, before that is known: not while the transaction holds the write lock."""
 
     key: tuple[int, date]
     base: Problem
-    problem: Problem
+    change: StayChange
     derived: dict[Hashable, Any] = field(default_factory=dict)
     after: PendingChange | None = None
+    problem: Problem | None = None  # once known to have committed
     known: threading.Event = field(default_factory=threading.Event)  # committed or not
     settled: threading.Event = field(default_factory=threading.Event)  # and cached
     committed: bool = False
 
 
-# Carries something derived from a problem over to the problem after a change of stays.
-Updater = Callable[[Any, Problem], Any]
+# Carries something derived from a problem over to the problem after a change of stays
+# (given too, for what only some changes touch).
+Updater = Callable[[Any, Problem, "StayChange"], Any]
 RANKING = "ranking"  # the ranking context, as `derived` keeps it
 
 
@@ -307,10 +310,17 @@ def _settle_if_large(problem: Problem) -> None:
         settle_long_lived()
 
 
-def _ranking_update(context: Any, problem: Problem) -> Any:
+def _ranking_update(context: Any, problem: Problem, _change: StayChange) -> Any:
     from matcher.ranking_update import updated_context
 
     return updated_context(context, problem)
+
+
+DEFAULT_UPDATERS: Mapping[Hashable, Updater] = {RANKING: _ranking_update}
+
+
+class NotCarried(Exception):
+    """Raised by an updater whose value the change touches: built anew when next asked."""
 
 
 class ProblemCache:
@@ -321,9 +331,10 @@ class ProblemCache:
     is kept only if the data version did not move while it was being read.
 
     A placement, arrival or move-out does not send the next request back to the database: the
-    writer stages the problem after its change before it commits (`stage`), and once it has
-    committed carries over to it what is derived from the problem and has an updater (the
-    ranking context), then makes both current together (`settle`). The carrying over is done
+    writer stages its change before it commits (`stage`), and once it has committed works out
+    the problem after it, carries over to it what is derived from the problem and has an
+    updater (the ranking context, the bed-spaces each person declined), then makes them current
+    together (`settle`). The carrying over is done
     after the commit, so the database's write lock (through which every audited read commits)
     is not held meanwhile; requests go on with the version before until the new one is
     current, whole: they see the old version or the new one, and the new one is built once,
@@ -342,8 +353,8 @@ class ProblemCache:
         self._derived: OrderedDict[Hashable, Any] = OrderedDict()
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[tuple[int, date], PendingChange] = {}
-        self._updaters: dict[Hashable, Updater] = (
-            dict(updaters) if updaters is not None else {RANKING: _ranking_update}
+        self._updaters: dict[Hashable, Updater] = dict(
+            updaters if updaters is not None else DEFAULT_UPDATERS
         )
         self.counts: Counter[str] = Counter()
 
@@ -409,7 +420,7 @@ class ProblemCache:
         if cached is not None:
             return cached
         committed = self._committed(key)
-        return committed.problem if committed is not None else None
+        return committed.problem if committed is not None else None  # set once committed
 
     def _committed(self, key: tuple[int, date]) -> PendingChange | None:
         """The change staged for `key`, once known to have committed (waited for)."""
@@ -424,13 +435,14 @@ class ProblemCache:
         self, version: int, new_version: int, as_of: date, change: StayChange
     ) -> PendingChange | None:
         """Before committing a change that takes the data from `version` to `new_version`:
-        the problem after it, to become the cached one, with what is derived from it carried
+        the change, whose problem becomes the cached one, with what is derived from it carried
         over, once `settle` says it committed.
 
         Staged before the commit so that no request reads the whole database again for the
-        new version. None when neither the cache nor a change that committed a moment ago is
-        at `version` (the cache then reads the database when next asked). Call it holding
-        the write lock, so that changes are staged one after the other.
+        new version; the work is done in `settle`, after the commit, so the database's write
+        lock is held only to write. None when neither the cache nor a change that committed a
+        moment ago is at `version` (the cache then reads the database when next asked). Call
+        it holding the write lock, so that changes are staged one after the other.
         """
         key = (version, as_of)
         with self._lock:
@@ -439,10 +451,10 @@ class ProblemCache:
         after = None
         if base is None:
             after = self._committed(key)
-            if after is None:
+            if after is None or after.problem is None:
                 return None
             base = after.problem
-        pending = PendingChange((new_version, as_of), base, change.apply(base), derived, after)
+        pending = PendingChange((new_version, as_of), base, change, derived, after)
         with self._lock:
             self._pending[pending.key] = pending
         return pending
@@ -451,7 +463,13 @@ class ProblemCache:
         """The staged change committed (it becomes the cached problem, with what is derived
         from the problem before carried over to it; anything else derived is built anew when
         asked) or did not (it is dropped). Call it whatever happened, after the commit."""
-        pending.committed = committed
+        if committed:
+            try:
+                pending.problem = pending.change.apply(pending.base)
+            except Exception:  # the next request reads the database, as if nothing was staged
+                self._count("update_failures:problem")
+        problem = pending.problem
+        pending.committed = committed = committed and problem is not None
         pending.known.set()
         carried: dict[Hashable, Any] = {}
         base = pending.base
@@ -461,28 +479,40 @@ class ProblemCache:
                 # Built on a change that may still be carrying its own derived values over.
                 pending.after.settled.wait(SETTLE_WAIT_S)
                 with self._lock:
-                    ahead = self._problem is pending.after.problem
+                    before = pending.after.problem
+                    ahead = before is not None and self._problem is before
                     derived = dict(self._derived) if ahead else {}
-                    base = pending.after.problem if ahead else base
-            for name, value in derived.items() if committed else ():
-                update = self._updaters.get(name)
-                if update is None:
-                    continue
-                try:
-                    carried[name] = update(value, pending.problem)
-                except Exception:  # built from scratch when next asked for, as before
-                    self._count(f"update_failures:{name}")
-                else:
-                    self._count(f"updates:{name}")
+                    base = before if before is not None and ahead else base
+            if problem is not None:
+                carried = self._carried_over(derived, problem, pending.change)
         finally:
             with self._lock:
-                if committed and self._problem is base:
-                    self._replace(pending.key, pending.problem, carried)
+                if problem is not None and committed and self._problem is base:
+                    self._replace(pending.key, problem, carried)
                 if self._pending.get(pending.key) is pending:
                     del self._pending[pending.key]
             pending.settled.set()
         # No settle of the heap (`api.heap`) here: an update makes few objects, and those of
         # the version it replaces go by reference counting.
+
+    def _carried_over(
+        self, derived: Mapping[Hashable, Any], problem: Problem, change: StayChange
+    ) -> dict[Hashable, Any]:
+        """What has an updater, carried over to `problem`; the rest is built when asked."""
+        carried: dict[Hashable, Any] = {}
+        for name, value in derived.items():
+            update = self._updaters.get(name)
+            if update is None:
+                continue
+            try:
+                carried[name] = update(value, problem, change)
+            except NotCarried:
+                continue
+            except Exception:  # built from scratch when next asked for, as before
+                self._count(f"update_failures:{name}")
+            else:
+                self._count(f"updates:{name}")
+        return carried
 
     def _settled(self, key: tuple[int, date]) -> Problem | None:
         """For a request at `key` whose change is staged: the version before it while the
@@ -520,10 +550,16 @@ class ProblemCache:
 
     def derived_now(self, version: int, as_of: date, name: str) -> Any | None:
         """What `derived` keeps under `name` if the cache is at (version, as_of), or a later
-        version of that date, and has it; None otherwise. Never reads the database."""
+        version of that date, and has it; None otherwise. Never reads the database.
+
+        While the change to `version` is being carried over, what the cache holds is the
+        version before it, and is given, as `problem` gives it to a request in a thread:
+        the answer is the one a moment earlier would have had."""
         with self._lock:
             held = self._key
-            if held is None or held[1] != as_of or held[0] < version:
+            if held is None or held[1] != as_of:
+                return None
+            if held[0] < version and (version, as_of) not in self._pending:
                 return None
             return self._derived.get(name)
 

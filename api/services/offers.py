@@ -37,7 +37,13 @@ from api.orm import (
 )
 from api.security import Principal, Role
 from api.services import audit, by_name_list, service_settings
-from api.services.assemble import ProblemCache, StayChange, build_problem, offered_resident
+from api.services.assemble import (
+    NotCarried,
+    ProblemCache,
+    StayChange,
+    build_problem,
+    offered_resident,
+)
 from api.services.errors import Conflict, NotFound, not_waiting
 from api.services.list_status import ListEvent
 from api.services.placements import _bedspaces_free, _commit, _top_choice, resident_from
@@ -128,6 +134,16 @@ def declined_bedspaces(session: Session, referral_id: str) -> dict[str, OfferRow
 
 # The name of the per-data-version map of what each person declined, in the problem cache.
 DECLINED = "declined_bedspaces"
+
+
+def declined_after(
+    declined: dict[str, frozenset[str]], _problem: Problem, change: StayChange
+) -> dict[str, frozenset[str]]:
+    """`declined_by_referral` carried over a change (`ProblemCache.settle`): the same, unless
+    the change closed an offer (someone waits again), the only change that declines."""
+    if change.returned:
+        raise NotCarried
+    return declined
 
 
 def declined_by_referral(session: Session) -> dict[str, frozenset[str]]:

@@ -10,6 +10,7 @@ The unique index on present residents per bed-space backs this up in the databas
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -62,10 +63,33 @@ def place(
     reason and is kept as an override. A placement a hard rule forbids is refused (409).
 
     The ranking that decides whether a reason is needed is read before the write lock
-    (from `cache` when given); safety is decided inside it, by the checker, on the state as
-    it is then. If nothing was written since the ranking's problem was read, that problem is
-    the state and is not read again.
+    (from `cache` when given), and the checker decides safety on the state it read. Under the
+    write lock, if nothing was written since, that state is the state and the check stands;
+    otherwise the state is read again and checked again, so what is stored is always safe on
+    the state it is stored into.
     """
+    with _one_placement_at_a_time:
+        return _place(session, user, as_of, referral_id, bedspace_id, support_team, reason, cache)
+
+
+# Placements in this process, one at a time. Their work is CPU under the interpreter lock, so
+# two at once only take turns with each other and with the event loop answering rankings; and
+# each is checked against the state it read, which a placement committed meanwhile makes stale
+# (then re-checked under the write lock). One at a time, most are checked before the write
+# lock and hold it only to write, so the read events of rankings waiting for it commit at once.
+_one_placement_at_a_time = threading.Lock()
+
+
+def _place(
+    session: Session,
+    user: Principal,
+    as_of: date,
+    referral_id: str,
+    bedspace_id: str,
+    support_team: str | None,
+    reason: str | None,
+    cache: ProblemCache | None,
+) -> Placed:
     try:
         referral = session.get(ReferralRow, referral_id)
         if referral is None:
@@ -102,16 +126,18 @@ def place(
             )
         else:
             assignments = _top_choice(session, context, referral_id, bedspace_id, support_team)
+        _refuse_if_unsafe(problem, assignments)  # on the state read; again below if it moved
 
         session.rollback()  # end the reads; the write transaction starts with the lock
         locked = lock_for_write(session)
-        if locked != version + 1:  # someone wrote meanwhile: the state at `locked - 1`
+        checked = locked == version + 1
+        if not checked:  # someone wrote meanwhile: the state at `locked - 1`
             if cache is None:
                 problem = build_problem(session, as_of)
             else:
                 known = cache.problem_at(locked - 1, as_of)
                 problem = known if known is not None else cache.read(session, as_of)
-        rows, change = _store(session, user, problem, assignments, run_id=None)
+        rows, change = _store(session, user, problem, assignments, run_id=None, checked=checked)
         if note is not None:
             note.placement_id = rows[0].id
             session.add(note)
@@ -233,13 +259,14 @@ def _store(
     problem: Problem,
     assignments: Sequence[Assignment],
     run_id: int | None,
+    checked: bool = False,
 ) -> tuple[list[PlacementRow], StayChange]:
-    """Re-check the assignments on the locked state, then write residents and placements;
-    the rows, and the change as the problem would read it back."""
+    """Re-check the assignments on the locked state (unless already `checked` against this
+    very `problem`), then write residents and placements; the rows, and the change as the
+    problem would read it back."""
     _bedspaces_free(session, [a.bedspace for a in assignments], problem.as_of)
-    violations = check(problem, Solution(assignments=list(assignments)))
-    if violations:
-        raise Conflict("the placement breaks hard rules", sorted({v.message for v in violations}))
+    if not checked:
+        _refuse_if_unsafe(problem, assignments)
     stamp = audit.now()
     rows = []
     residents: list[ResidentRow] = []
@@ -278,6 +305,13 @@ def _store(
             ["Bed-space already holds someone."],
         ) from None
     return rows, StayChange.of(residents, problem.as_of, teams.values())
+
+
+def _refuse_if_unsafe(problem: Problem, assignments: Sequence[Assignment]) -> None:
+    """409 with every reason if the checker finds a hard rule the assignments break."""
+    violations = check(problem, Solution(assignments=list(assignments)))
+    if violations:
+        raise Conflict("the placement breaks hard rules", sorted({v.message for v in violations}))
 
 
 def place_many(

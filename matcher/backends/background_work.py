@@ -8,11 +8,11 @@ import time
 
 import numpy as np
 
-from matcher.backends.classes import decode, encode
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.priced_lp import starting_columns
 from matcher.backends.proof_worker import BackgroundProof
+from matcher.backends.reduced_model import decode, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_run import SoftLpAhead, StageRun
 from matcher.backends.stage_terms import stage_objective

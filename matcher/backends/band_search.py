@@ -7,10 +7,13 @@ import time
 
 import numpy as np
 
+from matcher.backends.background_work import cpsat_workers
 from matcher.backends.classes import Instance
+from matcher.backends.greedy import greedy_placements
 from matcher.backends.piece_solvers import cpsat_maximise
+from matcher.backends.reduced_model import decode, encode
 from matcher.backends.settings import SolverSettings
-from matcher.backends.stage_run import StageAt
+from matcher.backends.stage_run import StageAt, StageRun
 from matcher.backends.submodel import restrict
 
 
@@ -140,3 +143,37 @@ def _people(
 def _kind(inst: Instance) -> np.ndarray:
     """(R,) a code for the coupled resources a referral competes for: high-risk room, gender."""
     return inst.coupling.is_high_risk.astype(np.int64) * 3 + inst.gender
+
+
+def search_band(
+    settings: SolverSettings,
+    run: StageRun,
+    deadline: float,
+    value: int,
+    ceiling: int,
+    share: float,
+    entry: dict[str, object],
+) -> int:
+    """The band stage at `run.index` searched in `share` of the time left (`improve_band`),
+    the run's incumbent improved; returns the band's count."""
+    inst, layout = run.inst, run.layout
+    budget = (deadline - time.perf_counter()) * share
+    run.best, value, rounds, moved = improve_band(
+        settings,
+        StageAt(inst, layout, run.full, run.stages[run.index]),
+        run.best,
+        value,
+        ceiling,
+        budget,
+        workers=cpsat_workers(run, settings),
+    )
+    entry.update(search_rounds=rounds, search_value=value)
+    goes_on = value >= ceiling or deadline - time.perf_counter() > 0.05
+    if moved and goes_on:
+        # The run goes on: referrals a piece let go (lower bands making way) are
+        # added back where they fit, for the later stages' starts. (A run that
+        # stops here is filled the same way by `matcher.solve`, after the limit's
+        # reserve, not inside the backend's time.)
+        completed = greedy_placements(inst, start=decode(inst, layout, run.best))
+        run.best = encode(inst, layout, completed)
+    return value

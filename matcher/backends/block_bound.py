@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from matcher.backends.classes import Instance, ModelLayout
+from matcher.backends.classes import Instance
 from matcher.backends.priced_lp import lagrangian_terms
+from matcher.backends.reduced_model import ModelLayout
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
@@ -105,14 +106,7 @@ def block_bound(
         prices,
         row_of_entry=rows,
     )
-    entry_unit = unit[model.col]
-    first = np.full(model.n_rows, np.iinfo(np.int64).max, dtype=np.int64)
-    last = np.full(model.n_rows, -2, dtype=np.int64)
-    np.minimum.at(first, rows, entry_unit)
-    np.maximum.at(last, rows, entry_unit)
-    local = (first == last) & (first >= 0)
-    row_unit = np.where(local, first, -1)
-
+    local, row_unit = _row_units(model, rows, unit)
     row_terms, column_terms = terms.row_terms, terms.column_terms
     n_units = int(unit.max()) + 1 if unit.size else 0
     owned = unit >= 0
@@ -158,6 +152,21 @@ def block_bound(
             unit_bound[u] = best
             tightened += 1
     return BlockBound(total(), solved, tightened, time.perf_counter() - started)
+
+
+def _row_units(
+    model: SparseModel, rows: np.ndarray, unit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows lie within one unit (all their variables that unit's), and each row's
+    unit (-1 for a row linking units or touching no unit's variable); `rows` is each
+    entry's row."""
+    entry_unit = unit[model.col]
+    first = np.full(model.n_rows, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(model.n_rows, -2, dtype=np.int64)
+    np.minimum.at(first, rows, entry_unit)
+    np.maximum.at(last, rows, entry_unit)
+    local = (first == last) & (first >= 0)
+    return local, np.where(local, first, -1)
 
 
 def _candidates(unit_bound: np.ndarray, unit: np.ndarray, point: np.ndarray | None) -> list[int]:

@@ -1,30 +1,14 @@
 """A band stage proved by the CBC program (the one PuLP ships), started from the incumbent.
 
 OR-Tools' CBC interface takes no solution and no parameters (`matcher.backends.mip_prover`),
-so CBC spends most of a long proof finding again what the LP-guided piece already found:
-on `generate(1501, 1500, 3000)` its band-1 proof (153,179 variables) took 77 s, of which 70 s
-passed without a solution. The command-line program takes the incumbent as a MIP start
-(``-mips``); with the optimum in hand from the start, what is left is the proof. Its
-preprocessing (probing, row strengthening) brings the bound within a unit of the start, and
-the search ends at the root. Measured on that instance, 2 shared cores, bands above held at
-their optima (wall time, writing the files and CBC reading them included):
+so a long proof spent most of its time finding the incumbent again. The program takes it as a
+MIP start (``-mips``): with the optimum in hand, what is left is the proof, which CBC's
+preprocessing often closes at the root (figures in `benchmarks/NOTES.md`, "Batch solver").
 
-- band 3 (66,532 variables): 4.9 s, against 8.5 s through OR-Tools;
-- band 2 (97,026): 11.5 s, against 10-12 s;
-- band 1 (153,179): 27.4 s, against 77 s: the root bound 396.875 proves the start's 396.
-
-These were measured with CBC maximising (``-max``), which costs the start with the wrong
-sign (see `maximise_from`); minimising the negated objective, the tight-caseloads band-2
-proof (83,379 variables) from its optimal start takes 9.8 s instead of 22.8 s. The guided
-pieces, whose start is below their optimum, move both ways: the large ones as before
-(band 1 5.2 s, soft 5.9 s), medium's wider soft piece 4.1 s (was 3.4 s), women_heavy's
-2.1 s (1.0 s); whole runs (`benchmarks/RESULTS.md`) medium 11.4 s (10.4 s), women_heavy
-7.7 s (6.1 s), couples 8.7 s (9.7 s).
-
-The stage goes to CBC as a free-format MPS file written from the CSR arrays (about a second
-for band 1) and the start as CBC's own solution format. The answer is read back from the
-solution file; the proven bound, when CBC stops before it proves optimality, from its log
-("best possible"). Values are checked against every row before they are used.
+The stage goes to CBC as a free-format MPS file written from the CSR arrays and the start as
+CBC's own solution format. The answer is read back from the solution file; the proven bound,
+when CBC stops before it proves optimality, from its log ("best possible"). Values are
+checked against every row before they are used.
 """
 
 from __future__ import annotations
@@ -60,9 +44,8 @@ def _import_pulp() -> ModuleType | None:
 
 # PuLP is imported with this module, never from inside a solve: its import keeps the errors
 # of its solver probes on its solver classes, tracebacks and all, and a traceback keeps every
-# frame beneath it alive. Imported at a solve's depth, it held that solve's model for the life
-# of the process: 1.4 GiB after a large solve, which the next solve's peak then sat on
-# (2.94 GiB against 1.86 GiB for the first of three large solves in one process).
+# frame beneath it alive, so imported at a solve's depth it held that solve's model for the
+# life of the process (figures in `benchmarks/NOTES.md`).
 PULP = _import_pulp()
 
 

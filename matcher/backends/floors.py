@@ -8,7 +8,8 @@ Both kinds are linear over the pair variables, so every exact backend takes them
 
 A floor couples the bands (placing a woman in band 1 may let a man of band 5 in under a list
 rate floor), so the band stages cannot leave the lower bands out as they do without one: with
-floors, each stage is maximised over the whole model (`staged_solve`).
+floors, each stage is maximised over the whole model (`staged_solve`, through the same stage
+loop as without).
 
 A share floor may be out of reach. Before any backend runs, `settle` maximises the cohort's
 placements under the rows of the floors before it (CP-SAT): a floor it cannot reach is
@@ -20,33 +21,25 @@ always exists (`within_floors`); a list rate floor alone is met by placing nobod
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from constraints.cohorts import cohorts_of_referral
 from constraints.floors import floor_outcome, required_placements
-from matcher.backends.base import BANDS_PROVEN_S, BackendResult
-from matcher.backends.classes import (
-    Assignment3,
-    Instance,
-    build_model,
-    decode,
-    encode,
-    lexicographic_value,
-)
+from matcher.backends.base import BackendResult
+from matcher.backends.classes import Assignment3, Instance, lexicographic_value
 from matcher.backends.greedy import PlacementState, greedy_placements, place_group, referral_order
 from matcher.backends.linear import Row
-from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
-from matcher.backends.submodel import UNBOUNDED, SparseModel
+from matcher.backends.piece_solvers import cpsat_maximise_model
+from matcher.backends.reduced_model import build_model, decode, encode
+from matcher.backends.stage_loop import new_run, run_stages, stage_result
+from matcher.backends.stage_strategy import Maximiser, MaximiserStages
+from matcher.backends.submodel import SparseModel
 from matcher.model import LIST_RATE, CohortFloor
-from matcher.objective import SOFT, stages
-from matcher.progress import stage_entry
 
 # The part of the solve's time limit the reach of the share floors may take.
 SETTLE_SHARE = 0.2
-CP_INT_MAX = 2**62
 
 
 @dataclass(frozen=True)
@@ -151,7 +144,7 @@ def settle(inst: Instance, time_limit_s: float) -> SettledFloors:
         objective[: layout.n_pairs] = members[inst.pair_ref]
         start = encode(inst, layout, witness)
         left = max(0.5, time_limit_s - (time.perf_counter() - began))
-        values, bound, _ = cpsat_maximise(
+        values, bound, _ = cpsat_maximise_model(
             model, objective, start, left / (len(floors) - number), 0.0, stop_at=required
         )
         best = 0 if values is None else int(objective @ values)
@@ -252,64 +245,6 @@ def _repair(
     return None
 
 
-Maximiser = Callable[
-    [SparseModel, np.ndarray, np.ndarray, float, float], tuple[np.ndarray | None, int, bool]
-]
-
-
-def cpsat_maximise(
-    model: SparseModel,
-    objective: np.ndarray,
-    start: np.ndarray,
-    time_limit_s: float,
-    gap: float,
-    stop_at: int | None = None,
-    num_workers: int = 8,
-) -> tuple[np.ndarray | None, int, bool]:
-    """(values or None, proven bound, proven optimal) of one integer program in CP-SAT;
-    the search stops early once the objective reaches `stop_at`."""
-    from ortools.sat.python import cp_model
-
-    cp = cp_model.CpModel()
-    proto = cp.proto
-    for lo, hi in zip(model.lower.tolist(), model.upper.tolist(), strict=True):
-        proto.variables.add().domain.extend([lo, hi])
-    cols, coefs, starts = model.col.tolist(), model.coef.tolist(), model.start.tolist()
-    for i, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):
-        ct = proto.constraints.add().linear
-        ct.vars.extend(cols[starts[i] : starts[i + 1]])
-        ct.coeffs.extend(coefs[starts[i] : starts[i + 1]])
-        ct.domain.extend([max(lo, -CP_INT_MAX), min(hi, CP_INT_MAX)])
-    nz = np.flatnonzero(objective)
-    proto.objective.vars.extend(nz.tolist())
-    proto.objective.coeffs.extend((-objective[nz]).tolist())
-    proto.objective.scaling_factor = -1.0
-    proto.solution_hint.vars.extend(range(model.n_vars))
-    proto.solution_hint.values.extend(start.tolist())
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
-    solver.parameters.num_workers = num_workers
-    if gap > 0:
-        solver.parameters.relative_gap_limit = gap
-    callback = None
-    if stop_at is not None:
-        enough = float(stop_at) - 1e-6
-
-        class _Enough(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
-            def on_solution_callback(self) -> None:
-                if self.objective_value >= enough:
-                    self.stop_search()
-
-        callback = _Enough()
-    status = solver.solve(cp, callback)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        bound = UNBOUNDED if status != cp_model.INFEASIBLE else -1
-        return None, bound, status == cp_model.INFEASIBLE
-    values = np.asarray(solver.response_proto.solution, dtype=np.int64)
-    bound = int(np.floor(solver.best_objective_bound + 1e-6))
-    return values, bound, status == cp_model.OPTIMAL
-
-
 def staged_solve(
     inst: Instance,
     time_limit_s: float,
@@ -320,7 +255,6 @@ def staged_solve(
     """The lexicographic stages with the floors' rows, each over the whole model, each
     started from the best allocation so far (which meets the floors)."""
     began = time.perf_counter()
-    deadline = began + time_limit_s
     floors = settled(inst, SETTLE_SHARE * time_limit_s)
     layout = build_model(inst)
     full = SparseModel.of(layout.model, floors.rows(inst))
@@ -328,56 +262,10 @@ def staged_solve(
     best = encode(inst, layout, start)
     if not full.feasible(best):
         best = encode(inst, layout, floors.witness)
-    ceilings = StageCeilings(inst, trivial_stage_bounds(inst))
-    pair_priority = inst.tables.referrals.priority[inst.pair_ref]
-    bounds: dict[str, int] = {}
-    timed_out = False
-    log: list[dict[str, object]] = []
-    detail: dict[str, object] = {"stages": log, "floors": True}
-    everything = np.ones(inst.n_pairs, dtype=bool)
-    for stage in stages(pair_priority, inst.pair_points, everything):
-        if stage.name == SOFT:
-            detail[BANDS_PROVEN_S] = round(time.perf_counter() - began, 3)
-        coefs = np.zeros(full.n_vars, dtype=np.int64)
-        coefs[: layout.n_pairs] = stage.coefficients
-        value = int(coefs @ best)
-        ceiling = ceilings.of(stage.name)
-        entry = stage_entry(stage.name, began)
-        log.append(entry)
-        nz = np.flatnonzero(coefs)
-        if stage.name != SOFT and value >= ceiling:
-            entry.update(value=value, skipped=True)
-            bounds[stage.name] = value
-            ceilings.hold(stage.name, value)
-            full = full.with_rows([Row(nz, coefs[nz], value, None)])
-            continue
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0.05:
-            timed_out = True
-            break
-        gap = soft_gap if stage.name == SOFT else 0.0
-        values, bound, proven = maximise(full, coefs, best, remaining, gap)
-        if values is None:
-            timed_out = True
-            break
-        found = int(coefs @ values)
-        if found > value:
-            best, value = values, found
-        bounds[stage.name] = max(min(bound, ceiling), value)
-        entry.update(value=value, bound=bounds[stage.name], proven=proven)
-        if not proven:
-            timed_out = True
-            break
-        bounds[stage.name] = value
-        if stage.name != SOFT:
-            ceilings.hold(stage.name, value)
-            full = full.with_rows([Row(nz, coefs[nz], value, None)])
-    return BackendResult(
-        placements=decode(inst, layout, best),
-        stage_bounds=bounds,
-        timed_out=timed_out,
-        detail={**detail, "variables": full.n_vars},
-    )
+    run = new_run(inst, layout, full, best, began, every_pair_active=True)
+    strategy = MaximiserStages(maximise, complete=False)
+    run_stages(run, strategy, began + time_limit_s, soft_gap)
+    return stage_result(run, {"floors": True, "variables": run.full.n_vars})
 
 
 def floor_report(inst: Instance, placements: list[Assignment3]) -> list[dict[str, object]]:

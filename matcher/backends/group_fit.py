@@ -5,7 +5,7 @@ unit whose rows the two together overfill (one free bed-space, support hours or 
 room for one); the integer model never places them there, but its LP relaxation does, half
 each. Putting the whole group in the unit (the rest at its bounds) and finding a row it breaks
 proves the group never goes there, so its pairs there are closed. This restates no rule: it
-reads the rows `classes.build_model` wrote, as a MIP solver's probing would. Its effect on the
+reads the rows `reduced_model.build_model` wrote, as a MIP solver's probing would. Its effect on the
 LP bounds is in `benchmarks/NOTES.md` ("Batch solver").
 """
 

@@ -13,11 +13,11 @@ import numpy as np
 
 from matcher.backends import mip_prover, unit_cuts
 from matcher.backends.block_bound import block_bound, unit_of_variable
-from matcher.backends.classes import decode, encode
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
 from matcher.backends.priced_lp import PricedLp, best_per_referral, priced_lp, starting_columns
+from matcher.backends.reduced_model import decode, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.soft_race import race_soft_piece
 from matcher.backends.stage_run import StageAt

@@ -110,41 +110,9 @@ def network_optimum(inst: Instance) -> BackendResult | None:
     if int(weight.max()) * (n_refs + n_groups + n_classes + 2) >= 1 << 62:
         return None
 
-    source, ref0 = 0, 1
-    group0 = ref0 + n_refs
-    class0 = group0 + n_groups
-    sink = class0 + n_classes
     group_class = [(q, k) for q, group in enumerate(inst.groups) for k in group.classes]
-    tails = np.concatenate(
-        [
-            np.zeros(n_refs, dtype=np.int64),
-            ref0 + inst.pair_ref,
-            group0 + np.array([q for q, _ in group_class], dtype=np.int64),
-            class0 + np.arange(n_classes),
-            [source],
-        ]
-    )
-    heads = np.concatenate(
-        [
-            ref0 + np.arange(n_refs),
-            group0 + inst.pair_group,
-            class0 + np.array([k for _, k in group_class], dtype=np.int64),
-            np.full(n_classes, sink),
-            [sink],
-        ]
-    )
-    sizes = np.array([cls.size for cls in inst.classes], dtype=np.int64)
-    capacities = np.concatenate(
-        [
-            np.ones(n_refs, dtype=np.int64),
-            np.ones(inst.n_pairs, dtype=np.int64),
-            sizes[[k for _, k in group_class]] if group_class else np.zeros(0, dtype=np.int64),
-            sizes,
-            [n_refs],  # the unplaced go straight to the sink, at no cost
-        ]
-    )
-    costs = np.zeros(len(tails), dtype=np.int64)
-    costs[n_refs : n_refs + inst.n_pairs] = -weight
+    tails, heads, capacities, costs = _arcs(inst, weight, group_class)
+    source, sink = 0, 1 + n_refs + n_groups + n_classes
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, capacities, costs)
     flow.set_node_supply(source, n_refs)
@@ -176,6 +144,51 @@ def network_optimum(inst: Instance) -> BackendResult | None:
             "network_arcs": int(len(tails)),
         },
     )
+
+
+def _arcs(
+    inst: Instance, weight: np.ndarray, group_class: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The network's arcs (tails, heads, capacities, unit costs), in this order: source to
+    each referral, each pair (costing its `weight`), each (pattern, class), each class to the
+    sink, and source to sink for the unplaced. Nodes: the source, the referrals, the patterns
+    (groups), the classes, the sink."""
+    n_refs, n_groups, n_classes = len(inst.tables.referrals), len(inst.groups), len(inst.classes)
+    source, ref0 = 0, 1
+    group0 = ref0 + n_refs
+    class0 = group0 + n_groups
+    sink = class0 + n_classes
+    tails = np.concatenate(
+        [
+            np.zeros(n_refs, dtype=np.int64),
+            ref0 + inst.pair_ref,
+            group0 + np.array([q for q, _ in group_class], dtype=np.int64),
+            class0 + np.arange(n_classes),
+            [source],
+        ]
+    )
+    heads = np.concatenate(
+        [
+            ref0 + np.arange(n_refs),
+            group0 + inst.pair_group,
+            class0 + np.array([k for _, k in group_class], dtype=np.int64),
+            np.full(n_classes, sink),
+            [sink],
+        ]
+    )
+    sizes = np.array([cls.size for cls in inst.classes], dtype=np.int64)
+    capacities = np.concatenate(
+        [
+            np.ones(n_refs, dtype=np.int64),
+            np.ones(inst.n_pairs, dtype=np.int64),
+            sizes[[k for _, k in group_class]] if group_class else np.zeros(0, dtype=np.int64),
+            sizes,
+            [n_refs],  # the unplaced go straight to the sink, at no cost
+        ]
+    )
+    costs = np.zeros(len(tails), dtype=np.int64)
+    costs[n_refs : n_refs + inst.n_pairs] = -weight
+    return tails, heads, capacities, costs
 
 
 def _decode(

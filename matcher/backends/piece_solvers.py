@@ -1,5 +1,6 @@
 """A piece of a stage (a sub-model) maximised by CP-SAT or by CBC, each answer one
-`PieceOutcome`: its status, values, proven bound and time."""
+`PieceOutcome`: its status, values, proven bound and time; and a whole model maximised by
+CP-SAT for the cohort floors."""
 
 from __future__ import annotations
 
@@ -10,25 +11,12 @@ from typing import Any
 import numpy as np
 
 from matcher.backends import cbc_command
+from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 INT_MAX = 2**62
-
-
-class PieceOutcome:
-    """What one solve of a piece gave, by CP-SAT or by CBC."""
-
-    def __init__(self, status: str, values: np.ndarray | None, bound: int, seconds: float):
-        self.status = status
-        self.values = values
-        self.bound = bound
-        self.seconds = seconds
-
-    @property
-    def optimal(self) -> bool:
-        return self.status == "OPTIMAL"
 
 
 class _StopAt:
@@ -133,3 +121,57 @@ def cbc_maximise(
     out = cbc_command.prove(model, stage_objective(coefs, free), time_limit_s, start, stop=stop)
     status = "OPTIMAL" if out.optimal else ("FEASIBLE" if out.values is not None else "UNKNOWN")
     return PieceOutcome(status, out.values, out.bound, out.seconds)
+
+
+def cpsat_maximise_model(
+    model: SparseModel,
+    objective: np.ndarray,
+    start: np.ndarray,
+    time_limit_s: float,
+    gap: float,
+    stop_at: int | None = None,
+    num_workers: int = 8,
+) -> tuple[np.ndarray | None, int, bool]:
+    """(values or None, proven bound, proven optimal) of one integer program in CP-SAT, over
+    the whole `model` (the cohort floors' `Maximiser`); the search stops early once the
+    objective reaches `stop_at`."""
+    from ortools.sat.python import cp_model
+
+    cp = cp_model.CpModel()
+    proto = cp.proto
+    for lo, hi in zip(model.lower.tolist(), model.upper.tolist(), strict=True):
+        proto.variables.add().domain.extend([lo, hi])
+    cols, coefs, starts = model.col.tolist(), model.coef.tolist(), model.start.tolist()
+    for i, (lo, hi) in enumerate(zip(model.lo.tolist(), model.hi.tolist(), strict=True)):
+        ct = proto.constraints.add().linear
+        ct.vars.extend(cols[starts[i] : starts[i + 1]])
+        ct.coeffs.extend(coefs[starts[i] : starts[i + 1]])
+        ct.domain.extend([max(lo, -INT_MAX), min(hi, INT_MAX)])
+    nz = np.flatnonzero(objective)
+    proto.objective.vars.extend(nz.tolist())
+    proto.objective.coeffs.extend((-objective[nz]).tolist())
+    proto.objective.scaling_factor = -1.0
+    proto.solution_hint.vars.extend(range(model.n_vars))
+    proto.solution_hint.values.extend(start.tolist())
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
+    solver.parameters.num_workers = num_workers
+    if gap > 0:
+        solver.parameters.relative_gap_limit = gap
+    callback = None
+    if stop_at is not None:
+        enough = float(stop_at) - 1e-6
+
+        class _Enough(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+            def on_solution_callback(self) -> None:
+                if self.objective_value >= enough:
+                    self.stop_search()
+
+        callback = _Enough()
+    status = solver.solve(cp, callback)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        bound = UNBOUNDED if status != cp_model.INFEASIBLE else -1
+        return None, bound, status == cp_model.INFEASIBLE
+    values = np.asarray(solver.response_proto.solution, dtype=np.int64)
+    bound = int(np.floor(solver.best_objective_bound + 1e-6))
+    return values, bound, status == cp_model.OPTIMAL

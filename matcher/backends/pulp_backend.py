@@ -3,31 +3,29 @@
 HiGHS through `highspy` (PuLP's `HiGHS` class) when it loads, else the HiGHS binary
 (`HiGHS_CMD`), else CBC (`COIN_CMD` on the bundled program), else HiGHS in a worker process
 (`matcher.backends.highs_worker`, `solver="highspy"`), for a machine where highspy does not
-load beside OR-Tools. The model is the very `LinearModel` the CP-SAT backend reads, so both optimise
-the same integers and must agree on every stage's optimum. Each stage is a sub-model over
-its active pairs (`matcher.backends.submodel`), warm-started from the best allocation so far.
+load beside OR-Tools. The model is the very `LinearModel` the CP-SAT backend reads, so both
+optimise the same integers and must agree on every stage's optimum. The stages are walked by
+the loop every exact backend shares (`matcher.backends.stage_loop`), each one integer program
+over its active pairs (`matcher.backends.submodel`), warm-started from the best allocation.
 HiGHS reports a proven MIP bound; CBC through the command line does not, so its unfinished
-stages fall back to the trivial bound.
+stages keep the stage's proven ceiling (the flow relaxation's) as their bound.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from matcher.backends import cbc_command, floors, highs_banner, highs_worker
-from matcher.backends.base import BANDS_PROVEN_S, BackendResult
-from matcher.backends.classes import Assignment3, Instance, build_model, decode, encode
+from matcher.backends.base import BackendResult
+from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.linear import Row
-from matcher.backends.relaxation import StageCeilings, trivial_stage_bounds
-from matcher.backends.stage_terms import stage_hint, stage_objective
-from matcher.backends.submodel import UNBOUNDED, SparseModel, restrict
-from matcher.objective import SOFT, stages
-from matcher.progress import stage_entry
+from matcher.backends.reduced_model import build_model, encode
+from matcher.backends.stage_loop import new_run, run_stages, stage_result
+from matcher.backends.stage_strategy import Maximiser, MaximiserStages
+from matcher.backends.submodel import UNBOUNDED, SparseModel
 
 CBC = "COIN_CMD"  # the CBC program of `matcher.backends.cbc_command`, run by PuLP's COIN_CMD
 
@@ -50,9 +48,8 @@ HIGHSPY = "highspy"  # HiGHS through its own array interface, no PuLP objects
 
 
 def _first_available(preferred: str | None) -> str | None:
-    # CBC before the highspy worker: on medium (generate(1, 1500, 3000)) CBC proved band 3
-    # (250) in 13.6 s and band 2 (282) in 26.6 s; HiGHS in its worker had not closed band 3
-    # after 48 s (and took 55 s alone, unhinted). In-process HiGHS comes first where it loads.
+    # In-process HiGHS first where it loads; CBC before the highspy worker, which closed
+    # medium's bands far later (figures in `benchmarks/NOTES.md`).
     names = [preferred] if preferred else ["HiGHS", "HiGHS_CMD", CBC, HIGHSPY]
     for name in names:
         if name == HIGHSPY:
@@ -93,89 +90,14 @@ class PulpBackend:
         maximise = _highs_maximise if solver_name == HIGHSPY else _pulp_maximiser(solver_name)
         if floors.has_floors(instance):
             return floors.staged_solve(instance, time_limit_s, hint, maximise, self.soft_gap)
-        return self._stages(instance, deadline, hint, maximise, solver_name)
-
-    def _stages(
-        self,
-        instance: Instance,
-        deadline: float,
-        hint: list[Assignment3] | None,
-        maximise: Maximiser,
-        solver_name: str,
-    ) -> BackendResult:
-        """Each stage's model as the CSR arrays of `matcher.backends.submodel` (fixed
-        variables folded out, as for CP-SAT), handed to `maximise`."""
         began = time.perf_counter()
         layout = build_model(instance)
-        full = SparseModel.of(layout.model)
-        n_pairs = layout.n_pairs
         best = encode(instance, layout, hint if hint is not None else greedy_placements(instance))
-        ceilings = StageCeilings(instance, trivial_stage_bounds(instance))
-        pair_priority = instance.tables.referrals.priority[instance.pair_ref]
-        bounds: dict[str, int] = {}
-        timed_out = False
-        stage_log: list[dict[str, object]] = []
-        detail: dict[str, object] = {"stages": stage_log, "solver": solver_name}
-        for stage in stages(pair_priority, instance.pair_points, instance.pair_group_priority()):
-            if stage.name == SOFT:
-                # A band stage not proven ends the run: reaching this one, every band is.
-                detail[BANDS_PROVEN_S] = round(time.perf_counter() - began, 3)
-            coefs = stage.coefficients
-            nz = np.flatnonzero(coefs)
-            value = int(coefs[nz] @ best[nz])
-            ceiling = ceilings.of(stage.name)
-            entry = stage_entry(stage.name, began)
-            stage_log.append(entry)
-            if stage.name != SOFT and value >= ceiling:
-                entry.update(value=value, skipped=True)  # the start meets a proven ceiling
-                bounds[stage.name] = value
-                ceilings.hold(stage.name, value)
-                full = full.with_rows([Row(nz, coefs[nz], value, None)])
-                continue
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0.05:
-                timed_out = True
-                break
-            free = np.ones(full.n_vars, dtype=bool)
-            free[:n_pairs] = stage.active
-            sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
-            start = stage_hint(instance, layout, best, stage.active)[sub.free]
-            gap = self.soft_gap if stage.name == SOFT else 0.0
-            started = time.perf_counter()
-            found_values, bound, proven = maximise(
-                sub.model, stage_objective(coefs, sub.free), start, remaining, gap
-            )
-            entry.update(seconds=round(time.perf_counter() - started, 3), proven=proven)
-            if found_values is None:
-                timed_out = True
-                break
-            values = sub.expand(found_values)
-            found = int(coefs[nz] @ values[nz])
-            if found > value:  # on a tie the earlier solution is better for later stages
-                completed = greedy_placements(instance, start=decode(instance, layout, values))
-                best, value = encode(instance, layout, completed), found
-            bounds[stage.name] = max(min(bound, ceiling), value)
-            entry.update(value=value, bound=bounds[stage.name])
-            gap_ok = gap > 0 and value >= bounds[stage.name] * (1 - gap)
-            if not (proven or gap_ok or (stage.name != SOFT and value >= ceiling)):
-                timed_out = True
-                break
-            if stage.name != SOFT or proven:
-                bounds[stage.name] = value
-            if stage.name != SOFT:
-                ceilings.hold(stage.name, value)
-                full = full.with_rows([Row(nz, coefs[nz], value, None)])
-        return BackendResult(
-            placements=decode(instance, layout, best),
-            stage_bounds=bounds,
-            timed_out=timed_out,
-            detail={**detail, "variables": full.n_vars},
-        )
-
-
-Maximiser = Callable[
-    [SparseModel, np.ndarray, np.ndarray, float, float], tuple[np.ndarray | None, int, bool]
-]
+        run = new_run(instance, layout, SparseModel.of(layout.model), best, began)
+        # Each stage's model goes to `maximise` as the CSR arrays of
+        # `matcher.backends.submodel`, fixed variables folded out as for CP-SAT.
+        run_stages(run, MaximiserStages(maximise), deadline, self.soft_gap)
+        return stage_result(run, {"solver": solver_name, "variables": run.full.n_vars})
 
 
 def _pulp_maximiser(solver_name: str) -> Maximiser:

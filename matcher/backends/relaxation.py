@@ -125,6 +125,49 @@ class FlowRelaxation:
         return guide
 
 
+class _Arcs:
+    """The network's arcs as they are added, in blocks."""
+
+    def __init__(self) -> None:
+        self.tails: list[np.ndarray] = []
+        self.heads: list[np.ndarray] = []
+        self.caps: list[np.ndarray] = []
+
+    def __call__(self, t: np.ndarray, h: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Add arcs t -> h of capacity c; returns their indices."""
+        first = sum(len(x) for x in self.tails)
+        self.tails.append(np.asarray(t, dtype=np.int64))
+        self.heads.append(np.asarray(h, dtype=np.int64))
+        self.caps.append(np.asarray(c, dtype=np.int64))
+        return np.arange(first, first + len(self.tails[-1]), dtype=np.int64)
+
+
+def _high_risk_gates(
+    inst: Instance, arcs: _Arcs, used_gates: list[int], gate0: int, group0: int, gate_out0: int
+) -> np.ndarray:
+    """Each unit's high-risk gate (nodes from `gate0`, by unit), split into in and out (from
+    `gate_out0`) by an arc of the unit's high-risk room, then on to the unit's patterns.
+    Returns the room arcs, one per unit in `used_gates`."""
+    if not used_gates:
+        return np.zeros(0, dtype=np.int64)
+    gate_arcs = arcs(
+        gate0 + np.array(used_gates),
+        gate_out0 + np.arange(len(used_gates)),
+        inst.coupling.high_risk_room[used_gates],
+    )
+    out_of = {u: gate_out0 + i for i, u in enumerate(used_gates)}
+    unit_groups: dict[int, list[int]] = {}
+    for q, group in enumerate(inst.groups):
+        unit_groups.setdefault(group.unit, []).append(q)
+    pairs = [(out_of[u], group0 + q) for u in used_gates for q in unit_groups.get(u, [])]
+    arcs(
+        np.array([a for a, _ in pairs]),
+        np.array([b for _, b in pairs]),
+        np.full(len(pairs), UNBOUNDED),
+    )
+    return gate_arcs
+
+
 def _build(inst: Instance) -> _Network:
     n_refs = len(inst.tables.referrals)
     n_groups, n_classes = len(inst.groups), len(inst.classes)
@@ -138,17 +181,7 @@ def _build(inst: Instance) -> _Network:
     pool0 = gate0 + n_units  # one team pool per area
     sink = pool0 + n_areas
 
-    tails: list[np.ndarray] = []
-    heads: list[np.ndarray] = []
-    caps: list[np.ndarray] = []
-
-    def arcs(t: np.ndarray, h: np.ndarray, c: np.ndarray) -> np.ndarray:
-        first = sum(len(x) for x in tails)
-        tails.append(np.asarray(t, dtype=np.int64))
-        heads.append(np.asarray(h, dtype=np.int64))
-        caps.append(np.asarray(c, dtype=np.int64))
-        return np.arange(first, first + len(tails[-1]), dtype=np.int64)
-
+    arcs = _Arcs()
     source_arcs = arcs(
         np.full(n_refs, source), ref0 + np.arange(n_refs), np.ones(n_refs, dtype=np.int64)
     )
@@ -157,27 +190,9 @@ def _build(inst: Instance) -> _Network:
     target = np.where(high, gate0 + inst.pair_unit, group0 + inst.pair_group)
     pair_arcs = arcs(ref0 + inst.pair_ref, target, np.ones(inst.n_pairs, dtype=np.int64))
     used_gates = sorted({int(u) for u in inst.pair_unit[high]})
-    gate_arcs = np.zeros(0, dtype=np.int64)
+    gate_arcs = _high_risk_gates(inst, arcs, used_gates, gate0, group0, sink + 1)
     # Each unit's classes drain through one node, so the unit's total can be capped.
     unit_node0 = sink + 1 + len(used_gates)
-    if used_gates:
-        # Gate capacity: split each gate node into in and out with the unit's high-risk room.
-        gate_out0 = sink + 1
-        gate_arcs = arcs(
-            gate0 + np.array(used_gates),
-            gate_out0 + np.arange(len(used_gates)),
-            inst.coupling.high_risk_room[used_gates],
-        )
-        out_of = {u: gate_out0 + i for i, u in enumerate(used_gates)}
-        unit_groups: dict[int, list[int]] = {}
-        for q, group in enumerate(inst.groups):
-            unit_groups.setdefault(group.unit, []).append(q)
-        pairs = [(out_of[u], group0 + q) for u in used_gates for q in unit_groups.get(u, [])]
-        arcs(
-            np.array([a for a, _ in pairs]),
-            np.array([b for _, b in pairs]),
-            np.full(len(pairs), UNBOUNDED),
-        )
     group_class: list[tuple[int, int]] = [
         (q, k) for q, group in enumerate(inst.groups) for k in group.classes
     ]
@@ -201,9 +216,9 @@ def _build(inst: Instance) -> _Network:
     arcs(pool0 + np.arange(n_areas), np.full(n_areas, sink), pool_room)
 
     return _Network(
-        tails=np.concatenate(tails),
-        heads=np.concatenate(heads),
-        capacities=np.concatenate(caps),
+        tails=np.concatenate(arcs.tails),
+        heads=np.concatenate(arcs.heads),
+        capacities=np.concatenate(arcs.caps),
         source=source,
         sink=sink,
         source_arc_of_referral=source_arcs,

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from matcher.backends.piece_solvers import PieceOutcome, cbc_maximise, cpsat_maximise
+from matcher.backends.piece_outcome import PieceOutcome
+from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import SubModel

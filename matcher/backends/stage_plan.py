@@ -41,10 +41,9 @@ def plan_stage(settings: SolverSettings, stage: Stage, n_free: int) -> StagePlan
     if held_open:
         search_share = min(search_share, settings.open_band_share)
     # A stage neither proved nor solved whole is proven by its LP bound or not at all, and
-    # its LP is the slowest (large band 1: 15 s): the LP and the piece may take all that is
-    # left. The soft stage and one proved aside (held meanwhile at what the guided piece
-    # gives) give the LP the larger share. (On the tight-caseloads variant the band-1 LP
-    # needs 15 s: with the smaller share it did not end, and band 1 was held at 188, not 355.)
+    # its LP is the slowest: the LP and the piece may take all that is left. The soft stage
+    # and one proved aside (held meanwhile at what the guided piece gives) give the LP the
+    # larger share.
     lp_share = (
         1.0
         if not settled

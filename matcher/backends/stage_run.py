@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.backends.classes import Instance, ModelLayout
+from matcher.backends.classes import Instance
 from matcher.backends.linear import Row
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.proof_worker import BackgroundProof
+from matcher.backends.reduced_model import ModelLayout
 from matcher.backends.relaxation import StageCeilings
 from matcher.backends.submodel import SparseModel, SubModel
 from matcher.objective import SOFT, Stage

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.backends.classes import Instance, ModelLayout, decode, encode
+from matcher.backends.classes import Instance
+from matcher.backends.reduced_model import ModelLayout, decode, encode
 
 
 def stage_objective(coefs: np.ndarray, free: np.ndarray) -> np.ndarray:

@@ -75,6 +75,10 @@ class SparseModel:
     def row_of_entry(self) -> np.ndarray:
         return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.start))
 
+    def rows_of(self, entries: np.ndarray) -> np.ndarray:
+        """The row of each of `entries` (indices into col / coef, ascending or not)."""
+        return np.searchsorted(self.start, entries, side="right") - 1
+
     def entries_by_column(self) -> tuple[np.ndarray, np.ndarray]:
         """The entries in column order, and where each column starts in that order:
         column j's entries are ``order[first[j]:first[j + 1]]``."""
@@ -117,23 +121,27 @@ def restrict(full: SparseModel, free: np.ndarray, fixed: np.ndarray) -> SubModel
     """The model left when every variable outside `free` (a bool mask) keeps its `fixed` value.
 
     `fixed` must satisfy every row that touches no free variable (a feasible point does).
+    Only the entries of free variables, and of fixed ones whose value is not zero, are looked
+    at: arrays over every entry of a city's model are 100 MiB each.
     """
     free = np.asarray(free, dtype=bool)
     fixed = np.asarray(fixed, dtype=np.int64)
-    row = full.row_of_entry()
-    entry_free = free[full.col]
+    free_entries = np.flatnonzero(free[full.col])
+    free_rows = full.rows_of(free_entries)
+    # What the fixed variables contribute to each row moves into its bounds.
+    counted = np.flatnonzero((~free & (fixed != 0))[full.col])
     constant = np.bincount(
-        row[~entry_free],
-        weights=(full.coef * fixed[full.col])[~entry_free],
+        full.rows_of(counted),
+        weights=full.coef[counted] * fixed[full.col[counted]],
         minlength=full.n_rows,
     ).astype(np.int64)
-    kept_row = np.bincount(row[entry_free], minlength=full.n_rows) > 0
-    keep_entry = entry_free & kept_row[row]
+    kept_row = np.zeros(full.n_rows, dtype=bool)
+    kept_row[free_rows] = True  # a row with no free variable is kept by the fixed values
     new_index = np.full(full.n_vars, -1, dtype=np.int64)
     free_idx = np.flatnonzero(free)
     new_index[free_idx] = np.arange(free_idx.size)
     row_map = np.cumsum(kept_row) - 1
-    lengths = np.bincount(row_map[row[keep_entry]], minlength=int(kept_row.sum()))
+    lengths = np.bincount(row_map[free_rows], minlength=int(kept_row.sum()))
     start = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=start[1:])
     lo, hi = full.lo[kept_row], full.hi[kept_row]
@@ -142,8 +150,8 @@ def restrict(full: SparseModel, free: np.ndarray, fixed: np.ndarray) -> SubModel
         lower=full.lower[free_idx],
         upper=full.upper[free_idx],
         start=start,
-        col=new_index[full.col[keep_entry]],
-        coef=full.coef[keep_entry],
+        col=new_index[full.col[free_entries]],
+        coef=full.coef[free_entries],
         lo=np.where(lo <= -UNBOUNDED, -UNBOUNDED, lo - shift),
         hi=np.where(hi >= UNBOUNDED, UNBOUNDED, hi - shift),
     )

@@ -122,7 +122,7 @@ def test_changes_staged_back_to_back_carry_over_in_order_and_readers_never_wait_
     release = threading.Event()
     carried: list[tuple[object, int]] = []
 
-    def slow_update(value: object, after: object) -> object:
+    def slow_update(value: object, after: object, change: object) -> object:
         release.wait(5)  # the first writer is slow to carry over
         carried.append((value, len(after.residents)))  # type: ignore[attr-defined]
         return ("carried", value, len(after.residents))  # type: ignore[attr-defined]
@@ -322,3 +322,91 @@ def test_only_large_derived_values_settle_the_heap(
     for other in others[:3]:
         client.get(f"/api/referrals/{other['id']}/rank?detail=summary", headers=headers)
     assert settled == []
+
+
+def test_an_answer_on_the_loop_gets_the_version_before_while_a_change_is_carried_over() -> None:
+    """Between a change's commit and its carrying over, an answer on the event loop
+    (`derived_now`) gets the version before, as a request in a thread does; sending it to a
+    thread instead made every ranking after a placement queue there under load."""
+    import threading
+
+    problem = generate(3, 6, 12)
+    as_of = problem.as_of
+    release = threading.Event()
+
+    def slow_update(value: object, after: object, change: object) -> object:
+        release.wait(5)
+        return ("carried", value)
+
+    cache = ProblemCache(updaters={"ranking": slow_update})
+    cache._key, cache._problem = (7, as_of), problem
+    cache._derived["ranking"] = "built at 7"
+    staged = cache.stage(7, 8, as_of, StayChange(gone=frozenset({problem.residents[0].id})))
+    assert staged is not None
+    settling = threading.Thread(target=cache.settle, args=(staged, True))
+    settling.start()
+    staged.known.wait(5)
+    assert cache.derived_now(8, as_of, "ranking") == "built at 7"
+    assert cache.derived_now(9, as_of, "ranking") is None  # nothing staged for version 9
+    release.set()
+    settling.join(5)
+    assert cache.derived_now(8, as_of, "ranking") == ("carried", "built at 7")
+
+
+def test_a_change_the_cache_cannot_apply_sends_the_next_request_to_the_database() -> None:
+    """The problem after a change is worked out after the commit; if that fails, the change
+    is not cached and the next request reads the stored state, never a half-applied one."""
+
+    class Unreadable(StayChange):
+        def apply(self, problem: object) -> object:  # type: ignore[override]
+            raise ValueError("cannot apply")
+
+    problem = generate(3, 6, 12)
+    cache = ProblemCache()
+    cache._key, cache._problem = (7, problem.as_of), problem
+    staged = cache.stage(7, 8, problem.as_of, Unreadable())
+    assert staged is not None
+    cache.settle(staged, committed=True)
+    assert cache.problem_at(8, problem.as_of) is None
+    assert cache.counts["update_failures:problem"] == 1
+    assert not cache._pending
+
+
+def test_the_declined_map_is_carried_over_a_placement_and_built_again_after_a_decline(
+    sqlite_service: Service,
+) -> None:
+    """Placing someone declines nothing, so what each person declined is carried over; a
+    declined offer changes it, so it is built again, and the ranking leaves the bed-space out."""
+    from api.services.offers import DECLINED
+
+    service = sqlite_service
+    client, coordinator = service.client, service.as_role(Role.coordinator)
+    cache = client.app.state.problem_cache
+    options = placeable(client)
+    firsts = [(r, b) for b, o in sorted(options.items()) for r, rank in o if rank == 1]
+    (placed, bed), (declining, offered) = (
+        firsts[0],
+        next((r, b) for r, b in firsts if r != firsts[0][0] and b != firsts[0][1]),
+    )
+    summary = {"detail": "summary"}
+    assert client.get(f"/api/referrals/{declining}/rank", params=summary, headers=coordinator)
+    assert cache.counts[f"builds:{DECLINED}"] == 1
+    _place(service, placed, bed, 1)
+    assert cache.counts[f"updates:{DECLINED}"] == 1
+
+    made = client.post(
+        "/api/offers", json={"referral": declining, "bedspace": offered}, headers=coordinator
+    )
+    assert made.status_code == 201, made.text
+    declined = client.post(
+        f"/api/offers/{made.json()['id']}/decline",
+        json={"reason_code": "person_refused", "text": "too far"},
+        headers=coordinator,
+    )
+    assert declined.status_code == 200, declined.text
+    ranked = client.get(
+        f"/api/referrals/{declining}/rank", params={**summary, "top": 50}, headers=coordinator
+    )
+    assert ranked.status_code == 200, ranked.text
+    assert offered not in {p["bedspace"] for p in ranked.json()["ranked"]}
+    assert cache.counts[f"builds:{DECLINED}"] == 2

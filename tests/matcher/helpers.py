@@ -10,13 +10,9 @@ import numpy as np
 from constraints.scores import score
 from constraints.tables import build_tables
 from matcher.backends import mip_prover
-from matcher.backends.classes import (
-    Instance,
-    ModelLayout,
-    build_instance,
-    build_model,
-)
+from matcher.backends.classes import Instance, build_instance
 from matcher.backends.linear import LinearModel, Row
+from matcher.backends.reduced_model import ModelLayout, build_model
 from matcher.backends.submodel import SparseModel, SubModel, restrict
 from matcher.model import Problem, Solution
 from matcher.objective import stages

@@ -12,9 +12,11 @@ import pytest
 from constraints.checker import check
 from fixtures.generator import generate
 from matcher.backends import cbc_command, mip_prover
-from matcher.backends.classes import LinearModel, build_instance, build_model, encode
+from matcher.backends.classes import build_instance
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.linear import LinearModel
 from matcher.backends.proof_worker import BackgroundProof
+from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.submodel import SparseModel
 from matcher.solve import solve
 from tests.matcher.helpers import lexicographic_value, three_people_seven_hours

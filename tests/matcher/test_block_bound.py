@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from matcher.backends import mip_prover
 from matcher.backends.block_bound import block_bound, unit_of_variable
-from matcher.backends.classes import LinearModel
+from matcher.backends.linear import LinearModel
 from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
 from tests.matcher.helpers import band_stages

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.backends import cbc_command, mip_prover
-from matcher.backends.classes import LinearModel
+from matcher.backends.linear import LinearModel
 from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 from tests.matcher.helpers import three_people_seven_hours

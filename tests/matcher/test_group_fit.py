@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.backends import mip_prover
-from matcher.backends.classes import Instance, LinearModel, build_model
+from matcher.backends.classes import Instance
 from matcher.backends.group_fit import unfit_group_pairs
+from matcher.backends.linear import LinearModel
+from matcher.backends.reduced_model import build_model
 from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
 from matcher.solve import build_instance

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.backends import mip_prover
-from matcher.backends.classes import build_instance, build_model
+from matcher.backends.classes import build_instance
 from matcher.backends.linear import LinearModel, Row
+from matcher.backends.reduced_model import build_model
 from matcher.backends.submodel import SparseModel, restrict
 from matcher.model import Problem
 from matcher.objective import stages

@@ -12,12 +12,13 @@ import pytest
 from constraints.checker import check
 from fixtures.generator import generate
 from matcher.backends import background_work, mip_prover
-from matcher.backends.classes import build_instance, build_model, encode
+from matcher.backends.classes import build_instance
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import Row
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.priced_lp import priced_lp, starting_columns
+from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_run import SoftLpAhead
 from matcher.backends.submodel import SparseModel

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fixtures.generator import generate
-from matcher.backends import cpsat
+from matcher.backends import band_search
 from matcher.backends.base import BANDS_PROVEN_S
 from matcher.backends.classes import build_instance, lexicographic_value
 from matcher.backends.cpsat import CpSatBackend
@@ -60,13 +60,13 @@ def test_a_band_held_open_searches_only_its_share_of_the_time(
     inst = build_instance(generate(1, 300, 600))
     limit = 4.0
     budgets: list[float] = []
-    improve = cpsat.improve_band
+    improve = band_search.improve_band
 
     def recording(settings: SolverSettings, at: Any, *args: Any, **kwargs: Any) -> Any:
         budgets.append(args[3])  # (best, value, ceiling, budget_s)
         return improve(settings, at, *args, **kwargs)
 
-    monkeypatch.setattr(cpsat, "improve_band", recording)
+    monkeypatch.setattr(band_search, "improve_band", recording)
     backend = CpSatBackend(
         SolverSettings(
             num_workers=2, max_stage_variables=0, band_prover="cpsat", lp_guide=False, seed=1

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from fixtures import generate
 from matcher.backends import mip_prover
-from matcher.backends.classes import LinearModel, build_instance, build_model, encode
+from matcher.backends.classes import build_instance
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.linear import LinearModel
 from matcher.backends.priced_lp import (
     RestrictedLp,
     best_per_referral,
@@ -20,6 +21,7 @@ from matcher.backends.priced_lp import (
     priced_lp,
     starting_columns,
 )
+from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
 from matcher.solve import solve

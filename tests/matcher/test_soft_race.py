@@ -12,10 +12,13 @@ import pytest
 
 from fixtures.generator import generate
 from matcher.backends import cbc_command, mip_prover, soft_race
-from matcher.backends.classes import LinearModel, build_instance, build_model, encode
+from matcher.backends.classes import build_instance
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.piece_solvers import PieceOutcome, cbc_maximise, cpsat_maximise
+from matcher.backends.linear import LinearModel
+from matcher.backends.piece_outcome import PieceOutcome
+from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
+from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
