@@ -32,8 +32,9 @@ from benchmarks.machine import git_sha, machine_info, machine_label
 from benchmarks.output import write_figures
 from matcher.backends import mip_prover, unit_cuts
 from matcher.backends.block_bound import block_bound, unit_of_variable
-from matcher.backends.classes import build_instance, build_model
+from matcher.backends.classes import build_instance
 from matcher.backends.linear import Row
+from matcher.backends.reduced_model import build_model
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import SparseModel, restrict
 from matcher.objective import BANDS, band_stage, stages

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from fixtures.generator import generate
 from matcher.backends import mip_prover
-from matcher.backends.classes import build_instance, build_model, encode
+from matcher.backends.classes import build_instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import LinearModel
+from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.submodel import SparseModel
 from matcher.backends.unit_cuts import UnitRooms, tighten
 from matcher.model import Problem
