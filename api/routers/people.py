@@ -3,8 +3,10 @@ only, and every read is written to the audit trail before the data goes out."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Literal
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -142,6 +144,18 @@ def withdraw_referral(
 ) -> Response:
     inventory.delete(session, as_of(request), REFERRALS, referral_id, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+_placement_turns: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
+
+
+def placement_turn() -> asyncio.Lock:
+    """The running event loop's queue of placements (a lock belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    turn = _placement_turns.get(loop)
+    if turn is None:
+        turn = _placement_turns[loop] = asyncio.Lock()
+    return turn
 
 
 # The longest summary answered on the event loop (see `rank_referral`).
@@ -317,26 +331,33 @@ def record_move_out(
 
 
 @router.post("/placements", response_model=PlacementResult, status_code=status.HTTP_201_CREATED)
-def create_placement(
+async def create_placement(
     request: Request, body: PlacementRequest, session: SessionDep, user: Coordinator
 ) -> PlacementResult:
     """Place a referral. The top-ranked bed-space needs no reason; any other safe one is an
     override and needs one. 409 with every reason if a hard rule or another placement
     stands in the way; nothing is stored then."""
-    placed = placements.place(
-        session,
-        user,
-        as_of(request),
-        body.referral,
-        body.bedspace,
-        body.support_team,
-        body.reason,
-        cache=request.app.state.problem_cache,
-    )
-    return PlacementResult(
-        placements=[PlacementView.model_validate(p) for p in placed.placements],
-        override_id=placed.override.id if placed.override else None,
-    )
+
+    def place() -> PlacementResult:
+        placed = placements.place(
+            session,
+            user,
+            as_of(request),
+            body.referral,
+            body.bedspace,
+            body.support_team,
+            body.reason,
+            cache=request.app.state.problem_cache,
+        )
+        return PlacementResult(
+            placements=[PlacementView.model_validate(p) for p in placed.placements],
+            override_id=placed.override.id if placed.override else None,
+        )
+
+    # Placements go one at a time (`placements.place`); they queue here, on the event loop,
+    # not in the few request threads, which stay free for everything else meanwhile.
+    async with placement_turn():
+        return await run_in_threadpool(place)
 
 
 @router.get("/placements", response_model=list[PlacementView])
