@@ -79,3 +79,16 @@ def band_stages(problem: Problem) -> list[BandStage]:
         nz = np.flatnonzero(stage.coefficients)
         full = full.with_rows([Row(nz, stage.coefficients[nz], optimum, None)])
     return out
+
+
+def three_units_of_seven_hours() -> tuple[SparseModel, np.ndarray]:
+    """Nine people of 3 support hours each, any of whom may go to any of three units with 7
+    hours of room: the LP places 7 (a third of a person's hours left in each unit), whole
+    people only 6. Variable ``3 * person + unit``; with each variable's unit."""
+    model = LinearModel()
+    model.add_vars(27, 0, 1)
+    for person in range(9):
+        model.add_row([3 * person + u for u in range(3)], [1, 1, 1], None, 1)
+    for u in range(3):
+        model.add_row([3 * person + u for person in range(9)], [3] * 9, None, 7)
+    return SparseModel.of(model), np.tile(np.arange(3), 9)

@@ -12,27 +12,13 @@ from hypothesis import strategies as st
 
 from matcher.backends import mip_prover
 from matcher.backends.block_bound import block_bound, unit_of_variable
-from matcher.backends.linear import LinearModel
 from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
-from tests.matcher.helpers import band_stages
+from tests.matcher.helpers import band_stages, three_units_of_seven_hours
 from tests.matcher.tiny import placeable_problems
 from tests.strategies import problems
 
 pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
-
-
-def three_units_of_seven_hours() -> tuple[SparseModel, np.ndarray]:
-    """Nine people of 3 support hours each, any of whom may go to any of three units with 7
-    hours of room: the LP places 7 (a third of a person's hours left in each unit), whole
-    people only 6. Variable ``3 * person + unit``."""
-    model = LinearModel()
-    model.add_vars(27, 0, 1)
-    for person in range(9):
-        model.add_row([3 * person + u for u in range(3)], [1, 1, 1], None, 1)
-    for u in range(3):
-        model.add_row([3 * person + u for person in range(9)], [3] * 9, None, 7)
-    return SparseModel.of(model), np.tile(np.arange(3), 9)
 
 
 def lp_prices(model: SparseModel, objective: np.ndarray) -> tuple[float, np.ndarray]:

@@ -15,13 +15,12 @@ from fixtures.generator import generate
 from matcher.backends import mip_prover
 from matcher.backends.classes import build_instance
 from matcher.backends.greedy import greedy_placements
-from matcher.backends.linear import LinearModel
 from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.submodel import SparseModel
 from matcher.backends.unit_cuts import UnitRooms, tighten
 from matcher.model import Problem
 from matcher.solve import solve
-from tests.matcher.helpers import band_stages
+from tests.matcher.helpers import band_stages, three_units_of_seven_hours
 from tests.matcher.tiny import placeable_problems
 from tests.strategies import problems
 
@@ -66,30 +65,23 @@ def test_the_count_that_fits_is_the_largest_set_every_room_allows(
     assert rooms.most_that_fit(0, np.arange(len(people))) == brute
 
 
-def three_units_of_seven_hours() -> tuple[SparseModel, UnitRooms]:
-    """Nine people of 3 support hours each, any of whom may go to any of three units with 7
-    hours of room: the LP places 7 (a third of a person's hours left in each unit), whole
-    people only 6. Variable ``3 * person + unit``."""
-    model = LinearModel()
-    model.add_vars(27, 0, 1)
-    for person in range(9):
-        model.add_row([3 * person + u for u in range(3)], [1, 1, 1], None, 1)
-    for u in range(3):
-        model.add_row([3 * person + u for person in range(9)], [3] * 9, None, 7)
+def three_units_of_seven_hours_with_rooms() -> tuple[SparseModel, UnitRooms]:
+    """`three_units_of_seven_hours`, with the units' rooms: 7 hours, room for anyone."""
+    model, unit = three_units_of_seven_hours()
     rooms = UnitRooms(
-        unit=np.tile(np.arange(3), 9),
+        unit=unit,
         hours=np.full(27, 3),
         high_risk=np.zeros(27, dtype=bool),
         hours_room=np.full(3, 7),
         high_risk_room=np.full(3, 9),
         beds=np.full(3, 9),
     )
-    return SparseModel.of(model), rooms
+    return model, rooms
 
 
 @pytest.mark.parametrize("priced", [False, True])
 def test_the_cuts_take_off_the_third_of_a_person_the_lp_puts_in_each_unit(priced: bool) -> None:
-    model, rooms = three_units_of_seven_hours()
+    model, rooms = three_units_of_seven_hours_with_rooms()
     objective = np.ones(27)
     lp = mip_prover.relax(model, objective, 10.0)
     assert lp.value is not None and lp.values is not None
@@ -104,7 +96,7 @@ def test_the_cuts_take_off_the_third_of_a_person_the_lp_puts_in_each_unit(priced
 
 
 def test_the_cuts_stop_once_the_bound_meets_the_count_found() -> None:
-    model, rooms = three_units_of_seven_hours()
+    model, rooms = three_units_of_seven_hours_with_rooms()
     objective = np.ones(27)
     lp = mip_prover.relax(model, objective, 10.0)
     assert lp.value is not None and lp.values is not None
