@@ -38,7 +38,7 @@ from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_plan import plan_stage
 from matcher.backends.stage_run import PendingProof, StageRun
 from matcher.backends.stage_strategy import PROVING, StagePiece, StageStart, StageStrategy
-from matcher.backends.submodel import SparseModel
+from matcher.backends.submodel import SparseModel, SubModel
 from matcher.objective import SOFT, Stage
 
 
@@ -131,13 +131,19 @@ class CpSatStages(StageStrategy):
         """A band proved in a worker while the run goes on (`PROVING`), or the stage's
         sub-model solved here: CBC proves a band, CP-SAT solves the rest."""
         plan = plan_stage(self.settings, piece.stage, len(piece.sub.free))
-        if plan.proved_aside:
-            self._prove_aside(piece)
-            return PieceOutcome(PROVING, None, piece.ceiling, 0.0)
-        if piece.stage.name != SOFT and plan.by_cbc:
+        band = piece.stage.name != SOFT
+        if band and plan.by_cbc:
+            proved = self._proof_model(piece)
+            if plan.proved_aside:
+                self._prove_aside(piece, proved)
+                return PieceOutcome(PROVING, None, piece.ceiling, 0.0)
             # CBC overruns its clock by up to about a second in preprocessing.
             return cbc_maximise(
-                piece.sub.model, piece.stage.coefficients, piece.sub.free, 0.9 * time_left - 0.5
+                proved.model,
+                piece.stage.coefficients,
+                proved.free,
+                0.9 * time_left - 0.5,
+                start=piece.start,
             )
         return cpsat_maximise(
             self.settings,
@@ -152,14 +158,24 @@ class CpSatStages(StageStrategy):
             workers=cpsat_workers(piece.run, self.settings),
         )
 
-    def _prove_aside(self, piece: StagePiece) -> None:
-        """Prove the band in a worker process (now, or when one is free) while the run
-        goes on with the band held at its count."""
+    def _proof_model(self, piece: StagePiece) -> SubModel:
+        """The band's sub-model with the run's unit cuts (`CutPool`) as rows of it: they hold
+        for every allocation, and tighten the relaxation CBC's proof starts from."""
+        if not self.settings.proof_cuts:
+            return piece.sub
+        proved, added = piece.run.cuts.strengthen(piece.sub)
+        if added:
+            piece.entry["proof_cuts"] = added
+        return proved
+
+    def _prove_aside(self, piece: StagePiece, proved: SubModel) -> None:
+        """Prove the band (`proved`, its sub-model as the proof sees it) in a worker process
+        (now, or when one is free) while the run goes on with the band held at its count."""
         run = piece.run
         run.pending.append(
             PendingProof(
                 run.index,
-                piece.sub,
+                proved,
                 piece.objective,
                 piece.value,
                 piece.ceiling,

@@ -13,6 +13,7 @@ import numpy as np
 
 from matcher.backends import mip_prover, unit_cuts
 from matcher.backends.block_bound import block_bound, unit_of_variable
+from matcher.backends.cut_pool import CutPool
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
@@ -44,6 +45,10 @@ class _UnitBound:
     lp_value: float | None = None
     rooms: UnitRooms | None = None
     incumbent_columns: np.ndarray | None = None
+    # Where the cuts found are kept for the stage's proof and later ones, and the full
+    # model's index of each of `model`'s variables.
+    pool: CutPool | None = None
+    columns: np.ndarray | None = None
 
     def run(
         self,
@@ -83,6 +88,8 @@ class _UnitBound:
             "cuts": cut.cuts,
             "seconds": round(cut.seconds, 3),
         }
+        if self.pool is not None and self.columns is not None:
+            self.pool.add(cut.found, self.columns)
         if cut.prices is None:
             return bound
         bound = min(bound, cut.integer_bound)
@@ -139,6 +146,7 @@ def lp_guided_band(
     workers: int | None = None,
     wider_share: float | None = None,
     ahead: BackgroundLp | None = None,
+    pool: CutPool | None = None,
 ) -> tuple[np.ndarray, int, int | None]:
     """The stage's LP relaxation: its optimum rounded down is a proven ceiling, and its
     support (the pairs it uses at all) with the incumbent's is a small sub-model that
@@ -148,7 +156,7 @@ def lp_guided_band(
     take at most `share` of the time left; the wider piece, if `wider_share` is given,
     at most that part of what is left then. `ahead`, the stage's priced LP started
     earlier in a worker, is waited for, in the LP's share of the time, rather than
-    solved here."""
+    solved here. Unit cuts found on the way go to `pool`."""
     layout, full, stage = at.layout, at.full, at.stage
     soft = stage.name == SOFT
     budget_s = (deadline - time.perf_counter()) * share
@@ -163,7 +171,8 @@ def lp_guided_band(
         # Too big for GLOP whole: solved over few columns, proven over all by pricing.
         lp, lp_bound = _priced_relaxation(settings, at, best, free, budget_s, entry, ahead)
     else:
-        lp, lp_bound = _whole_relaxation(settings, at, free, budget_s, entry, best), None
+        lp = _whole_relaxation(settings, at, free, budget_s, entry, best, pool)
+        lp_bound = None
     if lp is None:
         return best, value, lp_bound
     lp_bound, used, reduced, tighten = lp.bound, lp.used, lp.reduced, lp.tighten
@@ -313,9 +322,11 @@ def _whole_relaxation(
     budget_s: float,
     entry: dict[str, object],
     best: np.ndarray,
+    pool: CutPool | None = None,
 ) -> _Relaxation | None:
     """The stage's LP solved whole by GLOP, or None if it was not solved in time. A band's
-    bound may be tightened by cuts (`unit_cuts`), priced from the incumbent `best`."""
+    bound may be tightened by cuts (`unit_cuts`), priced from the incumbent `best`; the cuts
+    go to `pool`."""
     inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
     coefs = stage.coefficients
     sub = restrict(full, free, np.zeros(full.n_vars, dtype=np.int64))
@@ -346,6 +357,8 @@ def _whole_relaxation(
             lp_value=lp.value,
             rooms=UnitRooms.of(inst, sub.free),
             incumbent_columns=columns,
+            pool=pool,
+            columns=sub.free,
         )
     return _Relaxation(lp_bound, used, reduced, tighten)
 

@@ -42,6 +42,7 @@ def guided_start(
             workers=cpsat_workers(run, settings),
             wider_share=settings.open_band_share if plan.held_open else None,
             ahead=ahead,
+            pool=run.cuts,
         )
         if lp_bound is not None and lp_bound < ceiling:
             # The LP relaxation of the stage is a proven ceiling too.

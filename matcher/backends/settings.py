@@ -68,6 +68,8 @@ class SolverSettings:
     # its LP-and-piece time.
     unit_cuts: bool = True
     unit_cut_share: float = 0.3
+    # Give a band's CBC proof every unit cut the run has found so far, as rows of its model.
+    proof_cuts: bool = True
     # A band held open gives its wider piece and its search at most this part of what is left.
     open_band_share: float = 0.1
     # A piece gets at least this while the limit allows: CBC needs about a second to load one.

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.backends.classes import Instance
+from matcher.backends.cut_pool import CutPool
 from matcher.backends.linear import Row
 from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.proof_worker import BackgroundProof
@@ -78,6 +79,8 @@ class StageRun:
     bands_proven_at: float | None = None
     soft_lp: SoftLpAhead | None = None
     began: float = field(default_factory=time.perf_counter)
+    # The unit cuts found so far: they hold in every stage, and strengthen the band proofs.
+    cuts: CutPool = field(default_factory=CutPool)
 
     @property
     def proving(self) -> int:

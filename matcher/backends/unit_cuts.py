@@ -121,7 +121,8 @@ class UnitRooms:
 class CutBound:
     """The best LP bound reached, after `rounds` rounds and `cuts` cuts: `model` holds
     them, `prices` and `point` are that LP's (over `model`'s rows and columns; no prices if
-    no round lowered the bound)."""
+    no round lowered the bound). `found` is every cut of every round, over `model`'s
+    columns: each holds for any allocation, whether or not it lowered the bound."""
 
     bound: float
     model: SparseModel
@@ -130,6 +131,7 @@ class CutBound:
     rounds: int
     cuts: int
     seconds: float
+    found: tuple[Row, ...] = ()
 
     @property
     def integer_bound(self) -> int:
@@ -159,6 +161,7 @@ def tighten(
     best = CutBound(bound, model, None, point, 0, 0, 0.0)
     rounds = cuts = stalled = 0
     seen: set[tuple[bytes, int | None]] = set()
+    found: list[Row] = []
     while time.perf_counter() < stop_at - 0.05 and stalled < STALLED_ROUNDS:
         if enough is not None and np.floor(bound + 1e-6) <= enough:
             break
@@ -166,6 +169,7 @@ def tighten(
         if not rows:
             break
         seen.update((r.idx.tobytes(), r.hi) for r in rows)
+        found += rows
         model = model.with_rows(rows)
         cuts += len(rows)
         remaining = stop_at - time.perf_counter()
@@ -182,7 +186,7 @@ def tighten(
         if lp.bound < bound:
             bound = lp.bound
             best = CutBound(bound, model, lp.prices, point, rounds, cuts, 0.0)
-    return replace(best, seconds=time.perf_counter() - started)
+    return replace(best, seconds=time.perf_counter() - started, found=tuple(found))
 
 
 def _whole_lp(model: SparseModel, objective: np.ndarray, time_limit_s: float) -> PricedLp:
