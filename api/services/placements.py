@@ -175,9 +175,18 @@ def _top_choice(
     bedspace_id: str,
     support_team: str | None,
 ) -> list[Assignment]:
-    # Every safe placement is in a summary too; only a refusal needs the excluded units'
-    # reasons, which the full ranking words.
-    _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0, detail="summary")
+    # Most placements take the first place shown, which the first place alone confirms;
+    # working out every safe placement's terms cost more than the rest of a placement among
+    # 10,000 bed-spaces. Another rank, or a tie for first, needs the whole list; every safe
+    # placement is in a summary, and only a refusal needs the excluded units' reasons, which
+    # the full ranking words.
+    _, ranking = rank_waiting(
+        session, referral_id, context=context, top=1, cost_top=0, detail="summary"
+    )
+    if all(placement.bedspace != bedspace_id for placement in ranking.ranked):
+        _, ranking = rank_waiting(
+            session, referral_id, context=context, cost_top=0, detail="summary"
+        )
     if all(placement.bedspace != bedspace_id for placement in ranking.ranked):
         _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0)
     for placement in ranking.ranked:
