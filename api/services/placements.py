@@ -1,11 +1,12 @@
 """Placing people: one by one from a ranking, or many at once from an accepted batch run.
 
-Every placement runs under the write lock (`api.db.lock_for_write`) and is re-checked by the
-checker (`constraints.checker.check`) against the state as it is inside that lock, together
-with everything else placed in the same transaction, before anything is stored. So two
-coordinators choosing the same bed-space at the same moment get one placement and one 409,
-and a placement a hard rule forbids is never stored, whatever the ranking said earlier.
-The unique index on present residents per bed-space backs this up in the database itself.
+Every placement is stored under the write lock (`api.db.lock_for_write`) only once the
+checker (`constraints.checker.check`) has passed it, with everything else placed in the same
+transaction, on the state it is stored into: the state read before the lock when nothing was
+written since, else that state read again under the lock. So two coordinators choosing the
+same bed-space at the same moment get one placement and one 409, and a placement a hard rule
+forbids is never stored, whatever the ranking said earlier. The unique index on present
+residents per bed-space backs this up in the database itself.
 """
 
 from __future__ import annotations
