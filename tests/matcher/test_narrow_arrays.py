@@ -1,8 +1,9 @@
 """The model's arrays kept narrow for memory: the same numbers as before, never an overflow.
 
 The sparse model's columns, coefficients and row numbers are int32 where every value fits (and
-int64 where one does not); a band stage's coefficients are int8; the reduced costs are summed a
-chunk of entries at a time; each soft term is kept on the model's pairs only. None of it may
+int64 where one does not); a band stage's coefficients are int8; the reduced costs and the rows'
+activity bounds are summed a chunk of entries at a time; each soft term is kept on the model's
+pairs only. None of it may
 change a value the solver reads.
 """
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from constraints.scores import score
 from fixtures.generator import generate
-from matcher.backends import priced_lp
+from matcher.backends import group_fit, priced_lp
 from matcher.backends.classes import build_instance
 from matcher.backends.linear import LinearModel
 from matcher.backends.narrow import narrow
@@ -131,3 +132,33 @@ def test_the_total_points_are_the_same_numbers_in_fewer_bytes() -> None:
     assert inst.points.dtype == np.int32 and np.array_equal(inst.points, total)
     assert inst.pair_points.dtype == np.int64
     assert np.array_equal(inst.pair_points, total[inst.pair_ref, inst.pair_unit])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), chunk=st.integers(1, 50))
+def test_row_activity_bounds_by_chunks_are_bincounts_to_the_last_bit(seed: int, chunk: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_vars, n_rows, n_entries = 30, 12, 200
+    lengths = rng.multinomial(n_entries, np.ones(n_rows) / n_rows)
+    lower = rng.integers(-3, 2, n_vars)
+    model = SparseModel(
+        lower=lower,
+        upper=lower + rng.integers(0, 4, n_vars),
+        start=np.concatenate([[0], np.cumsum(lengths)]),
+        col=narrow(rng.integers(0, n_vars, n_entries)),
+        coef=narrow(rng.integers(-(10**6), 10**6, n_entries)),
+        lo=np.zeros(n_rows, dtype=np.int64),
+        hi=np.ones(n_rows, dtype=np.int64),
+    )
+    rows = model.row_of_entry()
+    coef = model.coef.astype(np.float64)
+    low = model.lower[model.col].astype(np.float64)
+    high = model.upper[model.col].astype(np.float64)
+    least = np.bincount(rows, weights=np.where(coef > 0, coef * low, coef * high), minlength=n_rows)
+    most = np.bincount(rows, weights=np.where(coef > 0, coef * high, coef * low), minlength=n_rows)
+    old, group_fit.ACTIVITY_CHUNK = group_fit.ACTIVITY_CHUNK, chunk
+    try:
+        got_least, got_most = group_fit.activity_bounds(model, rows)
+    finally:
+        group_fit.ACTIVITY_CHUNK = old
+    assert np.array_equal(got_least, least) and np.array_equal(got_most, most)
