@@ -77,6 +77,7 @@ def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "worker_peak_bytes_max": max(
                     (r.get("peak_rss_children_bytes") or 0) for r in measured
                 ),
+                "tree_peak_bytes_max": max((r.get("peak_tree_pss_bytes") or 0) for r in measured),
                 "checker_passed": sum(1 for r in measured if not r.get("violations")),
                 "slack_instances": len(slack),
                 "matching_reached": sum(

@@ -165,9 +165,10 @@ def _family_section(records: list[dict[str, Any]]) -> list[str]:
         "rank over all instances, an instance never proven counting as never (`not proven`). "
         "The soft gap is the soft points' against their proven bound given the bands as "
         "placed. Peak memory is the largest over the family, the solving process's and its "
-        "largest worker's. On slack instances (no rule coupling people can bind) `matching` "
-        "counts the solves that placed as many as scipy's maximum bipartite matching of the "
-        "eligible pairs.",
+        "largest worker's own, and (tree) the most the two held together at one moment, "
+        "pages they share counted once (see the solve table). On slack instances (no rule "
+        "coupling people can bind) `matching` counts the solves that placed as many as "
+        "scipy's maximum bipartite matching of the eligible pairs.",
         "",
     ]
     return lines
@@ -186,7 +187,8 @@ def _family_row(row: dict[str, Any]) -> list[str]:
         f"{row['soft_gap_max']:.3%}" if row["soft_gap_max"] is not None else "–",
         f"{row['soft_gap_within_target']} of {gaps}" if gaps else "–",
         _mib(row["peak_bytes_max"])
-        + (f" + {_mib(row['worker_peak_bytes_max'])}" if row["worker_peak_bytes_max"] else ""),
+        + (f" + {_mib(row['worker_peak_bytes_max'])}" if row["worker_peak_bytes_max"] else "")
+        + (f" (tree {_mib(row['tree_peak_bytes_max'])})" if row.get("tree_peak_bytes_max") else ""),
         f"{row['checker_passed']} of {n}",
         f"{row['matching_reached']} of {row['slack_instances']}" if row["slack_instances"] else "–",
     ]
@@ -215,10 +217,13 @@ def _solve_section(records: list[dict[str, Any]]) -> list[str]:
             "not proven optimal (a band's count, or else the soft points); `soft gap` is the "
             "soft points' against their proven bound given the bands as placed, so it is "
             "there even when a band is open. Peak memory is the "
-            'solving process\'s; "(worker)" is the largest peak among the processes it '
-            "started (proof workers, CBC), as Linux counts it: a child counts the resident "
-            "memory of the process that started it as its own, so a small child shows at "
-            "least the solving process's size at its start.",
+            'solving process\'s (`ru_maxrss`); "(worker)" is the largest own peak (`VmHWM`) '
+            "among the processes it started (proof workers, CBC), and `tree` the largest sum "
+            "of the proportional set sizes of the solving process and its workers at one "
+            "moment (pages shared copy-on-write counted once); both sampled every 0.2 s "
+            "(`benchmarks.machine.TreeMemory`). Records before that change give as the "
+            "worker's peak the solving process's size when the worker started (Linux starts a "
+            "program's `ru_maxrss` there).",
             "",
         ]
     if others:
@@ -299,10 +304,13 @@ def _bands_proven(record: dict[str, Any]) -> str:
 
 
 def _peak(record: dict[str, Any]) -> str:
-    """The measuring process's peak, and beside it its largest worker process's, if any."""
+    """The measuring process's peak, beside it its largest worker process's, if any, and the
+    tree's at one moment, where measured."""
     workers = record.get("peak_rss_children_bytes")
+    tree = record.get("peak_tree_pss_bytes")
     own = _mib(record.get("peak_rss_bytes"))
-    return f"{own} + {_mib(workers)} (worker)" if workers else own
+    text = f"{own} + {_mib(workers)} (worker)" if workers else own
+    return f"{text}, tree {_mib(tree)}" if tree else text
 
 
 def _script_section(title: str, record: dict[str, Any] | None) -> list[str]:

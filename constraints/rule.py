@@ -147,27 +147,11 @@ def pair_rule(
     return wrap
 
 
-def free_bedspaces(problem: Problem) -> set[str]:
-    """Bed-spaces nobody present stays in and available on `as_of` (the rule of DESIGN.md)."""
-    occupied = {r.bedspace for r in problem.residents if problem.resident_is_present(r)}
-    return {
-        bed.id
-        for bed in problem.bedspaces
-        if (bed.available_from is None or bed.available_from <= problem.as_of)
-        and bed.id not in occupied
-    }
-
-
-def women_only_reserve_room(problem: Problem, free: set[str]) -> int:
-    """Free women-only bed-spaces beyond the reserve: how many people the reserve does not
-    exempt may still take one (never below 0). `free`: `free_bedspaces(problem)`."""
-    units = {u.id: u for u in problem.units}
-    free_women_only = sum(
-        1
-        for bed in problem.bedspaces
-        if bed.id in free and units[bed.unit].gender_policy.value == "women_only"
-    )
-    return max(0, free_women_only - problem.policy.women_only_reserve)
+def _free(problem: Problem, bed: BedSpace, occupied: Collection[str]) -> bool:
+    """Nobody present stays in the bed-space and it is available on `as_of` (DESIGN.md)."""
+    return (
+        bed.available_from is None or bed.available_from <= problem.as_of
+    ) and bed.id not in occupied
 
 
 def build_places(problem: Problem, only: Collection[str] | None = None) -> list[Place]:
@@ -177,6 +161,11 @@ def build_places(problem: Problem, only: Collection[str] | None = None) -> list[
     units = {u.id: u for u in problem.units}
     beds = {b.id: b for b in problem.bedspaces}
     present = [r for r in problem.residents if problem.resident_is_present(r)]
+    occupied = {r.bedspace for r in present}
+    shown = [bed for bed in problem.bedspaces if only is None or bed.id in only]
+    # Only the residents of the areas shown are grouped: one person placed among 10,000
+    # bed-spaces need not index every resident of the city.
+    areas = {units[bed.unit].area for bed in shown}
 
     def cluster_key(bed: BedSpace) -> tuple[str, str]:
         return (bed.unit, bed.cluster or f"#{bed.id}")
@@ -186,15 +175,21 @@ def build_places(problem: Problem, only: Collection[str] | None = None) -> list[
     by_area: dict[str, list[Resident]] = {}
     for resident in present:
         bed = beds[resident.bedspace]
+        area = units[bed.unit].area
+        if area not in areas:
+            continue
         by_unit.setdefault(bed.unit, []).append(resident)
         by_cluster.setdefault(cluster_key(bed), []).append(resident)
-        by_area.setdefault(units[bed.unit].area, []).append(resident)
+        by_area.setdefault(area, []).append(resident)
 
-    free = free_bedspaces(problem)
-    reserve_room = women_only_reserve_room(problem, free)
+    women_only = {u.id for u in problem.units if u.gender_policy.value == "women_only"}
+    free_women_only = sum(
+        1 for bed in problem.bedspaces if bed.unit in women_only and _free(problem, bed, occupied)
+    )
+    reserve_room = max(0, free_women_only - problem.policy.women_only_reserve)
     teams_by_area: dict[str, list[SupportTeam]] = {}
     for team in problem.support_teams:
-        if team.current_caseload < team.caseload_capacity:
+        if team.current_caseload < team.caseload_capacity and team.area in areas:
             teams_by_area.setdefault(team.area, []).append(team)
 
     return [
@@ -202,13 +197,12 @@ def build_places(problem: Problem, only: Collection[str] | None = None) -> list[
             problem=problem,
             bed=bed,
             unit=units[bed.unit],
-            free=bed.id in free,
+            free=_free(problem, bed, occupied),
             unit_residents=tuple(by_unit.get(bed.unit, ())),
             cluster_residents=tuple(by_cluster.get(cluster_key(bed), ())),
             area_residents=tuple(by_area.get(units[bed.unit].area, ())),
             teams_with_room=tuple(teams_by_area.get(units[bed.unit].area, ())),
             women_only_reserve_room=reserve_room,
         )
-        for bed in problem.bedspaces
-        if only is None or bed.id in only
+        for bed in shown
     ]

@@ -46,7 +46,9 @@ def band_stage(band: int) -> str:
 @dataclass(frozen=True)
 class Stage:
     name: str
-    coefficients: np.ndarray  # integer weight of each (referral, unit) pair variable
+    # Integer weight of each (referral, unit) pair variable: a band's are 0 or 1, as int8 (as
+    # int64, a city's five bands held 108 MiB); products with int64 values are int64.
+    coefficients: np.ndarray
     # Pairs the stage needs. Every coupled rule only limits (fewer placements never break
     # one, a couple leaves together), so the band-b stage may drop every referral below band
     # b: they cannot raise its count, and earlier stages are held by constraints.
@@ -65,7 +67,7 @@ def stages(
     for band in BANDS:
         mask = pair_priority == band
         if mask.any():
-            out.append(Stage(band_stage(band), mask.astype(np.int64), pair_group_priority >= band))
+            out.append(Stage(band_stage(band), mask.astype(np.int8), pair_group_priority >= band))
     out.append(Stage(SOFT, pair_points.astype(np.int64), np.ones(len(pair_points), dtype=bool)))
     return out
 

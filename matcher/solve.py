@@ -208,7 +208,7 @@ def _assignments(inst: Instance, placements: list[Assignment3]) -> list[Assignme
     out = []
     for r, bed, team in placements:
         u = int(tables.beds.unit[bed])
-        terms = inst.scores.pair_terms(r, u)
+        terms = inst.pair_terms(r, u)
         out.append(
             Assignment(
                 referral=tables.referrals.ids[r],

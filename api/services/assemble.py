@@ -71,6 +71,8 @@ def _present_only(referrals: list[Referral], residents: set[str]) -> list[Referr
     people = residents | waiting
 
     def present(r: Referral) -> Referral:
+        if not r.keep_apart and not r.keep_together:
+            return r
         keep_apart = [p for p in r.keep_apart if p in people]
         keep_together = [p for p in r.keep_together if p in waiting]
         if len(keep_apart) == len(r.keep_apart) and len(keep_together) == len(r.keep_together):

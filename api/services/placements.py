@@ -1,11 +1,12 @@
 """Placing people: one by one from a ranking, or many at once from an accepted batch run.
 
-Every placement runs under the write lock (`api.db.lock_for_write`) and is re-checked by the
-checker (`constraints.checker.check`) against the state as it is inside that lock, together
-with everything else placed in the same transaction, before anything is stored. So two
-coordinators choosing the same bed-space at the same moment get one placement and one 409,
-and a placement a hard rule forbids is never stored, whatever the ranking said earlier.
-The unique index on present residents per bed-space backs this up in the database itself.
+Every placement is stored under the write lock (`api.db.lock_for_write`) only once the
+checker (`constraints.checker.check`) has passed it, with everything else placed in the same
+transaction, on the state it is stored into: the state read before the lock when nothing was
+written since, else that state read again under the lock. So two coordinators choosing the
+same bed-space at the same moment get one placement and one 409, and a placement a hard rule
+forbids is never stored, whatever the ranking said earlier. The unique index on present
+residents per bed-space backs this up in the database itself.
 """
 
 from __future__ import annotations
@@ -175,9 +176,18 @@ def _top_choice(
     bedspace_id: str,
     support_team: str | None,
 ) -> list[Assignment]:
-    # Every safe placement is in a summary too; only a refusal needs the excluded units'
-    # reasons, which the full ranking words.
-    _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0, detail="summary")
+    # Most placements take the first place shown, which the first place alone confirms;
+    # working out every safe placement's terms cost more than the rest of a placement among
+    # 10,000 bed-spaces. Another rank, or a tie for first, needs the whole list; every safe
+    # placement is in a summary, and only a refusal needs the excluded units' reasons, which
+    # the full ranking words.
+    _, ranking = rank_waiting(
+        session, referral_id, context=context, top=1, cost_top=0, detail="summary"
+    )
+    if all(placement.bedspace != bedspace_id for placement in ranking.ranked):
+        _, ranking = rank_waiting(
+            session, referral_id, context=context, cost_top=0, detail="summary"
+        )
     if all(placement.bedspace != bedspace_id for placement in ranking.ranked):
         _, ranking = rank_waiting(session, referral_id, context=context, cost_top=0)
     for placement in ranking.ranked:

@@ -19,9 +19,11 @@ from constraints.bedspace import bedspace_free_on_date
 from constraints.coupled import support_team_required
 from constraints.coupling import Coupling, coupling, team_may_serve_mask
 from constraints.eligibility import Eligibility, eligibility
-from constraints.scores import Scores, score
+from constraints.scores import score
 from constraints.staffing import HOURS_TOLERANCE
 from constraints.tables import Tables, build_tables
+from matcher.backends.narrow import narrow
+from matcher.backends.pair_scores import PairScores
 from matcher.model import Problem
 from matcher.objective import BANDS
 
@@ -84,8 +86,8 @@ class Instance:
     tables: Tables
     elig: Eligibility
     coupling: Coupling
-    scores: Scores
-    points: np.ndarray  # (R, U) total soft points
+    pair_scores: PairScores  # each term's points, on the pairs (`pair_terms`)
+    points: np.ndarray  # (R, U) total soft points, int32 where every one fits
     classes: list[BedClass]
     class_allowed: np.ndarray  # (R, C) the referral passes every pair rule for the class
     pair_ref: np.ndarray  # (P,)
@@ -110,6 +112,14 @@ class Instance:
         if self._reasons is None:
             self._reasons = eligibility(self.tables, reasons=True)
         return self._reasons
+
+    def pair_terms(self, referral: int, unit: int) -> dict[str, int]:
+        """Each soft term's points for placing `referral` in `unit`."""
+        pair = self.pair_index.get((referral, unit))
+        if pair is None:
+            # Not a pair of the model: only a placement the checker then refuses.
+            return score(self.tables).pair_terms(referral, unit)
+        return self.pair_scores.terms(pair, referral, unit)
 
     @property
     def n_pairs(self) -> int:
@@ -163,7 +173,8 @@ def build_instance(problem: Problem) -> Instance:
     elig = eligibility(tables)
     coupled = coupling(tables)
     scores = score(tables)
-    points = scores.total()
+    # Read one (referral, unit) at a time; the soft stage reads `pair_points`, int64.
+    points = narrow(scores.total())
     n_refs = len(tables.referrals)
     classes = _bed_classes(tables)
     representatives = np.array([c.beds[0] for c in classes], dtype=np.int64)
@@ -185,13 +196,13 @@ def build_instance(problem: Problem) -> Instance:
         tables=tables,
         elig=elig,
         coupling=coupled,
-        scores=scores,
+        pair_scores=PairScores.of(scores, p_ref, p_unit),
         points=points,
         classes=classes,
         class_allowed=class_allowed,
         pair_ref=p_ref,
         pair_unit=p_unit,
-        pair_points=points[p_ref, p_unit] if p_ref.size else np.zeros(0, dtype=np.int64),
+        pair_points=points[p_ref, p_unit].astype(np.int64),
         pair_group=_cat(pairs.group),
         pair_team_group=_cat(pairs.team_group),
         groups=pairs.groups,

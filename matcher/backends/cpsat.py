@@ -38,7 +38,7 @@ from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_plan import plan_stage
 from matcher.backends.stage_run import PendingProof, StageRun
 from matcher.backends.stage_strategy import PROVING, StagePiece, StageStart, StageStrategy
-from matcher.backends.submodel import SparseModel, SubModel
+from matcher.backends.submodel import SubModel
 from matcher.objective import SOFT, Stage
 
 
@@ -78,7 +78,7 @@ class CpSatBackend:
         if hint is None:
             hint = greedy_placements(instance)
         best = encode(instance, layout, hint)
-        run = new_run(instance, layout, SparseModel.of(layout.model), best, began)
+        run = new_run(instance, layout, layout.sparse(), best, began)
         strategy = CpSatStages(self.settings)
         run_stages(run, strategy, began + time_limit_s, self.settings.soft_gap)
         return stage_result(run, {"num_workers": self.settings.num_workers, **layout.size()})

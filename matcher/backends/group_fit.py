@@ -15,6 +15,25 @@ import numpy as np
 
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 
+# Entries read at a time by `activity_bounds`: float arrays over every entry of a city's model
+# at once held 600 MiB, the peak of building its model.
+ACTIVITY_CHUNK = 1 << 20
+
+
+def activity_bounds(model: SparseModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's least and most activity with every variable within its bounds (`rows` is
+    `model.row_of_entry()`). The entries are added a chunk at a time, in their order, as one
+    `np.bincount` over them all would add them, so the sums are the same to the last bit."""
+    least, most = np.zeros(model.n_rows), np.zeros(model.n_rows)
+    for first in range(0, len(model.col), ACTIVITY_CHUNK):
+        chunk = slice(first, first + ACTIVITY_CHUNK)
+        coef = model.coef[chunk].astype(np.float64)
+        col = model.col[chunk]
+        low, high = model.lower[col].astype(np.float64), model.upper[col].astype(np.float64)
+        np.add.at(least, rows[chunk], np.where(coef > 0, coef * low, coef * high))
+        np.add.at(most, rows[chunk], np.where(coef > 0, coef * high, coef * low))
+    return least, most
+
 
 def unfit_group_pairs(model: SparseModel, groups: list[list[int]]) -> list[int]:
     """The pairs of each group in `groups` (the pairs of one keep-together group in one unit)
@@ -27,20 +46,14 @@ def unfit_group_pairs(model: SparseModel, groups: list[list[int]]) -> list[int]:
     group_of[members] = np.repeat(np.arange(len(groups)), sizes)
 
     rows, col = model.row_of_entry(), model.col
-    coef = model.coef.astype(np.float64)
-    low, high = model.lower[col].astype(np.float64), model.upper[col].astype(np.float64)
-    least = np.bincount(
-        rows, weights=np.where(coef > 0, coef * low, coef * high), minlength=model.n_rows
-    )
-    most = np.bincount(
-        rows, weights=np.where(coef > 0, coef * high, coef * low), minlength=model.n_rows
-    )
+    least, most = activity_bounds(model, rows)
     # Each member raised from its lower bound to 1 lifts its row's least activity (positive
     # coefficient) or lowers its most (negative), row by row and group by group.
-    entry = np.flatnonzero(group_of[col] >= 0)
+    entry = np.flatnonzero((group_of >= 0)[col])
     key = group_of[col[entry]] * model.n_rows + rows[entry]
     keys, at = np.unique(key, return_inverse=True)
-    lift = coef[entry] * (1 - low[entry])
+    low = model.lower[col[entry]].astype(np.float64)
+    lift = model.coef[entry].astype(np.float64) * (1 - low)
     lifted = np.bincount(at, weights=np.where(lift > 0, lift, 0), minlength=keys.size)
     lowered = np.bincount(at, weights=np.where(lift < 0, lift, 0), minlength=keys.size)
     row = keys % model.n_rows

@@ -28,6 +28,8 @@ class LinearModel:
     lower: list[int] = field(default_factory=list)
     upper: list[int] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    # Set once the rows are let go (`release_rows`): how many there were.
+    released_rows: int | None = None
 
     def add_vars(self, count: int, lower: int, upper: int | list[int]) -> int:
         """Add `count` variables; return the index of the first."""
@@ -51,3 +53,13 @@ class LinearModel:
     @property
     def n_vars(self) -> int:
         return len(self.lower)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows) if self.released_rows is None else self.released_rows
+
+    def release_rows(self) -> None:
+        """Let the rows go once their sparse copy is made: on a city's model they are a
+        second copy of it, about 300 MiB of small arrays. The model cannot be read again."""
+        self.released_rows = self.n_rows
+        self.rows = []

@@ -94,10 +94,25 @@ def lagrangian_terms(
     y[(y < 0) & (model.lo <= -UNBOUNDED)] = 0.0  # no lower side
     row_terms = np.where(y > 0, y * model.hi, 0.0) + np.where(y < 0, y * model.lo, 0.0)
     rows = model.row_of_entry() if row_of_entry is None else row_of_entry
-    weights = model.coef * y[rows]
-    reduced = objective - np.bincount(model.col, weights=weights, minlength=model.n_vars)
+    reduced = objective - column_sums(model, y, rows)
     column_terms = np.maximum(reduced * lower, reduced * upper)
     return LagrangianTerms(y, row_terms, reduced, column_terms)
+
+
+# Entries summed at a time by `column_sums`: two float arrays over every entry of a city's
+# model at once are 216 MiB.
+COLUMN_SUM_CHUNK = 1 << 20
+
+
+def column_sums(model: SparseModel, prices: np.ndarray, row_of_entry: np.ndarray) -> np.ndarray:
+    """``A'y``: each column's entries times their rows' `prices`, summed. The entries are added
+    a chunk at a time, in their order, as one `np.bincount` over them all would add them, so
+    the sums are the same to the last bit."""
+    sums = np.zeros(model.n_vars)
+    for first in range(0, len(model.col), COLUMN_SUM_CHUNK):
+        chunk = slice(first, first + COLUMN_SUM_CHUNK)
+        np.add.at(sums, model.col[chunk], model.coef[chunk] * prices[row_of_entry[chunk]])
+    return sums
 
 
 def priced_lp(

@@ -93,7 +93,7 @@ class PulpBackend:
         began = time.perf_counter()
         layout = build_model(instance)
         best = encode(instance, layout, hint if hint is not None else greedy_placements(instance))
-        run = new_run(instance, layout, SparseModel.of(layout.model), best, began)
+        run = new_run(instance, layout, layout.sparse(), best, began)
         # Each stage's model goes to `maximise` as the CSR arrays of
         # `matcher.backends.submodel`, fixed variables folded out as for CP-SAT.
         run_stages(run, MaximiserStages(maximise), deadline, self.soft_gap)

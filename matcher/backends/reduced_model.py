@@ -45,8 +45,14 @@ class ModelLayout:
         return {
             "variables": self.model.n_vars,
             "pair_variables": self.n_pairs,
-            "rows": len(self.model.rows),
+            "rows": self.model.n_rows,
         }
+
+    def sparse(self) -> SparseModel:
+        """The model as CSR arrays (`SparseModel`), its rows let go (`release_rows`)."""
+        full = SparseModel.of(self.model)
+        self.model.release_rows()
+        return full
 
 
 def build_model(inst: Instance) -> ModelLayout:

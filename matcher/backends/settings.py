@@ -36,7 +36,8 @@ class SolverSettings:
     band_prover: str = "cbc"
     # The largest stage CBC proves in process: its memory grows about 12 KiB a variable.
     max_prover_variables: int = 120_000
-    # The largest stage CBC proves in a worker (its memory is not the run's; it starts warm).
+    # The largest stage CBC proves in a worker (it starts warm; its memory is not the solving
+    # process's but is the machine's, the same 12 KiB a variable).
     max_background_prover_variables: int = 250_000
     # Solve each stage's LP relaxation: a proven ceiling and a guided piece for CBC.
     lp_guide: bool = True

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.backends.linear import LinearModel, Row
+from matcher.backends.narrow import narrow
 
 # Bounds at or beyond this magnitude mean "no bound" (CP-SAT's own limit is 2**62).
 UNBOUNDED = 2**61
@@ -27,7 +28,7 @@ class SparseModel:
     lower: np.ndarray  # (n,) variable bounds
     upper: np.ndarray
     start: np.ndarray  # (m + 1,) row starts into col / coef
-    col: np.ndarray
+    col: np.ndarray  # int32 where every value fits (`narrow`), as coef
     coef: np.ndarray
     lo: np.ndarray  # (m,) -UNBOUNDED where open
     hi: np.ndarray  # (m,) UNBOUNDED where open
@@ -42,6 +43,8 @@ class SparseModel:
 
     @classmethod
     def of(cls, model: LinearModel, extra: list[Row] | None = None) -> SparseModel:
+        if model.released_rows is not None:
+            raise ValueError("the model's rows were released; use the sparse copy made then")
         rows = [*model.rows, *(extra or [])]
         lengths = np.array([len(row.idx) for row in rows], dtype=np.int64)
         start = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -51,8 +54,8 @@ class SparseModel:
             lower=np.asarray(model.lower, dtype=np.int64),
             upper=np.asarray(model.upper, dtype=np.int64),
             start=start,
-            col=np.concatenate([row.idx for row in rows]) if rows else empty,
-            coef=np.concatenate([row.coef for row in rows]) if rows else empty,
+            col=narrow(np.concatenate([row.idx for row in rows]) if rows else empty),
+            coef=narrow(np.concatenate([row.coef for row in rows]) if rows else empty),
             lo=np.array([-UNBOUNDED if r.lo is None else r.lo for r in rows], dtype=np.int64),
             hi=np.array([UNBOUNDED if r.hi is None else r.hi for r in rows], dtype=np.int64),
         )
@@ -73,7 +76,7 @@ class SparseModel:
         )
 
     def row_of_entry(self) -> np.ndarray:
-        return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.start))
+        return np.repeat(narrow(np.arange(self.n_rows)), np.diff(self.start))
 
     def rows_of(self, entries: np.ndarray) -> np.ndarray:
         """The row of each of `entries` (indices into col / coef, ascending or not)."""
@@ -82,7 +85,7 @@ class SparseModel:
     def entries_by_column(self) -> tuple[np.ndarray, np.ndarray]:
         """The entries in column order, and where each column starts in that order:
         column j's entries are ``order[first[j]:first[j + 1]]``."""
-        order = np.argsort(self.col, kind="stable")
+        order = narrow(np.argsort(self.col, kind="stable"))
         first = np.searchsorted(self.col[order], np.arange(self.n_vars + 1))
         return order, first
 
@@ -150,7 +153,7 @@ def restrict(full: SparseModel, free: np.ndarray, fixed: np.ndarray) -> SubModel
         lower=full.lower[free_idx],
         upper=full.upper[free_idx],
         start=start,
-        col=new_index[full.col[free_entries]],
+        col=narrow(new_index[full.col[free_entries]]),
         coef=full.coef[free_entries],
         lo=np.where(lo <= -UNBOUNDED, -UNBOUNDED, lo - shift),
         hi=np.where(hi >= UNBOUNDED, UNBOUNDED, hi - shift),

@@ -328,3 +328,25 @@ def test_a_run_cut_short_by_a_restart_is_marked_failed_not_left_running(
         runs = service.client.get("/api/runs", headers=service.as_role(C)).json()
         assert runs[0]["status"] == "failed"
         assert "interrupted" in runs[0]["message"]
+
+
+def test_a_bedspace_tied_for_first_place_needs_no_reason_though_listed_after_another(
+    service: Service,
+) -> None:
+    client, coordinator = service.client, service.as_role(C)
+    firsts: dict[str, list[str]] = {}
+    for bed, options in sorted(placeable(client).items()):
+        for referral, position in options:
+            if position == 1:
+                firsts.setdefault(referral, []).append(bed)
+    referral = next(r for r, beds in sorted(firsts.items()) if len(beds) > 1)
+    shown_first = client.get(
+        f"/api/referrals/{referral}/rank?top=1&detail=summary", headers=coordinator
+    ).json()["ranked"][0]["bedspace"]
+    tied = next(bed for bed in firsts[referral] if bed != shown_first)
+    placed = client.post(
+        "/api/placements", json={"referral": referral, "bedspace": tied}, headers=coordinator
+    )
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["placements"][0]["bedspace"] == tied
+    assert placed.json()["override_id"] is None

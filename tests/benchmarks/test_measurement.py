@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -14,17 +16,35 @@ from benchmarks.mask import sample_referrals
 from fixtures.generator import generate
 
 
-def allocate(megabytes: int) -> dict[str, Any]:
+def resident_block(megabytes: int) -> bytearray:
     block = bytearray(megabytes << 20)
     block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
+    return block
+
+
+def allocate(megabytes: int) -> dict[str, Any]:
+    return {"size": len(resident_block(megabytes))}
+
+
+def allocate_and_hold(megabytes: int) -> dict[str, Any]:
+    block = resident_block(megabytes)
+    time.sleep(1.0)  # long enough for the memory sampler to see it
     return {"size": len(block)}
 
 
 def allocate_in_a_worker(megabytes: int) -> dict[str, Any]:
-    worker = multiprocessing.get_context("fork").Process(target=allocate, args=(megabytes,))
+    worker = multiprocessing.get_context("fork").Process(
+        target=allocate_and_hold, args=(megabytes,)
+    )
     worker.start()
     worker.join()
     return {}
+
+
+def a_small_program_beside_a_large_process(megabytes: int) -> dict[str, Any]:
+    block = resident_block(megabytes)
+    subprocess.run([sys.executable, "-c", "import time; time.sleep(1.0)"], check=True)
+    return {"size": len(block)}
 
 
 def fail() -> dict[str, Any]:
@@ -47,6 +67,16 @@ def test_isolated_result_carries_its_largest_worker_process_peak_too() -> None:
     result = run_isolated(allocate_in_a_worker, 60, megabytes=200)
     assert result["peak_rss_children_bytes"] >= 200 << 20
     assert result["peak_rss_bytes"] < result["peak_rss_children_bytes"]  # not counted twice
+    assert result["peak_tree_pss_bytes"] >= 200 << 20
+
+
+def test_a_program_started_by_a_large_process_is_measured_at_its_own_size() -> None:
+    # After fork and exec, the kernel starts a program's ru_maxrss at its parent's resident
+    # set: RUSAGE_CHILDREN said 300 MiB here for an interpreter that sleeps.
+    result = run_isolated(a_small_program_beside_a_large_process, 60, megabytes=300)
+    assert 0 < result["peak_rss_children_bytes"] < 100 << 20
+    assert result["peak_rss_bytes"] >= 300 << 20
+    assert result["peak_tree_pss_bytes"] >= 300 << 20
 
 
 def test_isolated_errors_and_timeouts_are_reported_not_raised_raw() -> None:

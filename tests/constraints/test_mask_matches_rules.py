@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
 
 from constraints import BEDSPACE_RULES, PAIR_RULES, UNIT_RULES
 from constraints.eligibility import eligibility
@@ -41,3 +42,17 @@ def test_mask_shapes_on_an_empty_problem() -> None:
     result = eligibility(problem, reasons=True)
     assert result.allowed.shape == (0, 0)
     assert isinstance(result.allowed, np.ndarray)
+
+
+@given(problems(), st.data())
+def test_places_built_for_some_bedspaces_are_those_built_for_all(
+    problem: Problem, data: st.DataObject
+) -> None:
+    # The checker builds places only for the bed-spaces assigned, reading just their areas'
+    # residents and teams: nothing a rule looks at may differ from the whole portfolio's view.
+    ids = [bed.id for bed in problem.bedspaces]
+    only = set(data.draw(st.lists(st.sampled_from(ids), max_size=4))) if ids else set()
+    whole = {place.bed.id: place for place in build_places(problem)}
+    assert {place.bed.id: place for place in build_places(problem, only=only)} == {
+        bed: whole[bed] for bed in only
+    }
