@@ -31,6 +31,7 @@ from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.guided_start import guided_start
 from matcher.backends.piece_outcome import PieceOutcome
+from matcher.backends.piece_race import race_piece
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise, cpsat_maximise_model
 from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
@@ -138,12 +139,17 @@ class CpSatStages(StageStrategy):
                 self._prove_aside(piece, proved)
                 return PieceOutcome(PROVING, None, piece.ceiling, 0.0)
             # CBC overruns its clock by up to about a second in preprocessing.
+            limit_s = 0.9 * time_left - 0.5
+            settings = self.settings
+            if settings.race_band_proofs and len(proved.free) <= settings.max_race_variables:
+                workers = cpsat_workers(piece.run, settings)
+                out, by = race_piece(
+                    settings, proved, piece.stage.coefficients, piece.start, limit_s, workers
+                )
+                piece.entry["raced_answer_by"] = by
+                return out
             return cbc_maximise(
-                proved.model,
-                piece.stage.coefficients,
-                proved.free,
-                0.9 * time_left - 0.5,
-                start=piece.start,
+                proved.model, piece.stage.coefficients, proved.free, limit_s, start=piece.start
             )
         return cpsat_maximise(
             self.settings,

@@ -16,11 +16,11 @@ from matcher.backends.block_bound import block_bound, unit_of_variable
 from matcher.backends.cut_pool import CutPool
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.lp_worker import BackgroundLp
+from matcher.backends.piece_race import race_piece
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise
 from matcher.backends.priced_lp import PricedLp, best_per_referral, priced_lp, starting_columns
 from matcher.backends.reduced_model import decode, encode
 from matcher.backends.settings import SolverSettings
-from matcher.backends.soft_race import race_soft_piece
 from matcher.backends.stage_run import StageAt
 from matcher.backends.stage_terms import stage_hint, stage_objective
 from matcher.backends.submodel import SparseModel, restrict
@@ -392,9 +392,7 @@ def guided_piece(
     key = "lp_wider" if width else "lp_guided"
     raced = stage.name == SOFT and len(piece.free) <= settings.max_race_variables
     if settings.band_prover == "cbc" and raced and settings.race_soft_pieces:
-        out, by = race_soft_piece(
-            settings, piece, coefs, hint_values[piece.free], time_limit_s, workers
-        )
+        out, by = race_piece(settings, piece, coefs, hint_values[piece.free], time_limit_s, workers)
         entry[f"{key}_by"] = by
     elif settings.band_prover == "cbc":
         # CBC's presolve and cuts close such a piece in about a second, where CP-SAT

@@ -53,6 +53,9 @@ class SolverSettings:
     workers_while_proving: int = 2
     # Race CP-SAT against CBC on a soft piece CBC has not closed soon.
     race_soft_pieces: bool = True
+    # Race CP-SAT against CBC on a band stage proved in process that CBC has not closed soon:
+    # on some small stages CBC proves nothing in a minute where CP-SAT proves in seconds.
+    race_band_proofs: bool = True
     # Tighten a band's LP bound by solving units whole once its piece falls short of it.
     unit_bounds: bool = True
 
@@ -93,9 +96,9 @@ class SolverSettings:
     race_poll_seconds: float = 0.05
     # CP-SAT's workers in a race: CBC has the other core.
     race_workers: int = 2
-    # A soft piece CBC has not closed by then is raced: most it closes in 1-4 s alone.
+    # A piece CBC has not closed by then is raced: most soft pieces it closes in 1-4 s alone.
     race_after_seconds: float = 3.0
-    # Larger soft pieces are CBC's alone: CP-SAT beside it only raised the peak memory.
+    # Larger pieces are CBC's alone: CP-SAT beside it only raised the peak memory.
     max_race_variables: int = 10_000
     # CBC overruns its clock by up to about a second in preprocessing.
     proof_overrun_seconds: float = 1.0

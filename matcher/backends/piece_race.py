@@ -1,6 +1,6 @@
-"""A soft piece raced: CBC (in its own process) and CP-SAT at once on the same piece from
-the same start, each stopping the other, the better answer kept. CBC closes most pieces in a
-few seconds alone; on some it never improves the start, where CP-SAT does."""
+"""A piece raced: CBC (in its own process) and CP-SAT at once on the same piece from the same
+start, each stopping the other, the better answer kept. CBC closes most pieces in a few
+seconds alone; on some it never improves the start, or never proves it, where CP-SAT does."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import SubModel
 
 
-def race_soft_piece(
+def race_piece(
     settings: SolverSettings,
     piece: SubModel,
     coefs: np.ndarray,
@@ -26,7 +26,7 @@ def race_soft_piece(
     time_limit_s: float,
     workers: int | None,
 ) -> tuple[PieceOutcome, str]:
-    """A soft piece given to CBC (in its own process) and CP-SAT at once: the better
+    """A piece given to CBC (in its own process) and CP-SAT at once: the better
     answer, with the lower of their bounds, and which solver gave it. CBC ending stops
     CP-SAT; CP-SAT proving its answer optimal stops CBC."""
     stop_cp, stop_cbc = threading.Event(), threading.Event()

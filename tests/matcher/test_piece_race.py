@@ -1,5 +1,5 @@
-"""A soft piece CBC does not close at once is raced against CP-SAT: the better answer is kept,
-and each solver stops the other when it can."""
+"""A piece CBC does not close at once is raced against CP-SAT (a soft piece, and a band stage
+proved in process): the better answer is kept, and each solver stops the other when it can."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fixtures.generator import generate
-from matcher.backends import cbc_command, mip_prover, soft_race
+from matcher.backends import cbc_command, mip_prover, piece_race
 from matcher.backends.classes import build_instance
 from matcher.backends.cpsat import CpSatBackend
 from matcher.backends.greedy import greedy_placements
@@ -23,6 +23,7 @@ from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import UNBOUNDED, SparseModel, SubModel, restrict
 from matcher.objective import stages
+from matcher.solve import solve
 
 pytestmark = pytest.mark.skipif(
     cbc_command.program() is None or not mip_prover.available(), reason="no CBC program here"
@@ -58,10 +59,10 @@ def test_cpsat_wins_where_cbc_gives_back_its_start_and_stops_it(
             stopped.set()
         return PieceOutcome("FEASIBLE", start.copy(), UNBOUNDED, 0.0)
 
-    monkeypatch.setattr(soft_race, "cbc_maximise", stuck_cbc)
+    monkeypatch.setattr(piece_race, "cbc_maximise", stuck_cbc)
     settings = SolverSettings(num_workers=2, race_after_seconds=0.1)
     began = time.perf_counter()
-    out, by = soft_race.race_soft_piece(settings, piece, coefs, start, 60.0, 2)
+    out, by = piece_race.race_piece(settings, piece, coefs, start, 60.0, 2)
     assert by == "cpsat" and out.values is not None
     assert piece.model.feasible(out.values)
     assert value_of(piece, coefs, out.values) > value_of(piece, coefs, start)
@@ -78,9 +79,9 @@ def test_a_piece_cbc_closes_at_once_is_never_given_to_cpsat(
     def no_cpsat(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("CP-SAT was started beside a CBC that ended in time")
 
-    monkeypatch.setattr(soft_race, "cpsat_maximise", no_cpsat)
+    monkeypatch.setattr(piece_race, "cpsat_maximise", no_cpsat)
     settings = SolverSettings(num_workers=2, race_after_seconds=30.0)
-    out, by = soft_race.race_soft_piece(settings, piece, coefs, start, 60.0, 2)
+    out, by = piece_race.race_piece(settings, piece, coefs, start, 60.0, 2)
     assert by == "cbc" and out.optimal and out.values is not None
     assert piece.model.feasible(out.values)
     assert value_of(piece, coefs, out.values) >= value_of(piece, coefs, start)
@@ -98,10 +99,10 @@ def test_the_better_answer_and_the_lower_bound_are_kept(
         time.sleep(1.0)  # past the race's start, then the proven optimum
         return exact
 
-    monkeypatch.setattr(soft_race, "cbc_maximise", late_cbc)
+    monkeypatch.setattr(piece_race, "cbc_maximise", late_cbc)
     settings = SolverSettings(num_workers=2, race_after_seconds=0.1)
     began = time.perf_counter()
-    out, by = soft_race.race_soft_piece(settings, piece, coefs, start, 120.0, 2)
+    out, by = piece_race.race_piece(settings, piece, coefs, start, 120.0, 2)
     assert time.perf_counter() - began < 30.0
     assert out.optimal and out.values is not None
     assert value_of(piece, coefs, out.values) == optimum
@@ -147,3 +148,14 @@ def test_only_soft_pieces_up_to_the_size_limit_are_raced(most: int) -> None:
     soft = log[-1]
     assert soft["stage"] == "soft" and "lp_guided_variables" in soft
     assert ("lp_guided_by" in soft) == (soft["lp_guided_variables"] <= most)
+
+
+def test_a_small_band_cbc_cannot_prove_is_proven_by_cp_sat_racing_it() -> None:
+    # Band 1 of this varied 60 x 120 shape (258 variables): CBC alone ends a minute with 15
+    # against a bound of 16; CP-SAT proves 15 optimal in about two seconds.
+    problem = generate(272, 60, 120, varied=True)
+    solution = solve(problem, "cpsat", 20, num_workers=2)
+    extra = solution.model_extra or {}
+    assert extra["placed_bound_by_priority"] == solution.placed_by_priority
+    band_1 = next(s for s in extra["detail"]["stages"] if s["stage"] == "band_1")
+    assert band_1["raced_answer_by"] in ("cbc", "cpsat")  # the race ran, whoever answered
