@@ -130,7 +130,8 @@ class CpSatStages(StageStrategy):
 
     def solve(self, piece: StagePiece, time_left: float) -> PieceOutcome:
         """A band proved in a worker while the run goes on (`PROVING`), or the stage's
-        sub-model solved here: CBC proves a band, CP-SAT solves the rest."""
+        sub-model solved here: CBC proves a band (CP-SAT racing it on a small one), CP-SAT
+        solves the rest."""
         plan = plan_stage(self.settings, piece.stage, len(piece.sub.free))
         band = piece.stage.name != SOFT
         if band and plan.by_cbc:
