@@ -14,14 +14,17 @@ from matcher.backends.priced_lp import starting_columns
 from matcher.backends.proof_worker import BackgroundProof
 from matcher.backends.reduced_model import decode, encode
 from matcher.backends.settings import SolverSettings
-from matcher.backends.stage_run import SoftLpAhead, StageRun
+from matcher.backends.stage_run import StageRun
 from matcher.backends.stage_terms import stage_objective
+from matcher.backends.work_aside import SoftLpAhead, WorkAside
 
 
-def launch_proofs(settings: SolverSettings, run: StageRun, deadline: float, workers: int) -> None:
+def launch_proofs(
+    settings: SolverSettings, aside: WorkAside, deadline: float, workers: int
+) -> None:
     """Start waiting proofs, in stage order, while fewer than `workers` run."""
-    running = run.proving
-    for pending in run.pending:
+    running = aside.proving
+    for pending in aside.pending:
         if running >= workers:
             break
         if pending.proof is None:
@@ -40,41 +43,48 @@ def launch_proofs(settings: SolverSettings, run: StageRun, deadline: float, work
             running += 1
 
 
-def await_proofs(settings: SolverSettings, run: StageRun, deadline: float) -> bool:
+def await_proofs(
+    settings: SolverSettings, run: StageRun, aside: WorkAside, deadline: float
+) -> bool:
     """With the stages done, wait for the proofs (up to the deadline). Returns whether
     one sent the run back to redo stages."""
-    while run.pending and time.perf_counter() < deadline:
-        launch_proofs(settings, run, deadline, settings.background_proofs)
-        if settle_proofs(run):
+    while aside.pending and time.perf_counter() < deadline:
+        launch_proofs(settings, aside, deadline, settings.background_proofs)
+        if settle_proofs(run, aside):
             return True
         run.note_bands_proven()
         time.sleep(settings.proof_poll_seconds)
     return False
 
 
-def wait_for_a_core(settings: SolverSettings, run: StageRun, deadline: float) -> bool:
+def wait_for_a_core(
+    settings: SolverSettings, run: StageRun, aside: WorkAside, deadline: float
+) -> bool:
     """While `background_proofs` proofs run, the run waits: a proof of an earlier band
     counts for more than anything a later stage can do with the core. Returns whether a
     proof that answered meanwhile sent the run back."""
     while (
-        run.pending and run.proving >= settings.background_proofs and time.perf_counter() < deadline
+        aside.pending
+        and aside.proving >= settings.background_proofs
+        and time.perf_counter() < deadline
     ):
         time.sleep(settings.proof_poll_seconds)
-        if settle_proofs(run):
+        if settle_proofs(run, aside):
             return True
     return False
 
 
-def settle_proofs(run: StageRun) -> bool:
+def settle_proofs(run: StageRun, aside: WorkAside) -> bool:
     """Read the background proofs that have answered. A proof that confirms its band's
     value closes the band; one that ends unproven leaves it open; one that finds more
     sends the run back to just after its band, the later stages to be solved again.
     Returns whether the run went back."""
-    for proof in list(run.pending):
+    for proof in list(aside.pending):
         out = proof.proof.outcome() if proof.proof is not None else None
         if out is None:
             continue
-        run.pending.remove(proof)
+        aside.pending.remove(proof)
+        run.proved_elsewhere.discard(proof.index)
         stage = run.stages[proof.index]
         coefs = stage.coefficients
         status = "OPTIMAL" if out.optimal else ("FEASIBLE" if out.values is not None else "UNKNOWN")
@@ -90,10 +100,11 @@ def settle_proofs(run: StageRun) -> bool:
             proof.entry.update(bound=run.bounds[stage.name])
             continue
         # The band places more than it was held at: what came after is void.
-        for later in [p for p in run.pending if p.index > proof.index]:
+        for later in [p for p in aside.pending if p.index > proof.index]:
             if later.proof is not None:
                 later.proof.cancel()
-            run.pending.remove(later)
+            aside.pending.remove(later)
+            run.proved_elsewhere.discard(later.index)
         logged = next(i for i, entry in enumerate(run.stage_log) if entry is proof.entry)
         for entry in run.stage_log[logged + 1 :]:
             entry["superseded"] = True
@@ -117,7 +128,12 @@ def settle_proofs(run: StageRun) -> bool:
 
 
 def start_soft_lp(
-    settings: SolverSettings, run: StageRun, deadline: float, value: int, entry: dict[str, object]
+    settings: SolverSettings,
+    run: StageRun,
+    aside: WorkAside,
+    deadline: float,
+    value: int,
+    entry: dict[str, object],
 ) -> None:
     """Start the soft stage's priced LP in a worker, on the model with the current band
     (held open, the last) held at `value`, if the soft stage will be priced and no proof
@@ -128,8 +144,8 @@ def start_soft_lp(
     free[:n_pairs] = soft.active
     limit = settings.soft_lp_ahead_share * (deadline - time.perf_counter())
     if (
-        run.soft_lp is not None
-        or run.pending
+        aside.soft_lp is not None
+        or aside.pending
         or free.sum() <= settings.max_soft_lp_variables
         or limit < settings.min_ahead_seconds
     ):
@@ -159,23 +175,16 @@ def start_soft_lp(
         )
     except OSError:  # no room for its files, or no process: the soft stage solves it
         return
-    run.soft_lp = SoftLpAhead(lp, {**run.ceilings.held, band.name: value})
+    aside.soft_lp = SoftLpAhead(lp, {**run.ceilings.held, band.name: value})
     entry.update(soft_lp_held=value)
 
 
-def take_soft_lp(run: StageRun) -> BackgroundLp | None:
+def take_soft_lp(run: StageRun, aside: WorkAside) -> BackgroundLp | None:
     """The soft LP started ahead, if its bound still holds for the run."""
-    ahead, run.soft_lp = run.soft_lp, None
+    ahead, aside.soft_lp = aside.soft_lp, None
     if ahead is None:
         return None
     if not ahead.still_relaxes(run.ceilings.held):
         ahead.lp.cancel()
         return None
     return ahead.lp
-
-
-def cpsat_workers(run: StageRun, settings: SolverSettings) -> int | None:
-    """CP-SAT's workers: fewer while background proofs need a core."""
-    if run.proving:
-        return max(1, min(settings.num_workers, settings.workers_while_proving))
-    return None

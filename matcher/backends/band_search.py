@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 
-from matcher.backends.background_work import cpsat_workers
 from matcher.backends.classes import Instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.piece_solvers import cpsat_maximise
@@ -153,9 +152,11 @@ def search_band(
     ceiling: int,
     share: float,
     entry: dict[str, object],
+    workers: int | None = None,
 ) -> int:
-    """The band stage at `run.index` searched in `share` of the time left (`improve_band`),
-    the run's incumbent improved; returns the band's count."""
+    """The band stage at `run.index` searched in `share` of the time left (`improve_band`)
+    by CP-SAT with `workers` (None: the setting), the run's incumbent improved; returns the
+    band's count."""
     inst, layout = run.inst, run.layout
     budget = (deadline - time.perf_counter()) * share
     run.best, value, rounds, moved = improve_band(
@@ -165,7 +166,7 @@ def search_band(
         value,
         ceiling,
         budget,
-        workers=cpsat_workers(run, settings),
+        workers=workers,
     )
     entry.update(search_rounds=rounds, search_value=value)
     goes_on = value >= ceiling or deadline - time.perf_counter() > 0.05

@@ -20,7 +20,6 @@ from functools import partial
 from matcher.backends import floors, mip_prover
 from matcher.backends.background_work import (
     await_proofs,
-    cpsat_workers,
     launch_proofs,
     settle_proofs,
     wait_for_a_core,
@@ -37,9 +36,10 @@ from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_plan import plan_stage
-from matcher.backends.stage_run import PendingProof, StageRun
+from matcher.backends.stage_run import StageRun
 from matcher.backends.stage_strategy import PROVING, StagePiece, StageStart, StageStrategy
 from matcher.backends.submodel import SubModel
+from matcher.backends.work_aside import PendingProof, WorkAside
 from matcher.objective import SOFT, Stage
 
 
@@ -87,28 +87,35 @@ class CpSatBackend:
 
 class CpSatStages(StageStrategy):
     """CP-SAT's way through a stage: an LP-guided start, a neighbourhood search, then CBC's
-    proof of a band (in process, or in a worker while the run goes on) or CP-SAT's solve."""
+    proof of a band (in process, or in a worker while the run goes on) or CP-SAT's solve.
+    One strategy serves one solve: it keeps that solve's work aside (`WorkAside`)."""
 
     def __init__(self, settings: SolverSettings) -> None:
         self.settings = settings
+        self.aside = WorkAside()
 
     def between_stages(self, run: StageRun, deadline: float) -> bool:
-        if settle_proofs(run) or wait_for_a_core(self.settings, run, deadline):
+        aside = self.aside
+        if settle_proofs(run, aside) or wait_for_a_core(self.settings, run, aside, deadline):
             return True  # a background proof found more: resume after its stage
-        launch_proofs(self.settings, run, deadline, self.settings.background_proofs)
+        launch_proofs(self.settings, aside, deadline, self.settings.background_proofs)
         return False
 
     def after_stages(self, run: StageRun, deadline: float) -> bool:
         # Every stage is done or stopped: the main core is free for one more proof.
-        return await_proofs(self.settings, run, deadline)
+        return await_proofs(self.settings, run, self.aside, deadline)
 
     def close(self, run: StageRun) -> None:
-        for pending in run.pending:
+        aside = self.aside
+        for pending in aside.pending:
             if pending.proof is not None:
                 pending.proof.cancel()
             run.open_stages.add(pending.index)
-        if run.soft_lp is not None:
-            run.soft_lp.lp.cancel()
+        aside.pending.clear()
+        run.proved_elsewhere.clear()
+        if aside.soft_lp is not None:
+            aside.soft_lp.lp.cancel()
+            aside.soft_lp = None
 
     def start(
         self, run: StageRun, deadline: float, start: StageStart, entry: dict[str, object]
@@ -118,10 +125,13 @@ class CpSatStages(StageStrategy):
         stage = run.stages[run.index]
         plan = plan_stage(self.settings, stage, _free_variables(run, stage))
         value, ceiling, search_share = guided_start(
-            self.settings, run, deadline, plan, start.value, start.ceiling, entry
+            self.settings, run, self.aside, deadline, plan, start.value, start.ceiling, entry
         )
         if stage.name != SOFT and value < ceiling and search_share > 0:
-            value = search_band(self.settings, run, deadline, value, ceiling, search_share, entry)
+            workers = self.aside.cpsat_workers(self.settings)
+            value = search_band(
+                self.settings, run, deadline, value, ceiling, search_share, entry, workers
+            )
         # The soft stage's LP bound is the one worth reporting (the trivial one counts
         # every referral in its best unit); with the guided piece's value close enough to
         # it, the stage is done.
@@ -143,7 +153,7 @@ class CpSatStages(StageStrategy):
             limit_s = 0.9 * time_left - 0.5
             settings = self.settings
             if settings.race_band_proofs and len(proved.free) <= settings.max_race_variables:
-                workers = cpsat_workers(piece.run, settings)
+                workers = self.aside.cpsat_workers(settings)
                 out, by = race_piece(
                     settings, proved, piece.stage.coefficients, piece.start, limit_s, workers
                 )
@@ -162,7 +172,7 @@ class CpSatStages(StageStrategy):
             # A band stage that reaches its ceiling is done: no further proof needed.
             piece.ceiling if piece.stage.name != SOFT else None,
             piece.gap,
-            workers=cpsat_workers(piece.run, self.settings),
+            workers=self.aside.cpsat_workers(self.settings),
         )
 
     def _proof_model(self, piece: StagePiece) -> SubModel:
@@ -170,7 +180,7 @@ class CpSatStages(StageStrategy):
         for every allocation, and tighten the relaxation CBC's proof starts from."""
         if not self.settings.proof_cuts:
             return piece.sub
-        proved, added = piece.run.cuts.strengthen(piece.sub)
+        proved, added = self.aside.cuts.strengthen(piece.sub)
         if added:
             piece.entry["proof_cuts"] = added
         return proved
@@ -179,7 +189,8 @@ class CpSatStages(StageStrategy):
         """Prove the band (`proved`, its sub-model as the proof sees it) in a worker process
         (now, or when one is free) while the run goes on with the band held at its count."""
         run = piece.run
-        run.pending.append(
+        run.proved_elsewhere.add(run.index)
+        self.aside.pending.append(
             PendingProof(
                 run.index,
                 proved,
@@ -192,7 +203,7 @@ class CpSatStages(StageStrategy):
                 piece.start,
             )
         )
-        launch_proofs(self.settings, run, piece.deadline, self.settings.background_proofs)
+        launch_proofs(self.settings, self.aside, piece.deadline, self.settings.background_proofs)
 
 
 def _free_variables(run: StageRun, stage: Stage) -> int:

@@ -4,17 +4,19 @@ started ahead in a worker beside a band held open (`matcher.backends.background_
 
 from __future__ import annotations
 
-from matcher.backends.background_work import cpsat_workers, start_soft_lp, take_soft_lp
+from matcher.backends.background_work import start_soft_lp, take_soft_lp
 from matcher.backends.guided_band import lp_guided_band
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_plan import StagePlan
 from matcher.backends.stage_run import StageAt, StageRun
+from matcher.backends.work_aside import WorkAside
 from matcher.objective import SOFT
 
 
 def guided_start(
     settings: SolverSettings,
     run: StageRun,
+    aside: WorkAside,
     deadline: float,
     plan: StagePlan,
     value: int,
@@ -27,8 +29,8 @@ def guided_start(
     stage = run.stages[run.index]
     search_share = plan.search_share
     if plan.held_open and settings.lp_guide and run.index == len(run.stages) - 2:
-        start_soft_lp(settings, run, deadline, value, entry)
-    ahead = take_soft_lp(run) if stage.name == SOFT else None
+        start_soft_lp(settings, run, aside, deadline, value, entry)
+    ahead = take_soft_lp(run, aside) if stage.name == SOFT else None
     if value < ceiling and settings.lp_guide:
         run.best, value, lp_bound = lp_guided_band(
             settings,
@@ -39,10 +41,10 @@ def guided_start(
             deadline,
             entry,
             share=plan.lp_share,
-            workers=cpsat_workers(run, settings),
+            workers=aside.cpsat_workers(settings),
             wider_share=settings.open_band_share if plan.held_open else None,
             ahead=ahead,
-            pool=run.cuts,
+            pool=aside.cuts,
         )
         if lp_bound is not None and lp_bound < ceiling:
             # The LP relaxation of the stage is a proven ceiling too.

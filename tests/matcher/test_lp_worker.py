@@ -20,8 +20,8 @@ from matcher.backends.lp_worker import BackgroundLp
 from matcher.backends.priced_lp import priced_lp, starting_columns
 from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import SolverSettings
-from matcher.backends.stage_run import SoftLpAhead
 from matcher.backends.submodel import SparseModel
+from matcher.backends.work_aside import SoftLpAhead
 from matcher.objective import stages
 from matcher.solve import solve
 from tests.matcher.test_priced_lp import knapsack
