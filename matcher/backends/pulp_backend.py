@@ -1,14 +1,15 @@
 """PuLP, the second backend: the same reduced model and stages, solved as a MIP.
 
-HiGHS through `highspy` (PuLP's `HiGHS` class) when it loads, else the HiGHS binary
-(`HiGHS_CMD`), else CBC (`COIN_CMD` on the bundled program), else HiGHS in a worker process
-(`matcher.backends.highs_worker`, `solver="highspy"`), for a machine where highspy does not
-load beside OR-Tools. The model is the very `LinearModel` the CP-SAT backend reads, so both
-optimise the same integers and must agree on every stage's optimum. The stages are walked by
-the loop every exact backend shares (`matcher.backends.stage_loop`), each one integer program
-over its active pairs (`matcher.backends.submodel`), warm-started from the best allocation.
-HiGHS reports a proven MIP bound; CBC through the command line does not, so its unfinished
-stages keep the stage's proven ceiling (the flow relaxation's) as their bound.
+Each stage's integer program goes to HiGHS in a worker process (`matcher.backends.highs_worker`,
+`solver="highspy"`), which is stopped at the stage's deadline; where highspy does not load,
+to CBC (`COIN_CMD` on the bundled program); then to HiGHS through PuLP in this process (PuLP's
+`HiGHS`) or its binary (`HiGHS_CMD`), which nothing stops should HiGHS miss its limit. The
+model is the very `LinearModel` the CP-SAT backend reads, so both optimise the same integers
+and must agree on every stage's optimum. The stages are walked by the loop every exact backend
+shares (`matcher.backends.stage_loop`), each one integer program over its active pairs
+(`matcher.backends.submodel`), warm-started from the best allocation. HiGHS reports a proven
+MIP bound; CBC through the command line does not, so its unfinished stages keep the stage's
+proven ceiling (the flow relaxation's) as their bound.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ HIGHSPY = "highspy"  # HiGHS through its own array interface, no PuLP objects
 
 
 def _first_available(preferred: str | None) -> str | None:
-    # In-process HiGHS first where it loads; CBC before the highspy worker, which closed
-    # medium's bands far later (figures in `benchmarks/NOTES.md`).
-    names = [preferred] if preferred else ["HiGHS", "HiGHS_CMD", CBC, HIGHSPY]
+    # HiGHS in its worker first: it is stopped at the stage's deadline, where HiGHS in this
+    # process can run minutes past its limit (`matcher.backends.highs_worker`). Then CBC, then
+    # HiGHS through PuLP, which nothing can stop.
+    names = [preferred] if preferred else [HIGHSPY, CBC, "HiGHS", "HiGHS_CMD"]
     for name in names:
         if name == HIGHSPY:
             if highs_worker.available():

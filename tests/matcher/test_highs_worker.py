@@ -1,0 +1,67 @@
+"""HiGHS in its worker process: the PuLP backend's first choice, held to its deadline."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher.backends import highs_worker
+from matcher.backends.pulp_backend import HIGHSPY, PulpBackend, _first_available
+from tests.matcher.test_priced_lp import knapsack
+
+pytestmark = pytest.mark.skipif(not highs_worker.available(), reason="highspy is not installed")
+
+
+def _arrays() -> dict[str, np.ndarray]:
+    model = knapsack()
+    arrays = {name: getattr(model, name) for name in ("lower", "upper", "start", "col", "coef")}
+    return {**arrays, "lo": model.lo, "hi": model.hi}
+
+
+def test_the_pulp_backend_solves_with_highs_in_its_worker_first() -> None:
+    assert _first_available(None) == HIGHSPY
+    assert PulpBackend().available()
+
+
+def test_the_worker_answers_a_small_program_within_its_limit() -> None:
+    arrays = _arrays()
+    n = len(arrays["lower"])
+    answer = highs_worker.maximise(arrays, np.ones(n), np.zeros(n, dtype=np.int64), 20.0)
+    assert answer.values is not None and answer.optimal
+    assert answer.bound == int(answer.values.sum())
+
+
+def test_a_worker_past_its_deadline_is_stopped_with_its_children_and_no_answer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """HiGHS may not look at its clock for minutes: the caller stops the whole worker at the
+    deadline, whatever it runs, and keeps no answer."""
+    child_pid = tmp_path / "child.pid"
+    stuck = (
+        "import subprocess, sys, time; "
+        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        f"open({str(child_pid)!r}, 'w').write(str(c.pid)); time.sleep(60)"
+    )
+    monkeypatch.setattr(highs_worker, "_command", lambda q, a: [sys.executable, "-c", stuck])
+    arrays = _arrays()
+    n = len(arrays["lower"])
+    started = time.perf_counter()
+    answer = highs_worker.maximise(arrays, np.ones(n), np.zeros(n, dtype=np.int64), 1.0)
+    took = time.perf_counter() - started
+    assert answer.values is None and not answer.optimal
+    assert took < 1.0 + highs_worker.STOP_AFTER_SECONDS + 5.0
+    pid = int(child_pid.read_text())
+    for _ in range(50):  # the group was killed; the orphan is reaped by init soon after
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        with open(f"/proc/{pid}/stat") as stat:
+            assert stat.read().split()[2] == "Z", "the worker's child still runs"
