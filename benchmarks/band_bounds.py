@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.families import FAMILIES, InstanceSpec
+from benchmarks.families import FAMILIES, InstanceSpec, add_family_arguments, chosen_seeds
 from benchmarks.machine import git_sha, machine_info, machine_label
 from benchmarks.output import write_figures
 from matcher.backends import mip_prover, unit_cuts
@@ -177,13 +177,11 @@ def table(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--family", default="varied_medium")
-    parser.add_argument("--seeds", default="", help="comma-separated; all of the family if empty")
+    add_family_arguments(parser)
     parser.add_argument("--results", default=DEFAULT_RESULTS)
     parser.add_argument("--bands", choices=("open", "all"), default="open")
-    parser.add_argument("-o", "--output", default="bench-out")
     args = parser.parse_args(argv)
-    seeds = {int(s) for s in args.seeds.split(",") if s} or None
+    seeds = chosen_seeds(args.seeds)
     result = run(args.family, seeds, args.results, args.bands)
     write_figures(result, table(result), args.output, "band_bounds")
     return 0

@@ -8,6 +8,7 @@ the eligibility-mask benchmark runs at, so `bedmatch bench --family F` needs no 
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 from fixtures.generator import generate
@@ -159,3 +160,16 @@ def family(name: str) -> Family:
     except KeyError:
         known = ", ".join(FAMILIES)
         raise ValueError(f"unknown family {name!r}; known: {known}") from None
+
+
+def add_family_arguments(parser: argparse.ArgumentParser, default: str = "varied_medium") -> None:
+    """The options of a stand-alone script over some instances of one family: `--family`,
+    `--seeds` and `-o`."""
+    parser.add_argument("--family", default=default)
+    parser.add_argument("--seeds", default="", help="comma-separated; all of the family if empty")
+    parser.add_argument("-o", "--output", default="bench-out")
+
+
+def chosen_seeds(seeds: str) -> set[int] | None:
+    """The seeds of `--seeds` (None: every instance of the family)."""
+    return {int(s) for s in seeds.split(",") if s} or None

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.families import InstanceSpec, family
+from benchmarks.families import InstanceSpec, add_family_arguments, chosen_seeds, family
 from benchmarks.family_summary import (
     BANDS,
     every_band_proven,
@@ -190,11 +190,9 @@ def table(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--family", default="varied_medium")
-    parser.add_argument("--seeds", default="", help="comma-separated; all of the family if empty")
+    add_family_arguments(parser)
     parser.add_argument("--time-limit", type=float, default=25.0)
     parser.add_argument("--parts", default=",".join(PARTS), help=f"of {', '.join(PARTS)}")
-    parser.add_argument("-o", "--output", default="bench-out")
     args = parser.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
     unknown = [p for p in parts if p not in PARTS]
@@ -202,8 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(
             f"--parts: unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}"
         )
-    seeds = {int(s) for s in args.seeds.split(",") if s} or None
-    result = run(args.family, seeds, args.time_limit, parts)
+    result = run(args.family, chosen_seeds(args.seeds), args.time_limit, parts)
     write_figures(result, table(result), args.output, "pipeline_parts")
     return 0
 
