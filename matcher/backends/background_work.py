@@ -17,17 +17,28 @@ from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_run import StageRun
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.work_aside import SoftLpAhead, WorkAside
+from matcher.backends.worker_process import resident_bytes
 
 
 def launch_proofs(
-    settings: SolverSettings, aside: WorkAside, deadline: float, workers: int
+    settings: SolverSettings, run: StageRun, aside: WorkAside, deadline: float, workers: int
 ) -> None:
-    """Start waiting proofs, in stage order, while fewer than `workers` run."""
+    """Start waiting proofs, in stage order, while fewer than `workers` run and the memory
+    budget holds them. A proof that would not fit even alone is given up: its band stays open."""
     running = aside.proving
-    for pending in aside.pending:
+    for pending in list(aside.pending):
         if running >= workers:
             break
         if pending.proof is None:
+            fits = _fits_memory(settings, aside, len(pending.sub.free))
+            if not fits and running == 0:
+                aside.pending.remove(pending)
+                run.proved_elsewhere.discard(pending.index)
+                run.open_stages.add(pending.index)
+                pending.entry.update(status="OPEN", over_memory_budget=True)
+                continue
+            if not fits:
+                continue
             # CBC overruns its clock by up to about a second in preprocessing; the
             # run is not blocked meanwhile, so the proof may take all the rest.
             limit = deadline - time.perf_counter() - settings.proof_overrun_seconds
@@ -43,13 +54,27 @@ def launch_proofs(
             running += 1
 
 
+def _fits_memory(settings: SolverSettings, aside: WorkAside, variables: int) -> bool:
+    """Whether a CBC proof of `variables` fits beside this process and the proofs running,
+    within `settings.memory_budget_mib` (CBC's need estimated from its variables)."""
+    if settings.memory_budget_mib <= 0:
+        return True
+    own = resident_bytes()
+    if own is None:
+        return True
+    per_variable = settings.cbc_kib_per_variable * 1024
+    running = sum(len(p.sub.free) for p in aside.pending if p.proof is not None)
+    need = own + per_variable * (running + variables)
+    return need <= settings.memory_budget_mib * (1 << 20)
+
+
 def await_proofs(
     settings: SolverSettings, run: StageRun, aside: WorkAside, deadline: float
 ) -> bool:
     """With the stages done, wait for the proofs (up to the deadline). Returns whether
     one sent the run back to redo stages."""
     while aside.pending and time.perf_counter() < deadline:
-        launch_proofs(settings, aside, deadline, settings.background_proofs)
+        launch_proofs(settings, run, aside, deadline, settings.background_proofs)
         if settle_proofs(run, aside):
             return True
         run.note_bands_proven()

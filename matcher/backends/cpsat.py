@@ -98,7 +98,7 @@ class CpSatStages(StageStrategy):
         aside = self.aside
         if settle_proofs(run, aside) or wait_for_a_core(self.settings, run, aside, deadline):
             return True  # a background proof found more: resume after its stage
-        launch_proofs(self.settings, aside, deadline, self.settings.background_proofs)
+        launch_proofs(self.settings, run, aside, deadline, self.settings.background_proofs)
         return False
 
     def after_stages(self, run: StageRun, deadline: float) -> bool:
@@ -203,7 +203,9 @@ class CpSatStages(StageStrategy):
                 piece.start,
             )
         )
-        launch_proofs(self.settings, self.aside, piece.deadline, self.settings.background_proofs)
+        launch_proofs(
+            self.settings, run, self.aside, piece.deadline, self.settings.background_proofs
+        )
 
 
 def _free_variables(run: StageRun, stage: Stage) -> int:

@@ -45,6 +45,11 @@ class SolverSettings:
     max_lp_variables: int = 200_000
     # The soft stage's LP is priced beyond this: GLOP whole did not finish on medium in time.
     max_soft_lp_variables: int = 50_000
+    # The solving process and its proof workers together stay within this many MiB: a band
+    # proof in a worker that would take them past it is not started (0: no budget).
+    memory_budget_mib: int = 2048
+    # What a CBC proof needs a variable, for that budget (measured: about 12 KiB).
+    cbc_kib_per_variable: int = 12
     # Band proofs running at once in worker processes (the cores here; 0: all in process).
     background_proofs: int = 2
     # A smaller band proof runs in process: a worker costs about a second to start.

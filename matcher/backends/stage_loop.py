@@ -126,7 +126,9 @@ def _next_stage(run: StageRun, strategy: StageStrategy, deadline: float, soft_ga
     piece = StagePiece(run, stage, sub, value, ceiling, gap, entry, deadline)
     out = strategy.solve(piece, remaining)
     if out.status == PROVING:
-        entry.update(status=PROVING, variables=len(sub.free), value=value)
+        # A proof the backend could not start at once (no room for it) left the band open.
+        status = PROVING if run.index in run.proved_elsewhere else "OPEN"
+        entry.update(status=status, variables=len(sub.free), value=value)
         run.hold(value)
         return True
     return _take(run, strategy, piece, out)

@@ -89,7 +89,8 @@ class StageStrategy:
         return start
 
     def solve(self, piece: StagePiece, time_left: float) -> PieceOutcome:
-        """The stage's piece maximised in `time_left` seconds."""
+        """The stage's piece maximised in `time_left` seconds; or `PROVING` for a band whose
+        proof runs elsewhere, the stage then put in `run.proved_elsewhere` until it answers."""
         raise NotImplementedError
 
     def completed(self, run: StageRun, values: np.ndarray) -> np.ndarray:

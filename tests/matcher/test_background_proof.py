@@ -11,7 +11,7 @@ import pytest
 
 from constraints.checker import check
 from fixtures.generator import generate
-from matcher.backends import cbc_command, mip_prover
+from matcher.backends import background_work, cbc_command, mip_prover
 from matcher.backends.classes import build_instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import LinearModel
@@ -100,3 +100,28 @@ def test_a_cancelled_proof_stops_the_cbc_program_it_started() -> None:
     while _group_commands(group) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _group_commands(group) == []
+
+
+def test_a_proof_over_the_memory_budget_is_not_started_and_its_band_stays_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A proof that would take the solving process and its workers past the memory budget is
+    never started: its band is held open at its count, and the allocation is still whole."""
+
+    def no_worker(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a proof over the memory budget was started")
+
+    monkeypatch.setattr(background_work, "BackgroundProof", no_worker)
+    problem = generate(3, 80, 160)
+    options = {"num_workers": 2, "lp_guide": False, "search_share": 0.0}
+    held = solve(problem, "cpsat", 30, background_min_variables=0, memory_budget_mib=1, **options)
+    assert not check(problem, held)
+    stages = held.detail["stages"]  # type: ignore[attr-defined]
+    over = [entry for entry in stages if entry.get("over_memory_budget")]
+    assert over, "no band proof was given up"
+    assert all(entry["status"] == "OPEN" for entry in over)
+    bounds = held.model_extra["placed_bound_by_priority"]  # type: ignore[index]
+    # The same run within a budget proves every band.
+    within = solve(problem, "cpsat", 30, background_proofs=0, **options)
+    assert within.status == "optimal"
+    assert held.status != "optimal" or bounds == dict(within.placed_by_priority)

@@ -101,6 +101,7 @@ class _Scripted(StageStrategy):
         self.solved.append(name)
         answer = self.script.get(name, ("optimal",))
         if answer == ("proving",):
+            piece.run.proved_elsewhere.add(piece.run.index)
             return PieceOutcome(PROVING, None, piece.ceiling, 0.0)
         values = piece.start.copy()
         if answer[0] == "feasible":
