@@ -92,15 +92,6 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def current_rss_bytes() -> int | None:
-    """This process's resident memory now, where /proc says it."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
 def _status_kib(pid: int, field: str) -> int | None:
     """A `/proc/PID/status` figure in KiB (VmHWM, VmRSS), None once the process is gone."""
     try:

@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks.families import MASK_TARGET_BYTES, MASK_TARGET_SECONDS
-from benchmarks.machine import current_rss_bytes, peak_rss_bytes
+from benchmarks.machine import peak_rss_bytes
 from constraints import PAIR_RULES
 from constraints.eligibility import eligibility
 from constraints.rule import build_places
 from constraints.tables import build_tables
 from fixtures.generator import generate
 from matcher.model import Problem
+from matcher.process_memory import resident_bytes
 
 
 def time_mask(problem: Problem) -> float:
@@ -93,7 +94,7 @@ def sample_agrees(problem: Problem, failed: dict[int, list[set[str]]]) -> bool:
 def measure(problem: Problem, *, repeat: int = 5, baseline_sample: int = 8) -> dict[str, Any]:
     """The mask's median time and memory beside the extrapolated plain-Python baseline."""
     n_refs, n_beds = len(problem.referrals), len(problem.bedspaces)
-    rss_before = current_rss_bytes()
+    rss_before = resident_bytes()
     times = [time_mask(problem) for _ in range(max(1, repeat))]
     rss_peak_after_mask = peak_rss_bytes()
     traced = traced_peak_bytes(problem)

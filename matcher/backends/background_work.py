@@ -17,7 +17,7 @@ from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_run import StageRun
 from matcher.backends.stage_terms import stage_objective
 from matcher.backends.work_aside import SoftLpAhead, WorkAside
-from matcher.backends.worker_process import resident_bytes
+from matcher.process_memory import resident_bytes
 
 
 def launch_proofs(

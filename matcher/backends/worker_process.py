@@ -84,12 +84,3 @@ class WorkerProcess:
                 os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
         self.remove_files()
-
-
-def resident_bytes() -> int | None:
-    """This process's resident memory now, where /proc says it (None elsewhere)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
