@@ -1,6 +1,8 @@
 """Work beside the stage loop, in worker processes: band proofs, which may send the run
 back to just after their band, and the soft stage's LP started ahead beside a band held
-open. The run waits while every core has a proof: an earlier band counts for more."""
+open. The run waits while every core has a proof: an earlier band counts for more. A proof
+starts only within the memory budget (`SolverSettings.memory_budget_mib`); what runs is kept
+in the CP-SAT strategy's `WorkAside`."""
 
 from __future__ import annotations
 
