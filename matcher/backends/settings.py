@@ -46,8 +46,10 @@ class SolverSettings:
     # The soft stage's LP is priced beyond this: GLOP whole did not finish on medium in time.
     max_soft_lp_variables: int = 50_000
     # The solving process and its proof workers together stay within this many MiB: a band
-    # proof in a worker that would take them past it is not started (0: no budget).
-    memory_budget_mib: int = 2048
+    # proof in a worker that would take them past it is not started (0: no budget). None by
+    # default: at 2,048 on varied_large, 4002's band-5 proof (which finds the 627th person)
+    # was not started, and band 5 ended open at 626.
+    memory_budget_mib: int = 0
     # What a CBC proof needs a variable, for that budget (measured: about 12 KiB).
     cbc_kib_per_variable: int = 12
     # Band proofs running at once in worker processes (the cores here; 0: all in process).
