@@ -4,31 +4,31 @@ OR-Tools ships its own copy of the HiGHS library: once either is loaded, importi
 in the same process fails on unresolved symbols (which is also why PuLP's in-process `HiGHS`
 reports itself unavailable here). So the PuLP backend hands each stage's model — the CSR
 arrays of `matcher.backends.submodel` — to ``python -m matcher.backends.highs_worker``, which
-imports highspy before anything else and answers with the solution, the proven bound and
+imports highspy before OR-Tools could load and answers with the solution, the proven bound and
 whether it is optimal. The arrays travel as one ``.npz`` file each way.
 
 The worker is also what holds a stage to its time limit: HiGHS does not look at its clock
 everywhere (one round of cuts at the root of `varied_medium-3011`'s band 3 ran 247 s against a
 limit of 51 s, figures in `benchmarks/NOTES.md`), so the caller stops the worker's process
-group at the deadline, keeping no answer, and the stage keeps its incumbent.
+group (`WorkerProcess.cancel`) a second past the deadline, keeping no answer, and the stage
+keeps its incumbent.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-UNBOUNDED = 2**61  # as in matcher.backends.submodel (not imported: the worker stays light)
+from matcher.backends.submodel import UNBOUNDED
+from matcher.backends.worker_process import WorkerProcess
+
+WORKER_MODULE = "matcher.backends.highs_worker"
 # A worker still running this long after its deadline is stopped: HiGHS writing its answer
 # takes a fraction of it.
 STOP_AFTER_SECONDS = 1.0
@@ -63,49 +63,25 @@ def maximise(
     """Maximise `objective` over the integer points of the model in `arrays` (the fields of a
     `SparseModel`), starting from the feasible point `start`, for at most `time_limit_s`,
     stopping within a relative `gap` of the bound (0: proven optimal)."""
-    with tempfile.TemporaryDirectory() as folder:
-        question, answer = Path(folder) / "in.npz", Path(folder) / "out.npz"
-        payload: dict[str, np.ndarray] = {
-            **arrays,
-            "objective": objective,
-            "start_values": start,
-            "time_limit": np.array([time_limit_s]),
-            "gap": np.array([gap]),
-        }
-        deadline = time.time() + time_limit_s
+    payload: dict[str, np.ndarray] = {
+        **arrays,
+        "objective": objective,
+        "start_values": start,
+        "time_limit": np.array([time_limit_s]),
+        "gap": np.array([gap]),
         # The worker counts its own start and the model's loading against the limit.
-        payload["deadline"] = np.array([deadline])
-        np.savez(question, **payload)  # type: ignore[arg-type]
-        if not _run_until(_command(question, answer), deadline + STOP_AFTER_SECONDS):
+        "deadline": np.array([time.time() + time_limit_s]),
+    }
+    worker = WorkerProcess(WORKER_MODULE, payload)
+    try:
+        ended = worker.wait(time.perf_counter() + time_limit_s + STOP_AFTER_SECONDS)
+        if not (ended and worker.succeeded):
             return HighsAnswer(None, UNBOUNDED, False)
-        with np.load(answer) as out:
+        with np.load(worker.answer) as out:
             values = out["values"] if bool(out["found"][0]) else None
             return HighsAnswer(values, int(out["bound"][0]), bool(out["optimal"][0]))
-
-
-def _command(question: Path, answer: Path) -> list[str]:
-    return [sys.executable, "-m", "matcher.backends.highs_worker", str(question), str(answer)]
-
-
-def _run_until(command: list[str], stop_at: float) -> bool:
-    """Run the worker `command` until it ends or the wall clock reaches `stop_at`, when its
-    whole process group is stopped. Returns whether it ended by itself and succeeded."""
-    try:
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        return False
-    try:
-        return process.wait(timeout=max(stop_at - time.time(), 0.0)) == 0
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return False
+    finally:
+        worker.cancel()  # stops it, with what it started, if it still runs
 
 
 def _solve(question: Path, answer: Path) -> None:

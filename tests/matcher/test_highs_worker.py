@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -42,12 +41,8 @@ def test_a_worker_past_its_deadline_is_stopped_with_its_children_and_no_answer(
     """HiGHS may not look at its clock for minutes: the caller stops the whole worker at the
     deadline, whatever it runs, and keeps no answer."""
     child_pid = tmp_path / "child.pid"
-    stuck = (
-        "import subprocess, sys, time; "
-        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
-        f"open({str(child_pid)!r}, 'w').write(str(c.pid)); time.sleep(60)"
-    )
-    monkeypatch.setattr(highs_worker, "_command", lambda q, a: [sys.executable, "-c", stuck])
+    monkeypatch.setenv("STUCK_WORKER_PID_FILE", str(child_pid))
+    monkeypatch.setattr(highs_worker, "WORKER_MODULE", "tests.matcher.stuck_worker")
     arrays = _arrays()
     n = len(arrays["lower"])
     started = time.perf_counter()
