@@ -7,7 +7,6 @@ import functools
 import pulp as pulp_module
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from benchmarks.families import SMALL, SMALL_STRESS, TINY
 from constraints.checker import check
@@ -17,13 +16,12 @@ from matcher.backends.pulp_backend import CBC, HIGHSPY
 from matcher.model import Problem, Solution
 from matcher.solve import solve
 from tests.matcher.helpers import lexicographic_value
-from tests.matcher.tiny import placeable_problems
-from tests.strategies import problems
+from tests.matcher.tiny import small_problems
 
 
 @pytest.mark.parametrize("solver", ["HiGHS", CBC])
 @settings(max_examples=20, deadline=None)
-@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+@given(problem=small_problems())
 def test_cpsat_and_pulp_reach_the_same_optimum(solver: str, problem: Problem) -> None:
     cpsat = solve(problem, "cpsat", 20, num_workers=2)
     pulp = solve(problem, "pulp", 20, solver=solver)

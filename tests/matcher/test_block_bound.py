@@ -15,8 +15,7 @@ from matcher.backends.block_bound import block_bound, unit_of_variable
 from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
 from tests.matcher.helpers import band_stages, three_units_of_seven_hours
-from tests.matcher.tiny import placeable_problems
-from tests.strategies import problems
+from tests.matcher.tiny import small_problems
 
 pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
 
@@ -84,7 +83,7 @@ ONLY_BOUNDS: dict[str, Any] = dict(
 
 @settings(max_examples=25, deadline=None)
 @given(
-    problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()),
+    problem=small_problems(),
     noise=st.floats(0.0, 2.0),
     seed=st.integers(0, 2**16),
 )

@@ -20,8 +20,7 @@ from matcher.backends.unit_cuts import UnitRooms
 from matcher.model import Problem, Solution
 from matcher.solve import solve
 from tests.matcher.helpers import band_stages, three_units_of_seven_hours
-from tests.matcher.tiny import placeable_problems
-from tests.strategies import problems
+from tests.matcher.tiny import small_problems
 
 
 def ones(idx: list[int], hi: int) -> Row:
@@ -71,7 +70,7 @@ def placed_pairs(problem: Problem, inst: Instance, solution: Solution, n_vars: i
 @pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
 @settings(max_examples=25, deadline=None)
 @given(
-    problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()),
+    problem=small_problems(),
     seed=st.integers(0, 2**16),
 )
 def test_checker_valid_solutions_keep_every_cut_as_any_band_proof_sees_it(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from matcher.backends import mip_prover
 from matcher.backends.classes import build_instance
@@ -16,8 +15,7 @@ from matcher.model import Problem
 from matcher.objective import stages
 from matcher.solve import solve
 from tests.matcher.helpers import lexicographic_value
-from tests.matcher.tiny import placeable_problems
-from tests.strategies import problems
+from tests.matcher.tiny import small_problems
 
 pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
 
@@ -34,7 +32,7 @@ def test_a_fractional_knapsack_optimum_rounds_down_to_the_integer_one() -> None:
 
 
 @settings(max_examples=15, deadline=None)
-@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+@given(problem=small_problems())
 def test_no_band_stage_places_more_than_its_lp_bound(problem: Problem) -> None:
     inst = build_instance(problem)
     layout = build_model(inst)
@@ -59,7 +57,7 @@ def test_no_band_stage_places_more_than_its_lp_bound(problem: Problem) -> None:
 
 
 @settings(max_examples=10, deadline=None)
-@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+@given(problem=small_problems())
 def test_the_lp_guide_changes_no_optimum(problem: Problem) -> None:
     guided = solve(problem, "cpsat", 20, num_workers=2, lp_guide=True)
     plain = solve(problem, "cpsat", 20, num_workers=2, lp_guide=False)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from fixtures.generator import generate
 from matcher.backends import mip_prover
 from matcher.model import Problem
 from matcher.solve import solve
 from tests.matcher.helpers import lexicographic_value, three_people_seven_hours
-from tests.matcher.tiny import placeable_problems
-from tests.strategies import problems
+from tests.matcher.tiny import small_problems
 
 pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
 
@@ -28,7 +26,7 @@ def test_a_knapsack_optimum_is_proven_and_rows_hold() -> None:
 
 
 @settings(max_examples=10, deadline=None)
-@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+@given(problem=small_problems())
 def test_cbc_and_cpsat_band_provers_reach_the_same_optimum(problem: Problem) -> None:
     by_cbc = solve(problem, "cpsat", 20, num_workers=2, band_prover="cbc")
     by_cpsat = solve(problem, "cpsat", 20, num_workers=2, band_prover="cpsat")

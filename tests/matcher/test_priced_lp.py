@@ -26,8 +26,7 @@ from matcher.backends.submodel import SparseModel
 from matcher.model import Problem
 from matcher.solve import solve
 from tests.matcher.helpers import band_stages, lexicographic_value
-from tests.matcher.tiny import placeable_problems
-from tests.strategies import problems
+from tests.matcher.tiny import small_problems
 
 pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
 
@@ -79,7 +78,7 @@ def stage_models(problem: Problem) -> list[tuple[Any, ...]]:
 
 @settings(max_examples=15, deadline=None)
 @given(
-    problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()),
+    problem=small_problems(),
     dual_simplex=st.booleans(),
 )
 def test_the_priced_bound_is_at_or_above_every_stage_optimum_and_meets_the_lp(
@@ -137,7 +136,7 @@ def test_a_column_held_at_its_bound_is_never_priced_in() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+@given(problem=small_problems())
 def test_a_warm_round_finds_what_a_fresh_solve_of_the_same_columns_finds(
     problem: Problem,
 ) -> None:
@@ -181,7 +180,7 @@ def test_a_warm_round_finds_what_a_fresh_solve_of_the_same_columns_finds(
 
 
 @settings(max_examples=8, deadline=None)
-@given(problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()))
+@given(problem=small_problems())
 def test_pricing_every_stage_changes_no_optimum(problem: Problem) -> None:
     priced = solve(problem, "cpsat", 20, num_workers=2, max_lp_variables=0)
     whole = solve(problem, "cpsat", 20, num_workers=2)

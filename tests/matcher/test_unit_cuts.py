@@ -21,8 +21,7 @@ from matcher.backends.unit_cuts import UnitRooms, tighten
 from matcher.model import Problem
 from matcher.solve import solve
 from tests.matcher.helpers import band_stages, three_units_of_seven_hours
-from tests.matcher.tiny import placeable_problems
-from tests.strategies import problems
+from tests.matcher.tiny import small_problems
 
 pytestmark = pytest.mark.skipif(not mip_prover.available(), reason="OR-Tools has no CBC here")
 
@@ -106,7 +105,7 @@ def test_the_cuts_stop_once_the_bound_meets_the_count_found() -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(
-    problem=st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems()),
+    problem=small_problems(),
     seed=st.integers(0, 2**16),
 )
 def test_no_cut_removes_a_stage_optimum_and_the_bound_stays_above_it(

@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from matcher.model import Problem, parse_problem
-from tests.strategies import AS_OF
+from tests.strategies import AS_OF, problems
 
 
 @st.composite
@@ -109,3 +109,9 @@ def placeable_problems(draw: st.DrawFn, max_referrals: int = 7, max_beds: int = 
             "policy": {"women_only_reserve": draw(st.integers(0, 1))},
         }
     )
+
+
+def small_problems() -> st.SearchStrategy[Problem]:
+    """Problems of up to 10 referrals and 12 bed-spaces, drawn freely or so that some can be
+    placed: the shape the solver's hypothesis properties draw."""
+    return st.one_of(problems(max_referrals=10, max_beds=12), placeable_problems())
