@@ -22,6 +22,7 @@ from matcher.backends.priced_lp import PricedLp, best_per_referral, priced_lp, s
 from matcher.backends.reduced_model import decode, encode
 from matcher.backends.settings import SolverSettings
 from matcher.backends.stage_run import StageAt
+from matcher.backends.stage_strategy import Maximiser, maximised
 from matcher.backends.stage_terms import stage_hint, stage_objective
 from matcher.backends.submodel import restrict
 from matcher.backends.unit_bound import UnitBound
@@ -42,6 +43,7 @@ def lp_guided_band(
     wider_share: float | None = None,
     ahead: BackgroundLp | None = None,
     pool: CutPool | None = None,
+    maximise: Maximiser | None = None,
 ) -> tuple[np.ndarray, int, int | None]:
     """The stage's LP relaxation: its optimum rounded down is a proven ceiling, and its
     support (the pairs it uses at all) with the incumbent's is a small sub-model that
@@ -51,7 +53,8 @@ def lp_guided_band(
     take at most `share` of the time left; the wider piece, if `wider_share` is given,
     at most that part of what is left then. `ahead`, the stage's priced LP started
     earlier in a worker, is waited for, in the LP's share of the time, rather than
-    solved here. Unit cuts found on the way go to `pool`."""
+    solved here. Unit cuts found on the way go to `pool`. The pieces are solved by
+    `maximise` where given (PuLP's HiGHS), by CBC or CP-SAT otherwise."""
     layout, full, stage = at.layout, at.full, at.stage
     soft = stage.name == SOFT
     budget_s = (deadline - time.perf_counter()) * share
@@ -103,6 +106,7 @@ def lp_guided_band(
             remaining,
             entry,
             workers,
+            maximise,
         )
     if tightens and value < target:
         lp_bound = by_units(lp_bound, value)
@@ -270,10 +274,12 @@ def guided_piece(
     time_limit_s: float,
     entry: dict[str, object],
     workers: int | None,
+    maximise: Maximiser | None = None,
 ) -> tuple[np.ndarray, int]:
     """Solve the piece of the pairs the LP uses, those the incumbent uses and every
     count variable, with (`width` > 0) each referral's `width` pairs of best reduced cost
-    besides. Returns the (maybe improved) allocation and its value."""
+    besides, by `maximise` if given. Returns the (maybe improved) allocation and its
+    value."""
     inst, layout, full, stage = at.inst, at.layout, at.full, at.stage
     n_pairs = layout.n_pairs
     coefs = stage.coefficients
@@ -286,7 +292,12 @@ def guided_piece(
     piece = restrict(full, guided, np.zeros(full.n_vars, dtype=np.int64))
     key = "lp_wider" if width else "lp_guided"
     raced = stage.name == SOFT and len(piece.free) <= settings.max_race_variables
-    if settings.band_prover == "cbc" and raced and settings.race_soft_pieces:
+    if maximise is not None:
+        objective = stage_objective(coefs, piece.free)
+        out = maximised(
+            maximise, piece.model, objective, hint_values[piece.free], time_limit_s, 0.0
+        )
+    elif settings.band_prover == "cbc" and raced and settings.race_soft_pieces:
         out, by = race_piece(settings, piece, coefs, hint_values[piece.free], time_limit_s, workers)
         entry[f"{key}_by"] = by
     elif settings.band_prover == "cbc":

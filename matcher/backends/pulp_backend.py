@@ -23,10 +23,14 @@ from matcher.backends import cbc_command, floors, highs_banner, highs_worker
 from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
+from matcher.backends.guided_band import lp_guided_band
 from matcher.backends.reduced_model import build_model, encode
+from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
-from matcher.backends.stage_strategy import Maximiser, MaximiserStages
+from matcher.backends.stage_run import StageAt, StageRun
+from matcher.backends.stage_strategy import Maximiser, MaximiserStages, StageStart
 from matcher.backends.submodel import UNBOUNDED, SparseModel
+from matcher.objective import SOFT
 
 CBC = "COIN_CMD"  # the CBC program of `matcher.backends.cbc_command`, run by PuLP's COIN_CMD
 
@@ -69,9 +73,15 @@ class PulpBackend:
 
     name = "pulp"
 
-    def __init__(self, solver: str | None = None, soft_gap: float = 0.0) -> None:
+    def __init__(
+        self,
+        solver: str | None = None,
+        soft_gap: float = 0.0,
+        settings: SolverSettings = DEFAULT_SETTINGS,
+    ) -> None:
         self.solver = solver
         self.soft_gap = soft_gap
+        self.settings = settings
 
     def available(self) -> bool:
         try:
@@ -98,8 +108,47 @@ class PulpBackend:
         run = new_run(instance, layout, layout.sparse(), best, began)
         # Each stage's model goes to `maximise` as the CSR arrays of
         # `matcher.backends.submodel`, fixed variables folded out as for CP-SAT.
-        run_stages(run, MaximiserStages(maximise), deadline, self.soft_gap)
+        strategy = (
+            GuidedHighsStages(self.settings)
+            if solver_name == HIGHSPY and self.settings.lp_guide
+            else MaximiserStages(maximise)
+        )
+        run_stages(run, strategy, deadline, self.soft_gap)
         return stage_result(run, {"solver": solver_name, "variables": run.full.n_vars})
+
+
+class GuidedHighsStages(MaximiserStages):
+    """Each stage LP-guided first, as CP-SAT's are (`matcher.backends.guided_band`: the LP
+    optimum rounded down is a proven ceiling, tightened unit by unit where the piece falls
+    short of it), the guided pieces and then the stage's whole integer program solved by
+    HiGHS, the latter warm-started from the piece's allocation."""
+
+    def __init__(self, settings: SolverSettings) -> None:
+        super().__init__(_highs_maximise)
+        self.settings = settings
+
+    def start(
+        self, run: StageRun, deadline: float, start: StageStart, entry: dict[str, object]
+    ) -> StageStart:
+        stage = run.stages[run.index]
+        soft = stage.name == SOFT
+        if start.value >= start.ceiling:
+            return start
+        run.best, value, lp_bound = lp_guided_band(
+            self.settings,
+            StageAt(run.inst, run.layout, run.full, stage),
+            run.best,
+            start.value,
+            start.ceiling,
+            deadline,
+            entry,
+            share=self.settings.soft_lp_share if soft else self.settings.lp_guide_share,
+            maximise=_highs_maximise,
+        )
+        ceiling = start.ceiling
+        if lp_bound is not None and lp_bound < ceiling:
+            ceiling = max(lp_bound, value)
+        return StageStart(value, ceiling, soft_ceiling_proven=soft)
 
 
 def _pulp_maximiser(solver_name: str) -> Maximiser:

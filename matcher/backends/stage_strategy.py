@@ -35,6 +35,21 @@ Maximiser = Callable[
 ]
 
 
+def maximised(
+    maximise: Maximiser,
+    model: SparseModel,
+    objective: np.ndarray,
+    start: np.ndarray,
+    time_limit_s: float,
+    gap: float,
+) -> PieceOutcome:
+    """One integer program solved by `maximise`, as a `PieceOutcome`."""
+    started = time.perf_counter()
+    values, bound, proven = maximise(model, objective, start, time_limit_s, gap)
+    status = "OPTIMAL" if proven else ("FEASIBLE" if values is not None else "UNKNOWN")
+    return PieceOutcome(status, values, bound, time.perf_counter() - started)
+
+
 @dataclass(frozen=True)
 class StageStart:
     """A stage's incumbent value and proven ceiling, as the strategy leaves them before any
@@ -116,12 +131,9 @@ class MaximiserStages(StageStrategy):
         self.complete = complete
 
     def solve(self, piece: StagePiece, time_left: float) -> PieceOutcome:
-        started = time.perf_counter()
-        values, bound, proven = self.maximise(
-            piece.sub.model, piece.objective, piece.start, time_left, piece.gap
+        return maximised(
+            self.maximise, piece.sub.model, piece.objective, piece.start, time_left, piece.gap
         )
-        status = "OPTIMAL" if proven else ("FEASIBLE" if values is not None else "UNKNOWN")
-        return PieceOutcome(status, values, bound, time.perf_counter() - started)
 
     def completed(self, run: StageRun, values: np.ndarray) -> np.ndarray:
         return super().completed(run, values) if self.complete else values

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from fixtures.generator import generate
+from matcher.backends import highs_worker
 from matcher.backends.base import BANDS_PROVEN_S, BackendResult
 from matcher.backends.classes import build_instance
 from matcher.backends.cpsat import CpSatBackend
@@ -55,10 +56,10 @@ def test_cpsat_and_pulp_walk_the_same_stages_to_the_same_bounds(
         problem = problem.model_copy(update={"policy": policy})
     results = {}
     for backend in (
-        # Without its LP-guided start and search CP-SAT goes from the same start to the same
-        # exact solves as PuLP: one loop gives both the same log.
+        # Without their LP-guided starts (and CP-SAT's search) both go from the same start
+        # to the same exact solves: one loop gives both the same log.
         CpSatBackend(SolverSettings(num_workers=2, lp_guide=False, search_share=0.0)),
-        PulpBackend(),
+        PulpBackend(settings=SolverSettings(lp_guide=False)),
     ):
         inst = build_instance(problem)
         results[backend.name] = result = backend.solve(inst, 30.0, hint=greedy_placements(inst))
@@ -77,6 +78,20 @@ def test_cpsat_and_pulp_walk_the_same_stages_to_the_same_bounds(
     if floored:
         assert cpsat.detail["floors"] is pulp.detail["floors"] is True
         assert [e["stage"] for e in _log(cpsat)] == [e["stage"] for e in _log(pulp)]
+
+
+@pytest.mark.skipif(not highs_worker.available(), reason="highspy is not installed")
+def test_pulp_is_lp_guided_as_cpsat_is_and_proves_the_same_bounds(problem: Problem) -> None:
+    results = {}
+    for backend in (CpSatBackend(SolverSettings(num_workers=2)), PulpBackend()):
+        inst = build_instance(problem)
+        results[backend.name] = result = backend.solve(inst, 30.0, hint=greedy_placements(inst))
+        assert not result.timed_out
+    cpsat, pulp = results["cpsat"], results["pulp"]
+    assert cpsat.stage_bounds == pulp.stage_bounds
+    assert pulp.detail["solver"] == "highspy"
+    guided = [entry for entry in _log(pulp) if "lp_guided_value" in entry]
+    assert len(guided) >= 3, "PuLP's stages start from a piece its LP relaxation guides"
 
 
 class _Scripted(StageStrategy):
