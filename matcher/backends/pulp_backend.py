@@ -1,15 +1,17 @@
 """PuLP, the second backend: the same reduced model and stages, solved as a MIP.
 
-Each stage's integer program goes to HiGHS in a worker process (`matcher.backends.highs_worker`,
-`solver="highspy"`), which is stopped at the stage's deadline; where highspy does not load,
-to CBC (`COIN_CMD` on the bundled program); then to HiGHS through PuLP in this process (PuLP's
-`HiGHS`) or its binary (`HiGHS_CMD`), which nothing stops should HiGHS miss its limit. The
-model is the very `LinearModel` the CP-SAT backend reads, so both optimise the same integers
-and must agree on every stage's optimum. The stages are walked by the loop every exact backend
-shares (`matcher.backends.stage_loop`), each one integer program over its active pairs
-(`matcher.backends.submodel`), warm-started from the best allocation. HiGHS reports a proven
-MIP bound; CBC through the command line does not, so its unfinished stages keep the stage's
-proven ceiling (the flow relaxation's) as their bound.
+With HiGHS, each stage starts as CP-SAT's does (`GuidedHighsStages`): its LP relaxation gives
+a proven ceiling and guides a small piece (`matcher.backends.guided_band`), which HiGHS solves;
+a piece that meets the ceiling proves the stage. Otherwise the stage's whole integer program
+goes to HiGHS in a worker process (`matcher.backends.highs_worker`, `solver="highspy"`),
+warm-started from the piece and stopped at the stage's deadline. Where highspy does not load,
+each stage is one integer program for CBC (`COIN_CMD` on the bundled program), then for HiGHS
+through PuLP in this process (PuLP's `HiGHS`) or its binary (`HiGHS_CMD`), which nothing stops
+should HiGHS miss its limit. The model is the very `LinearModel` the CP-SAT backend reads, so
+both optimise the same integers and must agree on every stage's optimum; the stages are walked
+by the loop every exact backend shares (`matcher.backends.stage_loop`), each over its active
+pairs (`matcher.backends.submodel`). HiGHS reports a proven MIP bound; CBC through the command
+line does not, so its unfinished stages keep the stage's proven ceiling as their bound.
 """
 
 from __future__ import annotations
