@@ -42,6 +42,7 @@ PARTS: dict[str, dict[str, Any]] = {
     "race_soft_pieces": {"race_soft_pieces": False},
     "background_proofs": {"background_proofs": 0},
     "cbc_band_prover": {"band_prover": "cpsat"},
+    "cbc_band_mip": {"band_mip_solver": "highs"},
 }
 WHOLE = "whole pipeline"
 MIB = 1 << 20

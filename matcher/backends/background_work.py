@@ -52,6 +52,7 @@ def launch_proofs(
                 limit,
                 niceness=settings.proof_niceness * running,
                 start=pending.start,
+                solver=settings.band_mip_solver,
             )
             running += 1
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from functools import partial
 
-from matcher.backends import floors, mip_prover
+from matcher.backends import floors, highs_worker, mip_prover
 from matcher.backends.background_work import (
     await_proofs,
     launch_proofs,
@@ -29,6 +29,7 @@ from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.guided_start import guided_start
+from matcher.backends.highs_worker import highs_maximise
 from matcher.backends.piece_outcome import PieceOutcome
 from matcher.backends.piece_race import race_piece
 from matcher.backends.piece_solvers import cbc_maximise, cpsat_maximise, cpsat_maximise_model
@@ -37,7 +38,14 @@ from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
 from matcher.backends.stage_plan import plan_stage
 from matcher.backends.stage_run import StageRun
-from matcher.backends.stage_strategy import PROVING, StagePiece, StageStart, StageStrategy
+from matcher.backends.stage_strategy import (
+    PROVING,
+    StagePiece,
+    StageStart,
+    StageStrategy,
+    maximised,
+)
+from matcher.backends.stage_terms import stage_objective
 from matcher.backends.submodel import SubModel
 from matcher.backends.work_aside import PendingProof, WorkAside
 from matcher.objective import SOFT, Stage
@@ -54,6 +62,8 @@ class CpSatBackend:
         # where OR-Tools carries it.
         if settings.band_prover == "cbc" and not mip_prover.available():
             settings = replace(settings, band_prover="cpsat")
+        if settings.band_mip_solver == "highs" and not highs_worker.available():
+            settings = replace(settings, band_mip_solver="cbc")
         self.settings = settings
 
     def available(self) -> bool:
@@ -152,6 +162,9 @@ class CpSatStages(StageStrategy):
             # CBC overruns its clock by up to about a second in preprocessing.
             limit_s = 0.9 * time_left - 0.5
             settings = self.settings
+            if settings.band_mip_solver == "highs":
+                objective = stage_objective(piece.stage.coefficients, proved.free)
+                return maximised(highs_maximise, proved.model, objective, piece.start, limit_s, 0)
             if settings.race_band_proofs and len(proved.free) <= settings.max_race_variables:
                 workers = self.aside.cpsat_workers(settings)
                 out, by = race_piece(

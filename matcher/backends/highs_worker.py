@@ -17,6 +17,7 @@ keeps its incumbent.
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import sys
 import time
@@ -25,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.backends.submodel import UNBOUNDED
-from matcher.backends.worker_process import WorkerProcess
+from matcher.backends.submodel import UNBOUNDED, SparseModel
+from matcher.backends.worker_process import WorkerProcess, model_arrays
 
 WORKER_MODULE = "matcher.backends.highs_worker"
 # A worker still running this long after its deadline is stopped: HiGHS writing its answer
@@ -84,10 +85,21 @@ def maximise(
         worker.cancel()  # stops it, with what it started, if it still runs
 
 
+def highs_maximise(
+    model: SparseModel, objective: np.ndarray, start: np.ndarray, time_limit_s: float, gap: float
+) -> tuple[np.ndarray | None, int, bool]:
+    """(values or None, proven bound, proven optimal) of one integer program over `model`
+    (a `stage_strategy.Maximiser`)."""
+    answer = maximise(model_arrays(model), objective, start, time_limit_s, gap)
+    return answer.values, answer.bound, answer.optimal and gap == 0
+
+
 def _solve(question: Path, answer: Path) -> None:
     import highspy
 
     data = np.load(question)
+    if "niceness" in data and int(data["niceness"][0]) > 0 and hasattr(os, "nice"):
+        os.nice(int(data["niceness"][0]))  # a later band's proof yields to an earlier one's
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     # Reading the question took some of the time: HiGHS gets what is left of it.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.backends import cbc_command
+from matcher.backends import cbc_command, highs_worker
 from matcher.backends.mip_prover import MipOutcome
 from matcher.backends.submodel import UNBOUNDED, SparseModel
 from matcher.backends.worker_process import WorkerProcess, model_arrays, model_from
@@ -34,21 +34,29 @@ class BackgroundProof:
         time_limit_s: float,
         niceness: int = 0,
         start: np.ndarray | None = None,
+        solver: str = "cbc",
     ) -> None:
         """Start the worker; a positive `niceness` lowers its CPU priority (a proof of a later
         band yields to one of an earlier band when they share a core). `start`, a feasible
-        point of `model` (the incumbent), lets CBC begin from it."""
+        point of `model` (the incumbent), lets CBC begin from it. `solver` "highs" runs
+        HiGHS's worker (`matcher.backends.highs_worker`, which needs the start) instead."""
         self.time_limit_s = time_limit_s
-        self._worker = WorkerProcess(
-            "matcher.backends.proof_worker",
-            {
-                "objective": objective,
-                "time_limit": np.array([time_limit_s]),
-                "niceness": np.array([niceness]),
-                "incumbent": np.zeros(0, dtype=np.int64) if start is None else start,
-                **model_arrays(model),
-            },
-        )
+        question = {
+            "objective": objective,
+            "time_limit": np.array([time_limit_s]),
+            "niceness": np.array([niceness]),
+            "incumbent": np.zeros(0, dtype=np.int64) if start is None else start,
+            **model_arrays(model),
+        }
+        module = "matcher.backends.proof_worker"
+        if solver == "highs" and start is not None:
+            module = highs_worker.WORKER_MODULE
+            question.update(
+                start_values=start,
+                gap=np.array([0.0]),
+                deadline=np.array([time.time() + time_limit_s]),
+            )
+        self._worker = WorkerProcess(module, question)
         self.started = self._worker.started
 
     @property

@@ -26,6 +26,7 @@ from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.guided_band import lp_guided_band
+from matcher.backends.highs_worker import highs_maximise
 from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
@@ -101,7 +102,7 @@ class PulpBackend:
         solver_name = _first_available(self.solver)
         if solver_name is None:
             return BackendResult([], no_solution=True)
-        maximise = _highs_maximise if solver_name == HIGHSPY else _pulp_maximiser(solver_name)
+        maximise = highs_maximise if solver_name == HIGHSPY else _pulp_maximiser(solver_name)
         if floors.has_floors(instance):
             return floors.staged_solve(instance, time_limit_s, hint, maximise, self.soft_gap)
         began = time.perf_counter()
@@ -126,7 +127,7 @@ class GuidedHighsStages(MaximiserStages):
     HiGHS, the latter warm-started from the piece's allocation."""
 
     def __init__(self, settings: SolverSettings) -> None:
-        super().__init__(_highs_maximise)
+        super().__init__(highs_maximise)
         self.settings = settings
 
     def start(
@@ -145,7 +146,7 @@ class GuidedHighsStages(MaximiserStages):
             deadline,
             entry,
             share=self.settings.soft_lp_share if soft else self.settings.lp_guide_share,
-            maximise=_highs_maximise,
+            maximise=highs_maximise,
         )
         ceiling = start.ceiling
         if lp_bound is not None and lp_bound < ceiling:
@@ -228,13 +229,3 @@ def _pulp_highs_bound(problem: Any) -> int:
     except AttributeError:
         return UNBOUNDED
     return int(np.floor(-dual + 1e-6)) if np.isfinite(dual) else UNBOUNDED
-
-
-def _highs_maximise(
-    model: SparseModel, objective: np.ndarray, start: np.ndarray, time_limit_s: float, gap: float
-) -> tuple[np.ndarray | None, int, bool]:
-    """(values or None, proven bound, proven optimal) of one integer program in HiGHS."""
-    arrays = {name: getattr(model, name) for name in ("lower", "upper", "start", "col", "coef")}
-    arrays.update(lo=model.lo, hi=model.hi)
-    answer = highs_worker.maximise(arrays, objective, start, time_limit_s, gap)
-    return answer.values, answer.bound, answer.optimal and gap == 0

@@ -11,7 +11,7 @@ import pytest
 
 from constraints.checker import check
 from fixtures.generator import generate
-from matcher.backends import background_work, cbc_command, mip_prover
+from matcher.backends import background_work, cbc_command, highs_worker, mip_prover
 from matcher.backends.classes import build_instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.linear import LinearModel
@@ -31,6 +31,18 @@ def test_the_worker_answers_as_cbc_in_process_does() -> None:
     assert out is not None and out.optimal
     assert out.values is not None and int(out.values.sum()) == 2
     assert out.bound == 2
+
+
+@pytest.mark.skipif(not highs_worker.available(), reason="highspy is not installed")
+def test_a_highs_proof_answers_as_cbc_does_from_the_incumbent() -> None:
+    sparse = three_people_seven_hours()
+    start = np.array([1, 0, 0])
+    proof = BackgroundProof(sparse, np.array([1, 1, 1]), 5.0, start=start, solver="highs")
+    out = proof.outcome(wait_until=float("inf"))
+    assert out is not None and out.optimal
+    assert out.values is not None and int(out.values.sum()) == 2
+    assert out.bound == 2
+    assert sparse.violated_rows(out.values).size == 0
 
 
 def test_a_cancelled_proof_gives_no_answer() -> None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 
 from fixtures.generator import generate
-from matcher.backends import mip_prover
+from matcher.backends import highs_worker, mip_prover
 from matcher.model import Problem
 from matcher.solve import solve
 from tests.matcher.helpers import lexicographic_value, three_people_seven_hours
@@ -32,6 +32,17 @@ def test_cbc_and_cpsat_band_provers_reach_the_same_optimum(problem: Problem) -> 
     by_cpsat = solve(problem, "cpsat", 20, num_workers=2, band_prover="cpsat")
     assert by_cbc.status == by_cpsat.status == "optimal"
     assert lexicographic_value(problem, by_cbc) == lexicographic_value(problem, by_cpsat)
+
+
+@pytest.mark.skipif(not highs_worker.available(), reason="highspy is not installed")
+@settings(max_examples=5, deadline=None)
+@given(problem=small_problems())
+def test_cbc_and_highs_band_mip_solvers_reach_the_same_optimum(problem: Problem) -> None:
+    # Without the LP guide every band short of its ceiling goes to the prover.
+    by_cbc = solve(problem, "cpsat", 20, num_workers=2, lp_guide=False)
+    by_highs = solve(problem, "cpsat", 20, num_workers=2, lp_guide=False, band_mip_solver="highs")
+    assert by_cbc.status == by_highs.status == "optimal"
+    assert lexicographic_value(problem, by_cbc) == lexicographic_value(problem, by_highs)
 
 
 def test_a_band_stopped_by_the_clock_reports_a_bound_no_allocation_beats() -> None:

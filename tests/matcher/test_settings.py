@@ -26,6 +26,17 @@ def test_an_unknown_band_prover_is_refused_naming_the_field() -> None:
         SolverSettings(band_prover="gurobi")
 
 
+def test_an_unknown_band_mip_solver_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="band_mip_solver"):
+        SolverSettings(band_mip_solver="gurobi")
+
+
+def test_without_highspy_the_bands_are_proved_by_cbc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cpsat.highs_worker, "available", lambda: False)
+    backend = CpSatBackend(SolverSettings(num_workers=2, band_mip_solver="highs"))
+    assert backend.settings.band_mip_solver == "cbc"
+
+
 def test_without_cbc_the_backend_proves_bands_with_cpsat_leaving_the_settings_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
