@@ -43,6 +43,7 @@ PARTS: dict[str, dict[str, Any]] = {
     "background_proofs": {"background_proofs": 0},
     "cbc_band_prover": {"band_prover": "cpsat"},
     "cbc_band_mip": {"band_mip_solver": "highs"},
+    "soft_lp_ahead": {"soft_lp_ahead_share": 0.0},
 }
 WHOLE = "whole pipeline"
 MIB = 1 << 20

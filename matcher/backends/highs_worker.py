@@ -54,6 +54,25 @@ def available() -> bool:
     return done.returncode == 0
 
 
+def question(
+    arrays: dict[str, np.ndarray],
+    objective: np.ndarray,
+    start: np.ndarray,
+    time_limit_s: float,
+    gap: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """What the worker reads: the model's `arrays`, the objective, the start and the limits."""
+    return {
+        **arrays,
+        "objective": objective,
+        "start_values": start,
+        "time_limit": np.array([time_limit_s]),
+        "gap": np.array([gap]),
+        # The worker counts its own start and the model's loading against the limit.
+        "deadline": np.array([time.time() + time_limit_s]),
+    }
+
+
 def maximise(
     arrays: dict[str, np.ndarray],
     objective: np.ndarray,
@@ -64,16 +83,7 @@ def maximise(
     """Maximise `objective` over the integer points of the model in `arrays` (the fields of a
     `SparseModel`), starting from the feasible point `start`, for at most `time_limit_s`,
     stopping within a relative `gap` of the bound (0: proven optimal)."""
-    payload: dict[str, np.ndarray] = {
-        **arrays,
-        "objective": objective,
-        "start_values": start,
-        "time_limit": np.array([time_limit_s]),
-        "gap": np.array([gap]),
-        # The worker counts its own start and the model's loading against the limit.
-        "deadline": np.array([time.time() + time_limit_s]),
-    }
-    worker = WorkerProcess(WORKER_MODULE, payload)
+    worker = WorkerProcess(WORKER_MODULE, question(arrays, objective, start, time_limit_s, gap))
     try:
         ended = worker.wait(time.perf_counter() + time_limit_s + STOP_AFTER_SECONDS)
         if not (ended and worker.succeeded):

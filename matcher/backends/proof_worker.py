@@ -41,21 +41,17 @@ class BackgroundProof:
         point of `model` (the incumbent), lets CBC begin from it. `solver` "highs" runs
         HiGHS's worker (`matcher.backends.highs_worker`, which needs the start) instead."""
         self.time_limit_s = time_limit_s
+        module = "matcher.backends.proof_worker"
         question = {
             "objective": objective,
             "time_limit": np.array([time_limit_s]),
-            "niceness": np.array([niceness]),
             "incumbent": np.zeros(0, dtype=np.int64) if start is None else start,
             **model_arrays(model),
         }
-        module = "matcher.backends.proof_worker"
         if solver == "highs" and start is not None:
             module = highs_worker.WORKER_MODULE
-            question.update(
-                start_values=start,
-                gap=np.array([0.0]),
-                deadline=np.array([time.time() + time_limit_s]),
-            )
+            question = highs_worker.question(model_arrays(model), objective, start, time_limit_s)
+        question["niceness"] = np.array([niceness])
         self._worker = WorkerProcess(module, question)
         self.started = self._worker.started
 
