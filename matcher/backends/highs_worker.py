@@ -1,17 +1,18 @@
-"""One integer program solved by HiGHS (highspy) in a process of its own.
+"""Integer programs solved by HiGHS (highspy) in a process of its own.
 
 OR-Tools ships its own copy of the HiGHS library: once either is loaded, importing the other
 in the same process fails on unresolved symbols (which is also why PuLP's in-process `HiGHS`
 reports itself unavailable here). So the PuLP backend hands each stage's model — the CSR
 arrays of `matcher.backends.submodel` — to ``python -m matcher.backends.highs_worker``, which
 imports highspy before OR-Tools could load and answers with the solution, the proven bound and
-whether it is optimal. The arrays travel as one ``.npz`` file each way.
+whether it is optimal. The arrays travel as one ``.npz`` file each way. A PuLP solve keeps
+one such process for all its programs (`HighsProcess`: a fresh interpreter costs more than a
+small stage's program); a band proof beside the run has one of its own.
 
 The worker is also what holds a stage to its time limit: HiGHS does not look at its clock
 everywhere (one round of cuts at the root of `varied_medium-3011`'s band 3 ran 247 s against a
 limit of 51 s, figures in `benchmarks/NOTES.md`), so the caller stops the worker's process
-group (`WorkerProcess.cancel`) a second past the deadline, keeping no answer, and the stage
-keeps its incumbent.
+group a second past the deadline, keeping no answer, and the stage keeps its incumbent.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import functools
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +29,16 @@ from pathlib import Path
 import numpy as np
 
 from matcher.backends.submodel import UNBOUNDED, SparseModel
-from matcher.backends.worker_process import WorkerProcess, model_arrays
+from matcher.backends.worker_process import WorkerProcess, model_arrays, start_module, stop_group
 
 WORKER_MODULE = "matcher.backends.highs_worker"
 # A worker still running this long after its deadline is stopped: HiGHS writing its answer
 # takes a fraction of it.
 STOP_AFTER_SECONDS = 1.0
+# The argument that has the worker answer question after question (`HighsProcess`).
+SERVE = "--serve"
+# How often `HighsProcess` looks for its answer.
+POLL_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -88,9 +94,7 @@ def maximise(
         ended = worker.wait(time.perf_counter() + time_limit_s + STOP_AFTER_SECONDS)
         if not (ended and worker.succeeded):
             return HighsAnswer(None, UNBOUNDED, False)
-        with np.load(worker.answer) as out:
-            values = out["values"] if bool(out["found"][0]) else None
-            return HighsAnswer(values, int(out["bound"][0]), bool(out["optimal"][0]))
+        return _read(worker.answer)
     finally:
         worker.cancel()  # stops it, with what it started, if it still runs
 
@@ -99,9 +103,100 @@ def highs_maximise(
     model: SparseModel, objective: np.ndarray, start: np.ndarray, time_limit_s: float, gap: float
 ) -> tuple[np.ndarray | None, int, bool]:
     """(values or None, proven bound, proven optimal) of one integer program over `model`
-    (a `stage_strategy.Maximiser`)."""
+    (a `stage_strategy.Maximiser`), in a worker of its own."""
     answer = maximise(model_arrays(model), objective, start, time_limit_s, gap)
     return answer.values, answer.bound, answer.optimal and gap == 0
+
+
+class HighsProcess:
+    """One HiGHS worker answering a solve's integer programs in turn: on small stages a fresh
+    interpreter's start (0.2-0.3 s) costs more than HiGHS's solve. A program past its deadline
+    stops the process and what it started, keeping no answer; the next starts a fresh one.
+    `close` stops it for good."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="bedmatch-highs-")
+        self._process: subprocess.Popen[str] | None = None
+        self._asked = 0
+
+    def maximise(
+        self,
+        model: SparseModel,
+        objective: np.ndarray,
+        start: np.ndarray,
+        time_limit_s: float,
+        gap: float,
+    ) -> tuple[np.ndarray | None, int, bool]:
+        """As `highs_maximise`, in this process (a `stage_strategy.Maximiser`)."""
+        answer = self.ask(model_arrays(model), objective, start, time_limit_s, gap)
+        return answer.values, answer.bound, answer.optimal and gap == 0
+
+    def ask(
+        self,
+        arrays: dict[str, np.ndarray],
+        objective: np.ndarray,
+        start: np.ndarray,
+        time_limit_s: float,
+        gap: float = 0.0,
+    ) -> HighsAnswer:
+        """As `maximise` (the module's), in this process."""
+        self._asked += 1
+        folder = Path(self._folder.name)
+        asked, answer = folder / f"q{self._asked}.npz", folder / f"a{self._asked}.npz"
+        np.savez(asked, **question(arrays, objective, start, time_limit_s, gap))  # type: ignore[arg-type]
+        wait_until = time.perf_counter() + time_limit_s + STOP_AFTER_SECONDS
+        process = self._running()
+        try:
+            assert process.stdin is not None
+            process.stdin.write(f"{asked} {answer}\n")
+            process.stdin.flush()
+            while not answer.exists():
+                if process.poll() is not None or time.perf_counter() > wait_until:
+                    self._stop()
+                    return HighsAnswer(None, UNBOUNDED, False)
+                time.sleep(POLL_SECONDS)
+            return _read(answer)
+        except OSError:  # the process ended before reading the question
+            self._stop()
+            return HighsAnswer(None, UNBOUNDED, False)
+        finally:
+            asked.unlink(missing_ok=True)
+            answer.unlink(missing_ok=True)
+
+    @property
+    def pid(self) -> int | None:
+        """The serving process's id (and its group's), None when none runs."""
+        return None if self._process is None else self._process.pid
+
+    def close(self) -> None:
+        self._stop()
+        self._folder.cleanup()
+
+    def _running(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = start_module(WORKER_MODULE, SERVE, stdin=subprocess.PIPE)
+        return self._process
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            stop_group(self._process)
+            self._process = None
+
+
+def _read(answer: Path) -> HighsAnswer:
+    with np.load(answer) as out:
+        values = out["values"] if bool(out["found"][0]) else None
+        return HighsAnswer(values, int(out["bound"][0]), bool(out["optimal"][0]))
+
+
+def _serve() -> None:
+    """Answer each ``QUESTION ANSWER`` line of stdin in turn; an answer appears whole (written
+    aside, then renamed), so the caller reads it as soon as it exists."""
+    for line in sys.stdin:
+        asked, answer = line.split()
+        aside = Path(answer).with_suffix(".part.npz")
+        _solve(Path(asked), aside)
+        os.replace(aside, answer)
 
 
 def _solve(question: Path, answer: Path) -> None:
@@ -163,4 +258,7 @@ def _solve(question: Path, answer: Path) -> None:
 
 
 if __name__ == "__main__":
-    _solve(Path(sys.argv[1]), Path(sys.argv[2]))
+    if sys.argv[1:] == [SERVE]:
+        _serve()
+    else:
+        _solve(Path(sys.argv[1]), Path(sys.argv[2]))

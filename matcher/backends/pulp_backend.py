@@ -3,8 +3,9 @@
 With HiGHS, each stage starts as CP-SAT's does (`GuidedHighsStages`): its LP relaxation gives
 a proven ceiling and guides a small piece (`matcher.backends.guided_band`), which HiGHS solves;
 a piece that meets the ceiling proves the stage. Otherwise the stage's whole integer program
-goes to HiGHS in a worker process (`matcher.backends.highs_worker`, `solver="highspy"`),
-warm-started from the piece and stopped at the stage's deadline. Where highspy does not load,
+goes to HiGHS, warm-started from the piece. HiGHS runs in one worker process a solve
+(`matcher.backends.highs_worker.HighsProcess`, `solver="highspy"`), answering the solve's
+integer programs in turn and stopped at a program's deadline. Where highspy does not load,
 each stage is one integer program for CBC (`COIN_CMD` on the bundled program), then for HiGHS
 through PuLP in this process (PuLP's `HiGHS`) or its binary (`HiGHS_CMD`), which nothing stops
 should HiGHS miss its limit. The model is the very `LinearModel` the CP-SAT backend reads, so
@@ -26,7 +27,7 @@ from matcher.backends.base import BackendResult
 from matcher.backends.classes import Assignment3, Instance
 from matcher.backends.greedy import greedy_placements
 from matcher.backends.guided_band import lp_guided_band
-from matcher.backends.highs_worker import highs_maximise
+from matcher.backends.highs_worker import HighsProcess
 from matcher.backends.reduced_model import build_model, encode
 from matcher.backends.settings import DEFAULT_SETTINGS, SolverSettings
 from matcher.backends.stage_loop import new_run, run_stages, stage_result
@@ -102,7 +103,26 @@ class PulpBackend:
         solver_name = _first_available(self.solver)
         if solver_name is None:
             return BackendResult([], no_solution=True)
-        maximise = highs_maximise if solver_name == HIGHSPY else _pulp_maximiser(solver_name)
+        if solver_name != HIGHSPY:
+            maximise = _pulp_maximiser(solver_name)
+            return self._solve(instance, time_limit_s, hint, maximise, solver_name, deadline)
+        # One HiGHS process answers the solve's integer programs in turn.
+        highs = HighsProcess()
+        try:
+            return self._solve(instance, time_limit_s, hint, highs.maximise, solver_name, deadline)
+        finally:
+            highs.close()
+
+    def _solve(
+        self,
+        instance: Instance,
+        time_limit_s: float,
+        hint: list[Assignment3] | None,
+        maximise: Maximiser,
+        solver_name: str,
+        deadline: float,
+    ) -> BackendResult:
+        """The stages walked with each integer program solved by `maximise`."""
         if floors.has_floors(instance):
             return floors.staged_solve(instance, time_limit_s, hint, maximise, self.soft_gap)
         began = time.perf_counter()
@@ -112,7 +132,7 @@ class PulpBackend:
         # Each stage's model goes to `maximise` as the CSR arrays of
         # `matcher.backends.submodel`, fixed variables folded out as for CP-SAT.
         strategy = (
-            GuidedHighsStages(self.settings)
+            GuidedHighsStages(self.settings, maximise)
             if solver_name == HIGHSPY and self.settings.lp_guide
             else MaximiserStages(maximise)
         )
@@ -126,8 +146,8 @@ class GuidedHighsStages(MaximiserStages):
     short of it), the guided pieces and then the stage's whole integer program solved by
     HiGHS, the latter warm-started from the piece's allocation."""
 
-    def __init__(self, settings: SolverSettings) -> None:
-        super().__init__(highs_maximise)
+    def __init__(self, settings: SolverSettings, maximise: Maximiser) -> None:
+        super().__init__(maximise)
         self.settings = settings
 
     def start(
@@ -146,7 +166,7 @@ class GuidedHighsStages(MaximiserStages):
             deadline,
             entry,
             share=self.settings.soft_lp_share if soft else self.settings.lp_guide_share,
-            maximise=highs_maximise,
+            maximise=self.maximise,
         )
         ceiling = start.ceiling
         if lp_bound is not None and lp_bound < ceiling:

@@ -34,6 +34,34 @@ def model_from(data: np.lib.npyio.NpzFile) -> SparseModel:
     return SparseModel(**{name: data[name] for name in MODEL_FIELDS})
 
 
+def start_module(module: str, *arguments: str, stdin: int | None = None) -> subprocess.Popen[str]:
+    """``python -m <module> <arguments>`` leading a process group of its own, its output
+    discarded (a solver's banner must not reach the caller's stdout)."""
+    # The worker imports this very package, wherever the caller found it.
+    package_root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *arguments],
+        stdin=stdin,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": path},
+        start_new_session=True,
+        text=True,
+    )
+
+
+def stop_group(process: subprocess.Popen[str]) -> None:
+    """Stop `process` and whatever it started, if it still runs, and close its input."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # it may end meanwhile
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):  # a question it never read: nothing to flush to
+            process.stdin.close()
+
+
 class WorkerProcess:
     """``python -m <module> QUESTION ANSWER`` with `arrays` as the question."""
 
@@ -43,16 +71,7 @@ class WorkerProcess:
         folder = Path(self._folder.name)
         question, self.answer = folder / "in.npz", folder / "out.npz"
         np.savez(question, **arrays)  # type: ignore[arg-type]
-        # The worker imports this very package, wherever the caller found it.
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", module, str(question), str(self.answer)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": path},
-            start_new_session=True,
-        )
+        self._process = start_module(module, str(question), str(self.answer))
 
     @property
     def pid(self) -> int:
@@ -79,8 +98,5 @@ class WorkerProcess:
 
     def cancel(self) -> None:
         """Stop the worker (if it still runs) and remove its files."""
-        if not self.finished():
-            with contextlib.suppress(ProcessLookupError):  # it may end meanwhile
-                os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
+        stop_group(self._process)
         self.remove_files()
