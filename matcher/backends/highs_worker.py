@@ -47,6 +47,10 @@ class HighsAnswer:
     bound: int  # proven upper bound of the maximum (UNBOUNDED if none)
     optimal: bool
 
+    def maximum(self, gap: float) -> tuple[np.ndarray | None, int, bool]:
+        """As a `stage_strategy.Maximiser` answers: proven optimal only if asked for no gap."""
+        return self.values, self.bound, self.optimal and gap == 0
+
 
 @functools.cache
 def available() -> bool:
@@ -104,8 +108,7 @@ def highs_maximise(
 ) -> tuple[np.ndarray | None, int, bool]:
     """(values or None, proven bound, proven optimal) of one integer program over `model`
     (a `stage_strategy.Maximiser`), in a worker of its own."""
-    answer = maximise(model_arrays(model), objective, start, time_limit_s, gap)
-    return answer.values, answer.bound, answer.optimal and gap == 0
+    return maximise(model_arrays(model), objective, start, time_limit_s, gap).maximum(gap)
 
 
 class HighsProcess:
@@ -128,8 +131,7 @@ class HighsProcess:
         gap: float,
     ) -> tuple[np.ndarray | None, int, bool]:
         """As `highs_maximise`, in this process (a `stage_strategy.Maximiser`)."""
-        answer = self.ask(model_arrays(model), objective, start, time_limit_s, gap)
-        return answer.values, answer.bound, answer.optimal and gap == 0
+        return self.ask(model_arrays(model), objective, start, time_limit_s, gap).maximum(gap)
 
     def ask(
         self,

@@ -11,15 +11,14 @@ import pytest
 
 from matcher.backends import highs_worker
 from matcher.backends.pulp_backend import HIGHSPY, PulpBackend, _first_available
+from matcher.backends.worker_process import model_arrays
 from tests.matcher.test_priced_lp import knapsack
 
 pytestmark = pytest.mark.skipif(not highs_worker.available(), reason="highspy is not installed")
 
 
 def _arrays() -> dict[str, np.ndarray]:
-    model = knapsack()
-    arrays = {name: getattr(model, name) for name in ("lower", "upper", "start", "col", "coef")}
-    return {**arrays, "lo": model.lo, "hi": model.hi}
+    return model_arrays(knapsack())
 
 
 def test_the_pulp_backend_solves_with_highs_in_its_worker_first() -> None:
